@@ -1,0 +1,48 @@
+// `pack --against INVENTORY`: which content the receiving side already holds (a hint; the installer checks).
+import { readFile } from 'node:fs/promises';
+import { AirlockError } from '../errors.js';
+import { schemaProblems } from '../util/schemas.js';
+
+/** Refuse absurd inventories before JSON.parse (a million entries is about 100 MB). */
+const MAX_INVENTORY_BYTES = 256 * 1024 * 1024;
+
+export interface ContentIndex {
+  /** Could a file of this size be held? Lets pack skip the hash-first pass for most files. */
+  mayHold(size: number): boolean;
+  holds(sha256: string, size: number): boolean;
+}
+
+/** Content keyed by sha256, with the size the receiving store recorded for it. Pure. */
+export function contentIndex(content: Array<{ sha256: string; size: number }>): ContentIndex {
+  const bySha = new Map<string, number>();
+  const sizes = new Set<number>();
+  for (const c of content) {
+    bySha.set(c.sha256, c.size);
+    sizes.add(c.size);
+  }
+  return {
+    mayHold: (size) => sizes.has(size),
+    holds: (sha256, size) => bySha.get(sha256) === size,
+  };
+}
+
+export async function loadInventory(file: string): Promise<ContentIndex> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new AirlockError('CONFIG_INVALID', `cannot read inventory ${file}: ${(err as Error).message}`, { path: file, cause: err });
+  }
+  if (bytes.length > MAX_INVENTORY_BYTES) throw new AirlockError('CONFIG_INVALID', `inventory ${file} is over ${MAX_INVENTORY_BYTES} bytes`, { path: file });
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new AirlockError('CONFIG_INVALID', `inventory ${file} is not JSON`, { path: file, cause: err });
+  }
+  const problems = schemaProblems('inventory', doc);
+  if (problems.length > 0) {
+    throw new AirlockError('CONFIG_INVALID', `inventory ${file}: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`, { path: file });
+  }
+  return contentIndex((doc as { content: Array<{ sha256: string; size: number }> }).content);
+}

@@ -1,0 +1,233 @@
+// `airlock pack`: turn a model tree (+ image archives) into a signed bundle in dir, tar or split form.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, realpath, rename, rm, stat, open } from 'node:fs/promises';
+import path from 'node:path';
+import { AirlockError } from '../errors.js';
+import { MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, PARTS_INDEX_SUFFIX, SIGNATURES_DIR, SIGNATURE_SUFFIX, TAR_SUFFIX, payloadPath } from '../format/layout.js';
+import { isFile, manifestDigest, manifestTotals, serializeManifest, type Manifest, type ManifestTotals } from '../format/manifest.js';
+import { HashPool } from '../hash/hash-pool.js';
+import { silentProgress, type Progress } from '../util/progress.js';
+import { buildPartsIndex, serializePartsIndex } from './parts-index.js';
+import type { PackForm, PackOptions } from './pack-options.js';
+import { loadInventory, type ContentIndex } from './pack-inventory.js';
+import { loadSigners, type LoadSignersOptions, type ManifestSigner } from './pack-sign.js';
+import { scanSource, type SourceEntry } from './source-scan.js';
+import { writeDurably, writeImages, writeManifestFiles, writePayload, type SignatureFile } from './write-dir.js';
+import { fileSink, splitSink, type TarSink } from './write-parts.js';
+import { writeTar, type TarEntry } from './write-tar.js';
+
+export interface PackResult {
+  id: string;
+  manifestDigest: string;
+  form: PackForm;
+  /** The bundle directory, the `.airlock.tar`, or the `.airlock.parts.json` index. */
+  location: string;
+  /** Every path written: the location first, then the parts of a split bundle. */
+  outputs: string[];
+  totals: ManifestTotals & { signatures: number };
+}
+
+export interface PackHooks {
+  progress?: Progress;
+  signers?: LoadSignersOptions;
+}
+
+export async function packBundle(opts: PackOptions, hooks: PackHooks = {}): Promise<PackResult> {
+  const progress = hooks.progress ?? silentProgress;
+  await checkLocations(opts);
+  // Keys and inventory first: a wrong passphrase should not cost an hour of hashing.
+  const signers = await loadSigners(opts.signKeys, { ...hooks.signers, ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}) });
+  const held = opts.against ? await loadInventory(opts.against) : undefined;
+  const entries = await scanSource(opts.source);
+  return opts.form === 'dir' ? packDir(opts, entries, signers, held, progress) : packTar(opts, entries, signers, held, progress);
+}
+
+interface Staged {
+  manifest: Manifest;
+  manifestBytes: Buffer;
+  signatures: SignatureFile[];
+}
+
+/** Payload and images into `root` (hash + copy in one read of the source), then the manifest and its signatures. */
+async function stage(root: string, opts: PackOptions, entries: SourceEntry[], signers: ManifestSigner[], held: ContentIndex | undefined, progress: Progress): Promise<Staged> {
+  const sourceBytes = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
+  const imageBytes = await sizeOfImages(opts);
+  progress.phase('hashing', sourceBytes + imageBytes);
+  const pool = new HashPool();
+  let files;
+  try {
+    files = await writePayload(root, entries, { pool, progress, ...(held ? { held } : {}) });
+  } finally {
+    await pool.close();
+  }
+  const images = await writeImages(root, opts.images, progress);
+  const manifest: Manifest = {
+    schema: MANIFEST_SCHEMA_VERSION,
+    id: opts.id,
+    name: opts.name,
+    kind: opts.kind,
+    channel: opts.channel,
+    sequence: opts.sequence,
+    created: isoSeconds(opts.created),
+    ...(opts.expires ? { expires: isoSeconds(opts.expires) } : {}),
+    ...(opts.servedModelName !== undefined ? { servedModelName: opts.servedModelName } : {}),
+    profiles: opts.profiles,
+    images,
+    files,
+  };
+  const manifestBytes = serializeManifest(manifest);
+  const signatures = signers.map((s) => ({ label: s.label, text: s.sign(manifestBytes) }));
+  return { manifest, manifestBytes, signatures };
+}
+
+async function packDir(opts: PackOptions, entries: SourceEntry[], signers: ManifestSigner[], held: ContentIndex | undefined, progress: Progress): Promise<PackResult> {
+  await mkdir(path.dirname(opts.out), { recursive: true });
+  const work = path.join(path.dirname(opts.out), `.${path.basename(opts.out)}.partial-${randomBytes(4).toString('hex')}`);
+  await mkdir(work);
+  try {
+    const staged = await stage(work, opts, entries, signers, held, progress);
+    await writeManifestFiles(work, staged.manifestBytes, staged.signatures);
+    // rename(2) replaces an empty directory atomically, so DEST appears complete or not at all.
+    await rename(work, opts.out);
+    await syncDir(path.dirname(opts.out));
+    progress.done();
+    return result(opts, staged, opts.out, [opts.out]);
+  } catch (err) {
+    progress.done();
+    await rm(work, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+// Tar form: the manifest must lead the tar but is known only after every byte is hashed. We stage the
+// dir form next to DEST (one read of the source, hash + copy together), then stream the tar from the
+// staged copy, deleting each staged file once it is in: the source is read once at the cost of writing
+// the payload twice, and disk use peaks near one bundle plus one file rather than two bundles.
+async function packTar(opts: PackOptions, entries: SourceEntry[], signers: ManifestSigner[], held: ContentIndex | undefined, progress: Progress): Promise<PackResult> {
+  await mkdir(opts.out, { recursive: true });
+  const work = path.join(opts.out, `.${opts.id}.partial-${randomBytes(4).toString('hex')}`);
+  const root = path.join(work, 'bundle');
+  await mkdir(root, { recursive: true });
+  let sink: TarSink | undefined;
+  try {
+    const staged = await stage(root, opts, entries, signers, held, progress);
+    const tarName = `${opts.id}${TAR_SUFFIX}`;
+    const tarEntries = tarLayout(root, staged);
+    progress.phase('writing tar', tarEntries.reduce((n, e) => n + e.size, 0));
+    sink = opts.form === 'split' ? splitSink(work, tarName, opts.splitSize ?? 0) : fileSink(path.join(work, tarName));
+    await writeTar(tarEntries, sink, { mtime: opts.created, progress });
+    const written = await sink.close();
+    sink = undefined;
+    const outputs: string[] = [];
+    if (opts.form === 'split') {
+      for (const part of written.parts) outputs.push(await moveOut(work, opts.out, part.name));
+      const indexName = `${opts.id}${PARTS_INDEX_SUFFIX}`;
+      await writeDurably(path.join(work, indexName), serializePartsIndex(buildPartsIndex(tarName, written, written.parts)));
+      // The index goes last: a watcher that sees it can count on every part being complete.
+      outputs.unshift(await moveOut(work, opts.out, indexName));
+    } else {
+      outputs.push(await moveOut(work, opts.out, tarName));
+    }
+    await syncDir(opts.out);
+    progress.done();
+    return result(opts, staged, outputs[0] ?? opts.out, outputs);
+  } catch (err) {
+    progress.done();
+    await sink?.abort();
+    // Parts already moved out are removed too: a half bundle must not look like a bundle in transit.
+    await removeMovedParts(opts);
+    throw err;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Entry order fixed by the format: airlock.json, signatures/*.sig, images/*, payload/* (carried files only). */
+function tarLayout(root: string, staged: Staged): TarEntry[] {
+  const out: TarEntry[] = [{ path: MANIFEST_NAME, size: staged.manifestBytes.length, mode: 0o644, source: staged.manifestBytes }];
+  for (const s of [...staged.signatures].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0))) {
+    const bytes = Buffer.from(s.text, 'utf8');
+    out.push({ path: `${SIGNATURES_DIR}/${s.label}${SIGNATURE_SUFFIX}`, size: bytes.length, mode: 0o644, source: bytes });
+  }
+  for (const img of staged.manifest.images) {
+    out.push({ path: img.archive, size: img.size, mode: 0o644, source: { file: path.join(root, img.archive), removeAfter: true } });
+  }
+  for (const f of staged.manifest.files) {
+    if (!isFile(f) || f.omitted) continue;
+    const p = payloadPath(f.path);
+    out.push({ path: p, size: f.size, mode: f.mode === '0755' ? 0o755 : 0o644, source: { file: path.join(root, p), removeAfter: true } });
+  }
+  return out;
+}
+
+async function moveOut(work: string, out: string, name: string): Promise<string> {
+  const target = path.join(out, name);
+  if (await stat(target).then(() => true, () => false)) throw new AirlockError('USAGE', `${target} already exists`, { path: target });
+  await rename(path.join(work, name), target);
+  return target;
+}
+
+async function removeMovedParts(opts: PackOptions): Promise<void> {
+  if (opts.form !== 'split') return;
+  const prefix = `${opts.id}${TAR_SUFFIX}.`;
+  const names = await readdir(opts.out).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(path.join(opts.out, n), { force: true })));
+}
+
+/** DEST must not be inside SOURCE (pack would read its own output); a dir-form DEST must be absent or empty. */
+async function checkLocations(opts: PackOptions): Promise<void> {
+  const st = await stat(opts.source).catch(() => undefined);
+  if (!st?.isDirectory()) throw new AirlockError('USAGE', `SOURCE ${opts.source} is not a directory`, { path: opts.source });
+  const source = await realpath(opts.source);
+  const out = await realpathOfNearest(opts.out);
+  if (out === source || out.startsWith(source + path.sep)) throw new AirlockError('USAGE', `--out ${opts.out} is inside SOURCE ${opts.source}`, { path: '--out' });
+  const existing = await stat(opts.out).catch(() => undefined);
+  if (opts.form === 'dir' && existing && (!existing.isDirectory() || (await readdir(opts.out)).length > 0)) {
+    throw new AirlockError('USAGE', `--out ${opts.out} exists and is not an empty directory`, { path: '--out' });
+  }
+  if (opts.form !== 'dir' && existing && !existing.isDirectory()) throw new AirlockError('USAGE', `--out ${opts.out} is not a directory`, { path: '--out' });
+}
+
+// Resolve symlinks in the longest existing prefix, so a DEST that does not exist yet is still compared honestly.
+async function realpathOfNearest(p: string): Promise<string> {
+  const rest: string[] = [];
+  let cur = p;
+  for (;;) {
+    try {
+      return path.join(await realpath(cur), ...rest);
+    } catch {
+      const parent = path.dirname(cur);
+      if (parent === cur) return p;
+      rest.unshift(path.basename(cur));
+      cur = parent;
+    }
+  }
+}
+
+async function sizeOfImages(opts: PackOptions): Promise<number> {
+  let n = 0;
+  for (const img of opts.images) n += (await stat(img.file).catch(() => ({ size: 0 }))).size;
+  return n;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Best effort: makes the rename durable; some file systems refuse fsync on a directory.
+  const fh = await open(dir, 'r').catch(() => undefined);
+  await fh?.sync().catch(() => undefined);
+  await fh?.close();
+}
+
+function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.000Z$/, 'Z');
+}
+
+function result(opts: PackOptions, staged: Staged, location: string, outputs: string[]): PackResult {
+  return {
+    id: opts.id,
+    manifestDigest: manifestDigest(staged.manifestBytes),
+    form: opts.form,
+    location,
+    outputs,
+    totals: { ...manifestTotals(staged.manifest), signatures: staged.signatures.length },
+  };
+}

@@ -1,0 +1,36 @@
+import { openBundle } from '../../bundle/open-bundle.js';
+import { summarize } from '../../bundle/verify.js';
+import { loadAllowedSigners } from '../../trust/allowed-signers.js';
+import { describeSignatures, evaluateSignatures } from '../../trust/policy.js';
+import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
+import { signerLines, summaryLines } from '../report-lines.js';
+
+export const summary = 'show what a bundle claims (no payload read): profiles, images, totals, signers';
+export const usage = `usage: airlock inspect BUNDLE [--trust ALLOWED_SIGNERS] [--json]
+  Reads only the manifest and signatures. Each signature is shown with its key fingerprint as
+  ssh-keygen -l prints it and, with --trust, the principals it maps to.`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, json: { type: 'boolean' } }, usage);
+  const bundle = await openBundle(onePositional(positionals, 'BUNDLE', usage));
+  const m = bundle.manifest;
+  const signers = values.trust
+    ? evaluateSignatures(bundle.manifestBytes, bundle.signatures, await loadAllowedSigners(values.trust), { threshold: 1, now: new Date() }).signers
+    : describeSignatures(bundle.manifestBytes, bundle.signatures);
+  const info = { bundle: summarize(bundle), profiles: m.profiles, images: m.images, signers, ...(bundle.parts ? { parts: bundle.parts } : {}) };
+  if (values.json) {
+    writeJson(io, info);
+    return 0;
+  }
+  const lines = [...summaryLines(info.bundle), `profiles (${m.profiles.length}):`];
+  for (const p of m.profiles) {
+    const tags = Object.entries(p.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+    lines.push(`  ${p.id}  ${p.name ?? ''}${tags ? `  [${tags}]` : ''}`);
+  }
+  lines.push(`images (${m.images.length}):`);
+  for (const i of m.images) lines.push(`  ${i.ref}  ${i.id}  ${i.archive}`);
+  if (bundle.parts) lines.push(`parts (${bundle.parts.parts.length}): ${bundle.parts.parts.map((p) => p.name).join(' ')}`);
+  lines.push(`signatures${values.trust ? '' : ' (no --trust given: principals unknown)'}:`, ...signerLines(signers));
+  io.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { AirlockError } from '../../errors.js';
+import { packBundle } from '../../bundle/pack.js';
+import { packOptionsFromArgs } from '../../bundle/pack-options.js';
+import { humanBytes } from '../../util/human.js';
+import { createProgress } from '../../util/progress.js';
+import { parseCommandArgs, writeJson, type CliIO } from '../command.js';
+
+export const summary = 'pack a model tree (and image archives) into a signed bundle';
+export const usage = `usage: airlock pack SOURCE --out DEST --name NAME --kind nim-cache|model-store|model-dir
+         [--format dir|tar] [--split-size SIZE] [--profile ID[=NAME]]... [--profile-tags ID:k=v,k=v]...
+         [--image-archive FILE[=REF]]... [--channel C] [--sequence N] [--expires WHEN]
+         [--sign KEY]... [--passphrase-file F] [--against INVENTORY] [--served-model-name N] [--json]
+  SOURCE   a NIM cache, a model store or a model directory; regular files, directories and
+           relative symlinks that stay inside it (recorded in the manifest, never copied).
+  --out    dir format: the bundle directory (absent or empty); tar: a directory that receives
+           <id>.airlock.tar, or with --split-size its parts <id>.airlock.tar.000… and <id>.airlock.parts.json.
+  --split-size  512M, 4G, 1.5G, bytes, or fat32 (4 GiB - 1); implies --format tar.
+  --expires     an RFC 3339 time or a duration such as 30d or 12h.
+  --sign KEY    an OpenSSH ed25519 private key; repeat for several signatures.
+  --against     an inventory from the air-gapped side (airlock inventory): content it holds is
+                listed in the manifest as omitted and left out of the payload.
+  Defaults: --format dir, --channel stable, --sequence the current Unix time.`;
+
+const OPTIONS = {
+  out: { type: 'string' },
+  name: { type: 'string' },
+  kind: { type: 'string' },
+  format: { type: 'string' },
+  'split-size': { type: 'string' },
+  profile: { type: 'string', multiple: true },
+  'profile-tags': { type: 'string', multiple: true },
+  'image-archive': { type: 'string', multiple: true },
+  channel: { type: 'string' },
+  sequence: { type: 'string' },
+  expires: { type: 'string' },
+  sign: { type: 'string', multiple: true },
+  'passphrase-file': { type: 'string' },
+  against: { type: 'string' },
+  'served-model-name': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS, usage);
+  let opts;
+  try {
+    opts = packOptionsFromArgs(values, positionals, { cwd: io.cwd, now: new Date(), randomHex: randomBytes(4).toString('hex') });
+  } catch (err) {
+    if (err instanceof AirlockError && err.code === 'USAGE') throw new AirlockError('USAGE', `${err.message}\n${usage}`, { ...(err.path ? { path: err.path } : {}), cause: err });
+    throw err;
+  }
+  const result = await packBundle(opts, {
+    progress: createProgress(io.stderr),
+    signers: { warn: (m) => io.stderr.write(`airlock: warning: ${m}\n`) },
+  });
+  if (values.json) {
+    writeJson(io, result);
+    return 0;
+  }
+  const t = result.totals;
+  const lines = [
+    `packed    ${opts.name} (${opts.kind}, ${result.form} form)`,
+    `id        ${result.id}`,
+    `manifest  sha256 ${result.manifestDigest}`,
+    `payload   ${t.files} files, ${t.symlinks} symlinks, ${humanBytes(t.payloadBytes)}${t.omittedFiles ? ` (${t.omittedFiles} files, ${humanBytes(t.omittedBytes)} left out against the inventory)` : ''}`,
+    ...(t.imageBytes ? [`images    ${humanBytes(t.imageBytes)}`] : []),
+    `signed    ${t.signatures === 0 ? 'not signed' : `${t.signatures} signature(s)`}`,
+    ...result.outputs.map((o, i) => `${i === 0 ? 'wrote    ' : '         '} ${o}`),
+  ];
+  io.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}

@@ -1,0 +1,61 @@
+// The daemon's configuration type and every default, in one place (merged once by load-config.ts).
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../util/schemas.js';
+
+/** Container runtime settings; their schema belongs to the runtime (schema/runtime-config.schema.json). */
+export interface RuntimeSettings {
+  kind: 'docker' | 'none';
+  [key: string]: unknown;
+}
+
+export interface DaemonConfig {
+  /** Folders operators copy bundles into; created at start-up when missing. */
+  dropFolders: string[];
+  /** How many directory levels below a drop folder are watched. */
+  dropDepth: number;
+  /** Where removable media get mounted; a stick mounted below one of these is seen. */
+  mediaRoots: string[];
+  /** How many directory levels below a media root are watched (/media/USER/STICK/bundle/airlock.json is 3). */
+  mediaDepth: number;
+  store: string;
+  trust: { allowedSigners: string; threshold: number };
+  /** A complete bundle must stay unchanged this long before it is verified. */
+  quietPeriodMs: number;
+  api: { host: string; port: number; socket?: string; tokenFile: string };
+  /** Delete a bundle from its drop folder after it installed (never on media). */
+  removeAfterInstall: boolean;
+  retention: { bundles: number; auditEvents: number };
+  runtime: RuntimeSettings;
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+/** Defaults for every key a config file may leave out. Relative paths resolve against the config file's folder. */
+export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust'> & { trust: { threshold: number } } = {
+  dropFolders: [],
+  dropDepth: 2,
+  mediaRoots: ['/media', '/run/media', '/mnt'],
+  mediaDepth: 3,
+  quietPeriodMs: 3000,
+  api: { host: '127.0.0.1', port: 7480, tokenFile: 'api-token' },
+  removeAfterInstall: false,
+  retention: { bundles: 500, auditEvents: 1000 },
+  runtime: { kind: 'none' },
+  trust: { threshold: 1 },
+  log: { level: 'info' },
+};
+
+/** The demo trust file: a key anyone can read from the repository, so only for trying airlock out. */
+export const DEMO_ALLOWED_SIGNERS = path.join(PACKAGE_ROOT, 'fixtures', 'keys', 'allowed_signers.demo');
+
+/**
+ * The embedded config used when `airlock daemon` runs without --config (the README's quick start):
+ * everything under ./var of the working directory, no removable media, nothing deployed.
+ */
+export const embeddedConfigDocument = {
+  dropFolders: ['var/drop'],
+  store: 'var/store',
+  mediaRoots: [],
+  trust: { allowedSigners: DEMO_ALLOWED_SIGNERS, threshold: 1 },
+  api: { tokenFile: 'var/api-token' },
+  runtime: { kind: 'none' },
+} as const;

@@ -1,0 +1,50 @@
+// Read, validate and merge the daemon configuration (once, at start-up).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { AirlockError, type Failure } from '../errors.js';
+import { schemaProblems } from '../util/schemas.js';
+import { DEMO_ALLOWED_SIGNERS, defaultConfig, embeddedConfigDocument, type DaemonConfig } from './defaults.js';
+import { mergeDocuments, resolveConfigPaths } from './merge.js';
+
+export interface LoadedConfig {
+  config: DaemonConfig;
+  /** The file read, or 'embedded' for the built-in quick-start config. */
+  source: string;
+  /** True when trust comes from the demo allowed_signers shipped in fixtures/ (never for production). */
+  demoTrust: boolean;
+}
+
+/** Load FILE, or the embedded quick-start config (paths under `cwd`) when no file is given. */
+export async function loadDaemonConfig(file: string | undefined, cwd: string): Promise<LoadedConfig> {
+  if (file === undefined) {
+    const config = configFromDocument(embeddedConfigDocument as unknown as Record<string, unknown>, cwd, 'embedded config');
+    return { config, source: 'embedded', demoTrust: true };
+  }
+  const abs = path.resolve(cwd, file);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (err) {
+    throw new AirlockError('CONFIG_INVALID', `cannot read config ${abs}: ${(err as Error).message}`, { path: abs, cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new AirlockError('CONFIG_INVALID', `config ${abs} is not JSON: ${(err as Error).message}`, { path: abs, cause: err });
+  }
+  const config = configFromDocument(doc, path.dirname(abs), abs);
+  return { config, source: abs, demoTrust: config.trust.allowedSigners === DEMO_ALLOWED_SIGNERS };
+}
+
+/** Validate a config document (unknown keys are errors naming the key), merge it over the defaults, resolve paths. */
+export function configFromDocument(doc: unknown, baseDir: string, origin: string): DaemonConfig {
+  const problems = schemaProblems('config', doc);
+  if (problems.length > 0) {
+    const failures: Failure[] = problems.map((p) => ({ code: 'CONFIG_INVALID', path: p.field, message: `${origin}: ${p.field} ${p.message}` }));
+    throw AirlockError.fromFailures(failures);
+  }
+  const { $schema: _ignored, ...rest } = doc as Record<string, unknown>;
+  const merged = mergeDocuments(defaultConfig as unknown as Record<string, unknown>, rest) as unknown as DaemonConfig;
+  return resolveConfigPaths(merged, baseDir);
+}

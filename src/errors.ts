@@ -1,0 +1,141 @@
+// Typed errors with stable string codes. Codes are part of airlock's interface:
+// tests, scripts and the HTTP API rely on them; messages may change.
+
+/** Every code airlock can report, grouped by area; `ERROR_TABLE` maps each to an exit code and HTTP status. */
+export const ERROR_TABLE = {
+  // usage and configuration (exit 2)
+  USAGE: { exit: 2, http: 400 },
+  CONFIG_INVALID: { exit: 2, http: 400 },
+  TRUST_INVALID: { exit: 2, http: 400 },
+  KEY_INVALID: { exit: 2, http: 400 },
+  UNSUPPORTED_KEY: { exit: 2, http: 400 },
+  PASSPHRASE_REQUIRED: { exit: 2, http: 400 },
+  BAD_PASSPHRASE: { exit: 2, http: 400 },
+  // bundle format and integrity (exit 1)
+  NOT_A_BUNDLE: { exit: 1, http: 422 },
+  MANIFEST_MISSING: { exit: 1, http: 422 },
+  MANIFEST_INVALID: { exit: 1, http: 422 },
+  MANIFEST_TOO_LARGE: { exit: 1, http: 422 },
+  MANIFEST_CHANGED: { exit: 1, http: 422 },
+  MANIFEST_NOT_FIRST: { exit: 1, http: 422 },
+  BAD_PATH: { exit: 1, http: 422 },
+  DUPLICATE_PATH: { exit: 1, http: 422 },
+  BAD_SYMLINK: { exit: 1, http: 422 },
+  HASH_MISMATCH: { exit: 1, http: 422 },
+  SIZE_MISMATCH: { exit: 1, http: 422 },
+  MISSING_FILE: { exit: 1, http: 422 },
+  UNLISTED_FILE: { exit: 1, http: 422 },
+  WRONG_TYPE: { exit: 1, http: 422 },
+  PART_MISSING: { exit: 1, http: 422 },
+  PART_CORRUPT: { exit: 1, http: 422 },
+  PARTS_INVALID: { exit: 1, http: 422 },
+  TAR_INVALID: { exit: 1, http: 422 },
+  SOURCE_INVALID: { exit: 1, http: 422 },
+  // signatures and trust (exit 1)
+  SIGNATURE_MALFORMED: { exit: 1, http: 422 },
+  SIGNATURE_INVALID: { exit: 1, http: 422 },
+  WRONG_NAMESPACE: { exit: 1, http: 422 },
+  UNTRUSTED_SIGNER: { exit: 1, http: 422 },
+  SIGNER_NOT_VALID_NOW: { exit: 1, http: 422 },
+  THRESHOLD_NOT_MET: { exit: 1, http: 422 },
+  EXPIRED: { exit: 1, http: 422 },
+  NO_SIGNATURES: { exit: 1, http: 422 },
+  // trust helper: refuse to overwrite a key file or a different signature under the same label
+  KEY_EXISTS: { exit: 2, http: 409 },
+  SIGNATURE_EXISTS: { exit: 2, http: 409 },
+  // store and install (exit 1)
+  ROLLBACK: { exit: 1, http: 409 },
+  SEQUENCE_CONFLICT: { exit: 1, http: 409 },
+  MISSING_CONTENT: { exit: 1, http: 422 },
+  INSUFFICIENT_SPACE: { exit: 1, http: 507 },
+  STORE_INVALID: { exit: 1, http: 500 },
+  STORE_BUSY: { exit: 1, http: 409 },
+  NO_SUCH_DEPLOYMENT: { exit: 1, http: 404 },
+  // daemon and API
+  NOT_FOUND: { exit: 1, http: 404 },
+  BAD_REQUEST: { exit: 2, http: 400 },
+  UNAUTHORIZED: { exit: 1, http: 401 },
+  CONFLICT: { exit: 1, http: 409 },
+  DAEMON_UNREACHABLE: { exit: 1, http: 502 },
+  // container runtime
+  DOCKER_UNREACHABLE: { exit: 1, http: 502 },
+  IMAGE_MISSING: { exit: 1, http: 422 },
+  IMAGE_MISMATCH: { exit: 1, http: 422 },
+  SECRET_IN_CONFIG: { exit: 2, http: 400 },
+  REMOTE_MODEL_PATH: { exit: 1, http: 422 },
+  NOT_READY: { exit: 1, http: 503 },
+  ROLLED_BACK: { exit: 1, http: 409 },
+  CONTAINER_FAILED: { exit: 1, http: 500 },
+  // anything unexpected
+  IO_ERROR: { exit: 1, http: 500 },
+  INTERNAL: { exit: 1, http: 500 },
+} as const satisfies Record<string, { exit: 0 | 1 | 2; http: number }>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+/** One problem found in a bundle; verification collects them all rather than stopping at the first. */
+export interface Failure {
+  code: ErrorCode;
+  /** The offending file (bundle-relative) or manifest field, when there is one. */
+  path?: string;
+  message: string;
+}
+
+export class AirlockError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  /** The offending file or field, when there is one. */
+  readonly path: string | undefined;
+  /** Every failure found, when several were (a rejected bundle); the first is this error's own. */
+  readonly failures: Failure[];
+
+  constructor(code: C, message: string, options: { path?: string; cause?: unknown; failures?: Failure[] } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AirlockError';
+    this.code = code;
+    this.path = options.path;
+    this.failures = options.failures ?? [{ code, message, ...(options.path === undefined ? {} : { path: options.path }) }];
+  }
+
+  static fromFailures(failures: Failure[], summary?: string): AirlockError {
+    const first = failures[0];
+    if (!first) throw new Error('fromFailures needs at least one failure');
+    const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
+    return new AirlockError(first.code, (summary ?? first.message) + more, {
+      ...(first.path === undefined ? {} : { path: first.path }),
+      failures,
+    });
+  }
+
+  toJSON(): { code: C; message: string; path?: string; failures: Failure[] } {
+    return { code: this.code, message: this.message, ...(this.path === undefined ? {} : { path: this.path }), failures: this.failures };
+  }
+}
+
+export function isAirlockError(err: unknown): err is AirlockError {
+  return err instanceof AirlockError;
+}
+
+/** Wrap anything thrown into an AirlockError, keeping Node's errno code visible in the message. */
+export function toAirlockError(err: unknown): AirlockError {
+  if (isAirlockError(err)) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && e.syscall) {
+    if (e.code === 'ENOSPC') return new AirlockError('INSUFFICIENT_SPACE', e.message, { cause: err, ...(e.path ? { path: e.path } : {}) });
+    return new AirlockError('IO_ERROR', e.message, { cause: err, ...(e.path ? { path: e.path } : {}) });
+  }
+  return new AirlockError('INTERNAL', e instanceof Error ? e.message : String(err), { cause: err });
+}
+
+export function exitCodeFor(code: ErrorCode): 0 | 1 | 2 {
+  return ERROR_TABLE[code].exit;
+}
+
+export function httpStatusFor(code: ErrorCode): number {
+  return ERROR_TABLE[code].http;
+}
+
+/** The one line a person sees: `airlock: CODE: message (path)`. */
+export function formatErrorLine(err: AirlockError): string {
+  const where = err.path && !err.message.includes(err.path) ? ` (${err.path})` : '';
+  return `airlock: ${err.code}: ${err.message}${where}`;
+}

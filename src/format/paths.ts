@@ -1,0 +1,39 @@
+// Path rules for every name inside a bundle. Pure: no file system access.
+import path from 'node:path';
+
+/** Why a bundle-relative path is unsafe, or undefined when it is fine. */
+export function pathProblem(p: string): string | undefined {
+  if (p.length === 0) return 'is empty';
+  if (p.includes('\0')) return 'contains NUL';
+  if (p.includes('\\')) return 'contains a backslash';
+  if (p.startsWith('/')) return 'is absolute';
+  if (/^[A-Za-z]:/.test(p)) return 'has a drive letter';
+  if (Buffer.byteLength(p) > 4096) return 'is longer than 4096 bytes';
+  for (const seg of p.split('/')) {
+    if (seg === '') return 'has an empty segment';
+    if (seg === '.' || seg === '..') return `has a '${seg}' segment`;
+    if (Buffer.byteLength(seg) > 255) return 'has a segment longer than 255 bytes';
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x1f]/.test(seg)) return 'contains a control character';
+  }
+  return undefined;
+}
+
+/**
+ * Resolve a relative symlink `target` placed at `linkPath` to a tree-relative path,
+ * or undefined when it is absolute or leaves the tree.
+ */
+export function resolveLinkTarget(linkPath: string, target: string): string | undefined {
+  if (target.startsWith('/') || target.includes('\\') || target.includes('\0')) return undefined;
+  const joined = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
+  if (joined === '..' || joined.startsWith('../') || joined === '.' || joined.startsWith('/')) return undefined;
+  return joined;
+}
+
+/** Every ancestor directory of a tree-relative path: `a/b/c` → `a`, `a/b`. */
+export function ancestors(p: string): string[] {
+  const parts = p.split('/');
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join('/'));
+  return out;
+}

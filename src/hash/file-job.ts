@@ -1,0 +1,56 @@
+// Read a file once: hash it, optionally copy it, stop at the first byte past the declared size.
+// Runs inside hash workers (off the event loop) and, for small jobs, inline.
+import { createHash } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+
+export interface FileJob {
+  /** absolute path to read; opened with O_NOFOLLOW so a swapped-in symlink fails instead of being followed */
+  file: string;
+  /** stop and report overflow at the first byte past this */
+  limit: number;
+  /** when set, write the bytes to this new file (exclusive create, never following a symlink) */
+  copyTo?: string;
+  copyMode?: number;
+  /** fsync the copy before reporting success */
+  fsync?: boolean;
+}
+
+export interface FileJobResult {
+  size: number;
+  sha256: string;
+  overflow: boolean;
+}
+
+const CHUNK = 1024 * 1024;
+
+export async function runFileJob(job: FileJob, onBytes?: (n: number) => void): Promise<FileJobResult> {
+  const src = await fsp.open(job.file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  let dst: fsp.FileHandle | undefined;
+  try {
+    const st = await src.stat();
+    if (!st.isFile()) {
+      throw Object.assign(new Error(`${job.file} is not a regular file`), { code: 'EFTYPE', path: job.file, syscall: 'open' });
+    }
+    if (job.copyTo !== undefined) {
+      dst = await fsp.open(job.copyTo, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, job.copyMode ?? 0o600);
+    }
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await src.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      if (size + bytesRead > job.limit) return { size: size + bytesRead, sha256: '', overflow: true };
+      size += bytesRead;
+      const chunk = buf.subarray(0, bytesRead);
+      hash.update(chunk);
+      if (dst) await dst.write(chunk);
+      onBytes?.(bytesRead);
+    }
+    if (dst && job.fsync) await dst.sync();
+    return { size, sha256: hash.digest('hex'), overflow: false };
+  } finally {
+    await src.close();
+    await dst?.close();
+  }
+}

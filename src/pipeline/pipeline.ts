@@ -1,0 +1,347 @@
+// The daemon's workflow: arrivals become records, complete ones queue in arrival order, one verifies and
+// installs at a time (in a worker, through the Installer), then the Deployer starts it. State survives restarts.
+import { AirlockError, toAirlockError } from '../errors.js';
+import type { AuditInput } from '../daemon/audit.js';
+import type { ArrivalEvent } from '../watcher/arrival-tracker.js';
+import type { Candidate } from '../watcher/candidates.js';
+import { isUnchangedFinished, outcomeForError, processingDecision, pruneRecords, rateOf, recordIdFor } from './decisions.js';
+import type { Deployer, DeploymentStore, InstallOutcome, Installer } from './ports.js';
+import { removeDrop } from './remove-drop.js';
+import { readStateFile, StateWriter, STATE_SCHEMA_VERSION, type DaemonStateDocument } from './state-file.js';
+import { TERMINAL_STATES, type BundleRecord, type BundleState, type ProcessedEntry } from './types.js';
+
+export interface PipelineLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface PipelineHooks {
+  audit(e: AuditInput): void;
+  /** a record changed (state or progress): for SSE */
+  changed(rec: BundleRecord): void;
+  /** a verification finished: for metrics */
+  finished?(outcome: 'installed' | 'rejected' | 'failed' | 'skipped', info: { seconds?: number; bytesVerified?: number }): void;
+}
+
+export interface PipelineOptions {
+  stateFile: string;
+  installer: Installer;
+  deployer?: Deployer;
+  deployments?: DeploymentStore;
+  hooks: PipelineHooks;
+  log: PipelineLogger;
+  dropFolders: string[];
+  removeAfterInstall: boolean;
+  retention: number;
+  clock?: () => Date;
+  /** how often verification progress is published, at most */
+  progressIntervalMs?: number;
+}
+
+interface QueueEntry {
+  id: string;
+  force: boolean;
+}
+
+export class Pipeline {
+  private readonly byId = new Map<string, BundleRecord>();
+  private processed: Record<string, ProcessedEntry> = {};
+  private readonly queue: QueueEntry[] = [];
+  private current: { id: string; controller: AbortController; reason?: 'changed' | 'stopping' } | undefined;
+  private running: Promise<void> | undefined;
+  private stopping = false;
+  private readonly writer: StateWriter;
+  private readonly clock: () => Date;
+
+  constructor(private readonly o: PipelineOptions) {
+    this.clock = o.clock ?? (() => new Date());
+    this.writer = new StateWriter(o.stateFile, () => this.document(), (err) => o.log.error({ err }, 'cannot write the daemon state'));
+  }
+
+  /** Read the state file. Unfinished records are forgotten: the watcher's first scan finds them again and they start over. */
+  async load(): Promise<void> {
+    const doc = await readStateFile(this.o.stateFile);
+    if (!doc) return;
+    this.processed = doc.processed;
+    for (const r of doc.records) if (TERMINAL_STATES.has(r.state)) this.byId.set(r.id, r);
+  }
+
+  /** Finished drops and the content they finished with, so an unchanged drop is not reported again after a restart. */
+  finishedFingerprints(): Array<{ location: string; fingerprint: string }> {
+    return this.records().flatMap((r) => (TERMINAL_STATES.has(r.state) && r.fingerprint ? [{ location: r.location, fingerprint: r.fingerprint }] : []));
+  }
+
+  records(): BundleRecord[] {
+    return [...this.byId.values()].sort((a, b) => a.detectedAt.localeCompare(b.detectedAt));
+  }
+
+  get(id: string): BundleRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  /** ids waiting, in order; the one verifying is `verifying()` */
+  queued(): string[] {
+    return this.queue.map((q) => q.id);
+  }
+
+  verifying(): string | undefined {
+    return this.current?.id;
+  }
+
+  handle(e: ArrivalEvent): void {
+    if (this.stopping) return;
+    const id = recordIdFor(e.candidate.location);
+    const rec = this.byId.get(id);
+    if (e.type === 'gone') return this.onGone(rec);
+    if (e.type === 'complete' && isUnchangedFinished(rec, e.fingerprint)) return;
+    const r = rec && !TERMINAL_STATES.has(rec.state) ? rec : this.fresh(id, e.candidate, rec);
+    r.arrival = e.progress;
+    if (e.type === 'arriving') {
+      this.leaveQueue(r);
+      this.update(r, 'arriving');
+      return;
+    }
+    r.fingerprint = e.fingerprint;
+    if (r.state === 'verifying' || r.state === 'queued') return;
+    this.enqueue(r, false);
+  }
+
+  /** POST /v1/bundles/:id/retry: run a finished bundle through verification again, now. */
+  retry(id: string): BundleRecord {
+    const rec = this.byId.get(id);
+    if (!rec) throw new AirlockError('NOT_FOUND', `no bundle ${id}`, { path: id });
+    if (!TERMINAL_STATES.has(rec.state)) throw new AirlockError('CONFLICT', `bundle ${id} is ${rec.state}; only a finished bundle can be retried`, { path: id });
+    this.o.hooks.audit({ event: 'retry', actor: 'api', ...this.identityOf(rec) });
+    this.enqueue(rec, true);
+    return rec;
+  }
+
+  /** Stop taking work; abort the current verification (it starts over after a restart) and save state. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.current) {
+      this.current.reason = 'stopping';
+      this.current.controller.abort();
+    }
+    await this.running;
+    await this.writer.flush();
+  }
+
+  private fresh(id: string, c: Candidate, previous: BundleRecord | undefined): BundleRecord {
+    const now = this.clock().toISOString();
+    const rec: BundleRecord = {
+      id,
+      location: c.location,
+      form: c.form,
+      media: c.media,
+      state: 'arriving',
+      arrival: { bytesPresent: 0 },
+      verification: { bytesDone: 0, bytesTotal: 0 },
+      detectedAt: now,
+      updatedAt: now,
+    };
+    this.byId.set(id, rec);
+    this.o.hooks.audit({ event: 'detected', recordId: id, location: c.location, ...(previous?.manifestDigest ? { message: 'content changed' } : {}) });
+    return rec;
+  }
+
+  private onGone(rec: BundleRecord | undefined): void {
+    if (!rec) return;
+    if (TERMINAL_STATES.has(rec.state)) {
+      if (!rec.removed) this.o.log.info({ recordId: rec.id, location: rec.location }, 'bundle no longer in its drop location');
+      return;
+    }
+    if (this.current?.id === rec.id) return; // the install fails by itself and says why
+    this.leaveQueue(rec);
+    this.byId.delete(rec.id);
+    this.o.hooks.audit({ event: 'gone', ...this.identityOf(rec) });
+    void this.writer.save();
+  }
+
+  private enqueue(rec: BundleRecord, force: boolean): void {
+    this.leaveQueue(rec);
+    this.queue.push({ id: rec.id, force });
+    this.update(rec, 'queued');
+    this.kick();
+  }
+
+  private leaveQueue(rec: BundleRecord): void {
+    const i = this.queue.findIndex((q) => q.id === rec.id);
+    if (i >= 0) this.queue.splice(i, 1);
+    // New bytes under a bundle being verified: stop, it is verified again once it is quiet.
+    if (this.current?.id === rec.id) {
+      this.current.reason = 'changed';
+      this.current.controller.abort();
+    }
+  }
+
+  private kick(): void {
+    if (this.running || this.stopping) return;
+    this.running = (async () => {
+      for (let next = this.queue.shift(); next && !this.stopping; next = this.queue.shift()) {
+        const rec = this.byId.get(next.id);
+        if (rec) await this.processOne(rec, next.force);
+      }
+    })()
+      .catch((err: unknown) => this.o.log.error({ err }, 'pipeline stopped unexpectedly'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.queue.length > 0 && !this.stopping) this.kick();
+      });
+  }
+
+  private async processOne(rec: BundleRecord, force: boolean): Promise<void> {
+    const controller = new AbortController();
+    this.current = { id: rec.id, controller };
+    const started = Date.now();
+    delete rec.error;
+    delete rec.note;
+    rec.verification = { bytesDone: 0, bytesTotal: 0, startedAt: new Date(started).toISOString() };
+    this.update(rec, 'verifying');
+    try {
+      const identity = await this.o.installer.identify(rec.location);
+      Object.assign(rec, {
+        bundleId: identity.bundleId,
+        name: identity.name,
+        kind: identity.kind,
+        channel: identity.channel,
+        sequence: identity.sequence,
+        manifestDigest: identity.manifestDigest,
+        signers: identity.signers,
+      });
+      const decision = force ? ({ kind: 'process' } as const) : processingDecision(this.processed[identity.manifestDigest], rec.id, rec.location, rec.fingerprint ?? '');
+      if (decision.kind === 'skip') {
+        rec.note = decision.note;
+        this.o.hooks.audit({ event: 'duplicate', message: decision.note, ...this.identityOf(rec) });
+        this.o.hooks.finished?.('skipped', {});
+        this.update(rec, decision.state);
+        return;
+      }
+      this.update(rec, 'verifying');
+      const result = await this.o.installer.install(rec.location, {
+        signal: controller.signal,
+        onProgress: (p) => this.progress(rec, p.phase, p.bytesDone, p.bytesTotal, started),
+      });
+      await this.installed(rec, result, started);
+    } catch (err) {
+      this.settleError(rec, err, started);
+    } finally {
+      this.current = undefined;
+    }
+    if (rec.state === 'installed' && rec.install?.status === 'installed') await this.afterInstall(rec);
+  }
+
+  private progress(rec: BundleRecord, phase: BundleRecord['verification']['phase'], bytesDone: number, bytesTotal: number, started: number): void {
+    const now = Date.now();
+    const rate = rateOf(bytesDone, started, now);
+    rec.verification = { ...rec.verification, phase, bytesDone, bytesTotal, ...(rate === undefined ? {} : { rate }) };
+    const last = Date.parse(rec.updatedAt);
+    if (now - last >= (this.o.progressIntervalMs ?? 250) || bytesDone === bytesTotal) {
+      rec.updatedAt = new Date(now).toISOString();
+      this.o.hooks.changed(rec);
+    }
+  }
+
+  private async installed(rec: BundleRecord, result: InstallOutcome, started: number): Promise<void> {
+    const durationMs = Date.now() - started;
+    rec.trust = result.trust;
+    rec.signers = result.trust.signers;
+    rec.install = { status: result.status, path: result.path, bytesVerified: result.bytesVerified, durationMs: result.durationMs };
+    rec.verification = { ...rec.verification, bytesDone: rec.verification.bytesTotal || result.bytesVerified, durationMs };
+    this.processed[result.manifestDigest] = { outcome: 'installed', recordId: rec.id, location: rec.location, fingerprint: rec.fingerprint ?? '', at: this.clock().toISOString() };
+    const signers = result.trust.signers.filter((s) => s.status === 'trusted').map((s) => ({ principals: s.principals, status: s.status, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}) }));
+    this.o.hooks.audit({ event: 'accepted', signers, ...this.identityOf(rec) });
+    this.o.hooks.audit({ event: 'installed', message: result.status === 'already-installed' ? 'already in the store' : `installed at ${result.path}`, ...this.identityOf(rec) });
+    this.o.hooks.finished?.('installed', { seconds: durationMs / 1000, bytesVerified: result.bytesVerified });
+    this.update(rec, 'installed');
+  }
+
+  private settleError(rec: BundleRecord, err: unknown, started: number): void {
+    const reason = this.current?.reason;
+    if (reason === 'changed') return; // already back to arriving; it queues again once quiet
+    if (reason === 'stopping') {
+      this.o.log.info({ recordId: rec.id }, 'verification interrupted by shutdown; it starts over on the next start');
+      return;
+    }
+    const e = toAirlockError(err);
+    const outcome = outcomeForError(e.code);
+    rec.error = { code: e.code, message: e.message, failures: e.failures, ...(e.path === undefined ? {} : { path: e.path }) };
+    rec.verification = { ...rec.verification, durationMs: Date.now() - started };
+    if (outcome === 'rejected' && rec.manifestDigest) {
+      this.processed[rec.manifestDigest] = { outcome: 'rejected', recordId: rec.id, location: rec.location, fingerprint: rec.fingerprint ?? '', at: this.clock().toISOString() };
+    }
+    if (outcome === 'failed') this.o.log.error({ err: e, recordId: rec.id }, 'install failed');
+    this.o.hooks.audit({ event: outcome, code: e.code, message: e.message, failures: e.failures, ...this.identityOf(rec) });
+    this.o.hooks.finished?.(outcome, { seconds: (Date.now() - started) / 1000 });
+    this.update(rec, outcome);
+  }
+
+  private async afterInstall(rec: BundleRecord): Promise<void> {
+    if (this.o.deployer && this.o.deployments && rec.name) await this.deploy(rec);
+    if (this.o.removeAfterInstall) {
+      try {
+        if (await removeDrop(rec, this.o.dropFolders)) {
+          rec.removed = true;
+          this.o.hooks.audit({ event: 'removed', ...this.identityOf(rec) });
+          this.update(rec, rec.state);
+        }
+      } catch (err) {
+        this.o.log.warn({ err, recordId: rec.id }, 'could not remove the installed bundle from its drop folder');
+      }
+    }
+  }
+
+  private async deploy(rec: BundleRecord): Promise<void> {
+    this.update(rec, 'deploying');
+    try {
+      const models = await this.o.deployments!.list();
+      const target = models.find((m) => m.name === rec.name)?.current;
+      if (!target || target.manifestDigest !== rec.manifestDigest) throw new AirlockError('NO_SUCH_DEPLOYMENT', `the store's current deployment of ${rec.name} is not this bundle`);
+      const onState = (s: NonNullable<BundleRecord['deployment']>) => {
+        rec.deployment = s;
+        this.o.hooks.changed(rec);
+      };
+      rec.deployment = await this.o.deployer!.deploy(target, { onState });
+    } catch (err) {
+      const e = toAirlockError(err);
+      rec.deployment = { state: 'failed', code: e.code, message: e.message, updatedAt: this.clock().toISOString() };
+    }
+    const ok = rec.deployment.state === 'ready';
+    this.o.hooks.audit({
+      event: ok ? 'deployed' : 'deploy-failed',
+      ...this.identityOf(rec),
+      ...(rec.deployment.code ? { code: rec.deployment.code } : {}),
+      ...(rec.deployment.message ? { message: rec.deployment.message } : {}),
+      ...(rec.deployment.containerId ? { containerId: rec.deployment.containerId } : {}),
+    });
+    this.update(rec, ok ? 'ready' : 'failed');
+  }
+
+  private update(rec: BundleRecord, state: BundleState): void {
+    rec.state = state;
+    rec.updatedAt = this.clock().toISOString();
+    this.o.hooks.changed(rec);
+    if (TERMINAL_STATES.has(state)) this.prune();
+    void this.writer.save();
+  }
+
+  private prune(): void {
+    const kept = new Set(pruneRecords([...this.byId.values()], this.o.retention).map((r) => r.id));
+    for (const id of [...this.byId.keys()]) if (!kept.has(id)) this.byId.delete(id);
+  }
+
+  private identityOf(rec: BundleRecord): Omit<AuditInput, 'event'> {
+    const out: Omit<AuditInput, 'event'> = { recordId: rec.id, location: rec.location };
+    if (rec.bundleId !== undefined) out.bundleId = rec.bundleId;
+    if (rec.name !== undefined) out.name = rec.name;
+    if (rec.channel !== undefined) out.channel = rec.channel;
+    if (rec.sequence !== undefined) out.sequence = rec.sequence;
+    if (rec.manifestDigest !== undefined) out.manifestDigest = rec.manifestDigest;
+    return out;
+  }
+
+  private document(): DaemonStateDocument {
+    return { schema: STATE_SCHEMA_VERSION, records: this.records(), processed: this.processed };
+  }
+}

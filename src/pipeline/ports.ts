@@ -1,0 +1,64 @@
+// The narrow interfaces the pipeline drives. Production implementations wrap src/store (in a worker thread)
+// and the container runtime; tests pass doubles.
+import type { DeploymentInfo, ModelDeployments } from './deployment-types.js';
+import type { DeployState } from './types.js';
+import type { SignerReport, TrustReport } from '../trust/policy.js';
+
+export interface BundleIdentity {
+  bundleId: string;
+  name: string;
+  kind: string;
+  channel: string;
+  sequence: number;
+  /** sha256 hex of airlock.json's bytes */
+  manifestDigest: string;
+  /** the bundle's signatures checked against the trust file (cheap: manifest-sized work) */
+  signers: SignerReport[];
+}
+
+export interface InstallProgress {
+  phase: 'signatures' | 'payload' | 'activating';
+  bytesDone: number;
+  bytesTotal: number;
+  file?: string;
+}
+
+export interface InstallCallOptions {
+  onProgress?: (p: InstallProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Mirrors src/store's InstallResult. */
+export interface InstallOutcome {
+  status: 'installed' | 'already-installed';
+  bundleId: string;
+  name: string;
+  channel: string;
+  sequence: number;
+  manifestDigest: string;
+  /** absolute deployment directory */
+  path: string;
+  trust: TrustReport;
+  bytesVerified: number;
+  durationMs: number;
+}
+
+/** Verifies and installs bundles. Throws AirlockError (with failures) when a bundle is rejected. */
+export interface Installer {
+  /** Read the manifest and signatures only (never the payload). */
+  identify(location: string): Promise<BundleIdentity>;
+  install(location: string, opts: InstallCallOptions): Promise<InstallOutcome>;
+  close?(): Promise<void>;
+}
+
+/** Starts the installed model (issue 5's runtime). Absent when config.runtime.kind is 'none'. */
+export interface Deployer {
+  deploy(target: DeploymentInfo, opts?: { signal?: AbortSignal; onState?: (s: DeployState) => void }): Promise<DeployState>;
+  close?(): Promise<void>;
+}
+
+/** The store's deployments, for the API's /v1/deployments and rollback. */
+export interface DeploymentStore {
+  list(): Promise<ModelDeployments[]>;
+  rollback(name: string, to?: string): Promise<DeploymentInfo>;
+}

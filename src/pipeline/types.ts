@@ -1,0 +1,83 @@
+// The daemon's view of one dropped bundle, as kept in its state file and answered by the API.
+import type { ErrorCode, Failure } from '../errors.js';
+import type { SignerReport, TrustReport } from '../trust/policy.js';
+import type { ArrivalProgress } from '../watcher/arrival.js';
+import type { BundleForm } from '../watcher/candidates.js';
+
+/**
+ * arriving → queued → verifying → installed → deploying → ready, or rejected / failed.
+ * `queued` is a complete bundle waiting for its turn: one bundle verifies at a time.
+ */
+export type BundleState = 'arriving' | 'queued' | 'verifying' | 'installed' | 'deploying' | 'ready' | 'rejected' | 'failed';
+
+export const TERMINAL_STATES: ReadonlySet<BundleState> = new Set(['installed', 'ready', 'rejected', 'failed']);
+
+export interface VerificationProgress {
+  phase?: 'signatures' | 'payload' | 'activating';
+  bytesDone: number;
+  bytesTotal: number;
+  /** bytes per second over the verification so far */
+  rate?: number;
+  startedAt?: string;
+  durationMs?: number;
+}
+
+export interface BundleError {
+  code: ErrorCode;
+  message: string;
+  path?: string;
+  failures: Failure[];
+}
+
+/** What a container deployment reached; filled by the Deployer (runtime), absent with runtime kind none. */
+export interface DeployState {
+  state: 'starting' | 'ready' | 'failed' | 'rolled-back';
+  containerId?: string;
+  /** the last health answer, e.g. "200 /v1/health/ready" */
+  health?: string;
+  code?: ErrorCode;
+  message?: string;
+  updatedAt?: string;
+}
+
+export interface BundleRecord {
+  /** stable record id derived from the drop location */
+  id: string;
+  location: string;
+  form: BundleForm;
+  /** found on removable media (never modified) */
+  media: boolean;
+  state: BundleState;
+  /** the manifest's bundle id, once read */
+  bundleId?: string;
+  name?: string;
+  kind?: string;
+  channel?: string;
+  sequence?: number;
+  manifestDigest?: string;
+  arrival: ArrivalProgress;
+  verification: VerificationProgress;
+  /** signers as last evaluated: from the install on success, from the manifest's signatures otherwise */
+  signers?: SignerReport[];
+  trust?: TrustReport;
+  error?: BundleError;
+  install?: { status: 'installed' | 'already-installed'; path: string; bytesVerified: number; durationMs: number };
+  deployment?: DeployState;
+  /** why nothing was done, e.g. the same manifest digest was installed from elsewhere */
+  note?: string;
+  /** removed from its drop folder after install (removeAfterInstall) */
+  removed?: boolean;
+  /** fingerprint (sizes + mtimes) of the content last handed on */
+  fingerprint?: string;
+  detectedAt: string;
+  updatedAt: string;
+}
+
+/** Outcome remembered per manifest digest, for idempotence across restarts. */
+export interface ProcessedEntry {
+  outcome: 'installed' | 'rejected';
+  recordId: string;
+  location: string;
+  fingerprint: string;
+  at: string;
+}

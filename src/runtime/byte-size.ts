@@ -1,0 +1,16 @@
+// Sizes like `docker run --shm-size`: binary multiples, so 16g is 16 GiB (Docker's units.RAMInBytes).
+import { AirlockError } from '../errors.js';
+
+const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+const SIZE = /^(\d+(?:\.\d+)?) ?([kmgtp]?)i?b?$/i;
+
+/** '16g' -> 17179869184. Throws CONFIG_INVALID for anything Docker would not accept. */
+export function parseByteSize(text: string, field = 'shmSize'): number {
+  const m = SIZE.exec(text.trim());
+  if (!m) throw new AirlockError('CONFIG_INVALID', `${field} ${JSON.stringify(text)} is not a size like 16g or 512m`, { path: field });
+  const bytes = Math.floor(Number(m[1]) * (UNITS[(m[2] ?? '').toLowerCase()] ?? 1));
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new AirlockError('CONFIG_INVALID', `${field} ${JSON.stringify(text)} is out of range`, { path: field });
+  }
+  return bytes;
+}

@@ -1,0 +1,75 @@
+// Images by ID: reuse one the engine already has, else load the bundle's `docker save` archive and
+// prove it held the image the manifest names.
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import type Docker from 'dockerode';
+import { AirlockError } from '../errors.js';
+import { dockerFailure, isNotFound } from './docker-errors.js';
+import type { ImageSpec } from './runtime.js';
+
+/** The image's ID when the engine has it, else undefined. */
+export async function imageId(docker: Docker, nameOrId: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(nameOrId).inspect()).Id;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw dockerFailure(err, `inspect image ${nameOrId}`);
+  }
+}
+
+export async function ensureImage(docker: Docker, image: ImageSpec): Promise<{ loaded: boolean }> {
+  // By ID only: a tag may have been moved to another image on this host.
+  if ((await imageId(docker, image.id)) === image.id) return { loaded: false };
+  if (image.archivePath === undefined) {
+    throw new AirlockError('IMAGE_MISSING', `image ${image.ref} (${image.id}) is not in the engine and no archive was given`);
+  }
+  try {
+    await access(image.archivePath);
+  } catch (err) {
+    throw new AirlockError('IMAGE_MISSING', `image archive ${image.archivePath} cannot be read`, { path: image.archivePath, cause: err });
+  }
+  const loaded = await loadArchive(docker, image.archivePath);
+  if ((await imageId(docker, image.id)) !== image.id) {
+    const found = await describeLoaded(docker, loaded);
+    throw new AirlockError(
+      'IMAGE_MISMATCH',
+      `archive ${image.archivePath} did not hold ${image.ref} with ID ${image.id}; it held ${found || 'nothing the engine reported'}`,
+      { path: image.archivePath },
+    );
+  }
+  return { loaded: true };
+}
+
+/** POST /images/load; returns what the engine reported loading ("Loaded image: ref" / "Loaded image ID: sha256:…"). */
+async function loadArchive(docker: Docker, archivePath: string): Promise<string[]> {
+  let response: NodeJS.ReadableStream;
+  try {
+    response = await docker.loadImage(createReadStream(archivePath), { quiet: true });
+  } catch (err) {
+    throw dockerFailure(err, `load image archive ${archivePath}`, 'IMAGE_MISMATCH');
+  }
+  const messages = await new Promise<Array<{ stream?: string; error?: string; errorDetail?: { message?: string } }>>((resolve, reject) => {
+    docker.modem.followProgress(response, (err: Error | null, out: unknown[]) => (err ? reject(err) : resolve(out as never)));
+  }).catch((err: unknown) => {
+    throw dockerFailure(err, `load image archive ${archivePath}`, 'IMAGE_MISMATCH');
+  });
+  const failed = messages.find((m) => m.error !== undefined || m.errorDetail !== undefined);
+  if (failed) {
+    throw new AirlockError('IMAGE_MISMATCH', `the engine refused image archive ${archivePath}: ${failed.errorDetail?.message ?? failed.error}`, {
+      path: archivePath,
+    });
+  }
+  return messages
+    .flatMap((m) => (m.stream ?? '').split('\n'))
+    .map((line) => /^Loaded image(?: ID)?: (.+)$/.exec(line.trim())?.[1])
+    .filter((name): name is string => name !== undefined);
+}
+
+async function describeLoaded(docker: Docker, names: string[]): Promise<string> {
+  const parts: string[] = [];
+  for (const name of names) {
+    const id = name.startsWith('sha256:') ? name : await imageId(docker, name);
+    parts.push(id && id !== name ? `${name} (${id})` : name);
+  }
+  return parts.join(', ');
+}

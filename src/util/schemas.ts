@@ -1,0 +1,87 @@
+// One ajv instance for every JSON document airlock reads or writes; schemas live in schema/ at the package root.
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+
+// ajv-formats is CommonJS; under NodeNext its callable arrives as `.default`.
+type AddFormats = (ajv: Ajv2020) => unknown;
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats));
+
+/** The package root (where schema/ and fixtures/ live), from dist/src/util/ or src/util/. */
+export const PACKAGE_ROOT = findPackageRoot();
+
+function findPackageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      readFileSync(path.join(dir, 'package.json'));
+      return dir;
+    } catch {
+      dir = path.dirname(dir);
+    }
+  }
+  throw new Error('airlock: cannot find its package root');
+}
+
+export const SCHEMA_DIR = path.join(PACKAGE_ROOT, 'schema');
+
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+addFormats(ajv);
+// Every schema is registered by its $id up front so one schema can $ref another ("config.schema.json#/$defs/x").
+for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
+  ajv.addSchema(JSON.parse(readFileSync(path.join(SCHEMA_DIR, file), 'utf8')) as Record<string, unknown>);
+}
+const compiled = new Map<string, ValidateFunction>();
+
+/** Load (once) and return the schema object of schema/NAME.schema.json, e.g. for fastify route schemas. */
+export function loadSchema(name: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(path.join(SCHEMA_DIR, `${name}.schema.json`), 'utf8')) as Record<string, unknown>;
+}
+
+export function validatorFor(name: string): ValidateFunction {
+  let v = compiled.get(name);
+  if (!v) {
+    const id = loadSchema(name)['$id'];
+    v = typeof id === 'string' ? ajv.getSchema(id) : undefined;
+    if (!v) throw new Error(`schema ${name} has no $id`);
+    compiled.set(name, v);
+  }
+  return v;
+}
+
+export interface SchemaProblem {
+  /** JSON pointer-ish field, e.g. files/3/sha256 */
+  field: string;
+  message: string;
+}
+
+/** Validate `doc` against schema NAME; return every problem (empty when valid). */
+export function schemaProblems(name: string, doc: unknown): SchemaProblem[] {
+  const v = validatorFor(name);
+  if (v(doc)) return [];
+  return describeAjvErrors(v.errors ?? []);
+}
+
+function describeAjvErrors(errors: ErrorObject[]): SchemaProblem[] {
+  const seen = new Set<string>();
+  const out: SchemaProblem[] = [];
+  for (const e of errors) {
+    // oneOf produces a cascade of branch errors; the branch errors name the real field already.
+    if (e.keyword === 'oneOf') continue;
+    let field = e.instancePath.replace(/^\//, '') || '(root)';
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties') {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      field = field === '(root)' ? extra : `${field}/${extra}`;
+      message = 'is not a known field';
+    }
+    const key = `${field}: ${message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push({ field, message });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,84 @@
+// Test helpers for the trust layer: real keys from the real ssh-keygen, allowed_signers files, and
+// ssh-keygen -Y sign / verify as the reference implementation.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface TestKey {
+  privatePath: string;
+  publicPath: string;
+  /** The .pub file's line, without newline. */
+  publicLine: string;
+  /** `SHA256:…` as ssh-keygen -l prints it. */
+  fingerprint: string;
+}
+
+export interface MakeKeyOptions {
+  type?: 'ed25519' | 'rsa' | 'ecdsa';
+  passphrase?: string;
+  comment?: string;
+  /** -Z cipher for an encrypted key, e.g. aes256-gcm@openssh.com */
+  cipher?: string;
+}
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function sshKeygen(args: string[], input?: Buffer | string): Run {
+  const r = spawnSync('ssh-keygen', args, { input: input ?? '', encoding: 'buffer' });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+}
+
+function mustRun(args: string[], input?: Buffer | string): Run {
+  const r = sshKeygen(args, input);
+  if (r.status !== 0) throw new Error(`ssh-keygen ${args.join(' ')} failed: ${r.stderr}`);
+  return r;
+}
+
+/** `ssh-keygen -t ed25519 -N '' -f DIR/NAME` (or the given type/passphrase). */
+export function makeKey(dir: string, name: string, opts: MakeKeyOptions = {}): TestKey {
+  const privatePath = path.join(dir, name);
+  const type = opts.type ?? 'ed25519';
+  const args = ['-q', '-t', type, '-N', opts.passphrase ?? '', '-C', opts.comment ?? `${name}@airlock.test`, '-f', privatePath];
+  if (type === 'rsa') args.push('-b', '2048');
+  if (opts.cipher) args.push('-Z', opts.cipher);
+  mustRun(args);
+  const publicPath = `${privatePath}.pub`;
+  const publicLine = mustRun(['-y', '-f', privatePath, '-P', opts.passphrase ?? '']).stdout.trim();
+  const fingerprint = mustRun(['-l', '-f', publicPath]).stdout.split(' ')[1]!;
+  return { privatePath, publicPath, publicLine, fingerprint };
+}
+
+export interface SignerEntry {
+  principals: string | string[];
+  /** Raw options field, e.g. `namespaces="airlock",valid-before="20200101Z"`. */
+  options?: string;
+  key: TestKey | string;
+}
+
+/** Write an OpenSSH allowed_signers file: `principals [options] keytype base64`. */
+export function writeAllowedSigners(file: string, entries: SignerEntry[]): void {
+  const lines = entries.map((e) => {
+    const principals = Array.isArray(e.principals) ? e.principals.join(',') : e.principals;
+    const line = typeof e.key === 'string' ? e.key : e.key.publicLine;
+    const [type, b64] = line.split(/\s+/);
+    return [principals, e.options, type, b64].filter((x) => x !== undefined && x !== '').join(' ');
+  });
+  writeFileSync(file, lines.join('\n') + '\n');
+}
+
+/** Armoured SSHSIG from `ssh-keygen -Y sign` over `message`. */
+export function sshSign(key: TestKey, message: Buffer, namespace = 'airlock', extra: string[] = []): string {
+  return mustRun(['-Y', 'sign', '-q', '-n', namespace, '-f', key.privatePath, ...extra], message).stdout;
+}
+
+/** `ssh-keygen -Y verify`: status 0 when `principal` from `allowedSigners` validly signed `message`. */
+export function sshVerify(dir: string, allowedSigners: string, principal: string, signature: string, message: Buffer, namespace = 'airlock'): Run {
+  const sigFile = path.join(dir, `verify-${Math.random().toString(36).slice(2)}.sig`);
+  writeFileSync(sigFile, signature);
+  return sshKeygen(['-Y', 'verify', '-f', allowedSigners, '-I', principal, '-n', namespace, '-s', sigFile], message);
+}
