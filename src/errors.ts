@@ -51,6 +51,8 @@ export const ERROR_TABLE = {
   STORE_INVALID: { exit: 1, http: 500 },
   STORE_BUSY: { exit: 1, http: 409 },
   NO_SUCH_DEPLOYMENT: { exit: 1, http: 404 },
+  // store helper: an install stopped by its AbortSignal (staging removed, store unchanged)
+  ABORTED: { exit: 1, http: 409 },
   // daemon and API
   NOT_FOUND: { exit: 1, http: 404 },
   BAD_REQUEST: { exit: 2, http: 400 },

@@ -4,7 +4,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { AirlockError } from '../src/errors.js';
 import { chooseImage } from '../src/bundle/image-archive.js';
 import { bundleId, parseExpiry, parseImageArchives, parseProfiles } from '../src/bundle/pack-options.js';
-import { signatureLabels } from '../src/bundle/pack-sign.js';
+import { uniqueLabels } from '../src/bundle/pack-sign.js';
 import { buildPartsIndex, parsePartsIndex, serializePartsIndex } from '../src/bundle/parts-index.js';
 import { FAT32_MAX_FILE, parseSplitSize } from '../src/bundle/split-size.js';
 import { TAR_END, tarHeader, tarPadding } from '../src/bundle/write-tar.js';
@@ -44,15 +44,9 @@ t.test('expiry: RFC 3339 times and durations', async (t) => {
   }
 });
 
-t.test('signature labels come from key comments', async (t) => {
-  t.same(signatureLabels(['alice@example.com', undefined, '', 'alice@example.com', '../../etc', 'ops team']), [
-    'alice_example.com',
-    'key2',
-    'key3',
-    'alice_example.com-2',
-    'etc',
-    'ops_team',
-  ]);
+t.test('signature labels stay unique', async (t) => {
+  t.same(uniqueLabels(['alice-example.com', 'bob', 'alice-example.com', 'alice-example.com']), ['alice-example.com', 'bob', 'alice-example.com-2', 'alice-example.com-3']);
+  t.ok(uniqueLabels(['a'.repeat(64), 'a'.repeat(64)]).every((l) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(l)), 'suffixed labels keep the label pattern');
 });
 
 t.test('bundle ids fit the manifest id pattern', async (t) => {
@@ -145,6 +139,6 @@ t.test('tar headers: regular files, uid/gid 0, fixed mtime, pax for long paths',
 });
 
 t.test('progress line', async (t) => {
-  t.match(formatProgress('hashing', 512 * 1024 ** 2, 2 * 1024 ** 3, 100 * 1024 ** 2), /hashing\s+512 MiB \/ 2\.0 GiB\s+25%\s+100 MiB\/s/);
+  t.match(formatProgress('hash + copy', 512 * 1024 ** 2, 2 * 1024 ** 3, 100 * 1024 ** 2), /hash \+ copy\s+512 MiB \/ 2\.0 GiB\s+25%\s+100 MiB\/s/);
   t.match(formatProgress('x', 0, 0, 0), /100%/);
 });

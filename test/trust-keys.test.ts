@@ -84,11 +84,15 @@ t.test('passphrase-protected keys (aes256-ctr, the ssh-keygen default)', async (
   t.equal(asked.length, 1, 'prompted once');
 });
 
-t.test('passphrase-protected key with aes256-gcm', async (t) => {
+t.test('every AES cipher ssh-keygen -Z offers; chacha20-poly1305 is refused clearly', async (t) => {
   const dir = t.testdir();
-  const key = makeKey(dir, 'gcm', { passphrase: 'secret', cipher: 'aes256-gcm@openssh.com' });
-  t.equal(fingerprint((await loadPrivateKey(key.privatePath, { passphrase: 'secret' })).public), key.fingerprint);
-  t.equal(await codeOf(loadPrivateKey(key.privatePath, { passphrase: 'secreT' })), 'BAD_PASSPHRASE');
+  for (const cipher of ['aes128-ctr', 'aes192-cbc', 'aes256-cbc', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']) {
+    const key = makeKey(dir, cipher, { passphrase: 'secret', cipher });
+    t.equal(fingerprint((await loadPrivateKey(key.privatePath, { passphrase: 'secret' })).public), key.fingerprint, cipher);
+    t.equal(await codeOf(loadPrivateKey(key.privatePath, { passphrase: 'secreT' })), 'BAD_PASSPHRASE', `${cipher}, wrong passphrase`);
+  }
+  const chacha = makeKey(dir, 'chacha', { passphrase: 'secret', cipher: 'chacha20-poly1305@openssh.com' });
+  t.equal(await codeOf(loadPrivateKey(chacha.privatePath, { passphrase: 'secret' })), 'UNSUPPORTED_KEY');
 });
 
 t.test('bcrypt_pbkdf and Blowfish constants match published values', async (t) => {

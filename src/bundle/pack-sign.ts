@@ -1,7 +1,9 @@
 // Signing at pack time: load every --sign key before any heavy work, then sign the manifest bytes.
+import { AirlockError } from '../errors.js';
 import { SIGNATURE_NAMESPACE } from '../format/layout.js';
-import { loadPrivateKey, type PrivateKey } from '../trust/ssh-key.js';
-import { signSshsig } from '../trust/sshsig.js';
+import { defaultLabel } from '../trust/signature-file.js';
+import { loadPrivateKey, sameKey, type PrivateKey } from '../trust/ssh-key.js';
+import { parseSshsig, signSshsig, verifySshsig } from '../trust/sshsig.js';
 
 export interface ManifestSigner {
   /** File name stem: signatures/<label>.sig */
@@ -17,24 +19,31 @@ export interface LoadSignersOptions {
 
 export async function loadSigners(keyFiles: string[], opts: LoadSignersOptions = {}): Promise<ManifestSigner[]> {
   const keys: PrivateKey[] = [];
-  for (const file of keyFiles) keys.push(await loadPrivateKey(file, opts));
-  const labels = signatureLabels(keys.map((k) => k.public.comment));
+  for (const [i, file] of keyFiles.entries()) {
+    const key = await loadPrivateKey(file, opts);
+    // A second signature by the same key would not count towards any threshold.
+    if (keys.some((k) => sameKey(k.public, key.public))) throw new AirlockError('USAGE', `--sign ${file} is the same key as an earlier --sign`, { path: keyFiles[i] });
+    keys.push(key);
+  }
+  // Same labels as `airlock sign` gives, so a key's signature has one name however it was made.
+  const labels = uniqueLabels(keys.map((k) => defaultLabel(k.public)));
   return keys.map((key, i) => ({
     label: labels[i] ?? `key${i + 1}`,
-    sign: (bytes) => signSshsig(bytes, key, SIGNATURE_NAMESPACE),
+    sign: (bytes) => {
+      const text = signSshsig(bytes, key, SIGNATURE_NAMESPACE);
+      const problem = verifySshsig(bytes, parseSshsig(Buffer.from(text), 'new signature'), SIGNATURE_NAMESPACE);
+      if (problem) throw new AirlockError('INTERNAL', `the signature just made does not verify: ${problem.message}`);
+      return text;
+    },
   }));
 }
 
-/**
- * Signature file labels from key comments: characters outside [A-Za-z0-9._-] become `_`, no leading
- * dot (hidden files), `key<N>` when nothing is left, `-2`, `-3` … on collisions. Pure.
- */
-export function signatureLabels(comments: Array<string | undefined>): string[] {
+/** Two keys with the same comment get `-2`, `-3` … so neither signature file overwrites the other. Pure. */
+export function uniqueLabels(bases: string[]): string[] {
   const used = new Set<string>();
-  return comments.map((comment, i) => {
-    const base = (comment ?? '').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '').slice(0, 64) || `key${i + 1}`;
+  return bases.map((base) => {
     let label = base;
-    for (let n = 2; used.has(label); n++) label = `${base}-${n}`;
+    for (let n = 2; used.has(label); n++) label = `${base.slice(0, 60)}-${n}`;
     used.add(label);
     return label;
   });

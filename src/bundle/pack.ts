@@ -52,7 +52,7 @@ interface Staged {
 async function stage(root: string, opts: PackOptions, entries: SourceEntry[], signers: ManifestSigner[], held: ContentIndex | undefined, progress: Progress): Promise<Staged> {
   const sourceBytes = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
   const imageBytes = await sizeOfImages(opts);
-  progress.phase('hashing', sourceBytes + imageBytes);
+  progress.phase('hash + copy', sourceBytes + imageBytes);
   const pool = new HashPool();
   let files;
   try {

@@ -13,27 +13,27 @@ export interface PartRecord {
 }
 
 export interface TarSink extends ByteSink {
-  /** Flush to stable storage and close; returns what was written. */
+  /** Flush to stable storage and close; returns what was written (sha256s are empty for a single tar file). */
   close(): Promise<{ size: number; sha256: string; parts: PartRecord[] }>;
   /** Close without caring about the result (on failure; the caller removes the files). */
   abort(): Promise<void>;
 }
 
-/** One tar file; its sha256 is tallied on the way out. */
+/** One tar file. Nothing needs its digest (the manifest inside is what is signed), so none is computed. */
 export function fileSink(file: string): TarSink {
-  return partsSink(path.dirname(file), Number.POSITIVE_INFINITY, () => path.basename(file));
+  return partsSink(path.dirname(file), Number.POSITIVE_INFINITY, () => path.basename(file), false);
 }
 
 /** Plain byte slices of at most `partSize` bytes named `<tarName>.000`, `.001`, …; parts are created only when bytes arrive. */
 export function splitSink(dir: string, tarName: string, partSize: number): TarSink {
-  return partsSink(dir, partSize, (i) => partName(tarName, i));
+  return partsSink(dir, partSize, (i) => partName(tarName, i), true);
 }
 
-function partsSink(dir: string, partSize: number, nameOf: (index: number) => string): TarSink {
-  const whole = createHash('sha256');
+function partsSink(dir: string, partSize: number, nameOf: (index: number) => string, hashing: boolean): TarSink {
+  const whole = hashing ? createHash('sha256') : undefined;
   const parts: PartRecord[] = [];
   let total = 0;
-  let current: { fh: FileHandle; hash: Hash; size: number; name: string } | undefined;
+  let current: { fh: FileHandle; hash: Hash | undefined; size: number; name: string } | undefined;
 
   async function finishPart(): Promise<void> {
     if (!current) return;
@@ -41,22 +41,22 @@ function partsSink(dir: string, partSize: number, nameOf: (index: number) => str
     current = undefined;
     await c.fh.sync();
     await c.fh.close();
-    parts.push({ name: c.name, size: c.size, sha256: c.hash.digest('hex') });
+    parts.push({ name: c.name, size: c.size, sha256: c.hash?.digest('hex') ?? '' });
   }
 
   return {
     async write(chunk) {
-      whole.update(chunk);
+      whole?.update(chunk);
       total += chunk.length;
       let rest = chunk;
       while (rest.length > 0) {
         if (!current) {
           const name = nameOf(parts.length);
-          current = { fh: await open(path.join(dir, name), 'wx', 0o644), hash: createHash('sha256'), size: 0, name };
+          current = { fh: await open(path.join(dir, name), 'wx', 0o644), hash: hashing ? createHash('sha256') : undefined, size: 0, name };
         }
         const piece = rest.subarray(0, Math.min(rest.length, partSize - current.size));
         await writeAll(current.fh, piece);
-        current.hash.update(piece);
+        current.hash?.update(piece);
         current.size += piece.length;
         rest = rest.subarray(piece.length);
         if (current.size === partSize) await finishPart();
@@ -64,7 +64,7 @@ function partsSink(dir: string, partSize: number, nameOf: (index: number) => str
     },
     async close() {
       await finishPart();
-      return { size: total, sha256: whole.digest('hex'), parts };
+      return { size: total, sha256: whole?.digest('hex') ?? '', parts };
     },
     async abort() {
       await current?.fh.close().catch(() => undefined);

@@ -9,6 +9,15 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   inspect: () => import('./commands/inspect.js'),
   keygen: () => import('./commands/keygen.js'),
   sign: () => import('./commands/sign.js'),
+  fetch: () => import('./commands/fetch.js'),
+  stop: () => import('./commands/stop.js'),
+  install: () => import('./commands/install.js'),
+  rollback: () => import('./commands/rollback.js'),
+  deployments: () => import('./commands/deployments.js'),
+  gc: () => import('./commands/gc.js'),
+  inventory: () => import('./commands/inventory.js'),
+  daemon: () => import('./commands/daemon.js'),
+  status: () => import('./commands/status.js'),
 };
 
 export interface ProcessLike {

@@ -1,12 +1,7 @@
 // The daemon's configuration type and every default, in one place (merged once by load-config.ts).
 import path from 'node:path';
+import type { RuntimeConfig } from '../runtime/config.js';
 import { PACKAGE_ROOT } from '../util/schemas.js';
-
-/** Container runtime settings; their schema belongs to the runtime (schema/runtime-config.schema.json). */
-export interface RuntimeSettings {
-  kind: 'docker' | 'none';
-  [key: string]: unknown;
-}
 
 export interface DaemonConfig {
   /** Folders operators copy bundles into; created at start-up when missing. */
@@ -25,12 +20,13 @@ export interface DaemonConfig {
   /** Delete a bundle from its drop folder after it installed (never on media). */
   removeAfterInstall: boolean;
   retention: { bundles: number; auditEvents: number };
-  runtime: RuntimeSettings;
+  /** resolved by the runtime's own defaults (src/runtime/config.ts) */
+  runtime: RuntimeConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
 /** Defaults for every key a config file may leave out. Relative paths resolve against the config file's folder. */
-export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust'> & { trust: { threshold: number } } = {
+export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust' | 'runtime'> & { trust: { threshold: number }; runtime: { kind: 'none' } } = {
   dropFolders: [],
   dropDepth: 2,
   mediaRoots: ['/media', '/run/media', '/mnt'],

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AirlockError, type Failure } from '../errors.js';
+import { resolveRuntimeConfig } from '../runtime/config.js';
 import { schemaProblems } from '../util/schemas.js';
 import { DEMO_ALLOWED_SIGNERS, defaultConfig, embeddedConfigDocument, type DaemonConfig } from './defaults.js';
 import { mergeDocuments, resolveConfigPaths } from './merge.js';
@@ -46,5 +47,7 @@ export function configFromDocument(doc: unknown, baseDir: string, origin: string
   }
   const { $schema: _ignored, ...rest } = doc as Record<string, unknown>;
   const merged = mergeDocuments(defaultConfig as unknown as Record<string, unknown>, rest) as unknown as DaemonConfig;
-  return resolveConfigPaths(merged, baseDir);
+  // The runtime section has its own defaults and refuses credentials (SECRET_IN_CONFIG).
+  const runtime = resolveRuntimeConfig(merged.runtime, 'runtime');
+  return resolveConfigPaths({ ...merged, runtime }, baseDir);
 }

@@ -302,11 +302,12 @@ export class Pipeline {
         rec.deployment = s;
         this.o.hooks.changed(rec);
       };
-      rec.deployment = await this.o.deployer!.deploy(target, { onState });
+      rec.deployment = { updatedAt: this.clock().toISOString(), ...(await this.o.deployer!.deploy(target, { onState })) };
     } catch (err) {
       const e = toAirlockError(err);
       rec.deployment = { state: 'failed', code: e.code, message: e.message, updatedAt: this.clock().toISOString() };
     }
+    if (rec.deployment.state === 'rolled-back') await this.rollBackStore(rec);
     const ok = rec.deployment.state === 'ready';
     this.o.hooks.audit({
       event: ok ? 'deployed' : 'deploy-failed',
@@ -316,6 +317,16 @@ export class Pipeline {
       ...(rec.deployment.containerId ? { containerId: rec.deployment.containerId } : {}),
     });
     this.update(rec, ok ? 'ready' : 'failed');
+  }
+
+  // The runtime put the previous container back; point the store's current at it too, so a restart agrees.
+  private async rollBackStore(rec: BundleRecord): Promise<void> {
+    try {
+      const back = await this.o.deployments!.rollback(rec.name!);
+      this.o.hooks.audit({ event: 'rolled-back', name: back.name, bundleId: back.bundleId, channel: back.channel, sequence: back.sequence, manifestDigest: back.manifestDigest, message: `${rec.bundleId} was not ready; ${back.bundleId} serves again` });
+    } catch (err) {
+      this.o.log.error({ err, recordId: rec.id }, 'the container rolled back but the store could not');
+    }
   }
 
   private update(rec: BundleRecord, state: BundleState): void {

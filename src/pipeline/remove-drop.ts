@@ -24,7 +24,7 @@ export async function bundlePaths(c: Pick<Candidate, 'form' | 'location'>): Prom
   return out;
 }
 
-export async function removeDrop(c: Candidate, dropFolders: string[]): Promise<boolean> {
+export async function removeDrop(c: Pick<Candidate, 'form' | 'location' | 'media'>, dropFolders: string[]): Promise<boolean> {
   if (!mayRemove(c, dropFolders)) return false;
   for (const p of await bundlePaths(c)) await fsp.rm(p, { recursive: true, force: true });
   return true;

@@ -55,6 +55,14 @@ export function publicKeyFromBlob(blob: Buffer, origin: string): PublicKey {
   return publicKeyFromRaw(raw);
 }
 
+function blobType(blob: Buffer): string | undefined {
+  try {
+    return new WireReader(blob).text();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parse `ssh-ed25519 AAAA… [comment]` (a .pub file's line). */
 export function parsePublicKeyLine(line: string, origin = 'public key'): PublicKey {
   const m = /^\s*(\S+)\s+(\S+)(?:\s+(.*?))?\s*$/.exec(line);
@@ -64,6 +72,7 @@ export function parsePublicKeyLine(line: string, origin = 'public key'): PublicK
   if (type !== ED25519) throw new AirlockError('UNSUPPORTED_KEY', `${origin}: ${unsupportedKeyMessage(type)}`, { path: origin });
   const blob = decodeBase64Strict(b64);
   if (!blob) throw new AirlockError('KEY_INVALID', `${origin}: key is not valid base64`, { path: origin });
+  if (blobType(blob) !== type) throw new AirlockError('KEY_INVALID', `${origin}: the line says ${type} but the key inside is not`, { path: origin });
   const key = publicKeyFromBlob(blob, origin);
   return comment ? { ...key, comment } : key;
 }

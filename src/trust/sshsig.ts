@@ -2,7 +2,7 @@
 import { createHash, verify } from 'node:crypto';
 import { AirlockError, type Failure } from '../errors.js';
 import { SIGNATURE_NAMESPACE } from '../format/layout.js';
-import { ED25519, ed25519PublicKeyObject, looksLikeKeyType, publicKeyFromBlob, unsupportedKeyMessage, type PublicKey } from './public-key.js';
+import { ED25519, ed25519PublicKeyObject, publicKeyFromBlob, type PublicKey } from './public-key.js';
 import type { PrivateKey } from './ssh-key.js';
 import { decodeBase64Strict, WireError, WireReader, WireWriter, wrapBase64 } from './ssh-wire.js';
 
@@ -102,11 +102,9 @@ function signerKey(blob: Buffer, origin: string): PublicKey {
   try {
     return publicKeyFromBlob(blob, origin);
   } catch (err) {
-    if (err instanceof AirlockError && err.code === 'UNSUPPORTED_KEY') {
-      const type = new WireReader(blob).text();
-      if (looksLikeKeyType(type)) throw new AirlockError('UNSUPPORTED_KEY', `${origin}: signed with ${unsupportedKeyMessage(type)}`, { path: origin });
-    }
-    throw malformed(origin, `bad public key: ${(err as Error).message}`, err);
+    if (err instanceof AirlockError && err.code === 'UNSUPPORTED_KEY') throw err;
+    const detail = (err as Error).message.replace(`${origin}: `, '');
+    throw malformed(origin, `bad public key: ${detail}`, err);
   }
 }
 

@@ -25,7 +25,8 @@ export function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean
     if (!force && now - lastDraw < REDRAW_MS) return;
     lastDraw = now;
     const line = formatProgress(label, done, total, (done * 1000) / Math.max(1, now - started));
-    stream.write(`\r${line.slice(0, (stream.columns ?? 80) - 1)}\x1b[K`);
+    const width = stream.columns && stream.columns > 20 ? stream.columns : 80;
+    stream.write(`\r${line.slice(0, width - 1)}\x1b[K`);
   };
   return {
     phase(l, t) {

@@ -3,6 +3,7 @@ import { AirlockError } from '../../errors.js';
 import { packBundle } from '../../bundle/pack.js';
 import { packOptionsFromArgs } from '../../bundle/pack-options.js';
 import { humanBytes } from '../../util/human.js';
+import { terminalPrompt } from '../../trust/passphrase-prompt.js';
 import { createProgress } from '../../util/progress.js';
 import { parseCommandArgs, writeJson, type CliIO } from '../command.js';
 
@@ -50,9 +51,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (err instanceof AirlockError && err.code === 'USAGE') throw new AirlockError('USAGE', `${err.message}\n${usage}`, { ...(err.path ? { path: err.path } : {}), cause: err });
     throw err;
   }
+  const prompt = terminalPrompt(io.stdin, io.stderr);
   const result = await packBundle(opts, {
     progress: createProgress(io.stderr),
-    signers: { warn: (m) => io.stderr.write(`airlock: warning: ${m}\n`) },
+    signers: { ...(prompt ? { prompt } : {}), warn: (m) => io.stderr.write(`airlock: warning: ${m}\n`) },
   });
   if (values.json) {
     writeJson(io, result);

@@ -1,0 +1,62 @@
+// The benchmark's output for people: a fixed-width table, ratios, API latencies, target lines. Pure.
+import type { ApiReport, ComparisonReport, RowReport, TargetReport } from './report.js';
+
+export interface TableInput {
+  header: string[];
+  rows: RowReport[];
+  comparisons: ComparisonReport[];
+  api?: ApiReport;
+  targets: TargetReport[];
+}
+
+function grid(lines: string[][]): string[] {
+  const widths = lines[0]?.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length))) ?? [];
+  return lines.map((l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd());
+}
+
+const num = (v: number | undefined, digits = 2) => (v === undefined ? '-' : v.toFixed(digits));
+
+export function formatTable(input: TableInput): string {
+  const out = [...input.header, ''];
+  const ratiosBySubject = new Map<string, string[]>();
+  for (const c of input.comparisons) {
+    if (c.timeRatio === undefined) continue;
+    const base = input.rows.find((r) => r.id === c.baseline)?.label ?? c.baseline;
+    ratiosBySubject.set(c.subject, [...(ratiosBySubject.get(c.subject) ?? []), `${c.timeRatio.toFixed(2)}× ${base}`]);
+  }
+  const lines = [['command', 'median s', 'min–max s', 'MB/s', '× floor', 'peak RSS MB', 'time vs baseline']];
+  for (const r of input.rows) {
+    if (!r.ok || !r.seconds) {
+      lines.push([r.label, 'FAILED', '', '', '', '', (r.error ?? '').split('\n')[0]?.slice(0, 70) ?? '']);
+      continue;
+    }
+    lines.push([
+      r.label,
+      num(r.seconds.median),
+      `${num(r.seconds.min)}–${num(r.seconds.max)}`,
+      String(r.mbPerSec ?? '-'),
+      num(r.overFloor),
+      num(r.peakRssMB, 0),
+      (ratiosBySubject.get(r.id) ?? []).join('; '),
+    ]);
+  }
+  out.push(...grid(lines));
+  if (input.api) out.push('', ...formatApi(input.api));
+  out.push('', 'targets:');
+  for (const t of input.targets) out.push(`  ${t.verdict.padEnd(4)}  ${t.text}: ${t.measured}`);
+  return out.join('\n');
+}
+
+function formatApi(api: ApiReport): string[] {
+  const lines = [['GET /v1/status', 'requests', 'errors', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms']];
+  for (const p of api.phases) {
+    const l = p.latencyMs;
+    lines.push([p.label, String(l.count), String(p.errors), num(l.p50, 1), num(l.p90, 1), num(l.p99, 1), num(l.max, 1)]);
+  }
+  const out = grid(lines);
+  const busy = api.phases.find((p) => p.install)?.install;
+  if (busy) out.push(`  install by the daemon: ${busy.state} after ${busy.seconds.toFixed(1)} s; ${busy.requestsDuringInstall} requests answered while it ran`);
+  if (api.daemonPeakRssMB !== undefined) out.push(`  daemon peak RSS (VmHWM from /proc): ${api.daemonPeakRssMB.toFixed(0)} MB`);
+  if (api.note) out.push(`  ${api.note}`);
+  return out;
+}

@@ -1,0 +1,93 @@
+// `npm run bench -- [options]`: command-line values turned into checked BenchOptions. Pure.
+import { parseArgs } from 'node:util';
+
+export type BenchMode = 'files' | 'api' | 'all';
+
+export interface BenchOptions {
+  /** payload bytes of the synthetic model tree */
+  size: number;
+  /** runs of each command, interleaved round-robin */
+  runs: number;
+  mode: BenchMode;
+  /** also write the results as JSON here */
+  json?: string;
+  /** drop the page cache before each command (needs root) */
+  cold: boolean;
+  /** parent folder of the temporary work folder (default: the OS temp folder) */
+  workDir?: string;
+  /** keep the work folder afterwards (for profiling by hand) */
+  keep: boolean;
+  /** status API load: requests per phase and how many in flight */
+  apiRequests: number;
+  apiConcurrency: number;
+}
+
+export const USAGE = `usage: npm run bench -- [--size SIZE] [--runs N] [--mode files|api|all] [--json FILE]
+                       [--cold] [--work-dir DIR] [--keep] [--api-requests N] [--api-concurrency N]
+  --size    payload size of the synthetic model tree: 2G (default), 8G, 512M, 8M …
+  --runs    runs of each command, taken round-robin (default 5)
+  --mode    files: pack, verify, install and the baselines; api: status API latency, idle and
+            during a daemon install; all (default): both
+  --json    also write every number as JSON to FILE
+  --cold    drop the page cache before each command (root only); the default measures a warm cache
+  --work-dir  where the temporary work folder goes (default the OS temp folder); needs about 5× SIZE free
+  --keep    leave the work folder in place afterwards`;
+
+export class BenchUsageError extends Error {
+  override name = 'BenchUsageError';
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** `8M`, `2G`, `1.5G`, plain bytes; 1024-based. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  const unit = m ? SIZE_UNITS[(m[2] ?? '').toUpperCase()] : undefined;
+  const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1024 * 1024) throw new BenchUsageError(`--size ${JSON.stringify(text)}: expected a size of at least 1M such as 2G or 8M`);
+  return bytes;
+}
+
+function positiveInt(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new BenchUsageError(`${flag} must be a whole number ≥ 1, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        size: { type: 'string' },
+        runs: { type: 'string' },
+        mode: { type: 'string' },
+        json: { type: 'string' },
+        cold: { type: 'boolean' },
+        'work-dir': { type: 'string' },
+        keep: { type: 'boolean' },
+        'api-requests': { type: 'string' },
+        'api-concurrency': { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new BenchUsageError((err as Error).message);
+  }
+  const mode = values.mode ?? 'all';
+  if (mode !== 'files' && mode !== 'api' && mode !== 'all') throw new BenchUsageError('--mode must be files, api or all');
+  const opts: BenchOptions = {
+    size: values.size === undefined ? 2 * 1024 ** 3 : parseSize(values.size),
+    runs: positiveInt(values.runs, '--runs', 5),
+    mode,
+    cold: values.cold ?? false,
+    keep: values.keep ?? false,
+    apiRequests: positiveInt(values['api-requests'], '--api-requests', 2000),
+    apiConcurrency: positiveInt(values['api-concurrency'], '--api-concurrency', 4),
+  };
+  if (values.json !== undefined) opts.json = values.json;
+  if (values['work-dir'] !== undefined) opts.workDir = values['work-dir'];
+  return opts;
+}

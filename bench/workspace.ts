@@ -1,0 +1,108 @@
+// The benchmark's temporary folder: signing key, trust file, synthetic source, the reference bundles
+// every verify and install run reads, and the checksum file the coreutils baselines check.
+import { execFile } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { writeSource } from './generate.js';
+import { airlockArgv, childEnv } from './airlock-child.js';
+import { planSource, type PlannedFile } from './source-plan.js';
+
+const run = promisify(execFile);
+
+export const BUNDLE_NAME = 'bench/synthetic-model';
+const PRINCIPAL = 'bench@airlock.invalid';
+
+export interface Workspace {
+  root: string;
+  source: string;
+  plan: PlannedFile[];
+  payloadBytes: number;
+  key: string;
+  allowedSigners: string;
+  /** reference bundles, packed once */
+  dirBundle: string;
+  tarBundle: string;
+  partsIndex: string;
+  splitSize: number;
+  /** `sha256  payload/PATH` lines for every payload file, relative to a bundle or an extracted tar */
+  sumsFile: string;
+  /** payload files relative to dirBundle, for the `cat` floor */
+  payloadFiles: string[];
+  /** a fresh folder per timed run goes under here */
+  scratch: string;
+}
+
+export async function createWorkspace(parent: string | undefined, size: number, log: (m: string) => void): Promise<Workspace> {
+  const root = await fsp.mkdtemp(path.join(parent ?? os.tmpdir(), 'airlock-bench-'));
+  const plan = planSource(size);
+  const ws: Workspace = {
+    root,
+    source: path.join(root, 'source'),
+    plan,
+    payloadBytes: plan.reduce((n, f) => n + f.size, 0),
+    key: path.join(root, 'bench-key'),
+    allowedSigners: path.join(root, 'allowed_signers'),
+    dirBundle: path.join(root, 'ref', 'dir'),
+    tarBundle: '',
+    partsIndex: '',
+    splitSize: splitSizeFor(size),
+    sumsFile: path.join(root, 'payload.sha256'),
+    payloadFiles: plan.map((f) => `payload/${f.path}`),
+    scratch: path.join(root, 'scratch'),
+  };
+  await fsp.mkdir(ws.scratch);
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', PRINCIPAL, '-f', ws.key]);
+  const pub = (await fsp.readFile(`${ws.key}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+  await fsp.writeFile(ws.allowedSigners, `${PRINCIPAL} namespaces="airlock" ${pub}\n`);
+
+  log(`writing ${plan.length} files (${(ws.payloadBytes / 1024 ** 3).toFixed(2)} GiB) to ${ws.source}`);
+  await writeSource(ws.source, plan);
+  log('packing the reference bundles (dir, tar, split); not timed');
+  await packReference(ws, ['--out', ws.dirBundle]);
+  const tarDir = path.join(root, 'ref', 'tar');
+  await packReference(ws, ['--format', 'tar', '--out', tarDir]);
+  ws.tarBundle = await findOne(tarDir, '.airlock.tar');
+  const splitDir = path.join(root, 'ref', 'split');
+  await packReference(ws, ['--split-size', String(ws.splitSize), '--out', splitDir]);
+  ws.partsIndex = await findOne(splitDir, '.airlock.parts.json');
+  await writeSums(ws);
+  return ws;
+}
+
+/** Four or so parts, like a bundle cut to fit removable media. */
+function splitSizeFor(size: number): number {
+  return Math.max(1024 * 1024, Math.ceil(size / 4 / (1024 * 1024)) * 1024 * 1024);
+}
+
+/** The `airlock pack` argv shared by the reference bundles and the timed pack runs. */
+export function packArgs(ws: Workspace, extra: string[]): string[] {
+  return ['pack', ws.source, '--name', BUNDLE_NAME, '--kind', 'model-dir', '--sequence', '1', '--sign', ws.key, ...extra];
+}
+
+async function packReference(ws: Workspace, extra: string[]): Promise<void> {
+  const [cmd, ...args] = airlockArgv(packArgs(ws, extra));
+  try {
+    await run(cmd ?? '', args, { env: childEnv(), maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    throw new Error(`airlock pack ${extra.join(' ')} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
+  }
+}
+
+async function findOne(dir: string, suffix: string): Promise<string> {
+  const hit = (await fsp.readdir(dir)).find((n) => n.endsWith(suffix));
+  if (!hit) throw new Error(`no *${suffix} in ${dir}`);
+  return path.join(dir, hit);
+}
+
+/** The checksum file comes from the signed manifest, so the baselines check exactly what airlock checks. */
+async function writeSums(ws: Workspace): Promise<void> {
+  const manifest = JSON.parse(await fsp.readFile(path.join(ws.dirBundle, 'airlock.json'), 'utf8')) as { files: Array<{ path: string; sha256?: string; type?: string }> };
+  const lines = manifest.files.filter((f) => f.type !== 'symlink' && f.sha256).map((f) => `${f.sha256}  payload/${f.path}`);
+  await fsp.writeFile(ws.sumsFile, lines.join('\n') + '\n');
+}
+
+export async function removeWorkspace(ws: Workspace): Promise<void> {
+  await fsp.rm(ws.root, { recursive: true, force: true });
+}

@@ -1,0 +1,40 @@
+// What the API (and the status page plugin) may see and do: a narrow view of the running daemon.
+import type { FastifyInstance } from 'fastify';
+import type { AuditEvent } from '../daemon/audit.js';
+import type { EventHub } from '../daemon/event-hub.js';
+import type { DeploymentInfo } from '../pipeline/deployment-types.js';
+import type { BundleRecord, DeployState } from '../pipeline/types.js';
+
+export interface WatchedRootView {
+  path: string;
+  kind: 'drop' | 'media';
+  depth: number;
+  watching: boolean;
+}
+
+export interface ModelView {
+  name: string;
+  current?: DeploymentInfo;
+  kept: DeploymentInfo[];
+  runtime?: DeployState;
+}
+
+export interface DaemonView {
+  version: string;
+  startedAt: Date;
+  config: { source: string; demoTrust: boolean; store: string; runtime: string; quietPeriodMs: number };
+  watched(): WatchedRootView[];
+  bundles(): BundleRecord[];
+  bundle(id: string): BundleRecord | undefined;
+  queue(): { verifying?: string; queued: string[] };
+  models(): Promise<ModelView[]>;
+  audit(limit?: number, recordId?: string): AuditEvent[];
+  metricsText(): Promise<string>;
+  /** Mutations: the API checks the bearer token before calling these. */
+  retry(id: string): BundleRecord;
+  rollback(name: string, to?: string): Promise<{ deployment: DeploymentInfo; runtime?: DeployState }>;
+  hub: EventHub;
+}
+
+/** An extra fastify plugin the daemon registers (the status page at `/`: src/api/ui/index.ts exports `registerUi`). */
+export type ApiExtension = (app: FastifyInstance, view: DaemonView) => Promise<void>;

@@ -1,0 +1,34 @@
+// The local REST API: fastify with airlock's schemas, one error handler, and room for extra plugins (the status page).
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ApiExtension, DaemonView } from './context.js';
+import { installErrorHandling } from './error-handler.js';
+import { registerEventsRoute } from './routes/events-route.js';
+import { registerMutatingRoutes } from './routes/mutating-routes.js';
+import { registerReadRoutes } from './routes/read-routes.js';
+import { useAirlockSchemas } from './schema-compilers.js';
+
+export interface ApiServerOptions {
+  token: string;
+  logger: Logger;
+  extensions?: ApiExtension[];
+  keepAliveMs?: number;
+}
+
+export async function createApiServer(view: DaemonView, opts: ApiServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as unknown as FastifyBaseLogger,
+    // Per-request lines would drown the audit events; errors are still logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Bodies are tiny JSON documents; anything larger is not ours.
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
+  });
+  useAirlockSchemas(app);
+  installErrorHandling(app);
+  await registerReadRoutes(app, view);
+  await registerMutatingRoutes(app, view, opts.token);
+  await registerEventsRoute(app, view, { keepAliveMs: opts.keepAliveMs ?? 15000 });
+  for (const ext of opts.extensions ?? []) await ext(app, view);
+  return app;
+}

@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { toAirlockError } from '../../errors.js';
+import { installBundle, DEFAULT_RETENTION, type InstallProgress } from '../../store/install.js';
+import { humanBytes, humanDuration } from '../../util/human.js';
+import { createProgress, type Progress } from '../../util/progress.js';
+import { onePositional, parseCommandArgs, parseIntegerOption, requireOption, writeJson, type CliIO } from '../command.js';
+import { signerLines } from '../report-lines.js';
+import { trustFromOptions } from '../trust-options.js';
+
+export const summary = 'verify a bundle while writing it into the store, then make it current';
+export const usage = `usage: airlock install BUNDLE --store DIR --trust ALLOWED_SIGNERS [--threshold K]
+         [--allow-downgrade] [--retention N] [--json]
+  BUNDLE is a bundle directory, a *.airlock.tar, a *.airlock.parts.json index or its first part;
+  it is only read, never written (a read-only mount is fine).
+  Signatures, expiry and rollback protection are checked from the manifest before any payload
+  byte is read; then each byte is read once, hashed and written into the store's private staging.
+  Only when every file matches is the new deployment committed and made current.
+  --allow-downgrade  install a lower sequence than the highest installed for its name and channel
+  --retention N      earlier deployments kept per model besides the current one (default ${DEFAULT_RETENTION})
+  --json             print a report, including the deployment's absolute path
+  The very same bundle again is a no-op (exit 0, "already installed").`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { store: { type: 'string' }, trust: { type: 'string' }, threshold: { type: 'string' }, 'allow-downgrade': { type: 'boolean' }, retention: { type: 'string' }, json: { type: 'boolean' } },
+    usage,
+  );
+  const location = path.resolve(io.cwd, onePositional(positionals, 'BUNDLE', usage));
+  const store = path.resolve(io.cwd, requireOption(values.store, '--store', usage));
+  const trust = await trustFromOptions(values.trust, values.threshold, usage);
+  const retention = parseIntegerOption(values.retention, '--retention', 0);
+  const progress = createProgress(io.stderr);
+  let result;
+  try {
+    result = await installBundle(location, {
+      store,
+      ...trust,
+      allowDowngrade: values['allow-downgrade'] ?? false,
+      ...(retention !== undefined ? { retention } : {}),
+      onProgress: progressBar(progress),
+    });
+  } catch (err) {
+    progress.done();
+    if (values.json) writeJson(io, { ok: false, error: toAirlockError(err).toJSON() });
+    throw err;
+  }
+  progress.done();
+  if (values.json) {
+    writeJson(io, { ok: true, store, ...result });
+    return 0;
+  }
+  const d = result.deployment;
+  const lines =
+    result.status === 'already-installed'
+      ? [`already installed: ${d.name} ${d.bundleId} (channel ${d.channel}, sequence ${d.sequence})${d.current ? ', current' : ', kept (not current)'}`, `path      ${d.path}`]
+      : [
+          `installed ${d.name} ${d.bundleId} (channel ${d.channel}, sequence ${d.sequence}), now current`,
+          `path      ${d.path}`,
+          `verified  ${humanBytes(result.bytesVerified)} in ${humanDuration(result.durationMs)}; ${humanBytes(result.bytesWritten)} new content`,
+          ...(result.evicted.length ? [`evicted   ${result.evicted.join(', ')} (retention)`] : []),
+        ];
+  lines.push(`signatures (threshold ${result.trust.threshold}, ${result.trust.trustedKeys} trusted):`, ...signerLines(result.trust.signers));
+  for (const w of result.warnings) lines.push(`warning: ${w}`);
+  io.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+function progressBar(progress: Progress): (p: InstallProgress) => void {
+  let phase = '';
+  let shown = 0;
+  return (p) => {
+    if (p.phase !== phase) {
+      phase = p.phase;
+      shown = 0;
+      progress.phase(p.phase === 'payload' ? 'installing' : p.phase, p.bytesTotal);
+    }
+    progress.add(p.bytesDone - shown);
+    shown = p.bytesDone;
+  };
+}

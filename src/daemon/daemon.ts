@@ -1,0 +1,164 @@
+// Wires the daemon together: config → store state, audit, pipeline, watcher, API. `stop()` undoes it in order.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { ApiExtension, WatchedRootView } from '../api/context.js';
+import { loadOrCreateToken } from '../api/auth.js';
+import { createApiServer } from '../api/server.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { AirlockError } from '../errors.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import type { Deployer, DeploymentStore, Installer } from '../pipeline/ports.js';
+import { ArrivalTracker } from '../watcher/arrival-tracker.js';
+import { createChokidarSource } from '../watcher/chokidar-source.js';
+import type { FsEventSource, WatchRoot } from '../watcher/fs-events.js';
+import { AuditLog } from './audit.js';
+import { EventHub } from './event-hub.js';
+import type { Loggers } from './logger.js';
+import { Metrics } from './metrics.js';
+import { createDaemonView } from './view.js';
+
+export interface DaemonDeps {
+  installer: Installer;
+  deployer?: Deployer;
+  deployments?: DeploymentStore;
+  loggers: Loggers;
+  version: string;
+  fsSource?: FsEventSource;
+  extensions?: ApiExtension[];
+  keepAliveMs?: number;
+}
+
+export interface RunningDaemon {
+  /** http://host:port, or unix:/path for a socket */
+  url: string;
+  app: FastifyInstance;
+  pipeline: Pipeline;
+  stop(): Promise<void>;
+}
+
+export function daemonDir(store: string): string {
+  return path.join(store, 'daemon');
+}
+
+export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promise<RunningDaemon> {
+  const { config } = loaded;
+  const { log } = deps.loggers;
+  if (loaded.demoTrust) {
+    log.warn({ allowedSigners: config.trust.allowedSigners }, 'DEMO TRUST FILE IN USE: anyone with the demo key from the repository can sign bundles this daemon installs. Use --config with your own allowed_signers for anything real.');
+  }
+  const stateDir = daemonDir(config.store);
+  await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  for (const d of config.dropFolders) await fsp.mkdir(d, { recursive: true });
+
+  const token = await loadOrCreateToken(config.api.tokenFile);
+  if (token.created) log.info({ tokenFile: config.api.tokenFile }, 'created the API token file (mode 0600)');
+  if (token.tooOpen) log.warn({ tokenFile: config.api.tokenFile }, 'the API token file is readable by group or others; chmod 600 it');
+
+  const hub = new EventHub();
+  const metrics = new Metrics();
+  const audit = new AuditLog(path.join(stateDir, 'audit.jsonl'), deps.loggers.audit, hub, config.retention.auditEvents);
+  await audit.load();
+
+  const pipeline = new Pipeline({
+    stateFile: path.join(stateDir, 'bundles.json'),
+    installer: deps.installer,
+    ...(deps.deployer ? { deployer: deps.deployer } : {}),
+    ...(deps.deployments ? { deployments: deps.deployments } : {}),
+    log,
+    dropFolders: config.dropFolders,
+    removeAfterInstall: config.removeAfterInstall,
+    retention: config.retention.bundles,
+    hooks: {
+      audit: (e) => audit.record(e),
+      changed: (rec) => hub.publish({ event: 'bundle', data: rec }),
+      finished: (outcome, info) => {
+        metrics.countOutcome(outcome);
+        if (info.bytesVerified) metrics.addBytesVerified(info.bytesVerified);
+        if (info.seconds !== undefined && outcome !== 'skipped') metrics.observeVerification(info.seconds);
+      },
+    },
+  });
+  await pipeline.load();
+
+  const { roots, watched } = await watchRoots(config);
+  for (const w of watched) if (!w.watching) log.info({ path: w.path }, 'media root does not exist; not watched');
+  const tracker = new ArrivalTracker({
+    roots,
+    quietPeriodMs: config.quietPeriodMs,
+    source: deps.fsSource ?? createChokidarSource(),
+    onWatchError: (err, root) => log.warn({ err, root: root.path }, 'watcher error'),
+  });
+  for (const f of pipeline.finishedFingerprints()) tracker.remember(f.location, f.fingerprint);
+
+  const view = createDaemonView({
+    version: deps.version,
+    startedAt: new Date(),
+    loaded,
+    watched: () => watched,
+    pipeline,
+    ...(deps.deployments ? { deployments: deps.deployments } : {}),
+    ...(deps.deployer ? { deployer: deps.deployer } : {}),
+    audit,
+    metrics,
+    hub,
+  });
+  const app = await createApiServer(view, {
+    token: token.token,
+    logger: log.child({ component: 'api' }),
+    ...(deps.extensions ? { extensions: deps.extensions } : {}),
+    ...(deps.keepAliveMs ? { keepAliveMs: deps.keepAliveMs } : {}),
+  });
+  const url = await listen(app, config.api);
+  log.info({ url, config: loaded.source, store: config.store, dropFolders: config.dropFolders, runtime: config.runtime.kind }, `airlock daemon listening on ${url}`);
+
+  await tracker.start((e) => pipeline.handle(e));
+  log.info({ roots: roots.map((r) => r.path) }, 'watching for bundles');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info({}, 'stopping');
+      await tracker.close();
+      await pipeline.stop();
+      await app.close();
+      await audit.flush();
+      await deps.installer.close?.();
+      await deps.deployer?.close?.();
+      if (config.api.socket) await fsp.rm(config.api.socket, { force: true });
+      log.info({}, 'stopped');
+    })());
+  return { url, app, pipeline, stop };
+}
+
+async function watchRoots(config: LoadedConfig['config']): Promise<{ roots: WatchRoot[]; watched: WatchedRootView[] }> {
+  const roots: WatchRoot[] = [];
+  const watched: WatchedRootView[] = [];
+  for (const p of config.dropFolders) {
+    roots.push({ path: p, depth: config.dropDepth, media: false });
+    watched.push({ path: p, kind: 'drop', depth: config.dropDepth, watching: true });
+  }
+  for (const p of config.mediaRoots) {
+    const present = await fsp.stat(p).then((s) => s.isDirectory(), () => false);
+    if (present) roots.push({ path: p, depth: config.mediaDepth, media: true });
+    watched.push({ path: p, kind: 'media', depth: config.mediaDepth, watching: present });
+  }
+  return { roots, watched };
+}
+
+async function listen(app: FastifyInstance, api: LoadedConfig['config']['api']): Promise<string> {
+  if (api.socket) {
+    // A socket file left by a crash would make listen fail with EADDRINUSE; only a socket is removed.
+    const st = await fsp.lstat(api.socket).catch(() => undefined);
+    if (st?.isSocket()) await fsp.rm(api.socket);
+    else if (st) throw new AirlockError('CONFIG_INVALID', `api.socket ${api.socket} exists and is not a socket`, { path: api.socket });
+    await app.listen({ path: api.socket });
+    await fsp.chmod(api.socket, 0o660);
+    return `unix:${api.socket}`;
+  }
+  await app.listen({ host: api.host, port: api.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : api.port;
+  const host = api.host.includes(':') ? `[${api.host}]` : api.host;
+  return `http://${host}:${port}`;
+}

@@ -1,0 +1,48 @@
+// The real dependencies of `airlock daemon`: the worker installer over src/store, the store's deployments,
+// the container runtime when configured, and the status page when the build has one.
+import type { ApiExtension } from '../api/context.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { WorkerInstaller } from '../pipeline/worker-installer.js';
+import type { DeploymentStore } from '../pipeline/ports.js';
+import { createRuntime } from '../runtime/index.js';
+import { listDeployments, rollback } from '../store/deployments.js';
+import { loadAllowedSigners } from '../trust/allowed-signers.js';
+import type { DaemonDeps } from './daemon.js';
+import type { Loggers } from './logger.js';
+import { runtimeDeployer } from './runtime-deployer.js';
+
+export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, version: string): Promise<DaemonDeps> {
+  const { config } = loaded;
+  // Fail at start-up (exit 2, TRUST_INVALID) rather than at the first bundle.
+  const signers = await loadAllowedSigners(config.trust.allowedSigners);
+  loggers.log.info({ allowedSigners: config.trust.allowedSigners, keys: signers.length, threshold: config.trust.threshold }, 'trust file loaded');
+  const installer = new WorkerInstaller({ store: config.store, allowedSignersFile: config.trust.allowedSigners, threshold: config.trust.threshold });
+  const deployments: DeploymentStore = {
+    list: () => listDeployments(config.store),
+    rollback: (name, to) => rollback(config.store, name, to),
+  };
+  const runtime = await createRuntime(config.runtime);
+  const extensions = await statusPage(loggers);
+  return {
+    installer,
+    deployments,
+    ...(runtime ? { deployer: runtimeDeployer(runtime, deployments) } : {}),
+    loggers,
+    version,
+    ...(extensions.length ? { extensions } : {}),
+  };
+}
+
+// The status page (issue 7) lives in src/api/ui and exports `registerUi`; a build without it serves the API alone.
+const UI_MODULE = new URL('../api/ui/index.js', import.meta.url).href;
+
+async function statusPage(loggers: Loggers): Promise<ApiExtension[]> {
+  try {
+    const mod = (await import(UI_MODULE)) as { registerUi?: ApiExtension };
+    return mod.registerUi ? [mod.registerUi] : [];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('ui/index.js')) return [];
+    loggers.log.error({ err }, 'the status page failed to load; serving the API without it');
+    return [];
+  }
+}

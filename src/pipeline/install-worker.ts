@@ -1,0 +1,43 @@
+// Worker-thread entry: runs the store's installBundle off the daemon's event loop and posts progress back.
+import { parentPort, workerData } from 'node:worker_threads';
+import { toAirlockError } from '../errors.js';
+import { installBundle } from '../store/install.js';
+import { loadAllowedSigners } from '../trust/allowed-signers.js';
+import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
+
+async function run(req: WorkerRequest): Promise<void> {
+  const port = parentPort!;
+  const controller = new AbortController();
+  port.on('message', (m: { type?: string }) => {
+    if (m.type === 'abort') controller.abort();
+  });
+  const post = (m: WorkerMessage) => port.postMessage(m);
+  try {
+    const allowedSigners = await loadAllowedSigners(req.allowedSignersFile);
+    let last = 0;
+    const result = await installBundle(req.location, {
+      store: req.store,
+      allowedSigners,
+      threshold: req.threshold,
+      now: new Date(),
+      signal: controller.signal,
+      onProgress: (p) => {
+        // Posting every chunk would flood the parent; a few updates a second are plenty.
+        const now = Date.now();
+        if (now - last >= 100 || p.bytesDone === p.bytesTotal) {
+          last = now;
+          post({ type: 'progress', progress: { phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal } });
+        }
+      },
+    });
+    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } = result;
+    post({ type: 'result', result: { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } });
+  } catch (err) {
+    const e = toAirlockError(err);
+    post({ type: 'error', error: { code: e.code, message: e.message, failures: e.failures, ...(e.path === undefined ? {} : { path: e.path }) }, aborted: controller.signal.aborted });
+  } finally {
+    port.close();
+  }
+}
+
+void run(workerData as WorkerRequest);

@@ -1,0 +1,15 @@
+// Messages between the daemon and its install worker (structured-clone friendly: plain data only).
+import type { ErrorCode, Failure } from '../errors.js';
+import type { InstallOutcome, InstallProgress } from './ports.js';
+
+export interface WorkerRequest {
+  location: string;
+  store: string;
+  allowedSignersFile: string;
+  threshold: number;
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; progress: InstallProgress }
+  | { type: 'result'; result: InstallOutcome }
+  | { type: 'error'; error: { code: ErrorCode; message: string; path?: string; failures: Failure[] }; aborted: boolean };

@@ -1,0 +1,135 @@
+// A private staging area inside the store (same file system, mode 0700) that receives a bundle's bytes
+// during the one verifying pass. Nothing in it is visible; whatever is left after a crash is removed
+// by the next run. Each blob is staged once by sha256, and not at all when the store already holds it.
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Expected } from '../bundle/entry-checker.js';
+import type { WalkSink } from '../bundle/payload-walk.js';
+import { BLOB_MODE } from './content.js';
+import { makeDir, removeTree } from './durable.js';
+import { STAGING_DIR } from './layout.js';
+
+export interface StagedBlob {
+  file: string;
+  size: number;
+}
+
+export class Staging {
+  /** verified blobs waiting in staging, by sha256 */
+  readonly staged = new Map<string, StagedBlob>();
+  private readonly claimed = new Set<string>();
+  private readonly writers = new Map<string, fsp.FileHandle>();
+  private readonly copies = new Map<string, string>();
+
+  private constructor(
+    readonly dir: string,
+    private readonly present: (sha256: string) => boolean,
+  ) {}
+
+  /** `present(sha)`: whether the store already holds that content (then bytes are hashed but not written). */
+  static async create(store: string, present: (sha256: string) => boolean): Promise<Staging> {
+    const root = path.join(store, STAGING_DIR);
+    await makeDir(root, 0o700);
+    await fsp.chmod(root, 0o700);
+    const dir = path.join(root, `${Date.now()}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await fsp.mkdir(dir, { mode: 0o700 });
+    await fsp.mkdir(path.join(dir, 'blobs'), { mode: 0o700 });
+    return new Staging(dir, present);
+  }
+
+  get treeDir(): string {
+    return path.join(this.dir, 'tree');
+  }
+
+  /** Stage small bytes known in advance (the manifest), already verified by their digest. */
+  async stageBytes(sha256: string, bytes: Buffer): Promise<void> {
+    if (this.present(sha256) || this.claimed.has(sha256)) return;
+    const file = this.blobFile(sha256);
+    this.claimed.add(sha256);
+    const fh = await fsp.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+      await fh.chmod(BLOB_MODE);
+    } finally {
+      await fh.close();
+    }
+    this.staged.set(sha256, { file, size: bytes.length });
+  }
+
+  /** The sink walkPayload writes through: exclusive create, never following a symlink, fsync before verified. */
+  sink(): WalkSink {
+    return {
+      copyTarget: async (exp) => {
+        if (!this.claim(exp)) return undefined;
+        const file = this.blobFile(exp.sha256);
+        this.copies.set(exp.path, file);
+        return file;
+      },
+      open: async (exp) => {
+        if (!this.claim(exp)) return () => undefined;
+        const fh = await fsp.open(this.blobFile(exp.sha256), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        this.writers.set(exp.path, fh);
+        return (chunk: Buffer) => writeAll(fh, chunk);
+      },
+      verified: (exp) => this.verified(exp),
+      discarded: (exp) => this.discarded(exp),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    for (const fh of this.writers.values()) await fh.close().catch(() => undefined);
+    this.writers.clear();
+    await removeTree(this.dir);
+  }
+
+  private claim(exp: Expected): boolean {
+    if (this.present(exp.sha256) || this.claimed.has(exp.sha256)) return false;
+    this.claimed.add(exp.sha256);
+    return true;
+  }
+
+  private blobFile(sha256: string): string {
+    return path.join(this.dir, 'blobs', sha256);
+  }
+
+  private async verified(exp: Expected): Promise<void> {
+    const fh = this.writers.get(exp.path);
+    let file = this.copies.get(exp.path);
+    if (fh) {
+      this.writers.delete(exp.path);
+      try {
+        await fh.sync();
+        await fh.chmod(BLOB_MODE);
+      } finally {
+        await fh.close();
+      }
+      file = this.blobFile(exp.sha256);
+    } else if (file !== undefined) {
+      // hash workers fsync their copy before reporting
+      await fsp.chmod(file, BLOB_MODE);
+    }
+    if (file !== undefined) this.staged.set(exp.sha256, { file, size: exp.size });
+  }
+
+  private async discarded(exp: Expected): Promise<void> {
+    const fh = this.writers.get(exp.path);
+    if (fh) {
+      this.writers.delete(exp.path);
+      await fh.close();
+    }
+    if (fh || this.copies.has(exp.path)) {
+      await fsp.rm(this.blobFile(exp.sha256), { force: true });
+      this.claimed.delete(exp.sha256);
+    }
+  }
+}
+
+async function writeAll(fh: fsp.FileHandle, chunk: Buffer): Promise<void> {
+  let off = 0;
+  while (off < chunk.length) {
+    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+    off += bytesWritten;
+  }
+}

@@ -1,0 +1,83 @@
+// The benchmark's pure parts: the source plan, size parsing, statistics and the target verdicts.
+import t from 'tap';
+import { parseBenchArgs, parseSize, BenchUsageError } from '../bench/options.js';
+import { buildComparisons, buildRows, judgeTargets } from '../bench/report.js';
+import { planSource } from '../bench/source-plan.js';
+import { latencies, summarize } from '../bench/stats.js';
+import type { CaseRuns } from '../bench/files-mode.js';
+
+t.test('the plan fills the asked size with shards, two engines and a few hundred small files', async (t) => {
+  for (const size of [8 * 1024 ** 2, 2 * 1024 ** 3, 8 * 1024 ** 3]) {
+    const plan = planSource(size);
+    t.equal(plan.reduce((n, f) => n + f.size, 0), size, `${size}: sizes add up`);
+    t.equal(new Set(plan.map((f) => f.path)).size, plan.length, 'paths are unique');
+    t.equal(plan.filter((f) => f.path.endsWith('.engine')).length, 2);
+    t.ok(plan.filter((f) => f.size <= 64 * 1024).length >= 290, 'a few hundred small files');
+    t.ok(plan.every((f) => f.size > 0));
+  }
+  t.ok(planSource(8 * 1024 ** 3).filter((f) => f.path.endsWith('.safetensors')).length > planSource(2 * 1024 ** 3).filter((f) => f.path.endsWith('.safetensors')).length, 'more shards for more bytes');
+});
+
+t.test('sizes and options', async (t) => {
+  t.equal(parseSize('2G'), 2 * 1024 ** 3);
+  t.equal(parseSize('8M'), 8 * 1024 ** 2);
+  t.equal(parseSize('1.5G'), 1.5 * 1024 ** 3);
+  t.throws(() => parseSize('0'), BenchUsageError);
+  t.throws(() => parseSize('lots'), BenchUsageError);
+  const d = parseBenchArgs([]);
+  t.match(d, { size: 2 * 1024 ** 3, runs: 5, mode: 'all', cold: false, apiRequests: 2000, apiConcurrency: 4 });
+  t.throws(() => parseBenchArgs(['--mode', 'fast']), BenchUsageError);
+  t.throws(() => parseBenchArgs(['--runs', '0']), BenchUsageError);
+  t.throws(() => parseBenchArgs(['--bogus']), BenchUsageError);
+});
+
+t.test('order statistics', async (t) => {
+  t.match(summarize([5, 1, 3, 2, 4]), { n: 5, median: 3, min: 1, max: 5, q1: 2, q3: 4 });
+  t.equal(summarize([1, 2]).median, 1.5);
+  const l = latencies(Array.from({ length: 100 }, (_, i) => i + 1));
+  t.equal(l.max, 100);
+  t.ok(l.p99 > 98 && l.p99 <= 100);
+});
+
+const runsOf = (id: string, kind: 'airlock' | 'baseline', seconds: number[], rssKiB = 50_000): CaseRuns => ({
+  id,
+  label: id,
+  kind,
+  runs: seconds.map((s) => ({ ms: s * 1000, exitCode: 0, peakRssKiB: rssKiB })),
+});
+
+t.test('targets: PASS and MISS follow the medians', async (t) => {
+  const results = [
+    runsOf('verify-dir', 'airlock', [1, 1, 9]),
+    runsOf('install-tar', 'airlock', [2.6, 2.6, 2.6], 200_000),
+    runsOf('sha256sum', 'baseline', [4, 4, 4]),
+    runsOf('tar-x', 'baseline', [2, 2, 2]),
+    runsOf('tar-x-sha256sum', 'baseline', [6, 6, 6]),
+    runsOf('cat', 'baseline', [0.5, 0.5, 0.5]),
+  ];
+  const rows = buildRows(results, 2e9);
+  t.equal(rows[0]?.seconds?.median, 1, 'the median ignores one slow run');
+  t.equal(rows[0]?.mbPerSec, 2000);
+  t.equal(rows[0]?.overFloor, 2);
+  const comparisons = buildComparisons(rows);
+  const api = { phases: [{ label: 'during-install' as const, errors: 0, latencyMs: { count: 10, p50: 1, p90: 2, p99: 60, max: 70 } }], daemonPeakRssMB: 100 };
+  const verdicts = Object.fromEntries(judgeTargets(rows, comparisons, api, 2e9).map((x) => [x.id, x.verdict]));
+  t.same(verdicts, {
+    'install-vs-tar': 'PASS', // 2.6 / 2 = 1.3
+    'install-vs-tar-sha256sum': 'PASS', // 2.6 / 6 = 0.43
+    'verify-throughput': 'PASS', // 4 / 1 = 4×
+    'peak-rss': 'MISS', // 200 000 KiB = 204.8 MB
+    'daemon-peak-rss': 'PASS',
+    'api-p99': 'MISS',
+  });
+  const none = Object.fromEntries(judgeTargets([], [], undefined, 2e9).map((x) => [x.id, x.verdict]));
+  t.ok(Object.values(none).every((v) => v === 'N/A'), 'nothing measured, nothing judged');
+});
+
+t.test('a failed run marks its row, and its ratios go unmeasured', async (t) => {
+  const failed: CaseRuns = { id: 'install-tar', label: 'install-tar', kind: 'airlock', runs: [{ ms: 10, exitCode: 1, errorTail: 'airlock: HASH_MISMATCH: x' }] };
+  const rows = buildRows([failed, runsOf('tar-x', 'baseline', [1])], 1e6);
+  t.equal(rows[0]?.ok, false);
+  t.match(rows[0]?.error, /HASH_MISMATCH/);
+  t.equal(buildComparisons(rows).find((c) => c.subject === 'install-tar' && c.baseline === 'tar-x')?.timeRatio, undefined);
+});

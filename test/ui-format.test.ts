@@ -1,0 +1,93 @@
+// The status page's pure formatting (ui/format.js), imported in Node as the browser imports it.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import t from 'tap';
+import { PACKAGE_ROOT } from '../src/util/schemas.js';
+
+interface Progress {
+  bytesDone: number;
+  bytesTotal: number;
+  rate?: number;
+  startedAt?: string;
+  durationMs?: number;
+  phase?: string;
+}
+interface FormatModule {
+  formatBytes(n: number): string;
+  formatDuration(s: number): string;
+  percent(done: number, total: number): number;
+  secondsLeft(done: number, total: number, rate?: number): number | undefined;
+  rateSince(done: number, startedAt: string | undefined, now?: number): number | undefined;
+  arrivalText(a: { bytesPresent: number; bytesExpected?: number }): string;
+  verificationText(v: Progress, state: string, now?: number): string;
+  stateLabel(s: string): string;
+  stateTone(s: string): string;
+  canRetry(s: string): boolean;
+  baseName(location: string): string;
+  signerLine(s: { principals: string[]; fingerprint?: string; status: string }): string;
+}
+
+const f = (await import(pathToFileURL(path.join(PACKAGE_ROOT, 'ui', 'format.js')).href)) as FormatModule;
+
+t.test('sizes in binary units with three significant digits', async (t) => {
+  t.equal(f.formatBytes(0), '0 B');
+  t.equal(f.formatBytes(1023), '1023 B');
+  t.equal(f.formatBytes(1536), '1.50 KiB');
+  t.equal(f.formatBytes(200 * 1024 ** 3), '200 GiB');
+  t.equal(f.formatBytes(21.4 * 1024), '21.4 KiB');
+  t.equal(f.formatBytes(-1), '?');
+});
+
+t.test('durations read as a person says them', async (t) => {
+  t.equal(f.formatDuration(4.2), '4 s');
+  t.equal(f.formatDuration(75), '1 min 15 s');
+  t.equal(f.formatDuration(3725), '1 h 02 min');
+  t.equal(f.formatDuration(3 * 86400 + 3600), '3 d 1 h');
+});
+
+t.test('percent never shows an unfinished transfer as done', async (t) => {
+  t.equal(f.percent(999, 1000), 99);
+  t.equal(f.percent(1000, 1000), 100);
+  t.equal(f.percent(5, 0), 0);
+});
+
+t.test('time left comes from the rate, and only while work remains', async (t) => {
+  t.equal(f.secondsLeft(100, 1100, 10), 100);
+  t.equal(f.secondsLeft(1100, 1100, 10), undefined);
+  t.equal(f.secondsLeft(100, 1100, 0), undefined);
+  const start = '2026-01-01T00:00:00.000Z';
+  t.equal(f.rateSince(1000, start, Date.parse(start) + 2000), 500);
+  t.equal(f.rateSince(1000, undefined), undefined);
+});
+
+t.test('arrival of a tar has no known total', async (t) => {
+  t.match(f.arrivalText({ bytesPresent: 2048 }), /^2\.00 KiB received/);
+  t.equal(f.arrivalText({ bytesPresent: 512, bytesExpected: 2048 }), '512 B of 2.00 KiB (25%)');
+});
+
+t.test('verification line: rate and time left while verifying, time taken after', async (t) => {
+  const running = f.verificationText({ bytesDone: 1024 ** 3, bytesTotal: 3 * 1024 ** 3, rate: 1024 ** 3 / 4, phase: 'payload' }, 'verifying');
+  t.equal(running, '1.00 GiB of 3.00 GiB (33%) · 256 MiB/s · about 8 s left · hashing files');
+  t.equal(f.verificationText({ bytesDone: 10, bytesTotal: 10, durationMs: 1500 }, 'installed'), '10 B of 10 B (100%) · took 2 s');
+  t.match(f.verificationText({ bytesDone: 0, bytesTotal: 0 }, 'queued'), /Waiting/);
+  t.match(f.verificationText({ bytesDone: 0, bytesTotal: 0 }, 'arriving'), /fully arrived/);
+});
+
+t.test('states: words, tones, which ones can be retried', async (t) => {
+  t.equal(f.stateLabel('rolled-back'), 'rolled back');
+  t.equal(f.stateTone('installed'), 'good');
+  t.equal(f.stateTone('rejected'), 'bad');
+  t.equal(f.stateTone('verifying'), 'busy');
+  t.equal(f.stateTone('arriving'), 'info');
+  t.ok(f.canRetry('rejected'));
+  t.ok(f.canRetry('failed'));
+  t.notOk(f.canRetry('verifying'));
+  t.notOk(f.canRetry('installed'));
+});
+
+t.test('names and signers', async (t) => {
+  t.equal(f.baseName('/srv/drop/model-7.airlock.tar'), 'model-7.airlock.tar');
+  t.equal(f.baseName('/srv/drop/bundle/'), 'bundle');
+  t.equal(f.signerLine({ principals: ['alice@example.org'], fingerprint: 'SHA256:abc', status: 'trusted' }), 'alice@example.org — SHA256:abc (trusted)');
+  t.equal(f.signerLine({ principals: [], status: 'untrusted' }), 'unknown key — no fingerprint (untrusted)');
+});

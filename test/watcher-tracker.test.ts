@@ -1,0 +1,120 @@
+// The arrival tracker over real chokidar on real folders: what it reports, what it ignores, a stick mounted later.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { ArrivalTracker, type ArrivalEvent } from '../src/watcher/arrival-tracker.js';
+import { createChokidarSource } from '../src/watcher/chokidar-source.js';
+import type { WatchRoot } from '../src/watcher/fs-events.js';
+import { writeDirBundle } from './helpers/bundle-builder.js';
+
+async function track(t: Tap.Test, roots: WatchRoot[], quietPeriodMs = 200) {
+  const events: ArrivalEvent[] = [];
+  const tracker = new ArrivalTracker({ roots, quietPeriodMs, source: createChokidarSource() });
+  await tracker.start((e) => events.push(e));
+  t.teardown(() => tracker.close());
+  const until = async (pred: () => boolean, what: string, ms = 15000) => {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out: ${what}; events ${JSON.stringify(events.map((e) => [e.type, e.candidate.location]))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { tracker, events, until };
+}
+
+const completeAt = (events: ArrivalEvent[], location: string) => events.filter((e) => e.type === 'complete' && e.candidate.location === location);
+
+t.test('a folder bundle written into the drop is reported arriving, then complete once', async (t) => {
+  const drop = t.testdir();
+  const { events, until } = await track(t, [{ path: drop, depth: 2, media: false }]);
+  const dir = path.join(drop, 'b1');
+  await writeDirBundle(dir);
+  await until(() => completeAt(events, dir).length === 1, 'complete');
+  t.ok(events.some((e) => e.type === 'arriving' && e.candidate.location === dir), 'arriving reported first');
+  t.match(completeAt(events, dir)[0], { candidate: { form: 'dir', media: false, root: drop } });
+  await new Promise((r) => setTimeout(r, 600));
+  t.equal(completeAt(events, dir).length, 1, 'unchanged content is not reported again');
+
+  // New content at the same place is a new arrival.
+  await fsp.writeFile(path.join(dir, 'payload', 'config.json'), '{"changed":true}\n');
+  await until(() => completeAt(events, dir).length === 2, 'second complete after a change');
+  await fsp.rm(dir, { recursive: true });
+  await until(() => events.some((e) => e.type === 'gone' && e.candidate.location === dir), 'gone');
+});
+
+t.test('rsync temp names, --partial-dir folders and hidden files are never candidates', async (t) => {
+  const drop = t.testdir();
+  const { events, tracker } = await track(t, [{ path: drop, depth: 3, media: false }]);
+  await fsp.writeFile(path.join(drop, '.b2.airlock.tar.aB3dE9'), Buffer.alloc(100));
+  await fsp.mkdir(path.join(drop, '.rsync-partial'));
+  await fsp.writeFile(path.join(drop, '.rsync-partial', 'b3.airlock.tar'), Buffer.alloc(100));
+  await fsp.mkdir(path.join(drop, '.hidden'));
+  await writeDirBundle(path.join(drop, '.hidden', 'b4'));
+  await fsp.writeFile(path.join(drop, '.airlock.parts.json'), '{}');
+  await new Promise((r) => setTimeout(r, 1000));
+  t.same(events, []);
+  t.same(tracker.locations(), []);
+  // The rsync rename at the end makes it a bundle.
+  await fsp.rename(path.join(drop, '.b2.airlock.tar.aB3dE9'), path.join(drop, 'b2.airlock.tar'));
+  await new Promise((r) => setTimeout(r, 1000));
+  t.same(tracker.locations(), [path.join(drop, 'b2.airlock.tar')]);
+});
+
+t.test('a stick mounted under a media root after start is seen, within the depth bound only', async (t) => {
+  const media = t.testdir();
+  const { events, until } = await track(t, [{ path: media, depth: 3, media: true }]);
+  const stick = path.join(media, 'operator', 'STICK');
+  await fsp.mkdir(stick, { recursive: true });
+  await writeDirBundle(path.join(stick, 'bundle'));
+  await until(() => completeAt(events, path.join(stick, 'bundle')).length === 1, 'bundle on the stick');
+  t.equal(completeAt(events, path.join(stick, 'bundle'))[0]!.candidate.media, true);
+  await fsp.mkdir(path.join(stick, 'deep', 'er'), { recursive: true });
+  await writeDirBundle(path.join(stick, 'deep', 'er', 'too-deep'));
+  await new Promise((r) => setTimeout(r, 1000));
+  t.notOk(events.some((e) => e.candidate.location.includes('too-deep')), 'deeper than mediaDepth is not watched');
+});
+
+t.test('an airlock.json or tar inside a folder bundle is payload, not another bundle', async (t) => {
+  const drop = t.testdir();
+  const { events, until, tracker } = await track(t, [{ path: drop, depth: 4, media: false }]);
+  const dir = path.join(drop, 'outer');
+  await writeDirBundle(dir, {
+    files: [
+      { path: 'inner/airlock.json', data: Buffer.from('{}') },
+      { path: 'x.airlock.tar', data: Buffer.alloc(10) },
+    ],
+  });
+  await until(() => completeAt(events, dir).length === 1, 'outer complete');
+  await new Promise((r) => setTimeout(r, 500));
+  t.same(tracker.locations(), [dir]);
+});
+
+t.test('bundles already in the drop at start are found by the first scan', async (t) => {
+  const drop = t.testdir();
+  await writeDirBundle(path.join(drop, 'early'));
+  const { events, until } = await track(t, [{ path: drop, depth: 2, media: false }]);
+  await until(() => completeAt(events, path.join(drop, 'early')).length === 1, 'early bundle');
+  t.pass('found');
+});
+
+t.test('remember(): content handled before a restart is not reported again; changed content is', async (t) => {
+  const drop = t.testdir();
+  const dir = path.join(drop, 'b');
+  await writeDirBundle(dir);
+  const first = await track(t, [{ path: drop, depth: 2, media: false }]);
+  await first.until(() => completeAt(first.events, dir).length === 1, 'first run');
+  const fingerprint = (completeAt(first.events, dir)[0] as Extract<ArrivalEvent, { type: 'complete' }>).fingerprint;
+  await first.tracker.close();
+
+  const events: ArrivalEvent[] = [];
+  const again = new ArrivalTracker({ roots: [{ path: drop, depth: 2, media: false }], quietPeriodMs: 200, source: createChokidarSource() });
+  again.remember(dir, fingerprint);
+  await again.start((e) => events.push(e));
+  t.teardown(() => again.close());
+  await new Promise((r) => setTimeout(r, 1000));
+  t.same(events, [], 'nothing reported for the remembered content');
+  await fsp.appendFile(path.join(dir, 'payload', 'tokenizer.json'), ' ');
+  const end = Date.now() + 10000;
+  while (!events.some((e) => e.type === 'complete') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  t.ok(events.some((e) => e.type === 'complete'), 'changed content is reported');
+});

@@ -1,0 +1,157 @@
+// One bundle's card: built once per record, then updated in place so focus, open <details> and
+// screen-reader position survive the several updates a second that progress brings.
+import { definitionList, domId, fill, h, setText } from './dom.js';
+import { arrivalText, baseName, canRetry, formatTime, signerLine, stateLabel, stateTone, verificationText } from './format.js';
+
+const ACTIVE = new Set(['arriving', 'queued', 'verifying', 'deploying']);
+
+export class BundleCard {
+  constructor(rec, { onRetry }) {
+    const id = domId('bundle', rec.id);
+    this.id = rec.id;
+    this.title = h('h3', { id: `${id}-title` });
+    this.badge = h('p', { class: 'badge', 'data-role': 'state' });
+    this.meta = h('p', { class: 'meta' });
+    this.arrival = meter(`${id}-arrival`, 'Arrival');
+    this.verification = meter(`${id}-verification`, 'Verification');
+    this.signers = h('div', { class: 'signers', 'data-role': 'signers' });
+    this.error = h('div', { class: 'error', 'data-role': 'error' });
+    this.note = h('p', { class: 'note', 'data-role': 'note' });
+    this.deploy = h('p', { class: 'deploy', 'data-role': 'deploy' });
+    this.details = h('div');
+    this.retry = h('button', { type: 'button', class: 'action', 'data-action': 'retry', hidden: true, onclick: () => onRetry(this.record) }, 'Retry verification');
+    this.element = h(
+      'li',
+      { id, class: 'card bundle-card', 'data-bundle-id': rec.id },
+      h(
+        'article',
+        { 'aria-labelledby': `${id}-title` },
+        h('div', { class: 'card-head' }, this.title, this.badge),
+        this.meta,
+        this.arrival.element,
+        this.verification.element,
+        this.signers,
+        this.error,
+        this.note,
+        this.deploy,
+        h('details', { class: 'more' }, h('summary', {}, 'Details'), this.details),
+        h('div', { class: 'actions' }, this.retry),
+      ),
+    );
+    this.keys = {};
+    this.update(rec, false);
+  }
+
+  /** Apply a newer record; `unlocked` says whether the operator gave a token. */
+  update(rec, unlocked) {
+    this.record = rec;
+    setText(this.title, rec.name ?? baseName(rec.location));
+    this.element.dataset.state = rec.state;
+    this.badge.className = `badge tone-${stateTone(rec.state)}`;
+    this.once('badge', rec.state, () => fill(this.badge, h('span', { class: 'visually-hidden' }, 'State: '), stateLabel(rec.state)));
+    setText(this.meta, metaLine(rec));
+    this.updateArrival(rec);
+    this.updateVerification(rec);
+    this.once('signers', rec.signers, () => renderSigners(this.signers, rec));
+    this.once('error', rec.error, () => renderError(this.error, rec.error, rec.state));
+    setText(this.note, rec.note ?? '');
+    this.note.hidden = !rec.note;
+    setText(this.deploy, rec.deployment ? deployLine(rec.deployment) : '');
+    this.deploy.hidden = !rec.deployment;
+    this.once('details', [rec.location, rec.bundleId, rec.manifestDigest, rec.install, rec.detectedAt, rec.removed], () => renderDetails(this.details, rec));
+    this.retry.hidden = !(unlocked && canRetry(rec.state));
+  }
+
+  updateArrival(rec) {
+    const { bar, text } = this.arrival;
+    const present = rec.arrival?.bytesPresent ?? 0;
+    const expected = rec.arrival?.bytesExpected;
+    if (expected === undefined && rec.state === 'arriving') {
+      bar.removeAttribute('value'); // indeterminate: a tar's size is known once read
+    } else {
+      const max = Math.max(expected ?? present, 1);
+      bar.max = max;
+      bar.value = Math.min(present, max);
+    }
+    setText(text, arrivalText(rec.arrival));
+  }
+
+  updateVerification(rec) {
+    const { bar, text } = this.verification;
+    const v = rec.verification ?? { bytesDone: 0, bytesTotal: 0 };
+    bar.max = Math.max(v.bytesTotal, 1);
+    bar.value = Math.min(v.bytesDone, bar.max);
+    setText(text, verificationText(v, rec.state));
+  }
+
+  get active() {
+    return ACTIVE.has(this.record.state);
+  }
+
+  // Rebuild a part only when its data changed.
+  once(part, value, render) {
+    const key = JSON.stringify(value ?? null);
+    if (this.keys[part] === key) return;
+    this.keys[part] = key;
+    render();
+  }
+}
+
+function meter(id, label) {
+  const bar = h('progress', { id, max: 1, value: 0, 'aria-describedby': `${id}-text` });
+  const text = h('p', { id: `${id}-text`, class: 'meter-text' });
+  return { bar, text, element: h('div', { class: 'meter' }, h('label', { for: id }, label), bar, text) };
+}
+
+function metaLine(rec) {
+  const parts = [];
+  if (rec.channel !== undefined) parts.push(`channel ${rec.channel}`);
+  if (rec.sequence !== undefined) parts.push(`sequence ${rec.sequence}`);
+  if (rec.kind) parts.push(rec.kind);
+  parts.push(`${rec.form} form${rec.media ? ', on removable media' : ''}`);
+  return parts.join(' · ');
+}
+
+function deployLine(d) {
+  const parts = [`Container: ${stateLabel(d.state)}`];
+  if (d.health) parts.push(`health ${d.health}`);
+  if (d.code) parts.push(d.code);
+  if (d.message) parts.push(d.message);
+  return parts.join(' · ');
+}
+
+function renderSigners(el, rec) {
+  const signers = rec.signers ?? [];
+  el.hidden = signers.length === 0;
+  if (signers.length === 0) return fill(el);
+  const trust = rec.trust;
+  const summary = trust ? `Signers (${trust.trustedKeys} trusted of threshold ${trust.threshold})` : 'Signers';
+  return fill(el, h('h4', {}, summary), h('ul', {}, signers.map((s) => h('li', { class: `signer signer-${s.status}` }, signerLine(s)))));
+}
+
+// Each failure carries its own code, path and message; the error's message only summarises them.
+function renderError(el, error, state) {
+  el.hidden = !error;
+  if (!error) return fill(el);
+  const failures = error.failures?.length ? error.failures : [{ code: error.code, path: error.path, message: error.message }];
+  const line = (f) => [h('code', { class: 'code' }, f.code), ' ', f.path ? [h('code', {}, f.path), ': '] : '', f.message];
+  return fill(
+    el,
+    h('h4', {}, state === 'failed' ? 'Failed: ' : 'Rejected: ', h('code', { class: 'code' }, error.code)),
+    failures.length === 1 ? h('p', {}, line(failures[0])) : h('ul', { class: 'failures' }, failures.map((f) => h('li', {}, line(f)))),
+  );
+}
+
+function renderDetails(el, rec) {
+  fill(
+    el,
+    definitionList([
+      ['Location', rec.location],
+      ['Bundle id', rec.bundleId],
+      ['Manifest digest', rec.manifestDigest ? h('code', { class: 'digest' }, rec.manifestDigest) : undefined],
+      ['Installed at', rec.install?.path],
+      ['Detected', formatTime(rec.detectedAt)],
+      ['Removed from drop', rec.removed ? 'yes' : undefined],
+    ]),
+  );
+}

@@ -1,0 +1,137 @@
+// Pure formatting for the status page: numbers and times in words a person reads at a glance.
+// No DOM here, so the tap tests can import this module in Node.
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** 1536 -> "1.50 KiB"; three significant digits, binary units (sizes on disk). */
+export function formatBytes(n) {
+  if (!Number.isFinite(n) || n < 0) return '?';
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  if (i === 0) return `${n} B`;
+  const digits = v < 10 ? 2 : v < 100 ? 1 : 0;
+  return `${v.toFixed(digits)} ${UNITS[i]}`;
+}
+
+export function formatRate(bytesPerSecond) {
+  return `${formatBytes(Math.round(bytesPerSecond))}/s`;
+}
+
+/** 3725 -> "1 h 02 min"; 75 -> "1 min 15 s"; 4.2 -> "4 s". */
+export function formatDuration(seconds) {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${String(m % 60).padStart(2, '0')} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+/** Whole percent, floored so 99.9 % never shows as done. */
+export function percent(done, total) {
+  if (!total || total <= 0) return 0;
+  return Math.min(100, Math.floor((done / total) * 100));
+}
+
+/** Seconds left at `rate` bytes/s, or undefined when it cannot be told. */
+export function secondsLeft(done, total, rate) {
+  if (!rate || rate <= 0 || !total || done >= total) return undefined;
+  return (total - done) / rate;
+}
+
+/** Bytes/s from the start of the verification, when the daemon did not say. */
+export function rateSince(bytesDone, startedAt, now = Date.now()) {
+  const start = Date.parse(startedAt ?? '');
+  if (!Number.isFinite(start) || bytesDone <= 0) return undefined;
+  const seconds = (now - start) / 1000;
+  return seconds > 0.2 ? bytesDone / seconds : undefined;
+}
+
+/** The line under the arrival bar. */
+export function arrivalText(arrival) {
+  const present = arrival?.bytesPresent ?? 0;
+  const expected = arrival?.bytesExpected;
+  if (expected === undefined) return `${formatBytes(present)} received (total known once read)`;
+  return `${formatBytes(present)} of ${formatBytes(expected)} (${percent(present, expected)}%)`;
+}
+
+/** The line under the verification bar: amount, rate, time left or time taken. */
+export function verificationText(v, state, now = Date.now()) {
+  const done = v?.bytesDone ?? 0;
+  const total = v?.bytesTotal ?? 0;
+  if (state === 'arriving') return 'Starts once the bundle has fully arrived';
+  if (state === 'queued') return 'Waiting for its turn (one bundle verifies at a time)';
+  if (total === 0) return state === 'verifying' ? 'Reading the manifest and signatures' : 'Not verified';
+  const parts = [`${formatBytes(done)} of ${formatBytes(total)} (${percent(done, total)}%)`];
+  if (v.durationMs !== undefined && state !== 'verifying') {
+    parts.push(`took ${formatDuration(v.durationMs / 1000)}`);
+    return parts.join(' · ');
+  }
+  const rate = v.rate ?? rateSince(done, v.startedAt, now);
+  if (rate) parts.push(formatRate(rate));
+  const left = secondsLeft(done, total, rate);
+  if (left !== undefined) parts.push(`about ${formatDuration(left)} left`);
+  if (v.phase) parts.push(PHASES[v.phase] ?? v.phase);
+  return parts.join(' · ');
+}
+
+const PHASES = { signatures: 'checking signatures', payload: 'hashing files', activating: 'activating' };
+
+/** States as words: "rolled-back" -> "rolled back". */
+export function stateLabel(state) {
+  return String(state ?? 'unknown').replace(/-/g, ' ');
+}
+
+/** Which colour family a state belongs to (the word is always shown too). */
+export function stateTone(state) {
+  switch (state) {
+    case 'installed':
+    case 'ready':
+    case 'accepted':
+    case 'deployed':
+      return 'good';
+    case 'rejected':
+    case 'failed':
+    case 'deploy-failed':
+      return 'bad';
+    case 'verifying':
+    case 'deploying':
+    case 'starting':
+    case 'rolled-back':
+    case 'retry':
+      return 'busy';
+    default:
+      return 'info';
+  }
+}
+
+/** Finished states: retry is offered only on these. */
+export function canRetry(state) {
+  return state === 'rejected' || state === 'failed';
+}
+
+/** "2026-01-01T10:00:00Z" -> local "10:00:00" today, or with the date otherwise. */
+export function formatTime(iso, now = new Date()) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso ?? '');
+  const time = d.toLocaleTimeString(undefined, { hour12: false });
+  return d.toDateString() === now.toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
+}
+
+/** Last path component of a drop location, the bundle's name until its manifest is read. */
+export function baseName(location) {
+  const parts = String(location ?? '').split('/').filter(Boolean);
+  return parts[parts.length - 1] ?? String(location ?? '');
+}
+
+/** "SHA256:abc…" is long; keep it whole (operators compare it with ssh-keygen -l). */
+export function signerLine(s) {
+  const who = s.principals?.length ? s.principals.join(', ') : 'unknown key';
+  return `${who} — ${s.fingerprint ?? 'no fingerprint'} (${s.status})`;
+}
