@@ -81,7 +81,7 @@ if (await requireDocker(t)) {
   t.test('replace: ready, served through the published port, rolled back when the new one never gets ready', async (t) => {
     const name = uniqueModelName('rt');
     t.teardown(() => removeContainers(`airlock.model=${name}`));
-    const cfg = await config({ readyTimeoutMs: 4000 });
+    const cfg = await config({ readyTimeoutMs: 8000 });
     const runtime = new DockerRuntime(docker, cfg, { stopTimeoutSec: 5 });
     const root = t.testdir();
 

@@ -7,7 +7,7 @@ import { createChokidarSource } from '../src/watcher/chokidar-source.js';
 import type { WatchRoot } from '../src/watcher/fs-events.js';
 import { writeDirBundle } from './helpers/bundle-builder.js';
 
-async function track(t: Tap.Test, roots: WatchRoot[], quietPeriodMs = 200) {
+async function track(t: { teardown(fn: () => unknown): void }, roots: WatchRoot[], quietPeriodMs = 200) {
   const events: ArrivalEvent[] = [];
   const tracker = new ArrivalTracker({ roots, quietPeriodMs, source: createChokidarSource() });
   await tracker.start((e) => events.push(e));
@@ -35,8 +35,10 @@ t.test('a folder bundle written into the drop is reported arriving, then complet
   await new Promise((r) => setTimeout(r, 600));
   t.equal(completeAt(events, dir).length, 1, 'unchanged content is not reported again');
 
-  // New content at the same place is a new arrival.
-  await fsp.writeFile(path.join(dir, 'payload', 'config.json'), '{"changed":true}\n');
+  // New content at the same place is a new arrival (same size: a shorter file would still be arriving).
+  const config = path.join(dir, 'payload', 'config.json');
+  const old = await fsp.readFile(config);
+  await fsp.writeFile(config, Buffer.from(old.toString('utf8').replace('Llama', 'LLAMA')));
   await until(() => completeAt(events, dir).length === 2, 'second complete after a change');
   await fsp.rm(dir, { recursive: true });
   await until(() => events.some((e) => e.type === 'gone' && e.candidate.location === dir), 'gone');

@@ -1,6 +1,6 @@
 // `airlock pack`: turn a model tree (+ image archives) into a signed bundle in dir, tar or split form.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, realpath, rename, rm, stat, open } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, open } from 'node:fs/promises';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
 import { MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, PARTS_INDEX_SUFFIX, SIGNATURES_DIR, SIGNATURE_SUFFIX, TAR_SUFFIX, payloadPath } from '../format/layout.js';
@@ -10,6 +10,7 @@ import { silentProgress, type Progress } from '../util/progress.js';
 import { buildPartsIndex, serializePartsIndex } from './parts-index.js';
 import type { PackForm, PackOptions } from './pack-options.js';
 import { loadInventory, type ContentIndex } from './pack-inventory.js';
+import { checkLocations } from './pack-locations.js';
 import { loadSigners, type LoadSignersOptions, type ManifestSigner } from './pack-sign.js';
 import { scanSource, type SourceEntry } from './source-scan.js';
 import { writeDurably, writeImages, writeManifestFiles, writePayload, type SignatureFile } from './write-dir.js';
@@ -172,36 +173,6 @@ async function removeMovedParts(opts: PackOptions): Promise<void> {
   const prefix = `${opts.id}${TAR_SUFFIX}.`;
   const names = await readdir(opts.out).catch(() => [] as string[]);
   await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(path.join(opts.out, n), { force: true })));
-}
-
-/** DEST must not be inside SOURCE (pack would read its own output); a dir-form DEST must be absent or empty. */
-async function checkLocations(opts: PackOptions): Promise<void> {
-  const st = await stat(opts.source).catch(() => undefined);
-  if (!st?.isDirectory()) throw new AirlockError('USAGE', `SOURCE ${opts.source} is not a directory`, { path: opts.source });
-  const source = await realpath(opts.source);
-  const out = await realpathOfNearest(opts.out);
-  if (out === source || out.startsWith(source + path.sep)) throw new AirlockError('USAGE', `--out ${opts.out} is inside SOURCE ${opts.source}`, { path: '--out' });
-  const existing = await stat(opts.out).catch(() => undefined);
-  if (opts.form === 'dir' && existing && (!existing.isDirectory() || (await readdir(opts.out)).length > 0)) {
-    throw new AirlockError('USAGE', `--out ${opts.out} exists and is not an empty directory`, { path: '--out' });
-  }
-  if (opts.form !== 'dir' && existing && !existing.isDirectory()) throw new AirlockError('USAGE', `--out ${opts.out} is not a directory`, { path: '--out' });
-}
-
-// Resolve symlinks in the longest existing prefix, so a DEST that does not exist yet is still compared honestly.
-async function realpathOfNearest(p: string): Promise<string> {
-  const rest: string[] = [];
-  let cur = p;
-  for (;;) {
-    try {
-      return path.join(await realpath(cur), ...rest);
-    } catch {
-      const parent = path.dirname(cur);
-      if (parent === cur) return p;
-      rest.unshift(path.basename(cur));
-      cur = parent;
-    }
-  }
 }
 
 async function sizeOfImages(opts: PackOptions): Promise<number> {

@@ -104,48 +104,46 @@ export interface ContrastProblem {
   needed: number;
 }
 
+// Runs in the page (kept as source text: this project compiles without the DOM library).
+const CONTRAST_PROBE = String.raw`(selectors) => {
+  const parse = (c) => {
+    const m = /rgba?\(([^)]+)\)/.exec(c);
+    if (!m) return [0, 0, 0, 0];
+    const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p[3] ?? 1];
+  };
+  const lum = ([r, g, b]) => {
+    const f = (v) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const bg = parse(getComputedStyle(e).backgroundColor);
+      if (bg[3] >= 0.99) return bg;
+    }
+    return [255, 255, 255, 1];
+  };
+  const out = [];
+  for (const selector of selectors) {
+    for (const el of document.querySelectorAll(selector)) {
+      const style = getComputedStyle(el);
+      const rect = el.getBoundingClientRect();
+      if (!el.textContent.trim() || rect.width === 0 || style.visibility === 'hidden') continue;
+      const l1 = lum(parse(style.color));
+      const l2 = lum(background(el));
+      const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+      const size = parseFloat(style.fontSize);
+      const needed = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700) ? 3 : 4.5;
+      if (ratio < needed) out.push({ selector, text: el.textContent.trim().slice(0, 60), ratio: Math.round(ratio * 100) / 100, needed });
+    }
+  }
+  return out;
+}`;
+
 /**
  * WCAG 2 contrast of the visible text matched by `selectors` against the first opaque background
  * behind it: 4.5:1, or 3:1 for large text (24px, or 18.66px bold).
  */
 export async function contrastProblems(page: Page, selectors: string[]): Promise<ContrastProblem[]> {
-  return page.evaluate((sels) => {
-    const parse = (c: string): [number, number, number, number] => {
-      const m = /rgba?\(([^)]+)\)/.exec(c);
-      if (!m) return [0, 0, 0, 0];
-      const p = m[1]!.split(/[ ,/]+/).filter(Boolean).map(Number);
-      return [p[0]!, p[1]!, p[2]!, p[3] ?? 1];
-    };
-    const lum = ([r, g, b]: number[]) => {
-      const f = (v: number) => {
-        const s = v / 255;
-        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-      };
-      return 0.2126 * f(r!) + 0.7152 * f(g!) + 0.0722 * f(b!);
-    };
-    const background = (el: Element | null): number[] => {
-      for (let e = el; e; e = e.parentElement) {
-        const bg = parse(getComputedStyle(e).backgroundColor);
-        if (bg[3] >= 0.99) return bg;
-      }
-      return [255, 255, 255, 1];
-    };
-    const out: Array<{ selector: string; text: string; ratio: number; needed: number }> = [];
-    for (const selector of sels) {
-      for (const el of Array.from(document.querySelectorAll(selector))) {
-        const style = getComputedStyle(el);
-        const rect = el.getBoundingClientRect();
-        if (!el.textContent?.trim() || rect.width === 0 || style.visibility === 'hidden') continue;
-        const fg = parse(style.color);
-        const l1 = lum(fg);
-        const l2 = lum(background(el));
-        const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
-        const size = parseFloat(style.fontSize);
-        const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
-        const needed = large ? 3 : 4.5;
-        if (ratio < needed) out.push({ selector, text: el.textContent.trim().slice(0, 60), ratio: Math.round(ratio * 100) / 100, needed });
-      }
-    }
-    return out;
-  }, selectors);
+  return page.evaluate(`(${CONTRAST_PROBE})(${JSON.stringify(selectors)})`) as Promise<ContrastProblem[]>;
 }

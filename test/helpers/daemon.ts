@@ -6,11 +6,14 @@
 //
 // The port is chosen by the daemon (api.port 0) and read from its "listening" log line, so there is no race.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { apiRequest, type ApiAnswer, type ApiRequestOptions } from '../../src/api/client.js';
 import { DEMO_ALLOWED_SIGNERS } from '../../src/config/defaults.js';
+import { AirlockError } from '../../src/errors.js';
+import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from '../../src/pipeline/ports.js';
 import type { BundleRecord } from '../../src/pipeline/types.js';
 import { AIRLOCK_BIN, childEnv } from './cli.js';
 
@@ -153,4 +156,96 @@ export async function startTestDaemon(t: TapLike, opts: TestDaemonOptions = {}):
 /** Audit events (pino lines with an `audit` field) the daemon printed so far. */
 export function auditLines(d: TestDaemon, event?: string): LogLine[] {
   return d.lines().filter((l) => typeof l.audit === 'string' && (event === undefined || l.audit === event));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// In-process doubles for pipeline and API tests: an Installer whose outcome each test decides.
+
+
+export type FakeOutcome = 'install' | 'already-installed' | AirlockError | Error;
+
+interface Gate {
+  location: string;
+  release: (outcome?: FakeOutcome) => void;
+}
+
+/** Identify = the location's base name as bundle id; install = whatever `outcomeFor` says, optionally held at a gate. */
+export class FakeInstaller implements Installer {
+  readonly installs: string[] = [];
+  readonly identified: string[] = [];
+  readonly aborted: string[] = [];
+  /** when true, each install waits until `release()` */
+  hold = false;
+  outcomeFor: (location: string) => FakeOutcome = () => 'install';
+  digestFor: (location: string) => string = (location) => createHash('sha256').update(path.basename(location)).digest('hex');
+  private gates: Gate[] = [];
+
+  async identify(location: string): Promise<BundleIdentity> {
+    this.identified.push(location);
+    const base = path.basename(location);
+    if (base.startsWith('unreadable')) throw new AirlockError('MANIFEST_INVALID', `${location}/airlock.json is not JSON`, { path: 'airlock.json' });
+    return {
+      bundleId: base,
+      name: `test/${base.replace(/[^a-z0-9]/g, '') || 'model'}`,
+      kind: 'model-dir',
+      channel: 'stable',
+      sequence: 1,
+      manifestDigest: this.digestFor(location),
+      signers: [{ signature: 'signatures/demo.sig', status: 'trusted', principals: ['demo@airlock.invalid'], fingerprint: 'SHA256:fake', keyType: 'ssh-ed25519' }],
+    };
+  }
+
+  async install(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
+    this.installs.push(location);
+    opts.onProgress?.({ phase: 'signatures', bytesDone: 0, bytesTotal: 1000 });
+    let outcome = this.outcomeFor(location);
+    if (this.hold) {
+      opts.onProgress?.({ phase: 'payload', bytesDone: 400, bytesTotal: 1000 });
+      const released = await new Promise<FakeOutcome | 'aborted'>((resolve) => {
+        this.gates.push({ location, release: (o) => resolve(o ?? outcome) });
+        opts.signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+      });
+      if (released === 'aborted') {
+        this.aborted.push(location);
+        throw new AirlockError('IO_ERROR', 'aborted');
+      }
+      outcome = released;
+    }
+    if (outcome instanceof Error) throw outcome;
+    opts.onProgress?.({ phase: 'payload', bytesDone: 1000, bytesTotal: 1000 });
+    const id = await this.identify(location);
+    return {
+      status: outcome === 'already-installed' ? 'already-installed' : 'installed',
+      bundleId: id.bundleId,
+      name: id.name,
+      channel: id.channel,
+      sequence: id.sequence,
+      manifestDigest: id.manifestDigest,
+      path: `/store/deployments/${id.bundleId}`,
+      trust: { threshold: 1, trustedKeys: 1, satisfied: true, signers: id.signers, failures: [] },
+      bytesVerified: 1000,
+      durationMs: 5,
+    };
+  }
+
+  /** Locations waiting at the gate, in order. */
+  waiting(): string[] {
+    return this.gates.map((g) => g.location);
+  }
+
+  /** Let the oldest held install finish (with its planned outcome unless one is given). */
+  release(outcome?: FakeOutcome): void {
+    const g = this.gates.shift();
+    if (!g) throw new Error('no install is waiting');
+    g.release(outcome);
+  }
+}
+
+/** Poll until `cond` holds (in-process tests). */
+export async function eventually(cond: () => boolean | Promise<boolean>, what: string, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
