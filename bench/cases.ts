@@ -31,6 +31,8 @@ export const CASES: BenchCase[] = [
     kind: 'baseline',
     invocation: (ws, s) => sh('tar -xf "$1" -C "$2" && cd "$2" && exec sha256sum --quiet --strict -c "$3"', [ws.tarBundle, s, ws.sumsFile]),
   },
+  // tar does not fsync; airlock's install does (crash safety), so this shows what durability costs.
+  { id: 'tar-x-sync', label: 'tar -xf && sync', kind: 'baseline', invocation: (ws, s) => sh('tar -xf "$1" -C "$2" && exec sync -f "$2"', [ws.tarBundle, s]) },
   { id: 'tar-c', label: 'tar -cf', kind: 'baseline', invocation: (ws, s) => ({ argv: ['tar', '-cf', path.join(s, 'out.tar'), '-C', ws.source, '.'] }) },
   { id: 'cp-r', label: 'cp -r', kind: 'baseline', invocation: (ws, s) => ({ argv: ['cp', '-r', ws.source, path.join(s, 'copy')] }) },
   { id: 'cat', label: 'cat FILES > /dev/null (floor)', kind: 'baseline', invocation: (ws) => sh('exec cat -- "$@" > /dev/null', ws.payloadFiles, ws.dirBundle) },
@@ -45,5 +47,6 @@ export const COMPARISONS: Array<{ subject: string; baseline: string }> = [
   { subject: 'verify-split', baseline: 'sha256sum' },
   { subject: 'install-tar', baseline: 'tar-x' },
   { subject: 'install-tar', baseline: 'tar-x-sha256sum' },
+  { subject: 'install-tar', baseline: 'tar-x-sync' },
   { subject: 'install-dir', baseline: 'cp-r' },
 ];

@@ -1,10 +1,11 @@
 // Disk space: a bundle bigger than the store's file system is refused before anything is written
 // (INSUFFICIENT_SPACE), and a file system that fills up mid-install ends the same way; both leave
 // the store unchanged. Uses a small tmpfs as the store (needs root; skipped where mounting is refused).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { loadAllowedSigners } from '../src/trust/allowed-signers.js';
 import { checkStore } from '../src/store/check-store.js';
@@ -12,11 +13,18 @@ import { installBundle } from '../src/store/install.js';
 import { packFixture } from './helpers/fixtures.js';
 import { installCli, makeSigner, snapshotStore, tryRun } from './helpers/store.js';
 
-async function tmpfs(t: Tap.Test, dir: string, size: string): Promise<boolean> {
-  await fsp.mkdir(dir, { recursive: true });
-  if (!(await tryRun('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir]))) return false;
-  t.teardown(() => tryRun('umount', ['-l', dir]).then(() => undefined));
-  return true;
+/** A fresh tmpfs of `size`, outside the test folder (tap's folder cleanup cannot remove a mount point); undefined when mounting is refused. */
+async function tmpfs(t: Test, size: string): Promise<string | undefined> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'airlock-tmpfs-'));
+  if (!(await tryRun('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir]))) {
+    await fsp.rmdir(dir);
+    return undefined;
+  }
+  t.teardown(async () => {
+    await tryRun('umount', [dir]);
+    await fsp.rmdir(dir).catch(() => undefined);
+  });
+  return dir;
 }
 
 /** A model directory of `files` random files of `size` bytes each. */
@@ -28,9 +36,10 @@ async function bigSource(dir: string, files: number, size: number): Promise<stri
 }
 
 t.test('a bundle bigger than the free space is refused before anything is written', async (t) => {
+  const mnt = await tmpfs(t, '2m');
+  if (!mnt) return t.plan(0, 'cannot mount a tmpfs here');
   const dir = t.testdir();
-  const store = path.join(dir, 'mnt', 'store');
-  if (!(await tmpfs(t, path.join(dir, 'mnt'), '2m'))) return t.skip('cannot mount a tmpfs here');
+  const store = path.join(mnt, 'store');
   const signer = await makeSigner(dir);
   const small = await packFixture(t, { fixture: 'model-dir', signKeys: [signer.key.privatePath], sequence: 1 });
   t.equal((await installCli(small.location, store, signer.trust)).exitCode, 0, 'a small bundle fits');
@@ -46,10 +55,10 @@ t.test('a bundle bigger than the free space is refused before anything is writte
 });
 
 t.test('the file system filling up mid-install ends with INSUFFICIENT_SPACE and an unchanged store', async (t) => {
+  const mnt = await tmpfs(t, '12m');
+  if (!mnt) return t.plan(0, 'cannot mount a tmpfs here');
   const dir = t.testdir();
-  const mnt = path.join(dir, 'mnt');
   const store = path.join(mnt, 'store');
-  if (!(await tmpfs(t, mnt, '12m'))) return t.skip('cannot mount a tmpfs here');
   const signer = await makeSigner(dir);
   const allowedSigners = await loadAllowedSigners(signer.trust);
   const small = await packFixture(t, { fixture: 'model-dir', signKeys: [signer.key.privatePath], sequence: 1 });

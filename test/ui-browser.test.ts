@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { recordIdFor } from '../src/pipeline/decisions.js';
-import { contrastProblems, foreignRequests, openBrowser, requireBrowser, screenshot, type BrowserSession } from './helpers/browser.js';
+import { contrastProblems, foreignRequests, openBrowser, requireBrowser, screenshot, waitForExpression, type BrowserSession } from './helpers/browser.js';
 import { allowedSignersFile, manifestFor, sshKey, writeDirBundle, type SourceFile, type TestKey } from './helpers/bundle-builder.js';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.js';
 
@@ -111,7 +111,12 @@ if (requireBrowser(t)) {
       { path: 'weights/model.safetensors', data: weights(48 * 1024 * 1024) },
     ];
     const staged = await modelBundle(path.join(base, 'staging', 'model-s1'), key, 1, files);
-    await copySlowly(staged, s1, 6 * 1024 * 1024, 150);
+    const copying = copySlowly(staged, s1, 6 * 1024 * 1024, 150);
+    await page.waitForSelector(cardState(s1, 'arriving'), { timeout: 30_000 });
+    const bar = `document.getElementById('${cardDomId(recordIdFor(s1))}-arrival')`;
+    await waitForExpression(page, `${bar}.value > ${bar}.max / 3`);
+    t.comment(`screenshot: ${await screenshot(page, 'ui-status-arriving.png', false)}`);
+    await copying;
     await page.waitForSelector(cardState(s1, 'installed'), { timeout: 60_000 });
 
     const id = cardDomId(recordIdFor(s1));

@@ -18,7 +18,8 @@ interface FormatModule {
   percent(done: number, total: number): number;
   secondsLeft(done: number, total: number, rate?: number): number | undefined;
   rateSince(done: number, startedAt: string | undefined, now?: number): number | undefined;
-  arrivalText(a: { bytesPresent: number; bytesExpected?: number }): string;
+  arrivalText(a: { bytesPresent: number; bytesExpected?: number }, rate?: number): string;
+  windowRate(samples: Array<{ at: number; bytes: number }>): number | undefined;
   verificationText(v: Progress, state: string, now?: number): string;
   stateLabel(s: string): string;
   stateTone(s: string): string;
@@ -39,7 +40,10 @@ t.test('sizes in binary units with three significant digits', async (t) => {
 });
 
 t.test('durations read as a person says them', async (t) => {
-  t.equal(f.formatDuration(4.2), '4 s');
+  t.equal(f.formatDuration(4.2), '4.2 s');
+  t.equal(f.formatDuration(0.04), '0.0 s');
+  t.equal(f.formatDuration(42.4), '42 s');
+  t.equal(f.formatDuration(8), '8 s');
   t.equal(f.formatDuration(75), '1 min 15 s');
   t.equal(f.formatDuration(3725), '1 h 02 min');
   t.equal(f.formatDuration(3 * 86400 + 3600), '3 d 1 h');
@@ -63,12 +67,20 @@ t.test('time left comes from the rate, and only while work remains', async (t) =
 t.test('arrival of a tar has no known total', async (t) => {
   t.match(f.arrivalText({ bytesPresent: 2048 }), /^2\.00 KiB received/);
   t.equal(f.arrivalText({ bytesPresent: 512, bytesExpected: 2048 }), '512 B of 2.00 KiB (25%)');
+  t.equal(f.arrivalText({ bytesPresent: 512, bytesExpected: 2048 }, 512), '512 B of 2.00 KiB (25%) · 512 B/s · about 3 s left');
+});
+
+t.test('arrival speed is measured over a window of samples', async (t) => {
+  t.equal(f.windowRate([]), undefined);
+  t.equal(f.windowRate([{ at: 0, bytes: 0 }, { at: 500, bytes: 100 }]), undefined, 'not before a second has passed');
+  t.equal(f.windowRate([{ at: 0, bytes: 0 }, { at: 1000, bytes: 50 }, { at: 2000, bytes: 400 }]), 200);
+  t.equal(f.windowRate([{ at: 0, bytes: 400 }, { at: 2000, bytes: 400 }]), undefined, 'a stalled copy has no speed');
 });
 
 t.test('verification line: rate and time left while verifying, time taken after', async (t) => {
   const running = f.verificationText({ bytesDone: 1024 ** 3, bytesTotal: 3 * 1024 ** 3, rate: 1024 ** 3 / 4, phase: 'payload' }, 'verifying');
   t.equal(running, '1.00 GiB of 3.00 GiB (33%) · 256 MiB/s · about 8 s left · hashing files');
-  t.equal(f.verificationText({ bytesDone: 10, bytesTotal: 10, durationMs: 1500 }, 'installed'), '10 B of 10 B (100%) · took 2 s');
+  t.equal(f.verificationText({ bytesDone: 10, bytesTotal: 10, durationMs: 1500 }, 'installed'), '10 B of 10 B (100%) · took 1.5 s');
   t.match(f.verificationText({ bytesDone: 0, bytesTotal: 0 }, 'queued'), /Waiting/);
   t.match(f.verificationText({ bytesDone: 0, bytesTotal: 0 }, 'arriving'), /fully arrived/);
 });

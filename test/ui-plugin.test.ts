@@ -65,7 +65,7 @@ t.test('a file added to the folder after start-up is not served (the list is fix
 
 t.test('a folder without index.html is refused at start-up', async (t) => {
   const dir = t.testdir({ 'app.js': 'export {};' });
-  await t.rejects(registerUi(Fastify(), { dir }));
+  await t.rejects(registerUi(Fastify(), { dir }), { code: 'INTERNAL' });
 });
 
 t.test('ETag revalidation answers 304', async (t) => {

@@ -1,10 +1,11 @@
 // The status page: loads the daemon's state over the API, then follows /v1/events to stay live.
-import { ApiError, followEvents, getJson, loadToken, postJson, retryPath, rollbackPath, saveToken } from './api.js';
+import { followEvents, getJson } from './api.js';
 import { prependAudit, renderAudit } from './audit-view.js';
 import { BundleCard } from './bundle-card.js';
 import { h } from './dom.js';
 import { formatDuration, stateLabel } from './format.js';
 import { renderModels } from './models-view.js';
+import { createOperator } from './operator.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -12,7 +13,6 @@ const page = {
   status: undefined,
   models: [],
   cards: new Map(),
-  token: loadToken(),
   lost: false,
   everConnected: false,
 };
@@ -20,23 +20,24 @@ const page = {
 // ---- rendering -------------------------------------------------------------------------------
 
 function unlocked() {
-  return page.token !== '';
+  return operator.unlocked;
 }
 
 function upsertBundle(rec, announceChange) {
   const card = page.cards.get(rec.id);
   if (!card) {
-    const fresh = new BundleCard(rec, { onRetry: retry });
-    fresh.update(rec, unlocked());
+    const fresh = new BundleCard(rec, { onRetry: (r) => operator.retry(r), unlocked: unlocked() });
     page.cards.set(rec.id, fresh);
     $('bundles').prepend(fresh.element);
-    if (announceChange) announce(`New bundle: ${fresh.title.textContent}, ${stateLabel(rec.state)}.`);
+    // The event stream replays every known bundle on connect: announce only ones still in progress.
+    if (announceChange && fresh.active) announce(`New bundle: ${fresh.title.textContent}, ${stateLabel(rec.state)}.`);
   } else {
     const before = card.record.state;
     card.update(rec, unlocked());
     if (announceChange && before !== rec.state) announce(stateMessage(card.title.textContent, rec));
   }
   $('bundles-empty').hidden = page.cards.size > 0;
+  drawQueue();
 }
 
 function stateMessage(name, rec) {
@@ -65,10 +66,11 @@ function removeBundle(recordId) {
   card.element.remove();
   page.cards.delete(recordId);
   $('bundles-empty').hidden = page.cards.size > 0;
+  drawQueue();
 }
 
 function drawModels() {
-  renderModels($('models'), page.models, { unlocked: unlocked(), runtimeKind: page.status?.config?.runtime, onRollback: rollback });
+  renderModels($('models'), page.models, { unlocked: unlocked(), runtimeKind: page.status?.config?.runtime, onRollback: (m, k) => operator.rollback(m, k) });
   $('models-empty').hidden = page.models.length > 0;
 }
 
@@ -80,12 +82,22 @@ function drawStatus() {
   $('demo-trust').hidden = !s.config.demoTrust;
   const watched = s.watched.map((w) => `${w.path} (${w.kind}${w.watching ? '' : ', not present'})`);
   $('watched').textContent = `Watched folders: ${watched.length ? watched.join(', ') : 'none'}.`;
-  const name = (id) => page.cards.get(id)?.title.textContent ?? id;
+  drawQueue();
+}
+
+// From the bundles' own states, which every event keeps current (the status document lags by a request).
+function drawQueue() {
+  const named = (state) =>
+    [...page.cards.values()]
+      .filter((c) => c.record.state === state)
+      .sort((a, b) => a.record.detectedAt.localeCompare(b.record.detectedAt))
+      .map((c) => c.title.textContent);
+  const verifying = named('verifying');
+  const queued = named('queued');
   const q = [];
-  if (s.queue.verifying) q.push(`Verifying now: ${name(s.queue.verifying)}.`);
-  if (s.queue.queued.length) q.push(`Waiting: ${s.queue.queued.map(name).join(', ')}.`);
+  if (verifying.length) q.push(`Verifying now: ${verifying.join(', ')}.`);
+  if (queued.length) q.push(`Waiting: ${queued.join(', ')}.`);
   $('queue').textContent = q.join(' ');
-  $('queue').hidden = q.length === 0;
 }
 
 function drawUnlocked() {
@@ -191,82 +203,13 @@ function onEvent(name, data) {
   }
 }
 
-// ---- operator actions ------------------------------------------------------------------------
-
-function confirmAction(title, text, okLabel) {
-  const dialog = $('confirm');
-  $('confirm-title').textContent = title;
-  $('confirm-text').textContent = text;
-  $('confirm-ok').textContent = okLabel;
-  dialog.returnValue = '';
-  dialog.showModal();
-  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true }));
-}
-
-function actionResult(text) {
-  $('action-result').textContent = text;
-  announce(text);
-}
-
-async function act(describe, call) {
-  try {
-    await call();
-    actionResult(`${describe}: done.`);
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) {
-      setToken('');
-      $('operator').open = true;
-      actionResult(`${describe}: the daemon refused the token (${err.code}). Paste it again.`);
-      return;
-    }
-    const code = err instanceof ApiError ? err.code : 'DAEMON_UNREACHABLE';
-    actionResult(`${describe}: failed (${code}) ${err.message ?? ''}`.trim());
-  }
-}
-
-async function retry(rec) {
-  const name = rec.name ?? rec.location;
-  const ok = await confirmAction('Retry this bundle?', `${name} will be verified again from the start, and installed if it now passes.`, 'Retry');
-  if (!ok) return;
-  await act(`Retry ${name}`, () => postJson(retryPath(rec.id), page.token));
-}
-
-async function rollback(model, kept) {
-  const current = model.current ? ` Sequence ${model.current.sequence} stays in the store.` : '';
-  const ok = await confirmAction(`Roll back ${model.name}?`, `Make sequence ${kept.sequence} (bundle ${kept.bundleId}) the current deployment.${current}`, 'Roll back');
-  if (!ok) return;
-  await act(`Roll back ${model.name} to sequence ${kept.sequence}`, async () => {
-    await postJson(rollbackPath(model.name), page.token, { to: kept.bundleId });
-    await loadModels();
-  });
-}
-
-function setToken(token) {
-  page.token = token;
-  saveToken(token);
-  drawUnlocked();
-}
-
-function wireOperator() {
-  $('token-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    const input = $('token-input');
-    const token = input.value.trim();
-    input.value = '';
-    if (!token) return;
-    setToken(token);
-    actionResult('Actions unlocked.');
-  });
-  $('token-forget').addEventListener('click', () => {
-    setToken('');
-    actionResult('Token forgotten; actions locked.');
-    $('token-input').focus();
-  });
-}
-
 // ---- start -----------------------------------------------------------------------------------
 
-wireOperator();
+const operator = createOperator({
+  announce,
+  onTokenChange: drawUnlocked,
+  afterRollback: loadModels,
+});
 drawUnlocked();
 void loadAll();
 setInterval(drawStatus, 30_000);

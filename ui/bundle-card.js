@@ -1,12 +1,14 @@
 // One bundle's card: built once per record, then updated in place so focus, open <details> and
 // screen-reader position survive the several updates a second that progress brings.
 import { definitionList, domId, fill, h, setText } from './dom.js';
-import { arrivalText, baseName, canRetry, formatTime, signerLine, stateLabel, stateTone, verificationText } from './format.js';
+import { arrivalText, baseName, canRetry, formatTime, signerLine, stateLabel, stateTone, verificationText, windowRate } from './format.js';
 
 const ACTIVE = new Set(['arriving', 'queued', 'verifying', 'deploying']);
+/** The daemon reports bytes present, not speed: the page measures it over this window. */
+const RATE_WINDOW_MS = 20_000;
 
 export class BundleCard {
-  constructor(rec, { onRetry }) {
+  constructor(rec, { onRetry, unlocked }) {
     const id = domId('bundle', rec.id);
     this.id = rec.id;
     this.title = h('h3', { id: `${id}-title` });
@@ -39,7 +41,8 @@ export class BundleCard {
       ),
     );
     this.keys = {};
-    this.update(rec, false);
+    this.arrivalSamples = [];
+    this.update(rec, unlocked);
   }
 
   /** Apply a newer record; `unlocked` says whether the operator gave a token. */
@@ -73,7 +76,19 @@ export class BundleCard {
       bar.max = max;
       bar.value = Math.min(present, max);
     }
-    setText(text, arrivalText(rec.arrival));
+    setText(text, arrivalText(rec.arrival, this.arrivalRate(rec.state, present)));
+  }
+
+  arrivalRate(state, bytes) {
+    if (state !== 'arriving') {
+      this.arrivalSamples = [];
+      return undefined;
+    }
+    const now = Date.now();
+    const samples = this.arrivalSamples.filter((s) => now - s.at <= RATE_WINDOW_MS && s.bytes <= bytes);
+    samples.push({ at: now, bytes });
+    this.arrivalSamples = samples;
+    return windowRate(samples);
   }
 
   updateVerification(rec) {
@@ -134,7 +149,11 @@ function renderError(el, error, state) {
   el.hidden = !error;
   if (!error) return fill(el);
   const failures = error.failures?.length ? error.failures : [{ code: error.code, path: error.path, message: error.message }];
-  const line = (f) => [h('code', { class: 'code' }, f.code), ' ', f.path ? [h('code', {}, f.path), ': '] : '', f.message];
+  const line = (f) => [
+    f.code !== error.code || failures.length > 1 ? [h('code', { class: 'code' }, f.code), ' '] : '',
+    f.path && !f.message.includes(f.path) ? [h('code', {}, f.path), ': '] : '',
+    f.message,
+  ];
   return fill(
     el,
     h('h4', {}, state === 'failed' ? 'Failed: ' : 'Rejected: ', h('code', { class: 'code' }, error.code)),

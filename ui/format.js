@@ -21,9 +21,10 @@ export function formatRate(bytesPerSecond) {
   return `${formatBytes(Math.round(bytesPerSecond))}/s`;
 }
 
-/** 3725 -> "1 h 02 min"; 75 -> "1 min 15 s"; 4.2 -> "4 s". */
+/** 3725 -> "1 h 02 min"; 75 -> "1 min 15 s"; 4.2 -> "4.2 s". */
 export function formatDuration(seconds) {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 9.95 && !Number.isInteger(seconds)) return `${seconds.toFixed(1)} s`;
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
@@ -53,12 +54,24 @@ export function rateSince(bytesDone, startedAt, now = Date.now()) {
   return seconds > 0.2 ? bytesDone / seconds : undefined;
 }
 
-/** The line under the arrival bar. */
-export function arrivalText(arrival) {
+/** The line under the arrival bar; `rate` (bytes/s, measured by the page) adds speed and time left. */
+export function arrivalText(arrival, rate) {
   const present = arrival?.bytesPresent ?? 0;
   const expected = arrival?.bytesExpected;
   if (expected === undefined) return `${formatBytes(present)} received (total known once read)`;
-  return `${formatBytes(present)} of ${formatBytes(expected)} (${percent(present, expected)}%)`;
+  const parts = [`${formatBytes(present)} of ${formatBytes(expected)} (${percent(present, expected)}%)`];
+  if (rate) parts.push(formatRate(rate));
+  const left = secondsLeft(present, expected, rate);
+  if (left !== undefined) parts.push(`about ${formatDuration(Math.ceil(left))} left`);
+  return parts.join(' · ');
+}
+
+/** Bytes/s over recent samples [{ at: ms, bytes }], oldest first; undefined until a second has passed. */
+export function windowRate(samples) {
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  if (!first || !last || last.at - first.at < 1000 || last.bytes <= first.bytes) return undefined;
+  return ((last.bytes - first.bytes) * 1000) / (last.at - first.at);
 }
 
 /** The line under the verification bar: amount, rate, time left or time taken. */
@@ -76,7 +89,7 @@ export function verificationText(v, state, now = Date.now()) {
   const rate = v.rate ?? rateSince(done, v.startedAt, now);
   if (rate) parts.push(formatRate(rate));
   const left = secondsLeft(done, total, rate);
-  if (left !== undefined) parts.push(`about ${formatDuration(left)} left`);
+  if (left !== undefined) parts.push(`about ${formatDuration(Math.ceil(left))} left`);
   if (v.phase) parts.push(PHASES[v.phase] ?? v.phase);
   return parts.join(' · ');
 }

@@ -13,7 +13,7 @@ function modelCard(m, { unlocked, runtimeKind, onRollback }) {
   const id = domId('model', m.name);
   const rt = m.runtime;
   const container = rt ? stateLabel(rt.state) : runtimeKind === 'none' ? 'not started (runtime: none)' : 'no container';
-  const serving = servingLine(rt);
+  const serving = servingLine(m.current, rt);
   return h(
     'li',
     { id, class: 'card model-card', 'data-model': m.name },
@@ -45,11 +45,10 @@ function versionLine(d) {
   return `sequence ${d.sequence} · channel ${d.channel}`;
 }
 
-// The API may carry the served name and port on the runtime state; show what is there.
-function servingLine(rt) {
-  if (!rt) return undefined;
-  const name = rt.servedModelName;
-  const port = rt.port ?? rt.publishPort;
+// The served name may come with the deployment or the container state, the port with the container state.
+function servingLine(current, rt) {
+  const name = rt?.servedModelName ?? current?.servedModelName;
+  const port = rt?.port;
   if (!name && !port) return undefined;
   return [name ?? '', port ? ` on port ${port}` : ''].join('').trim();
 }

@@ -33,22 +33,22 @@ export class SchemaResponseError extends Error {
 }
 
 export function useAirlockSchemas(app: FastifyInstance): void {
-  // Query strings and params arrive as text: coerce ("?limit=5" → 5). Responses are checked as they are.
-  const requestAjv = newAjv({ coerceTypes: 'array' });
-  const responseAjv = newAjv({ coerceTypes: false });
+  // Query strings and params arrive as text: coerce them ("?limit=5" → 5). Bodies and responses are JSON and checked as they are.
+  const textAjv = newAjv({ coerceTypes: 'array' });
+  const jsonAjv = newAjv({ coerceTypes: false });
   app.setValidatorCompiler(({ schema, httpPart }) => {
-    const validate = requestAjv.compile(schema as object);
+    const validate = (httpPart === 'body' ? jsonAjv : textAjv).compile(schema as object);
     // Bodies are optional on every airlock route: fastify passes null when none was sent.
     const fn = (data: unknown) => (httpPart === 'body' && (data === undefined || data === null) ? true : validate(data));
     Object.defineProperty(fn, 'errors', { get: () => validate.errors });
     return fn as unknown as ValidateFunction;
   });
   app.setSerializerCompiler(({ schema, url }) => {
-    const validate = responseAjv.compile(schema as object);
+    const validate = jsonAjv.compile(schema as object);
     // A response that drifts from its published schema is a bug: answer 500 rather than undocumented JSON.
     return (data: unknown) => {
       if (!validate(data)) {
-        throw new SchemaResponseError(url, responseAjv.errorsText(validate.errors));
+        throw new SchemaResponseError(url, jsonAjv.errorsText(validate.errors));
       }
       return JSON.stringify(data);
     };

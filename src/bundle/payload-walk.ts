@@ -54,9 +54,12 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
     return undefined;
   };
 
+  // A worker job that throws (ENOSPC, EIO) is remembered and rethrown here, never left as an unhandled rejection.
+  let jobError: { err: unknown } | undefined;
   try {
     for await (const entry of bundle.entries()) {
       opts.signal?.throwIfAborted();
+      if (jobError) throw jobError.err;
       if (failures.length > 0 && opts.failFast) break;
       const decision = checker.classify(entry);
       if (decision.action === 'skip') continue;
@@ -74,7 +77,7 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
             failures.push(f);
           } else await opts.sink?.verified?.(exp);
         });
-        const tracked: Promise<void> = job.finally(() => inFlight.delete(tracked));
+        const tracked: Promise<void> = job.catch((err: unknown) => void (jobError ??= { err })).finally(() => inFlight.delete(tracked));
         inFlight.add(tracked);
         if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
         continue;
@@ -88,6 +91,7 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
       } else await opts.sink?.verified?.(exp);
     }
     await Promise.all(inFlight);
+    if (jobError) throw jobError.err;
   } catch (err) {
     await Promise.allSettled(inFlight);
     if (!(err instanceof StopWalk)) throw err;

@@ -11,6 +11,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   sign: () => import('./commands/sign.js'),
   fetch: () => import('./commands/fetch.js'),
   stop: () => import('./commands/stop.js'),
+  deploy: () => import('./commands/deploy.js'),
+  doctor: () => import('./commands/doctor.js'),
   install: () => import('./commands/install.js'),
   rollback: () => import('./commands/rollback.js'),
   deployments: () => import('./commands/deployments.js'),

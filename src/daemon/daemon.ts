@@ -34,6 +34,8 @@ export interface RunningDaemon {
   url: string;
   app: FastifyInstance;
   pipeline: Pipeline;
+  /** live events (SSE subscribers count as listeners) */
+  hub: EventHub;
   stop(): Promise<void>;
 }
 
@@ -128,7 +130,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
       if (config.api.socket) await fsp.rm(config.api.socket, { force: true });
       log.info({}, 'stopped');
     })());
-  return { url, app, pipeline, stop };
+  return { url, app, pipeline, hub, stop };
 }
 
 async function watchRoots(config: LoadedConfig['config']): Promise<{ roots: WatchRoot[]; watched: WatchedRootView[] }> {

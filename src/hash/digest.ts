@@ -37,8 +37,10 @@ export async function tallyBody(
       return { size: size + chunk.length, sha256: '', overflow: true };
     }
     size += chunk.length;
+    // Start the write first: the thread pool copies the chunk out while this thread hashes it.
+    const written = sink?.(chunk);
     hash.update(chunk);
-    if (sink) await sink(chunk);
+    if (written) await written;
     onBytes?.(chunk.length);
   }
   return { size, sha256: hash.digest('hex'), overflow: false };

@@ -4,5 +4,5 @@ export { listDeployments, rollback, type DeploymentInfo, type ModelDeployments, 
 export { gcStore, type GcReport } from './gc.js';
 export { buildInventory, type Inventory } from './inventory.js';
 export { checkStore, type CheckOptions } from './check-store.js';
-export { recoverStore, type RecoveryReport } from './recover.js';
+export { recoverStore, repairStore, type RecoveryReport } from './recover.js';
 export { acquireStoreLock, lockHolder } from './lock.js';

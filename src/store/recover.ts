@@ -4,7 +4,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, removeTree, replaceSymlink } from './durable.js';
 import { CURRENT_LINK, currentLinkTarget, DEPLOYMENTS_DIR, MODELS_DIR, modelSlug, STAGING_DIR, storePath, TEMP_PREFIX } from './layout.js';
-import { isAlive, parseOwner } from './lock.js';
+import { acquireStoreLock, isAlive, parseOwner } from './lock.js';
 import { readState } from './state-file.js';
 
 export interface RecoveryReport {
@@ -94,4 +94,14 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [] as string[];
     throw err;
   });
+}
+
+/** Take the lock, repair, release: what the daemon runs at start-up (STORE_BUSY if another process holds the store). */
+export async function repairStore(store: string): Promise<RecoveryReport> {
+  const lock = await acquireStoreLock(store);
+  try {
+    return await recoverStore(store);
+  } finally {
+    await lock.release();
+  }
 }

@@ -41,7 +41,7 @@ export function requireBrowser(t: TapLike): boolean {
   if (existsSync(CHROMIUM_PATH)) return true;
   const reason = `${CHROMIUM_PATH} is missing (Debian package chromium; set AIRLOCK_CHROMIUM to use another)`;
   if (process.env.CI === 'true') t.fail(`browser tests need a browser under CI: ${reason}`);
-  else t.plan(0, `skip: ${reason}`);
+  else t.plan(0, reason);
   return false;
 }
 
@@ -146,4 +146,18 @@ const CONTRAST_PROBE = String.raw`(selectors) => {
  */
 export async function contrastProblems(page: Page, selectors: string[]): Promise<ContrastProblem[]> {
   return page.evaluate(`(${CONTRAST_PROBE})(${JSON.stringify(selectors)})`) as Promise<ContrastProblem[]>;
+}
+
+/**
+ * Poll a JavaScript expression in the page until it is truthy. (page.waitForFunction with a string
+ * evaluates it with eval, which the page's CSP forbids; page.evaluate does not.)
+ */
+export async function waitForExpression(page: Page, expression: string, timeoutMs = 30_000): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v: unknown = await page.evaluate(expression);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -177,6 +177,7 @@ export class FakeInstaller implements Installer {
   /** when true, each install waits until `release()` */
   hold = false;
   outcomeFor: (location: string) => FakeOutcome = () => 'install';
+  nameFor: (location: string) => string = (location) => `test/${path.basename(location).replace(/[^a-z0-9]/g, '') || 'model'}`;
   digestFor: (location: string) => string = (location) => createHash('sha256').update(path.basename(location)).digest('hex');
   private gates: Gate[] = [];
 
@@ -186,7 +187,7 @@ export class FakeInstaller implements Installer {
     if (base.startsWith('unreadable')) throw new AirlockError('MANIFEST_INVALID', `${location}/airlock.json is not JSON`, { path: 'airlock.json' });
     return {
       bundleId: base,
-      name: `test/${base.replace(/[^a-z0-9]/g, '') || 'model'}`,
+      name: this.nameFor(location),
       kind: 'model-dir',
       channel: 'stable',
       sequence: 1,

@@ -2,6 +2,7 @@
 // Files ship as-is in ui/ at the package root (plain ES modules, no build step).
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AirlockError } from '../../errors.js';
 import { PACKAGE_ROOT } from '../../util/schemas.js';
 import { loadAssets, type UiAsset } from './assets.js';
 import { UI_SECURITY_HEADERS } from './security-headers.js';
@@ -23,7 +24,7 @@ export async function registerUi(app: FastifyInstance, opts: UiOptions = {}): Pr
   const dir = typeof opts.dir === 'string' ? opts.dir : UI_DIR;
   const assets = await loadAssets(dir);
   const index = assets.get('index.html');
-  if (!index) throw new Error(`the status page is missing: no index.html in ${dir}`);
+  if (!index) throw new AirlockError('INTERNAL', `the status page is missing: no index.html in ${dir}`, { path: dir });
   app.get('/', (req, reply) => send(req, reply, index));
   app.get<{ Params: { '*': string } }>('/ui/*', (req, reply) => {
     const asset = assets.get(req.params['*']);

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { AirlockError } from '../../errors.js';
 import { packBundle } from '../../bundle/pack.js';
 import { packOptionsFromArgs } from '../../bundle/pack-options.js';
@@ -10,7 +12,7 @@ import { parseCommandArgs, writeJson, type CliIO } from '../command.js';
 export const summary = 'pack a model tree (and image archives) into a signed bundle';
 export const usage = `usage: airlock pack SOURCE --out DEST --name NAME --kind nim-cache|model-store|model-dir
          [--format dir|tar] [--split-size SIZE] [--profile ID[=NAME]]... [--profile-tags ID:k=v,k=v]...
-         [--image-archive FILE[=REF]]... [--channel C] [--sequence N] [--expires WHEN]
+         [--image-archive FILE[=REF]]... [--image REF]... [--channel C] [--sequence N] [--expires WHEN]
          [--sign KEY]... [--passphrase-file F] [--against INVENTORY] [--served-model-name N] [--json]
   SOURCE   a NIM cache, a model store or a model directory; regular files, directories and
            relative symlinks that stay inside it (recorded in the manifest, never copied).
@@ -19,9 +21,12 @@ export const usage = `usage: airlock pack SOURCE --out DEST --name NAME --kind n
   --split-size  512M, 4G, 1.5G, bytes, or fat32 (4 GiB - 1); implies --format tar.
   --expires     an RFC 3339 time or a duration such as 30d or 12h.
   --sign KEY    an OpenSSH ed25519 private key; repeat for several signatures.
+  --image REF   save REF from the engine DOCKER_HOST names (docker save, streamed) into the bundle.
   --against     an inventory from the air-gapped side (airlock inventory): content it holds is
                 listed in the manifest as omitted and left out of the payload.
   Defaults: --format dir, --channel stable, --sequence the current Unix time.`;
+
+type PackValues = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
 
 const OPTIONS = {
   out: { type: 'string' },
@@ -32,6 +37,7 @@ const OPTIONS = {
   profile: { type: 'string', multiple: true },
   'profile-tags': { type: 'string', multiple: true },
   'image-archive': { type: 'string', multiple: true },
+  image: { type: 'string', multiple: true },
   channel: { type: 'string' },
   sequence: { type: 'string' },
   expires: { type: 'string' },
@@ -44,6 +50,42 @@ const OPTIONS = {
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, OPTIONS, usage);
+  const saved = await saveImages(values.image ?? [], values.out, io);
+  try {
+    return await packWith({ ...values, 'image-archive': [...(values['image-archive'] ?? []), ...saved.archives] }, positionals, io);
+  } finally {
+    if (saved.dir) await rm(saved.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * --image REF: `docker save` each image into a temporary folder beside --out (same filesystem, no /tmp
+ * size limit), then pack it as --image-archive FILE=REF. dockerode loads only when --image is given.
+ */
+async function saveImages(refs: string[], out: string | undefined, io: CliIO): Promise<{ dir?: string; archives: string[] }> {
+  if (refs.length === 0) return { archives: [] };
+  if (out === undefined || out === '') throw new AirlockError('USAGE', `missing --out\n${usage}`, { path: '--out' });
+  const parent = path.dirname(path.resolve(io.cwd, out));
+  await mkdir(parent, { recursive: true });
+  const dir = await mkdtemp(path.join(parent, '.airlock-images-'));
+  const { saveImageArchive } = await import('../../runtime/save-image.js');
+  const archives: string[] = [];
+  try {
+    for (const [i, ref] of refs.entries()) {
+      const base = ref.replace(/@sha256:.*$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+/, '') || `image-${i}`;
+      const file = path.join(dir, `${base}.tar`);
+      io.stderr.write(`saving image ${ref}\n`);
+      await saveImageArchive(ref, file, io.env);
+      archives.push(`${file}=${ref}`);
+    }
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return { dir, archives };
+}
+
+async function packWith(values: PackValues, positionals: string[], io: CliIO): Promise<number> {
   let opts;
   try {
     opts = packOptionsFromArgs(values, positionals, { cwd: io.cwd, now: new Date(), randomHex: randomBytes(4).toString('hex') });

@@ -1,0 +1,193 @@
+// doctor's probes: read the config, ask the engine, look at the store, the port and the disk. Facts only;
+// checks.ts decides.
+import { access, readFile, statfs } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { configFromDocument } from '../config/load-config.js';
+import { toAirlockError } from '../errors.js';
+import { findSecret, isSecretEnvName, resolveRuntimeConfig, SECRET_ENV_NAMES, type RuntimeConfig } from '../runtime/config.js';
+import { LABELS, RUNTIME_MANIFEST } from '../runtime/container-spec.js';
+import { createDockerClient, describeEndpoint } from '../runtime/docker-endpoint.js';
+import { imageId } from '../runtime/image-store.js';
+import { checkStore } from '../store/check-store.js';
+import { listDeployments, type DeploymentInfo } from '../store/deployments.js';
+import type { DockerFacts, DoctorFacts, ImageFacts, ModelFacts, PortFacts } from './checks.js';
+import { parseContainerUser, treeAccess } from './tree-access.js';
+
+export interface DoctorOptions {
+  configFile?: string;
+  /** overrides the config's store */
+  store?: string;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+const MIN_FREE = 1024 ** 3;
+const CDI_DIRS = ['/etc/cdi', '/var/run/cdi'];
+
+export async function gatherDoctorFacts(opts: DoctorOptions): Promise<DoctorFacts> {
+  const cfg = await readConfig(opts);
+  const store = opts.store !== undefined ? path.resolve(opts.cwd, opts.store) : cfg.store;
+  const envSecrets = SECRET_ENV_NAMES.filter((n) => (opts.env[n] ?? '') !== '');
+  const facts: DoctorFacts = { configSource: cfg.source, runtime: cfg.runtime, envSecrets, models: [], ...pick(cfg, 'configProblem', 'configSecret') };
+  let docker: Docker | undefined;
+  if (cfg.runtime.kind !== 'none') {
+    docker = createDockerClient(opts.env);
+    facts.docker = await dockerFacts(docker, opts.env);
+    if (!facts.docker.reachable) docker = undefined;
+  }
+  if (store !== undefined) {
+    facts.store = store;
+    facts.storeProblems = await checkStore(store);
+    const current = await listDeployments(store).then(
+      (ms) => ms.flatMap((m) => (m.current ? [m.current] : [])),
+      () => [] as DeploymentInfo[],
+    );
+    for (const d of current) facts.models.push(await modelFacts(d, cfg.runtime, docker));
+    const largest = Math.max(0, ...current.map((d) => d.bytes + d.imageArchives.reduce((s, i) => s + i.size, 0)));
+    const fs = await statfs(store).catch(() => undefined);
+    if (fs) facts.disk = { path: store, freeBytes: fs.bavail * fs.bsize, needBytes: Math.max(MIN_FREE, largest) };
+  }
+  if (cfg.runtime.kind !== 'none') facts.port = await portFacts(cfg.runtime, docker);
+  return facts;
+}
+
+interface ConfigFacts {
+  source: string;
+  runtime: RuntimeConfig;
+  store?: string;
+  configProblem?: string;
+  configSecret?: string;
+}
+
+/** The daemon config, validated; a credential in it is reported, and the rest is still checked without it. */
+async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
+  if (opts.configFile === undefined) return { source: 'no config file: runtime defaults (docker, gpus all, 127.0.0.1:8000)', runtime: resolveRuntimeConfig({ kind: 'docker' }) };
+  const abs = path.resolve(opts.cwd, opts.configFile);
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(await readFile(abs, 'utf8')) as Record<string, unknown>;
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not a JSON object');
+  } catch (err) {
+    return { source: abs, runtime: resolveRuntimeConfig({ kind: 'docker' }), configProblem: `cannot be read as JSON (${(err as Error).message})` };
+  }
+  const out: ConfigFacts = { source: abs, runtime: resolveRuntimeConfig({ kind: 'none' }) };
+  if (typeof doc['store'] === 'string') out.store = path.resolve(path.dirname(abs), doc['store']);
+  const raw = doc['runtime'];
+  const rawRuntime = raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : raw;
+  if (rawRuntime && typeof rawRuntime === 'object') {
+    const r = rawRuntime as Record<string, unknown>;
+    const top = Object.keys(r).find(isSecretEnvName);
+    const env = r['env'] && typeof r['env'] === 'object' ? { ...(r['env'] as Record<string, unknown>) } : undefined;
+    const inEnv = env ? findSecret(env) : undefined;
+    if (top !== undefined || inEnv !== undefined) {
+      out.configSecret = (top ?? `env.${inEnv}`) as string;
+      // Check everything else as if the credential were gone.
+      for (const k of Object.keys(r)) if (isSecretEnvName(k)) delete r[k];
+      if (env) {
+        for (const k of Object.keys(env)) if (findSecret({ [k]: env[k] }) !== undefined) delete env[k];
+        r['env'] = env;
+      }
+    }
+  }
+  try {
+    const config = configFromDocument({ ...doc, ...(rawRuntime !== undefined ? { runtime: rawRuntime } : {}) }, path.dirname(abs), abs);
+    out.runtime = config.runtime;
+    out.store = config.store;
+  } catch (err) {
+    out.configProblem = toAirlockError(err).message;
+    try {
+      out.runtime = resolveRuntimeConfig(rawRuntime ?? { kind: 'none' });
+    } catch {
+      // the config line already says what is wrong
+    }
+  }
+  return out;
+}
+
+async function dockerFacts(docker: Docker, env: NodeJS.ProcessEnv): Promise<DockerFacts> {
+  const endpoint = describeEndpoint(env);
+  const cdiSpecs = await nvidiaCdiSpecs();
+  const nvidiaHook = await onPath('nvidia-container-runtime-hook', env);
+  const base = { endpoint, cdiSpecs, ...(nvidiaHook ? { nvidiaHook } : {}) };
+  try {
+    await withTimeout(docker.ping(), 10_000);
+    const info = (await withTimeout(docker.info(), 10_000)) as { ServerVersion?: string; Runtimes?: Record<string, unknown> };
+    return { ...base, reachable: true, runtimes: Object.keys(info.Runtimes ?? {}), ...(info.ServerVersion ? { version: info.ServerVersion } : {}) };
+  } catch (err) {
+    return { ...base, reachable: false, runtimes: [], error: (err as Error).message };
+  }
+}
+
+async function modelFacts(d: DeploymentInfo, rc: RuntimeConfig, docker: Docker | undefined): Promise<ModelFacts> {
+  const user = parseContainerUser(rc.user);
+  const tree = user ? await treeAccess(d.path, user) : { exists: true, unreadable: [], unreadableCount: 0 };
+  const modelPath = rc.modelPath ?? d.modelPath;
+  const img = d.imageArchives[0];
+  let image: ImageFacts | undefined;
+  if (img && docker) {
+    const present = (await imageId(docker, img.id).catch(() => undefined)) === img.id;
+    const tagId = present ? undefined : await imageId(docker, img.ref).catch(() => undefined);
+    const archiveReadable = await access(img.path).then(() => true, () => false);
+    image = { ref: img.ref, id: img.id, present, archivePath: img.path, archiveReadable, ...(tagId ? { tagId } : {}) };
+  }
+  return {
+    name: d.name,
+    bundleId: d.bundleId,
+    path: d.path,
+    treeExists: tree.exists,
+    unreadable: tree.unreadable,
+    unreadableCount: tree.unreadableCount,
+    ...(user ? {} : { userProblem: `runtime.user ${JSON.stringify(rc.user)} is not a uid or uid:gid` }),
+    ...(image ? { image } : {}),
+    ...(modelPath !== undefined ? { modelPath } : {}),
+    hasRuntimeManifest: await access(path.join(d.path, RUNTIME_MANIFEST)).then(() => true, () => false),
+  };
+}
+
+/** Free when we can listen on it; otherwise, whether one of airlock's containers publishes it. */
+async function portFacts(rc: RuntimeConfig, docker: Docker | undefined): Promise<PortFacts> {
+  const base = { host: rc.publishHost, port: rc.publishPort };
+  const error = await new Promise<string | undefined>((resolve) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    server.listen(rc.publishPort, rc.publishHost, () => server.close(() => resolve(undefined)));
+  });
+  if (error === undefined) return { ...base, free: true };
+  const ours = docker
+    ? await docker.listContainers({ filters: { label: [`${LABELS.managed}=true`] } }).catch(() => [] as Docker.ContainerInfo[])
+    : [];
+  const holder = ours.find((c) => c.Ports.some((p) => p.PublicPort === rc.publishPort));
+  return { ...base, free: false, error, ...(holder ? { heldBy: (holder.Names[0] ?? holder.Id).replace(/^\//, '') } : {}) };
+}
+
+async function nvidiaCdiSpecs(): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const found: string[] = [];
+  for (const dir of CDI_DIRS) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (/nvidia/i.test(name) && /\.(ya?ml|json)$/.test(name)) found.push(path.join(dir, name));
+    }
+  }
+  return found;
+}
+
+async function onPath(bin: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  for (const dir of (env['PATH'] ?? '').split(':').filter(Boolean)) {
+    const p = path.join(dir, bin);
+    if (await access(p).then(() => true, () => false)) return p;
+  }
+  return undefined;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
