@@ -103,3 +103,15 @@ t.test('`airlock daemon` with an unusable trust file exits 2 TRUST_INVALID befor
   t.equal(res.exitCode, 2);
   t.equal(res.errorCode, 'TRUST_INVALID');
 });
+
+t.test('every example config (fixtures/config, systemd/airlock.example.json) is valid', async (t) => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { PACKAGE_ROOT } = await import('../src/util/schemas.js');
+  const dir = path.join(PACKAGE_ROOT, 'fixtures', 'config');
+  const files = [...readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, f)), path.join(PACKAGE_ROOT, 'systemd', 'airlock.example.json')];
+  t.ok(files.length >= 4);
+  for (const f of files) {
+    const c = configFromDocument(JSON.parse(readFileSync(f, 'utf8')), path.dirname(f), f);
+    t.ok(path.isAbsolute(c.store), `${path.basename(f)} loads`);
+  }
+});

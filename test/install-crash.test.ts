@@ -2,10 +2,9 @@
 // the committed state is the old one or the new one, nothing half-written is visible, the lock does
 // not block, recovery leaves a consistent store, and the same install then succeeds.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, watch } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { checkStore } from '../src/store/check-store.js';
@@ -33,14 +32,20 @@ async function makeSource(dir: string): Promise<string> {
   return dir;
 }
 
-/** Run `airlock install` and SIGKILL it after `delayMs`; resolves once the child is gone (and reaped). */
-function installKilledAfter(bundle: string, store: string, trust: string, delayMs: number): Promise<{ killed: boolean; code: number | null }> {
+/** When to kill: after a delay, or the moment a name appears in (or is renamed into) a folder. */
+type KillAt = { afterMs: number } | { when: string; inDir: string };
+
+/** Run `airlock install` and SIGKILL it at `at`; resolves once the child is gone (and reaped). */
+function installKilled(bundle: string, store: string, trust: string, at: KillAt): Promise<{ killed: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [AIRLOCK_BIN, 'install', bundle, '--store', store, '--trust', trust], { env: childEnv(), stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
-    child.on('exit', (code, signal) => {
+    const kill = () => child.kill('SIGKILL');
+    const timer = 'afterMs' in at ? setTimeout(kill, at.afterMs) : undefined;
+    const watcher = 'when' in at ? watch(at.inDir, (_event, name) => name === at.when && kill()) : undefined;
+    child.on('exit', (_code, signal) => {
       clearTimeout(timer);
-      resolve({ killed: signal === 'SIGKILL', code });
+      watcher?.close();
+      resolve({ killed: signal === 'SIGKILL' });
     });
   });
 }
@@ -56,16 +61,19 @@ t.test(`${TRIALS} installs killed with SIGKILL at random moments`, async (t) => 
   const signer = await makeSigner(dir);
   const sign = [signer.key.privatePath];
   const source = await makeSource(path.join(dir, 'source'));
-  const old = await packFixture(t, { fixture: 'model-dir', name: NAME, signKeys: sign, sequence: 1 });
   const bundles = {
-    dir: await packFixture(t, { source, name: NAME, signKeys: sign, sequence: 2 }),
-    tar: await packFixture(t, { source, name: NAME, signKeys: sign, sequence: 2, format: 'tar' }),
+    dir: await packFixture(t, { source, name: NAME, signKeys: sign, sequence: 4 }),
+    tar: await packFixture(t, { source, name: NAME, signKeys: sign, sequence: 4, format: 'tar' }),
   };
 
-  // The old state every trial starts from: the store with the older release current.
+  // The old state every trial starts from: three older releases, so the new one also evicts one (retention 2).
   const base = path.join(dir, 'base');
-  t.equal((await installCli(old.location, base, signer.trust)).exitCode, 0);
+  for (const [i, fixture] of (['model-dir', 'model-store', 'nim-cache'] as const).entries()) {
+    const old = await packFixture(t, { fixture, kind: fixture, name: NAME, signKeys: sign, sequence: i + 1 });
+    t.equal((await installCli(old.location, base, signer.trust)).exitCode, 0);
+  }
   const oldState = await readState(base);
+  t.equal(oldState.models[0]!.deployments.length, 3);
 
   // How long an uninterrupted install takes, so kills spread over all of it.
   const duration: Record<string, number> = {};
@@ -83,18 +91,21 @@ t.test(`${TRIALS} installs killed with SIGKILL at random moments`, async (t) => 
   for (let i = 0; i < TRIALS; i++) {
     const form = i % 2 === 0 ? 'dir' : 'tar';
     const bundle = bundles[form];
-    // Stratified: trial k of each form lands somewhere in the k-th slice of the install's duration
-    // (stretched a little, since the commit comes right at its end and timing varies).
-    const slice = Math.floor(i / 2);
-    const delay = Math.round(((slice + Math.random()) / Math.ceil(TRIALS / 2)) * duration[form]! * 1.2);
     const store = path.join(dir, `trial-${i}`);
     await run('cp', ['-a', base, store]);
-    const { killed } = await installKilledAfter(bundle.location, store, signer.trust, delay);
+    // Most kills land at a random moment: trial k of each form in the k-th slice of the install's duration.
+    // Every fourth waits for one of the two instants around the commit, which random timing rarely hits:
+    // the new tree renamed into deployments/ (before the commit), or state.json replaced (just after it).
+    let at: KillAt;
+    if (i % 4 === 3) at = i % 8 === 3 ? { when: bundle.id, inDir: path.join(store, 'deployments', 'crash_model') } : { when: 'state.json', inDir: store };
+    else at = { afterMs: Math.round(((Math.floor(i / 2) + Math.random()) / Math.ceil(TRIALS / 2)) * duration[form]! * 1.1) };
+    const { killed } = await installKilled(bundle.location, store, signer.trust, at);
+    const delay = 'afterMs' in at ? `${at.afterMs} ms` : `on ${at.when}`;
 
     const state = await readState(store);
     const current = state.models.find((m) => m.name === NAME)?.deployments[0];
     const isNew = current?.manifestDigest === bundle.manifestDigest;
-    if (!isNew) t.same(state, oldState, `trial ${i} (${form}, ${delay} ms): the old state, exactly`);
+    if (!isNew) t.same(state, oldState, `trial ${i} (${form}, killed ${delay}): the old state, exactly`);
     outcomes[killed ? (isNew ? 'new' : 'old') : 'finished']++;
 
     // Before any repair: every committed tree is complete; only leftovers the next run removes may differ.
@@ -116,4 +127,5 @@ t.test(`${TRIALS} installs killed with SIGKILL at random moments`, async (t) => 
   }
   t.comment(`killed before the commit: ${outcomes.old}, after it: ${outcomes.new}, finished before the kill: ${outcomes.finished}`);
   t.ok(outcomes.old + outcomes.new >= TRIALS / 2, 'most trials were really interrupted');
+  t.ok(outcomes.new > 0, 'some after the commit, before the install finished');
 });

@@ -56,7 +56,10 @@ function replaceBundles(records) {
   // Newest first: oldest prepended first.
   const sorted = [...records].sort((a, b) => a.detectedAt.localeCompare(b.detectedAt));
   for (const r of sorted) upsertBundle(r, false);
-  for (const r of sorted) $('bundles').prepend(page.cards.get(r.id).element);
+  // Reorder only when needed: moving a card drops the keyboard focus inside it.
+  const list = $('bundles');
+  const wanted = sorted.map((r) => page.cards.get(r.id).element).reverse();
+  if (wanted.some((el, i) => list.children[i] !== el)) list.replaceChildren(...wanted);
   $('bundles-empty').hidden = page.cards.size > 0;
 }
 

@@ -55,7 +55,7 @@ export class BundleCard {
     setText(this.meta, metaLine(rec));
     this.updateArrival(rec);
     this.updateVerification(rec);
-    this.once('signers', rec.signers, () => renderSigners(this.signers, rec));
+    this.once('signers', [rec.signers, rec.trust?.trustedKeys, rec.trust?.threshold], () => renderSigners(this.signers, rec));
     this.once('error', rec.error, () => renderError(this.error, rec.error, rec.state));
     setText(this.note, rec.note ?? '');
     this.note.hidden = !rec.note;
