@@ -61,7 +61,7 @@ interface Harness {
   logs: string[];
 }
 
-async function start(t: Tap, extra: Record<string, unknown> = {}, deployer?: Deployer): Promise<Harness> {
+async function start(t: Tap, extra: Record<string, unknown> = {}, deployer?: Deployer, mediaRecheckMs?: number): Promise<Harness> {
   const dir = t.testdir();
   const doc = testConfig(dir, extra);
   const loaded = { config: configFromDocument(doc, dir, 'test'), source: 'test', demoTrust: true };
@@ -77,6 +77,7 @@ async function start(t: Tap, extra: Record<string, unknown> = {}, deployer?: Dep
     loggers: createLoggers('info', out),
     version: '9.9.9-test',
     keepAliveMs: 200,
+    ...(mediaRecheckMs ? { mediaRecheckMs } : {}),
   });
   t.teardown(() => daemon.stop());
   const token = readFileSync(loaded.config.api.tokenFile, 'utf8').trim();
@@ -302,6 +303,35 @@ t.test('deploys after install when a Deployer is configured; its state shows per
   t.match(b.deployment, { state: 'ready', containerId: 'c0ffee' });
   const status = await apiRequest<{ models: Array<{ runtime?: { state: string } }> }>(h.url, '/v1/status');
   t.match(status.body.models[0]!.runtime, { state: 'ready' });
+});
+
+t.test('a deploy the runtime rolled back fails the bundle and rolls the store back too', async (t) => {
+  const deployer: Deployer = {
+    async deploy() {
+      return { state: 'rolled-back', code: 'ROLLED_BACK', message: 'not ready in time; the previous deployment serves again' };
+    },
+  };
+  const h = await start(t, {}, deployer);
+  h.installer.digestFor = () => 'a'.repeat(64);
+  h.installer.nameFor = () => 'meta/llama';
+  dropBundle(h.drop, 'bad-model');
+  await eventually(async () => (await bundles(h.url))[0]?.state === 'failed', 'failed');
+  t.match((await bundles(h.url))[0]!.deployment, { state: 'rolled-back', code: 'ROLLED_BACK' });
+  t.same(h.deployments.rollbacks, ['meta/llama']);
+  const audit = await apiRequest<{ events: Array<{ event: string; code?: string }> }>(h.url, '/v1/audit?limit=2');
+  t.match(audit.body.events, [{ event: 'deploy-failed', code: 'ROLLED_BACK' }, { event: 'rolled-back' }]);
+});
+
+t.test('a media root that appears after start (first USB mount) is watched from then on', async (t) => {
+  const base = t.testdir();
+  const mediaRoot = path.join(base, 'run-media');
+  const h = await start(t, { mediaRoots: [mediaRoot], dropFolders: [path.join(base, 'drop')] }, undefined, 100);
+  const watched = async () => (await apiRequest<{ watched: Array<{ path: string; kind: string; watching: boolean }> }>(h.url, '/v1/status')).body.watched;
+  t.match((await watched()).find((w) => w.kind === 'media'), { path: mediaRoot, watching: false });
+  mkdirSync(path.join(mediaRoot, 'operator'), { recursive: true });
+  await eventually(async () => (await watched()).some((w) => w.kind === 'media' && w.watching), 'media root watched');
+  dropBundle(path.join(mediaRoot, 'operator', 'STICK'), 'from-usb');
+  await eventually(async () => (await bundles(h.url)).some((b) => b.media && b.state === 'installed'), 'installed from the stick');
 });
 
 t.test('listens on a unix socket when configured', async (t) => {

@@ -1,11 +1,12 @@
 // The daemon configuration: defaults merged once, relative paths against the config file, unknown keys named.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { DEMO_ALLOWED_SIGNERS, defaultConfig } from '../src/config/defaults.js';
 import { configFromDocument, loadDaemonConfig } from '../src/config/load-config.js';
 import { mergeDocuments } from '../src/config/merge.js';
 import { AirlockError } from '../src/errors.js';
+import { PACKAGE_ROOT } from '../src/util/schemas.js';
 import { airlock } from './helpers/cli.js';
 
 const minimal = { store: 'store', trust: { allowedSigners: 'allowed_signers' } };
@@ -105,8 +106,6 @@ t.test('`airlock daemon` with an unusable trust file exits 2 TRUST_INVALID befor
 });
 
 t.test('every example config (fixtures/config, systemd/airlock.example.json) is valid', async (t) => {
-  const { readdirSync, readFileSync } = await import('node:fs');
-  const { PACKAGE_ROOT } = await import('../src/util/schemas.js');
   const dir = path.join(PACKAGE_ROOT, 'fixtures', 'config');
   const files = [...readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, f)), path.join(PACKAGE_ROOT, 'systemd', 'airlock.example.json')];
   t.ok(files.length >= 4);

@@ -243,3 +243,25 @@ t.test('without removeAfterInstall the drop is left untouched', async (t) => {
   t.equal(readFileSync(path.join(dir, 'drop', 'keep', 'airlock.json'), 'utf8'), '{}');
   await pipeline.stop();
 });
+
+t.test('news about a drop that arrives while its model deploys is handled after the deploy', async (t) => {
+  const dir = t.testdir();
+  let finishDeploy: () => void = () => {};
+  const deployer = {
+    deploy: () => new Promise<{ state: 'ready' }>((resolve) => (finishDeploy = () => resolve({ state: 'ready' }))),
+  };
+  const deployments = {
+    list: async () => [{ name: 'test/dep', current: { manifestDigest: 'c'.repeat(64) } as never, kept: [] }],
+    rollback: async () => ({}) as never,
+  };
+  const { pipeline, installer } = setup(dir, { deployer, deployments });
+  installer.digestFor = () => 'c'.repeat(64);
+  pipeline.handle(complete('/drop/dep', 'f1'));
+  await eventually(() => stateOf(pipeline, '/drop/dep') === 'deploying', 'deploying');
+  pipeline.handle({ type: 'arriving', candidate: cand('/drop/dep'), progress: { bytesPresent: 3 } });
+  t.equal(stateOf(pipeline, '/drop/dep'), 'deploying', 'the deploy is not disturbed');
+  finishDeploy();
+  await eventually(() => stateOf(pipeline, '/drop/dep') === 'arriving', 'then the new arrival is taken up');
+  t.equal(pipeline.get(recordIdFor('/drop/dep'))!.arrival.bytesPresent, 3);
+  await pipeline.stop();
+});

@@ -1,4 +1,4 @@
-// A restart loses nothing: a daemon killed (or stopped) in the middle of verifying a 300 MB bundle verifies it
+// A restart loses nothing: a daemon killed (or stopped) in the middle of verifying a 400 MB bundle verifies it
 // again from the start on its next run, and the API keeps answering while it hashes.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -32,7 +32,7 @@ const isMidVerification = (b: BundleRecord | undefined) => b?.state === 'verifyi
 for (const how of ['SIGKILL', 'SIGTERM'] as const) {
   t.test(`a daemon stopped by ${how} mid-verification installs the bundle after restart`, async (t) => {
     const work = t.testdir();
-    const model = await largeModel(path.join(work, 'model'), 300);
+    const model = await largeModel(path.join(work, 'model'), 400);
     const packed = await packFixture(t, { source: model, signKeys: [DEMO_KEY], name: `test/large-${how.toLowerCase()}`, format: 'tar' });
     await fsp.rm(model, { recursive: true });
     const daemonDir = path.join(work, 'daemon');
@@ -42,7 +42,7 @@ for (const how of ['SIGKILL', 'SIGTERM'] as const) {
     await fsp.rename(packed.location, dropped);
 
     const mid = await first.waitFor((bs) => bs.find((b) => isMidVerification(b)), { what: 'mid-verification', timeoutMs: 120000 });
-    t.ok(mid.verification.bytesTotal >= 300 * MiB, 'the bundle is large');
+    t.ok(mid.verification.bytesTotal >= 400 * MiB, 'the bundle is large');
     // The API answered that poll while the worker was hashing; ask a few more things to be sure.
     t.equal((await first.api('/healthz')).status, 200);
     t.equal((await first.api('/v1/status')).status, 200);

@@ -5,6 +5,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { checkStore } from '../src/store/check-store.js';
 import { listDeployments } from '../src/store/deployments.js';
+import { schemaProblems } from '../src/util/schemas.js';
 import { fixturePath, packFixture, type FixtureName } from './helpers/fixtures.js';
 import { imageArchive, installCli, makeSigner, snapshotStore, treeListing } from './helpers/store.js';
 
@@ -32,6 +33,7 @@ t.test('every fixture kind in every form installs as an exact copy of its source
         t.equal(first.exitCode, 0, first.stderr);
         const report = first.report!;
         t.equal(report.status, 'installed');
+        t.same(schemaProblems('install-report', report), [], 'the report matches schema/install-report.schema.json');
         t.ok(path.isAbsolute(report.path), '--json gives the absolute deployment path');
         t.equal(report.manifestDigest, packed.manifestDigest);
         t.same(await treeListing(report.path), await treeListing(fixturePath(kind)), 'the tree equals the source: types, sizes, sha256, symlink targets');
@@ -42,6 +44,7 @@ t.test('every fixture kind in every form installs as an exact copy of its source
         const again = await installCli(packed.location, store, signer.trust);
         t.equal(again.exitCode, 0, 'a repeat install exits 0');
         t.equal(again.report?.status, 'already-installed');
+        t.same(schemaProblems('install-report', again.report), []);
         t.equal(again.report?.path, report.path);
         t.same(await snapshotStore(store), before, 'and writes nothing');
       });

@@ -3,6 +3,7 @@
 import t from 'tap';
 import path from 'node:path';
 import { checkStore } from '../src/store/check-store.js';
+import { schemaProblems } from '../src/util/schemas.js';
 import { defaultFiles, manifestFor, sshKey, writeDirBundle } from './helpers/bundle-builder.js';
 import { packFixture } from './helpers/fixtures.js';
 import { hostileCases, type HostileContext } from './helpers/hostile.js';
@@ -36,6 +37,8 @@ t.test('hostile bundles change nothing in the store', async (t) => {
       t.equal(res.exitCode, 1, 'exit 1');
       t.equal(res.errorCode, c.code, `rejected with ${c.code}`);
       t.equal(res.report?.ok, false, '--json reports the failure');
+      t.equal(res.report?.error.code, c.code);
+      t.same(schemaProblems('install-report', res.report), [], 'as schema/install-report.schema.json says');
       t.same(await snapshotStore(store), before, 'deployments, pointers, content and state.json unchanged');
     });
   }

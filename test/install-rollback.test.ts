@@ -6,6 +6,7 @@ import path from 'node:path';
 import { checkStore } from '../src/store/check-store.js';
 import { readState } from '../src/store/state-file.js';
 import { airlock } from './helpers/cli.js';
+import { schemaProblems } from '../src/util/schemas.js';
 import { packFixture } from './helpers/fixtures.js';
 import { cliJson, installCli, makeSigner, snapshotStore } from './helpers/store.js';
 import type { Manifest } from '../src/format/manifest.js';
@@ -72,12 +73,14 @@ t.test('rollback returns to a kept deployment instantly; deployments lists them'
 
   const list = await cliJson(['deployments', '--store', store, '--json']);
   t.equal(list.res.exitCode, 0);
+  t.same(schemaProblems('deployments-report', list.json), [], 'deployments --json matches its schema');
   t.equal(list.json.models[0].current.bundleId, ids[2]);
   t.same(list.json.models[0].kept.map((d: { bundleId: string }) => d.bundleId), [ids[1], ids[0]], 'earlier ones, most recent first');
 
   const back = await cliJson(['rollback', NAME, '--store', store, '--json']);
   t.equal(back.res.exitCode, 0, back.res.stderr);
   t.equal(back.json.deployment.bundleId, ids[1], 'without --to: the previous one');
+  t.same(schemaProblems('rollback-report', back.json), [], 'rollback --json matches its schema');
   t.equal(await fsp.realpath(current), paths[1], 'the current pointer moved');
 
   const to = await cliJson(['rollback', NAME, '--store', store, '--to', ids[0]!, '--json']);
@@ -110,6 +113,7 @@ t.test('retention keeps N earlier deployments; gc removes content only they do n
   const blobsBefore = await blobs(store);
   const gc = await cliJson(['gc', '--store', store, '--json']);
   t.equal(gc.res.exitCode, 0, gc.res.stderr);
+  t.same(schemaProblems('gc-report', gc.json), [], 'gc --json matches its schema');
   const wanted = new Set<string>();
   for (const d of state.models[0]!.deployments) {
     wanted.add(d.manifestDigest);

@@ -27,6 +27,8 @@ export interface DaemonDeps {
   fsSource?: FsEventSource;
   extensions?: ApiExtension[];
   keepAliveMs?: number;
+  /** how often missing media roots are looked for again (ms) */
+  mediaRecheckMs?: number;
 }
 
 export interface RunningDaemon {
@@ -50,6 +52,8 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     log.warn({ allowedSigners: config.trust.allowedSigners }, 'DEMO TRUST FILE IN USE: anyone with the demo key from the repository can sign bundles this daemon installs. Use --config with your own allowed_signers for anything real.');
   }
   const stateDir = daemonDir(config.store);
+  // The store root must stay traversable (0755) for the container user; only the daemon's own folder is private.
+  await fsp.mkdir(config.store, { recursive: true, mode: 0o755 });
   await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
   for (const d of config.dropFolders) await fsp.mkdir(d, { recursive: true });
 
@@ -84,7 +88,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   await pipeline.load();
 
   const { roots, watched } = await watchRoots(config);
-  for (const w of watched) if (!w.watching) log.info({ path: w.path }, 'media root does not exist; not watched');
+  for (const w of watched) if (!w.watching) log.info({ path: w.path }, 'media root does not exist yet; watched once it appears');
   const tracker = new ArrivalTracker({
     roots,
     quietPeriodMs: config.quietPeriodMs,
@@ -114,13 +118,23 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const url = await listen(app, config.api);
   log.info({ url, config: loaded.source, store: config.store, dropFolders: config.dropFolders, runtime: config.runtime.kind }, `airlock daemon listening on ${url}`);
 
-  await tracker.start((e) => pipeline.handle(e));
+  try {
+    await tracker.start((e) => pipeline.handle(e));
+  } catch (err) {
+    // Without its watchers the daemon is useless: release the port and fail the start.
+    await tracker.close().catch(() => undefined);
+    await app.close();
+    throw err;
+  }
   log.info({ roots: roots.map((r) => r.path) }, 'watching for bundles');
+  // /run/media/USER is often created by the first mount: pick up media roots that appear later.
+  const mediaTimer = setInterval(() => void watchNewMediaRoots(tracker, watched, config.mediaDepth, log), deps.mediaRecheckMs ?? 5000);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info({}, 'stopping');
+      clearInterval(mediaTimer);
       await tracker.close();
       await pipeline.stop();
       await app.close();
@@ -146,6 +160,21 @@ async function watchRoots(config: LoadedConfig['config']): Promise<{ roots: Watc
     watched.push({ path: p, kind: 'media', depth: config.mediaDepth, watching: present });
   }
   return { roots, watched };
+}
+
+async function watchNewMediaRoots(tracker: ArrivalTracker, watched: WatchedRootView[], depth: number, log: Loggers['log']): Promise<void> {
+  for (const w of watched) {
+    if (w.watching || w.kind !== 'media') continue;
+    if (!(await fsp.stat(w.path).then((s) => s.isDirectory(), () => false))) continue;
+    w.watching = true;
+    try {
+      await tracker.addRoot({ path: w.path, depth, media: true });
+      log.info({ path: w.path }, 'media root appeared; now watched');
+    } catch (err) {
+      w.watching = false;
+      log.warn({ err, path: w.path }, 'cannot watch media root');
+    }
+  }
 }
 
 async function listen(app: FastifyInstance, api: LoadedConfig['config']['api']): Promise<string> {

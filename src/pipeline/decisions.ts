@@ -1,6 +1,7 @@
 // Pure decisions of the pipeline: record ids, idempotence, rejected vs failed, retention.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import type { AuditInput } from '../daemon/audit.js';
 import type { ErrorCode } from '../errors.js';
 import { TERMINAL_STATES, type BundleRecord, type BundleState, type ProcessedEntry } from './types.js';
 
@@ -55,4 +56,15 @@ export function pruneRecords(records: BundleRecord[], keep: number): BundleRecor
   const finished = records.filter((r) => TERMINAL_STATES.has(r.state)).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   const drop = new Set(finished.slice(keep).map((r) => r.id));
   return records.filter((r) => !drop.has(r.id));
+}
+
+/** The bundle fields every audit event carries, as far as they are known. */
+export function auditIdentity(rec: BundleRecord): Omit<AuditInput, 'event'> {
+  const out: Omit<AuditInput, 'event'> = { recordId: rec.id, location: rec.location };
+  if (rec.bundleId !== undefined) out.bundleId = rec.bundleId;
+  if (rec.name !== undefined) out.name = rec.name;
+  if (rec.channel !== undefined) out.channel = rec.channel;
+  if (rec.sequence !== undefined) out.sequence = rec.sequence;
+  if (rec.manifestDigest !== undefined) out.manifestDigest = rec.manifestDigest;
+  return out;
 }

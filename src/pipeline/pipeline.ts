@@ -4,9 +4,9 @@ import { AirlockError, toAirlockError } from '../errors.js';
 import type { AuditInput } from '../daemon/audit.js';
 import type { ArrivalEvent } from '../watcher/arrival-tracker.js';
 import type { Candidate } from '../watcher/candidates.js';
-import { isUnchangedFinished, outcomeForError, processingDecision, pruneRecords, rateOf, recordIdFor } from './decisions.js';
+import { runAfterInstall, type AfterInstallSteps } from './after-install.js';
+import { auditIdentity, isUnchangedFinished, outcomeForError, processingDecision, pruneRecords, rateOf, recordIdFor } from './decisions.js';
 import type { Deployer, DeploymentStore, InstallOutcome, Installer } from './ports.js';
-import { removeDrop } from './remove-drop.js';
 import { readStateFile, StateWriter, STATE_SCHEMA_VERSION, type DaemonStateDocument } from './state-file.js';
 import { TERMINAL_STATES, type BundleRecord, type BundleState, type ProcessedEntry } from './types.js';
 
@@ -48,6 +48,7 @@ export class Pipeline {
   private readonly byId = new Map<string, BundleRecord>();
   private processed: Record<string, ProcessedEntry> = {};
   private readonly queue: QueueEntry[] = [];
+  private readonly deferred = new Map<string, ArrivalEvent>();
   private current: { id: string; controller: AbortController; reason?: 'changed' | 'stopping' } | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
@@ -93,6 +94,11 @@ export class Pipeline {
     if (this.stopping) return;
     const id = recordIdFor(e.candidate.location);
     const rec = this.byId.get(id);
+    // A container start can take many minutes; news about its drop waits until the deploy is over.
+    if (rec?.state === 'deploying') {
+      this.deferred.set(id, e);
+      return;
+    }
     if (e.type === 'gone') return this.onGone(rec);
     if (e.type === 'complete' && isUnchangedFinished(rec, e.fingerprint)) return;
     const r = rec && !TERMINAL_STATES.has(rec.state) ? rec : this.fresh(id, e.candidate, rec);
@@ -112,7 +118,7 @@ export class Pipeline {
     const rec = this.byId.get(id);
     if (!rec) throw new AirlockError('NOT_FOUND', `no bundle ${id}`, { path: id });
     if (!TERMINAL_STATES.has(rec.state)) throw new AirlockError('CONFLICT', `bundle ${id} is ${rec.state}; only a finished bundle can be retried`, { path: id });
-    this.o.hooks.audit({ event: 'retry', actor: 'api', ...this.identityOf(rec) });
+    this.o.hooks.audit({ event: 'retry', actor: 'api', ...auditIdentity(rec) });
     this.enqueue(rec, true);
     return rec;
   }
@@ -155,7 +161,7 @@ export class Pipeline {
     if (this.current?.id === rec.id) return; // the install fails by itself and says why
     this.leaveQueue(rec);
     this.byId.delete(rec.id);
-    this.o.hooks.audit({ event: 'gone', ...this.identityOf(rec) });
+    this.o.hooks.audit({ event: 'gone', ...auditIdentity(rec) });
     void this.writer.save();
   }
 
@@ -213,7 +219,7 @@ export class Pipeline {
       const decision = force ? ({ kind: 'process' } as const) : processingDecision(this.processed[identity.manifestDigest], rec.id, rec.location, rec.fingerprint ?? '');
       if (decision.kind === 'skip') {
         rec.note = decision.note;
-        this.o.hooks.audit({ event: 'duplicate', message: decision.note, ...this.identityOf(rec) });
+        this.o.hooks.audit({ event: 'duplicate', message: decision.note, ...auditIdentity(rec) });
         this.o.hooks.finished?.('skipped', {});
         this.update(rec, decision.state);
         return;
@@ -230,6 +236,11 @@ export class Pipeline {
       this.current = undefined;
     }
     if (rec.state === 'installed' && rec.install?.status === 'installed') await this.afterInstall(rec);
+    const later = this.deferred.get(rec.id);
+    if (later) {
+      this.deferred.delete(rec.id);
+      this.handle(later);
+    }
   }
 
   private progress(rec: BundleRecord, phase: BundleRecord['verification']['phase'], bytesDone: number, bytesTotal: number, started: number): void {
@@ -251,8 +262,8 @@ export class Pipeline {
     rec.verification = { ...rec.verification, bytesDone: rec.verification.bytesTotal || result.bytesVerified, durationMs };
     this.processed[result.manifestDigest] = { outcome: 'installed', recordId: rec.id, location: rec.location, fingerprint: rec.fingerprint ?? '', at: this.clock().toISOString() };
     const signers = result.trust.signers.filter((s) => s.status === 'trusted').map((s) => ({ principals: s.principals, status: s.status, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}) }));
-    this.o.hooks.audit({ event: 'accepted', signers, ...this.identityOf(rec) });
-    this.o.hooks.audit({ event: 'installed', message: result.status === 'already-installed' ? 'already in the store' : `installed at ${result.path}`, ...this.identityOf(rec) });
+    this.o.hooks.audit({ event: 'accepted', signers, ...auditIdentity(rec) });
+    this.o.hooks.audit({ event: 'installed', message: result.status === 'already-installed' ? 'already in the store' : `installed at ${result.path}`, ...auditIdentity(rec) });
     this.o.hooks.finished?.('installed', { seconds: durationMs / 1000, bytesVerified: result.bytesVerified });
     this.update(rec, 'installed');
   }
@@ -272,61 +283,24 @@ export class Pipeline {
       this.processed[rec.manifestDigest] = { outcome: 'rejected', recordId: rec.id, location: rec.location, fingerprint: rec.fingerprint ?? '', at: this.clock().toISOString() };
     }
     if (outcome === 'failed') this.o.log.error({ err: e, recordId: rec.id }, 'install failed');
-    this.o.hooks.audit({ event: outcome, code: e.code, message: e.message, failures: e.failures, ...this.identityOf(rec) });
+    this.o.hooks.audit({ event: outcome, code: e.code, message: e.message, failures: e.failures, ...auditIdentity(rec) });
     this.o.hooks.finished?.(outcome, { seconds: (Date.now() - started) / 1000 });
     this.update(rec, outcome);
   }
 
   private async afterInstall(rec: BundleRecord): Promise<void> {
-    if (this.o.deployer && this.o.deployments && rec.name) await this.deploy(rec);
-    if (this.o.removeAfterInstall) {
-      try {
-        if (await removeDrop(rec, this.o.dropFolders)) {
-          rec.removed = true;
-          this.o.hooks.audit({ event: 'removed', ...this.identityOf(rec) });
-          this.update(rec, rec.state);
-        }
-      } catch (err) {
-        this.o.log.warn({ err, recordId: rec.id }, 'could not remove the installed bundle from its drop folder');
-      }
-    }
-  }
-
-  private async deploy(rec: BundleRecord): Promise<void> {
-    this.update(rec, 'deploying');
-    try {
-      const models = await this.o.deployments!.list();
-      const target = models.find((m) => m.name === rec.name)?.current;
-      if (!target || target.manifestDigest !== rec.manifestDigest) throw new AirlockError('NO_SUCH_DEPLOYMENT', `the store's current deployment of ${rec.name} is not this bundle`);
-      const onState = (s: NonNullable<BundleRecord['deployment']>) => {
-        rec.deployment = s;
-        this.o.hooks.changed(rec);
-      };
-      rec.deployment = { updatedAt: this.clock().toISOString(), ...(await this.o.deployer!.deploy(target, { onState })) };
-    } catch (err) {
-      const e = toAirlockError(err);
-      rec.deployment = { state: 'failed', code: e.code, message: e.message, updatedAt: this.clock().toISOString() };
-    }
-    if (rec.deployment.state === 'rolled-back') await this.rollBackStore(rec);
-    const ok = rec.deployment.state === 'ready';
-    this.o.hooks.audit({
-      event: ok ? 'deployed' : 'deploy-failed',
-      ...this.identityOf(rec),
-      ...(rec.deployment.code ? { code: rec.deployment.code } : {}),
-      ...(rec.deployment.message ? { message: rec.deployment.message } : {}),
-      ...(rec.deployment.containerId ? { containerId: rec.deployment.containerId } : {}),
-    });
-    this.update(rec, ok ? 'ready' : 'failed');
-  }
-
-  // The runtime put the previous container back; point the store's current at it too, so a restart agrees.
-  private async rollBackStore(rec: BundleRecord): Promise<void> {
-    try {
-      const back = await this.o.deployments!.rollback(rec.name!);
-      this.o.hooks.audit({ event: 'rolled-back', name: back.name, bundleId: back.bundleId, channel: back.channel, sequence: back.sequence, manifestDigest: back.manifestDigest, message: `${rec.bundleId} was not ready; ${back.bundleId} serves again` });
-    } catch (err) {
-      this.o.log.error({ err, recordId: rec.id }, 'the container rolled back but the store could not');
-    }
+    const steps: AfterInstallSteps = {
+      dropFolders: this.o.dropFolders,
+      removeAfterInstall: this.o.removeAfterInstall,
+      audit: (e) => this.o.hooks.audit(e),
+      changed: (r) => this.o.hooks.changed(r),
+      setState: (r, state) => this.update(r, state),
+      log: this.o.log,
+      now: () => this.clock().toISOString(),
+      ...(this.o.deployer ? { deployer: this.o.deployer } : {}),
+      ...(this.o.deployments ? { deployments: this.o.deployments } : {}),
+    };
+    await runAfterInstall(rec, steps);
   }
 
   private update(rec: BundleRecord, state: BundleState): void {
@@ -340,16 +314,6 @@ export class Pipeline {
   private prune(): void {
     const kept = new Set(pruneRecords([...this.byId.values()], this.o.retention).map((r) => r.id));
     for (const id of [...this.byId.keys()]) if (!kept.has(id)) this.byId.delete(id);
-  }
-
-  private identityOf(rec: BundleRecord): Omit<AuditInput, 'event'> {
-    const out: Omit<AuditInput, 'event'> = { recordId: rec.id, location: rec.location };
-    if (rec.bundleId !== undefined) out.bundleId = rec.bundleId;
-    if (rec.name !== undefined) out.name = rec.name;
-    if (rec.channel !== undefined) out.channel = rec.channel;
-    if (rec.sequence !== undefined) out.sequence = rec.sequence;
-    if (rec.manifestDigest !== undefined) out.manifestDigest = rec.manifestDigest;
-    return out;
   }
 
   private document(): DaemonStateDocument {

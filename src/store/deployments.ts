@@ -9,6 +9,7 @@ import { acquireStoreLock } from './lock.js';
 import { recoverStore } from './recover.js';
 import { readState, writeState } from './state-file.js';
 import { applyRollback, type DeploymentRecord } from './state.js';
+import { assertStoreShape } from './store-dir.js';
 
 export interface ImageArchive {
   ref: string;
@@ -92,7 +93,7 @@ export async function listDeployments(store: string): Promise<ModelDeployments[]
 /** Make a kept deployment of `name` current again (`to`: bundle id or manifest digest; default: the previous one). */
 export async function rollback(store: string, name: string, to?: string): Promise<DeploymentInfo> {
   const abs = path.resolve(store);
-  await fsp.access(abs);
+  await assertStoreShape(abs, true);
   const lock = await acquireStoreLock(abs);
   try {
     await recoverStore(abs);

@@ -27,8 +27,9 @@ export function missingOmitted(m: Manifest, presence: Map<string, boolean>): Fai
 }
 
 /** Bytes and inodes an install writes: each new blob once, executable copies, folders, symlinks. Pure. */
-export function spacePlanFor(m: Manifest, presence: Map<string, boolean>, stateBytes: number): SpacePlan {
+export function spacePlanFor(m: Manifest, presence: Map<string, boolean>, stateBytes: number, manifest: { digest: string; size: number }): SpacePlan {
   const newBlobs = new Map<string, number>();
+  if (presence.get(manifest.digest) !== true) newBlobs.set(manifest.digest, manifest.size);
   for (const f of files(m)) if (presence.get(f.sha256) !== true) newBlobs.set(f.sha256, f.size);
   for (const i of m.images) if (presence.get(i.sha256) !== true) newBlobs.set(i.sha256, i.size);
   return {

@@ -162,11 +162,11 @@ async function installLocked(
   // Delta bundles: every omitted file must already be verified content here; named before any payload is read.
   const missing = missingOmitted(m, presence);
   if (missing.length > 0) throw AirlockError.fromFailures(missing, `${missing.length} file(s) the delta bundle leaves out are not in this store: ${missing.slice(0, 3).map((f) => f.path).join(', ')}`);
-  const plan = spacePlanFor(m, presence, (await readStateBytes(store))?.length ?? 0);
+  const plan = spacePlanFor(m, presence, (await readStateBytes(store))?.length ?? 0, { digest: bundle.digest, size: bundle.manifestBytes.length });
   const free = await freeSpace(store);
   checkSpace(spaceNeeded(plan, free.blockSize), free, store);
 
-  const staging = await Staging.create(store, (sha) => presence.get(sha) === true);
+  const staging = await Staging.create(store, (sha) => presence.get(sha) === true, opts.signal);
   const pool = bundle.form === 'dir' ? new HashPool() : undefined;
   const undo: Array<() => Promise<void>> = [];
   let done = 0;

@@ -25,17 +25,18 @@ export class Staging {
   private constructor(
     readonly dir: string,
     private readonly present: (sha256: string) => boolean,
+    private readonly signal: AbortSignal | undefined,
   ) {}
 
   /** `present(sha)`: whether the store already holds that content (then bytes are hashed but not written). */
-  static async create(store: string, present: (sha256: string) => boolean): Promise<Staging> {
+  static async create(store: string, present: (sha256: string) => boolean, signal?: AbortSignal): Promise<Staging> {
     const root = path.join(store, STAGING_DIR);
     await makeDir(root, 0o700);
     await fsp.chmod(root, 0o700);
     const dir = path.join(root, `${Date.now()}-${process.pid}-${randomBytes(4).toString('hex')}`);
     await fsp.mkdir(dir, { mode: 0o700 });
     await fsp.mkdir(path.join(dir, 'blobs'), { mode: 0o700 });
-    return new Staging(dir, present);
+    return new Staging(dir, present, signal);
   }
 
   get treeDir(): string {
@@ -67,11 +68,15 @@ export class Staging {
         this.copies.set(exp.path, file);
         return file;
       },
+      // Streamed (tar) entries check the abort signal chunk by chunk, so one huge file does not delay an abort.
       open: async (exp) => {
-        if (!this.claim(exp)) return () => undefined;
+        if (!this.claim(exp)) return () => this.signal?.throwIfAborted();
         const fh = await fsp.open(this.blobFile(exp.sha256), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
         this.writers.set(exp.path, fh);
-        return (chunk: Buffer) => writeAll(fh, chunk);
+        return (chunk: Buffer) => {
+          this.signal?.throwIfAborted();
+          return writeAll(fh, chunk);
+        };
       },
       verified: (exp) => this.verified(exp),
       discarded: (exp) => this.discarded(exp),

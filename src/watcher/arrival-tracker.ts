@@ -62,6 +62,11 @@ export class ArrivalTracker implements ArrivalSource {
     await this.opts.source.start(this.opts.roots, (e) => void this.onFsEvent(e), (err, root) => this.opts.onWatchError?.(err, root));
   }
 
+  /** Start watching a root that appeared after start-up. */
+  async addRoot(root: WatchRoot): Promise<void> {
+    if (!this.closed) await this.opts.source.add(root);
+  }
+
   remember(location: string, fingerprint: string): void {
     this.known.set(location, fingerprint);
   }

@@ -16,5 +16,7 @@ export interface FsEvent {
 export interface FsEventSource {
   /** Start watching; resolves once the initial scan of every root has been reported. */
   start(roots: WatchRoot[], onEvent: (e: FsEvent) => void, onError: (err: Error, root: WatchRoot) => void): Promise<void>;
+  /** Watch one more root (a media root that appeared after start, e.g. /run/media on the first mount). */
+  add(root: WatchRoot): Promise<void>;
   close(): Promise<void>;
 }

@@ -15,7 +15,8 @@ export function formatSse(e: HubEvent): string {
 }
 
 export async function registerEventsRoute(app: FastifyInstance, view: DaemonView, opts: EventsRouteOptions): Promise<void> {
-  app.get('/v1/events', { schema: { response: { '4xx': apiRef('Error'), '5xx': apiRef('Error') } } }, (req, reply) => {
+  // The stream is written by hand (hijacked); EventStream documents it and its messages are Bundle / AuditEvent documents.
+  app.get('/v1/events', { schema: { response: { 200: apiRef('EventStream'), '4xx': apiRef('Error'), '5xx': apiRef('Error') } } }, (req, reply) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {

@@ -44,8 +44,8 @@ export async function registerReadRoutes(app: FastifyInstance, view: DaemonView)
     async (req) => ({ events: view.audit(req.query.limit) }),
   );
 
-  app.get('/metrics', { schema: { response: { '4xx': apiRef('Error'), '5xx': apiRef('Error') } } }, async (_req, reply) => {
-    // Text, not JSON: sent as a string with Prometheus' content type (schema MetricsText documents it).
+  app.get('/metrics', { schema: { response: { 200: apiRef('MetricsText'), ...errors } } }, async (_req, reply) => {
+    // Text, not JSON: the route's own serializer sends the string as is, with Prometheus' content type.
     return reply.type('text/plain; version=0.0.4; charset=utf-8').serializer((s: unknown) => String(s)).send(await view.metricsText());
   });
 }
