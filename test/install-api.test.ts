@@ -156,3 +156,23 @@ t.test('a folder that is not a store is refused and left alone', async (t) => {
   await t.rejects(installBundle((await s.pack({ sequence: 1 })).location, { ...s.opts, store: foreign }), { code: 'STORE_INVALID' });
   t.same(await fsp.readdir(foreign), ['notes.txt']);
 });
+
+t.test('a repeat install finishes what a crash left behind (stale pointer, dead lock) and is still a no-op', async (t) => {
+  const s = await setup(t);
+  const first = await installBundle((await s.pack({ sequence: 1 })).location, s.opts);
+  const second = await s.pack({ sequence: 2 });
+  await installBundle(second.location, s.opts);
+  // As if killed right after the commit: the pointer still names the old tree, the lock names a dead process.
+  const current = path.join(s.store, 'models', 'meta_llama-3.1-8b-instruct', 'current');
+  await fsp.rm(current);
+  await fsp.symlink(path.relative(path.dirname(current), first.path), current);
+  await fsp.writeFile(path.join(s.store, 'lock'), formatOwner({ pid: 2 ** 22 + 13, startTime: '1', host: hostname(), nonce: 'gone' }));
+  t.not((await checkStore(s.store)).length, 0, 'the check sees the stale pointer');
+  const again = await installBundle(second.location, s.opts);
+  t.equal(again.status, 'already-installed');
+  t.equal(await fsp.realpath(current), again.path, 'the pointer is repaired');
+  t.same(await checkStore(s.store), []);
+  const before = await snapshotStore(s.store);
+  t.equal((await installBundle(second.location, s.opts)).status, 'already-installed');
+  t.same(await snapshotStore(s.store), before, 'on a sound store the no-op writes nothing');
+});

@@ -115,14 +115,18 @@ t.test(`${TRIALS} installs killed with SIGKILL at random moments`, async (t) => 
     const link = await fsp.realpath(path.join(store, 'models', 'crash_model', 'current'));
     t.ok(state.models[0]!.deployments.some((d) => path.join(store, d.dir) === link), `trial ${i}: current points at a committed deployment`);
 
-    await repairStore(store);
-    t.same(await checkStore(store, { deep: true }), [], `trial ${i}: consistent after recovery`);
-    t.same(await fsp.readdir(path.join(store, 'staging')), [], `trial ${i}: staging leftovers removed`);
+    // Every third trial goes straight to the next install, which must get past the dead holder's lock itself.
+    if (i % 3 !== 0) {
+      await repairStore(store);
+      t.same(await checkStore(store, { deep: true }), [], `trial ${i}: consistent after recovery`);
+      t.same(await fsp.readdir(path.join(store, 'staging')), [], `trial ${i}: staging leftovers removed`);
+    }
 
     const again = await installCli(bundle.location, store, signer.trust);
     t.equal(again.exitCode, 0, `trial ${i}: the install then succeeds (no lock in the way) ${again.stderr}`);
     t.equal((await readState(store)).models[0]!.deployments[0]!.manifestDigest, bundle.manifestDigest, `trial ${i}: and is current`);
-    t.same(await checkStore(store), [], `trial ${i}: consistent`);
+    t.same(await checkStore(store, { deep: i % 3 === 0 }), [], `trial ${i}: consistent`);
+    t.same(await fsp.readdir(path.join(store, 'staging')), [], `trial ${i}: no staging leftovers`);
     await fsp.rm(store, { recursive: true, force: true });
   }
   t.comment(`killed before the commit: ${outcomes.old}, after it: ${outcomes.new}, finished before the kill: ${outcomes.finished}`);

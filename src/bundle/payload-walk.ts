@@ -35,6 +35,9 @@ export interface WalkResult {
 
 class StopWalk extends Error {}
 
+/** Streamed entries whose sink may still be finishing (fsync) while the walk reads on. */
+const MAX_FINISHING = 8;
+
 export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}): Promise<WalkResult> {
   const checker = new EntryChecker(bundle.manifest);
   const failures: Failure[] = [];
@@ -56,6 +59,11 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
 
   // A worker job that throws (ENOSPC, EIO) is remembered and rethrown here, never left as an unhandled rejection.
   let jobError: { err: unknown } | undefined;
+  const track = async (job: Promise<void>, limit: number) => {
+    const tracked: Promise<void> = job.catch((err: unknown) => void (jobError ??= { err })).finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    if (inFlight.size >= limit) await Promise.race(inFlight);
+  };
   try {
     for await (const entry of bundle.entries()) {
       opts.signal?.throwIfAborted();
@@ -77,9 +85,7 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
             failures.push(f);
           } else await opts.sink?.verified?.(exp);
         });
-        const tracked: Promise<void> = job.catch((err: unknown) => void (jobError ??= { err })).finally(() => inFlight.delete(tracked));
-        inFlight.add(tracked);
-        if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+        await track(job, maxInFlight);
         continue;
       }
       const write = await opts.sink?.open?.(exp);
@@ -88,7 +94,11 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
       if (f) {
         if (write) await opts.sink?.discarded?.(exp);
         fail(f);
-      } else await opts.sink?.verified?.(exp);
+      } else {
+        // The sink's fsync of this entry runs while the next one streams; all are awaited before returning.
+        const finishing = opts.sink?.verified?.(exp);
+        if (finishing) await track(finishing, MAX_FINISHING);
+      }
     }
     await Promise.all(inFlight);
     if (jobError) throw jobError.err;

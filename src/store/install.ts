@@ -17,7 +17,7 @@ import { fsyncDir, makeDir, pathExists, removeTree } from './durable.js';
 import { contentPresence, missingOmitted, spacePlanFor } from './install-plan.js';
 import { DEPLOYMENTS_DIR, deploymentRelDir, storePath } from './layout.js';
 import { acquireStoreLock } from './lock.js';
-import { recoverStore } from './recover.js';
+import { needsRecovery, recoverStore } from './recover.js';
 import { checkSpace, freeSpace, spaceNeeded } from './space.js';
 import { Staging } from './staging.js';
 import { readState, readStateBytes, writeState } from './state-file.js';
@@ -85,7 +85,8 @@ export async function installBundle(location: string, opts: InstallOptions): Pro
   // Rollback protection from the committed state, before the lock: a replay or downgrade writes nothing at all.
   await assertStoreShape(store, false);
   const facts = factsOf(bundle);
-  const early = decide(await readState(store), facts, opts.allowDowngrade ?? false);
+  const committed = await readState(store);
+  const early = decide(committed, facts, opts.allowDowngrade ?? false);
   const done = (kept: Kept, extra: Partial<InstallResult> = {}): InstallResult => ({
     status: 'already-installed',
     ...facts,
@@ -99,7 +100,8 @@ export async function installBundle(location: string, opts: InstallOptions): Pro
     warnings: [],
     ...extra,
   });
-  if (early) return done(early);
+  // A no-op writes nothing, unless a crash left something for recovery to finish (a stale pointer, say).
+  if (early && !(await needsRecovery(store, committed))) return done(early);
 
   await prepareStore(store);
   const lock = await acquireStoreLock(store);

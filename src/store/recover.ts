@@ -3,9 +3,10 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, removeTree, replaceSymlink } from './durable.js';
-import { CURRENT_LINK, currentLinkTarget, DEPLOYMENTS_DIR, MODELS_DIR, modelSlug, STAGING_DIR, storePath, TEMP_PREFIX } from './layout.js';
-import { acquireStoreLock, isAlive, parseOwner } from './lock.js';
+import { CURRENT_LINK, currentLinkTarget, DEPLOYMENTS_DIR, LOCK_FILE, MODELS_DIR, modelSlug, STAGING_DIR, storePath, TEMP_PREFIX } from './layout.js';
+import { acquireStoreLock, isAlive, lockHolder, parseOwner } from './lock.js';
 import { readState } from './state-file.js';
+import type { StoreState } from './state.js';
 
 export interface RecoveryReport {
   /** leftovers of interrupted installs removed from staging/ */
@@ -94,6 +95,34 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [] as string[];
     throw err;
   });
+}
+
+/**
+ * Whether recoverStore would change anything (read-only, no lock): a crash left a lock, temporaries,
+ * staging folders, unreferenced trees or a stale current pointer. Lets a no-op stay free of writes.
+ */
+export async function needsRecovery(store: string, state: StoreState): Promise<boolean> {
+  const top = await readdirOrEmpty(store);
+  if (top.includes(LOCK_FILE)) {
+    // A live holder's staging and temporaries are its own business; a dead holder's are leftovers.
+    const holder = await lockHolder(store);
+    return holder === undefined || !holder.alive;
+  }
+  if (top.some((n) => n.startsWith(TEMP_PREFIX))) return true;
+  if ((await readdirOrEmpty(path.join(store, STAGING_DIR))).length > 0) return true;
+  const wanted = new Set(state.models.flatMap((m) => m.deployments.map((d) => d.dir)));
+  const slugs = new Set(state.models.map((m) => modelSlug(m.name)));
+  for (const slug of await readdirOrEmpty(path.join(store, DEPLOYMENTS_DIR))) {
+    if (!slugs.has(slug)) return true;
+    for (const id of await readdirOrEmpty(path.join(store, DEPLOYMENTS_DIR, slug))) if (!wanted.has(`${DEPLOYMENTS_DIR}/${slug}/${id}`)) return true;
+  }
+  for (const slug of await readdirOrEmpty(path.join(store, MODELS_DIR))) if (!slugs.has(slug)) return true;
+  for (const m of state.models) {
+    const link = storePath(store, `${MODELS_DIR}/${modelSlug(m.name)}/${CURRENT_LINK}`);
+    if ((await fsp.readlink(link).catch(() => undefined)) !== currentLinkTarget(m.name, m.deployments[0]!.bundleId)) return true;
+    if ((await readdirOrEmpty(path.dirname(link))).length !== 1) return true;
+  }
+  return false;
 }
 
 /** Take the lock, repair, release: what the daemon runs at start-up (STORE_BUSY if another process holds the store). */
