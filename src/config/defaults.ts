@@ -19,7 +19,7 @@ export interface DaemonConfig {
   api: { host: string; port: number; socket?: string; tokenFile: string };
   /** Delete a bundle from its drop folder after it installed (never on media). */
   removeAfterInstall: boolean;
-  retention: { bundles: number; auditEvents: number };
+  retention: { bundles: number; deployments: number; auditEvents: number };
   /** resolved by the runtime's own defaults (src/runtime/config.ts) */
   runtime: RuntimeConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -34,7 +34,7 @@ export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust' | 'runtime'> & 
   quietPeriodMs: 3000,
   api: { host: '127.0.0.1', port: 7480, tokenFile: 'api-token' },
   removeAfterInstall: false,
-  retention: { bundles: 500, auditEvents: 1000 },
+  retention: { bundles: 500, deployments: 2, auditEvents: 1000 },
   runtime: { kind: 'none' },
   trust: { threshold: 1 },
   log: { level: 'info' },

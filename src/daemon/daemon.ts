@@ -1,6 +1,7 @@
 // Wires the daemon together: config → store state, audit, pipeline, watcher, API. `stop()` undoes it in order.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { repairStore } from '../store/recover.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiExtension, WatchedRootView } from '../api/context.js';
 import { loadOrCreateToken } from '../api/auth.js';
@@ -41,6 +42,18 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
+// A crash may have left staging leftovers or a stale current pointer; bring the store in line with
+// its committed state before anything is installed or deployed. A busy store (a hand-run install) is left alone.
+async function repairAtStart(store: string, log: DaemonDeps['loggers']['log']): Promise<void> {
+  try {
+    const report = await repairStore(store);
+    const repaired = report.stagingRemoved.length + report.deploymentsRemoved.length + report.pointersRepaired.length;
+    if (repaired > 0) log.warn({ store, ...report }, 'repaired the store after an interrupted run');
+  } catch (err) {
+    log.warn({ err, store }, 'could not check the store at start-up; the next install repairs it');
+  }
+}
+
 export function daemonDir(store: string): string {
   return path.join(store, 'daemon');
 }
@@ -55,6 +68,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   // The store root must stay traversable (0755) for the container user; only the daemon's own folder is private.
   await fsp.mkdir(config.store, { recursive: true, mode: 0o755 });
   await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await repairAtStart(config.store, log);
   for (const d of config.dropFolders) await fsp.mkdir(d, { recursive: true });
 
   const token = await loadOrCreateToken(config.api.tokenFile);

@@ -16,7 +16,7 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
   // Fail at start-up (exit 2, TRUST_INVALID) rather than at the first bundle.
   const signers = await loadAllowedSigners(config.trust.allowedSigners);
   loggers.log.info({ allowedSigners: config.trust.allowedSigners, keys: signers.length, threshold: config.trust.threshold }, 'trust file loaded');
-  const installer = new WorkerInstaller({ store: config.store, allowedSignersFile: config.trust.allowedSigners, threshold: config.trust.threshold });
+  const installer = new WorkerInstaller({ store: config.store, allowedSignersFile: config.trust.allowedSigners, threshold: config.trust.threshold, retention: config.retention.deployments });
   const deployments: DeploymentStore = {
     list: () => listDeployments(config.store),
     rollback: (name, to) => rollback(config.store, name, to),

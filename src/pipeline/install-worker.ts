@@ -19,6 +19,7 @@ async function run(req: WorkerRequest): Promise<void> {
       store: req.store,
       allowedSigners,
       threshold: req.threshold,
+      retention: req.retention,
       now: new Date(),
       signal: controller.signal,
       onProgress: (p) => {

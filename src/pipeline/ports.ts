@@ -2,7 +2,8 @@
 // and the container runtime; tests pass doubles.
 import type { DeploymentInfo, ModelDeployments } from './deployment-types.js';
 import type { DeployState } from './types.js';
-import type { SignerReport, TrustReport } from '../trust/policy.js';
+import type { SignerReport } from '../trust/policy.js';
+import type { InstallResult } from '../store/install.js';
 
 export interface BundleIdentity {
   bundleId: string;
@@ -28,20 +29,11 @@ export interface InstallCallOptions {
   signal?: AbortSignal;
 }
 
-/** Mirrors src/store's InstallResult. */
-export interface InstallOutcome {
-  status: 'installed' | 'already-installed';
-  bundleId: string;
-  name: string;
-  channel: string;
-  sequence: number;
-  manifestDigest: string;
-  /** absolute deployment directory */
-  path: string;
-  trust: TrustReport;
-  bytesVerified: number;
-  durationMs: number;
-}
+/** What the worker sends back of the store's InstallResult (the plain-data part). */
+export type InstallOutcome = Pick<
+  InstallResult,
+  'status' | 'bundleId' | 'name' | 'channel' | 'sequence' | 'manifestDigest' | 'path' | 'trust' | 'bytesVerified' | 'durationMs'
+>;
 
 /** Verifies and installs bundles. Throws AirlockError (with failures) when a bundle is rejected. */
 export interface Installer {

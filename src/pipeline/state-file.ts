@@ -1,8 +1,8 @@
 // The daemon's durable state (STORE/daemon/bundles.json): written atomically so a crash leaves the old or the new file, never half of one.
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
+import { writeFileAtomic } from '../store/durable.js';
 import { schemaProblems } from '../util/schemas.js';
 import type { BundleRecord, ProcessedEntry } from './types.js';
 
@@ -36,31 +36,6 @@ export async function readStateFile(file: string): Promise<DaemonStateDocument |
   return doc as DaemonStateDocument;
 }
 
-/** Write temp + fsync + rename + fsync of the folder. */
-export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await fsp.open(tmp, 'wx', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-  const d = await fsp.open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
-
 /** Serialises writes: a save requested while one is in flight is coalesced into one more write of the latest state. */
 export class StateWriter {
   private inFlight: Promise<void> | undefined;
@@ -77,7 +52,7 @@ export class StateWriter {
       try {
         do {
           this.again = false;
-          await writeFileAtomic(this.file, JSON.stringify(this.snapshot(), null, 1) + '\n');
+          await writeFileAtomic(this.file, JSON.stringify(this.snapshot(), null, 1) + '\n', 0o600);
         } while (this.again);
       } catch (err) {
         this.onError(err);

@@ -12,6 +12,7 @@ export interface WorkerInstallerOptions {
   store: string;
   allowedSignersFile: string;
   threshold: number;
+  retention: number;
   /** how long an aborted install may take to wind down before its worker is terminated */
   abortGraceMs?: number;
 }
@@ -33,7 +34,7 @@ export class WorkerInstaller implements Installer {
   }
 
   install(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
-    const request: WorkerRequest = { location, store: this.o.store, allowedSignersFile: this.o.allowedSignersFile, threshold: this.o.threshold };
+    const request: WorkerRequest = { location, store: this.o.store, allowedSignersFile: this.o.allowedSignersFile, threshold: this.o.threshold, retention: this.o.retention };
     const worker = new Worker(WORKER_URL, { workerData: request });
     this.workers.add(worker);
     return new Promise<InstallOutcome>((resolve, reject) => {

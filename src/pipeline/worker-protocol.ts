@@ -7,6 +7,8 @@ export interface WorkerRequest {
   store: string;
   allowedSignersFile: string;
   threshold: number;
+  /** earlier deployments kept per model */
+  retention: number;
 }
 
 export type WorkerMessage =

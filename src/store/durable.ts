@@ -57,6 +57,8 @@ export async function replaceSymlink(link: string, target: string): Promise<void
 export async function makeDir(dir: string, mode = 0o755): Promise<boolean> {
   try {
     await fsp.mkdir(dir, { mode });
+    // mkdir's mode is filtered by the umask; the container user must be able to traverse the store.
+    await fsp.chmod(dir, mode);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;

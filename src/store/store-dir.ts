@@ -26,6 +26,7 @@ export async function assertStoreShape(store: string, mustExist: boolean): Promi
 /** Create the store's folders (idempotent). */
 export async function prepareStore(store: string): Promise<void> {
   await fsp.mkdir(store, { recursive: true, mode: 0o755 });
+  await fsp.chmod(store, 0o755);
   for (const d of [CONTENT_DIR, `${CONTENT_DIR}/sha256`, DEPLOYMENTS_DIR, MODELS_DIR]) await makeDir(path.join(store, d), 0o755);
   await makeDir(path.join(store, STAGING_DIR), 0o700);
 }
