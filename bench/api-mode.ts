@@ -21,7 +21,7 @@ const FINISHED = new Set(['installed', 'deploying', 'ready', 'rejected', 'failed
 const WAITING = new Set(['arriving', 'queued', 'detected']);
 const INSTALL_TIMEOUT_MS = 60 * 60 * 1000;
 /** The load during an install runs until it ends, but never past this many times --api-requests. */
-const BUSY_CAP_FACTOR = 10;
+const BUSY_CAP_FACTOR = 100;
 const WARM_UP = 200;
 
 export async function runApiMode(ws: Workspace, opts: ApiModeOptions): Promise<ApiReport> {

@@ -41,10 +41,12 @@ export async function runFileJob(job: FileJob, onBytes?: (n: number) => void): P
       const { bytesRead } = await src.read(buf, 0, CHUNK, null);
       if (bytesRead === 0) break;
       if (size + bytesRead > job.limit) return { size: size + bytesRead, sha256: '', overflow: true };
-      size += bytesRead;
       const chunk = buf.subarray(0, bytesRead);
+      // Start the write first: the thread pool copies the chunk out while this thread hashes it.
+      const written = dst ? writeAt(dst, chunk, size) : undefined;
       hash.update(chunk);
-      if (dst) await dst.write(chunk);
+      size += bytesRead;
+      await written;
       onBytes?.(bytesRead);
     }
     if (dst && job.fsync) await dst.sync();
@@ -52,5 +54,13 @@ export async function runFileJob(job: FileJob, onBytes?: (n: number) => void): P
   } finally {
     await src.close();
     await dst?.close();
+  }
+}
+
+/** Write all of `chunk` at `position`: a write may take fewer bytes than asked (signal, nearly full disk). */
+async function writeAt(fh: fsp.FileHandle, chunk: Buffer, position: number): Promise<void> {
+  for (let off = 0; off < chunk.length; ) {
+    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, position + off);
+    off += bytesWritten;
   }
 }
