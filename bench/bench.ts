@@ -6,24 +6,15 @@ import { CASES } from './cases.js';
 import { runFilesMode } from './files-mode.js';
 import { formatTable } from './format-table.js';
 import { BenchUsageError, parseBenchArgs, USAGE, type BenchOptions } from './options.js';
-import { buildComparisons, buildRows, judgeTargets, round, type ApiReport, type RowReport } from './report.js';
+import { cacheStatement } from './cache-state.js';
+import { buildComparisons, buildRows, cacheResidency, judgeTargets, round, type ApiReport, type RowReport } from './report.js';
 import { canDropPageCache, HAVE_GNU_TIME } from './run-timed.js';
 import { createWorkspace, removeWorkspace, type Workspace } from './workspace.js';
 
 const GiB = 1024 ** 3;
-/** Source, three reference bundles and one run's output live on disk (and in the page cache) at once. */
-const WORKING_SET_FACTOR = 5;
 
 function log(m: string): void {
   process.stderr.write(`bench: ${m}\n`);
-}
-
-function cacheStatement(opts: BenchOptions, totalMem: number): { state: 'warm' | 'partly warm' | 'cold'; note: string } {
-  if (opts.cold) return { state: 'cold', note: 'page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every command' };
-  const set = WORKING_SET_FACTOR * opts.size;
-  const sizes = `working set ≈ ${(set / GiB).toFixed(1)} GiB, RAM ${(totalMem / GiB).toFixed(1)} GiB`;
-  if (set < 0.8 * totalMem) return { state: 'warm', note: `warm: every input was written or read just before and fits in RAM (${sizes}); no command waited for the disk to read` };
-  return { state: 'partly warm', note: `partly warm: the data does not all fit in RAM (${sizes}), so some reads come from the disk` };
 }
 
 function header(opts: BenchOptions, ws: Workspace, cache: string, started: Date, startLoad: number[]): string[] {
@@ -56,11 +47,16 @@ async function main(argv: string[]): Promise<number> {
   }
   const started = new Date();
   const startLoad = os.loadavg().map((l) => round(l, 2));
-  const cache = cacheStatement(opts, os.totalmem());
   const ws = await createWorkspace(opts.workDir, opts.size, log);
   try {
     let rows: RowReport[] = [];
-    if (opts.mode !== 'api') rows = buildRows(await runFilesMode(ws, CASES, { runs: opts.runs, cold: opts.cold, log }), ws.payloadBytes);
+    let residency;
+    if (opts.mode !== 'api') {
+      const results = await runFilesMode(ws, CASES, { runs: opts.runs, cold: opts.cold, log });
+      rows = buildRows(results, ws.payloadBytes);
+      residency = cacheResidency(results);
+    }
+    const cache = cacheStatement(opts.cold, opts.size, os.totalmem(), residency);
     let api: ApiReport | undefined;
     if (opts.mode !== 'files') api = await runApiMode(ws, { requests: opts.apiRequests, concurrency: opts.apiConcurrency, log });
     const comparisons = buildComparisons(rows);

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { BenchCase } from './cases.js';
+import { residentFraction } from './page-cache.js';
 import { dropPageCache, runTimed, type TimedRun } from './run-timed.js';
 import type { Workspace } from './workspace.js';
 
@@ -26,9 +27,12 @@ export async function runFilesMode(ws: Workspace, cases: BenchCase[], opts: File
       const scratch = path.join(ws.scratch, `${c.id}-${round}`);
       await fsp.mkdir(scratch);
       if (opts.cold) await dropPageCache();
+      const cached = await residentFraction(c.inputs(ws));
       const run = await runTimed(c.invocation(ws, scratch), path.join(ws.root, 'rss.txt'));
+      if (cached !== undefined) run.inputCached = cached;
       results[i]?.runs.push(run);
-      opts.log(`round ${round}/${opts.runs}  ${c.label.padEnd(30)} ${(run.ms / 1000).toFixed(2)} s${run.exitCode === 0 ? '' : `  FAILED (exit ${run.exitCode}): ${firstLine(run.errorTail)}`}`);
+      const cacheNote = cached === undefined ? '' : `  (input ${(100 * cached).toFixed(0)}% cached)`;
+      opts.log(`round ${round}/${opts.runs}  ${c.label.padEnd(30)} ${(run.ms / 1000).toFixed(2)} s${cacheNote}${run.exitCode === 0 ? '' : `  FAILED (exit ${run.exitCode}): ${firstLine(run.errorTail)}`}`);
       await fsp.rm(scratch, { recursive: true, force: true });
       // Flush what the run wrote so its write-back is not billed to the next command.
       await syncDisks();

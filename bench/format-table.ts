@@ -24,10 +24,10 @@ export function formatTable(input: TableInput): string {
     const base = input.rows.find((r) => r.id === c.baseline)?.label ?? c.baseline;
     ratiosBySubject.set(c.subject, [...(ratiosBySubject.get(c.subject) ?? []), `${c.timeRatio.toFixed(2)}× ${base}`]);
   }
-  const lines = [['command', 'median s', 'min–max s', 'MB/s', '× floor', 'peak RSS MB', 'time vs baseline']];
+  const lines = [['command', 'median s', 'min–max s', 'MB/s', '× floor', 'peak RSS MB', 'cached %', 'time vs baseline']];
   for (const r of input.rows) {
     if (!r.ok || !r.seconds) {
-      lines.push([r.label, 'FAILED', '', '', '', '', (r.error ?? '').split('\n')[0]?.slice(0, 70) ?? '']);
+      lines.push([r.label, 'FAILED', '', '', '', '', '', (r.error ?? '').split('\n')[0]?.slice(0, 70) ?? '']);
       continue;
     }
     lines.push([
@@ -37,10 +37,12 @@ export function formatTable(input: TableInput): string {
       String(r.mbPerSec ?? '-'),
       num(r.overFloor),
       num(r.peakRssMB, 0),
+      num(r.inputCachedMinPct, 0),
       (ratiosBySubject.get(r.id) ?? []).join('; '),
     ]);
   }
   out.push(...grid(lines));
+  out.push('(cached %: the lowest share of the command\'s input found in the page cache just before a run)');
   if (input.api) out.push('', ...formatApi(input.api));
   out.push('', 'targets:');
   for (const t of input.targets) out.push(`  ${t.verdict.padEnd(4)}  ${t.text}: ${t.measured}`);

@@ -19,6 +19,8 @@ export interface RowReport {
   peakRssMB?: number;
   /** median time over the `cat` floor's */
   overFloor?: number;
+  /** lowest share (percent) of the input found in the page cache before a run (fincore) */
+  inputCachedMinPct?: number;
 }
 
 export interface ComparisonReport {
@@ -65,11 +67,21 @@ export function buildRows(results: CaseRuns[], payloadBytes: number): RowReport[
     row.mbPerSec = round(payloadBytes / 1e6 / s.median, 0);
     const rss = r.runs.map((x) => x.peakRssKiB ?? 0).filter((x) => x > 0);
     if (rss.length) row.peakRssMB = round((Math.max(...rss) * 1024) / 1e6, 1);
+    const cached = r.runs.map((x) => x.inputCached).filter((x): x is number => x !== undefined);
+    if (cached.length) row.inputCachedMinPct = round(100 * Math.min(...cached), 1);
     return row;
   });
   const floor = rows.find((r) => r.id === 'cat')?.seconds?.median;
   for (const r of rows) if (floor && r.seconds) r.overFloor = round(r.seconds.median / floor, 2);
   return rows;
+}
+
+/** Lowest and median input residency over every run of every row, in percent (fincore). */
+export function cacheResidency(results: CaseRuns[]): { minPct: number; medianPct: number } | undefined {
+  const all = results.flatMap((r) => r.runs.map((x) => x.inputCached)).filter((x): x is number => x !== undefined);
+  if (all.length === 0) return undefined;
+  const s = summarize(all.map((x) => 100 * x));
+  return { minPct: round(s.min, 1), medianPct: round(s.median, 1) };
 }
 
 export function buildComparisons(rows: RowReport[]): ComparisonReport[] {

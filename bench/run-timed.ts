@@ -17,6 +17,8 @@ export interface TimedRun {
   peakRssKiB?: number;
   /** the end of stderr when the command failed */
   errorTail?: string;
+  /** share of the command's input bytes in the page cache just before it started (0..1) */
+  inputCached?: number;
 }
 
 const GNU_TIME = '/usr/bin/time';

@@ -25,6 +25,8 @@ export interface Workspace {
   dirBundle: string;
   tarBundle: string;
   partsIndex: string;
+  /** the split bundle's part files */
+  partFiles: string[];
   splitSize: number;
   /** `sha256  payload/PATH` lines for every payload file, relative to a bundle or an extracted tar */
   sumsFile: string;
@@ -47,6 +49,7 @@ export async function createWorkspace(parent: string | undefined, size: number, 
     dirBundle: path.join(root, 'ref', 'dir'),
     tarBundle: '',
     partsIndex: '',
+    partFiles: [],
     splitSize: splitSizeFor(size),
     sumsFile: path.join(root, 'payload.sha256'),
     payloadFiles: plan.map((f) => `payload/${f.path}`),
@@ -67,6 +70,7 @@ export async function createWorkspace(parent: string | undefined, size: number, 
   const splitDir = path.join(root, 'ref', 'split');
   await packReference(ws, ['--split-size', String(ws.splitSize), '--out', splitDir]);
   ws.partsIndex = await findOne(splitDir, '.airlock.parts.json');
+  ws.partFiles = (await fsp.readdir(splitDir)).filter((n) => /\.airlock\.tar\.\d+$/.test(n)).map((n) => path.join(splitDir, n));
   await writeSums(ws);
   return ws;
 }
@@ -101,6 +105,15 @@ async function writeSums(ws: Workspace): Promise<void> {
   const manifest = JSON.parse(await fsp.readFile(path.join(ws.dirBundle, 'airlock.json'), 'utf8')) as { files: Array<{ path: string; sha256?: string; type?: string }> };
   const lines = manifest.files.filter((f) => f.type !== 'symlink' && f.sha256).map((f) => `${f.sha256}  payload/${f.path}`);
   await fsp.writeFile(ws.sumsFile, lines.join('\n') + '\n');
+}
+
+/** Absolute paths of the files a command reads, for the page-cache measurement. */
+export function sourceFiles(ws: Workspace): string[] {
+  return ws.plan.map((f) => path.join(ws.source, f.path));
+}
+
+export function dirPayloadFiles(ws: Workspace): string[] {
+  return ws.payloadFiles.map((f) => path.join(ws.dirBundle, f));
 }
 
 export async function removeWorkspace(ws: Workspace): Promise<void> {

@@ -3,6 +3,7 @@ import t from 'tap';
 import { parseBenchArgs, parseSize, BenchUsageError } from '../bench/options.js';
 import { buildComparisons, buildRows, judgeTargets } from '../bench/report.js';
 import { planSource } from '../bench/source-plan.js';
+import { cacheStatement } from '../bench/cache-state.js';
 import { latencies, summarize } from '../bench/stats.js';
 import type { CaseRuns } from '../bench/files-mode.js';
 
@@ -43,7 +44,7 @@ const runsOf = (id: string, kind: 'airlock' | 'baseline', seconds: number[], rss
   id,
   label: id,
   kind,
-  runs: seconds.map((s) => ({ ms: s * 1000, exitCode: 0, peakRssKiB: rssKiB })),
+  runs: seconds.map((s) => ({ ms: s * 1000, exitCode: 0, peakRssKiB: rssKiB, inputCached: 1 })),
 });
 
 t.test('targets: PASS and MISS follow the medians', async (t) => {
@@ -80,4 +81,14 @@ t.test('a failed run marks its row, and its ratios go unmeasured', async (t) => 
   t.equal(rows[0]?.ok, false);
   t.match(rows[0]?.error, /HASH_MISMATCH/);
   t.equal(buildComparisons(rows).find((c) => c.subject === 'install-tar' && c.baseline === 'tar-x')?.timeRatio, undefined);
+});
+
+t.test('the page cache is called warm only when fincore saw (nearly) all input resident', async (t) => {
+  const GiB = 1024 ** 3;
+  t.equal(cacheStatement(false, 2 * GiB, 24 * GiB, { minPct: 99.8, medianPct: 100 }).state, 'warm');
+  t.equal(cacheStatement(false, 2 * GiB, 24 * GiB, { minPct: 60, medianPct: 100 }).state, 'partly warm', 'one half-cold run is enough to say so');
+  t.equal(cacheStatement(true, 2 * GiB, 24 * GiB, undefined).state, 'cold');
+  t.equal(cacheStatement(false, 2 * GiB, 24 * GiB, undefined).state, 'warm', 'without fincore: estimated from the working set');
+  t.equal(cacheStatement(false, 8 * GiB, 24 * GiB, undefined).state, 'partly warm');
+  t.match(cacheStatement(false, 2 * GiB, 24 * GiB, undefined).note, /not measured/);
 });

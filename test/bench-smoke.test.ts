@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CASES } from '../bench/cases.js';
+import { HAVE_FINCORE } from '../bench/page-cache.js';
 import { PACKAGE_ROOT } from '../src/util/schemas.js';
 import { childEnv } from './helpers/cli.js';
 
@@ -21,6 +22,7 @@ interface Row {
   seconds?: { median: number; min: number; max: number };
   mbPerSec?: number;
   peakRssMB?: number;
+  inputCachedMinPct?: number;
 }
 
 interface Doc {
@@ -57,6 +59,7 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
     t.ok(r.seconds && r.seconds.min <= r.seconds.median && r.seconds.median <= r.seconds.max, `${r.id}: median within min–max`);
     t.type(r.mbPerSec, 'number');
     t.type(r.peakRssMB, 'number', `${r.id}: peak RSS measured`);
+    if (HAVE_FINCORE) t.type(r.inputCachedMinPct, 'number', `${r.id}: page-cache residency of its input measured`);
   }
   for (const c of doc.comparisons) t.type(c.timeRatio, 'number', `${c.subject} vs ${c.baseline} has a ratio`);
 
