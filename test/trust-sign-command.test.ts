@@ -8,6 +8,7 @@ import { buildPartsIndex, serializePartsIndex } from '../src/bundle/parts-index.
 import { spawnSync } from 'node:child_process';
 import { AIRLOCK_BIN, airlock, childEnv } from './helpers/cli.js';
 import { makeKey, sshKeygen, sshVerify, writeAllowedSigners, type TestKey } from './helpers/keys.js';
+import { manifestFor } from './helpers/bundle-builder.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const payload = Buffer.from('hello, air gap\n');
@@ -16,18 +17,7 @@ const payload = Buffer.from('hello, air gap\n');
 function writeDirBundle(dir: string): Buffer {
   mkdirSync(path.join(dir, 'payload'), { recursive: true });
   writeFileSync(path.join(dir, 'payload', 'hello.txt'), payload);
-  const manifest = {
-    schema: 'airlock.bundle/v1',
-    id: 'demo-model-1-abc123',
-    name: 'demo/model',
-    kind: 'model-dir',
-    channel: 'stable',
-    sequence: 1,
-    created: '2026-01-01T00:00:00Z',
-    profiles: [],
-    images: [],
-    files: [{ path: 'hello.txt', size: payload.length, sha256: sha256(payload) }],
-  };
+  const manifest = manifestFor([{ path: 'hello.txt', data: payload }], { id: 'demo-model-1-abc123', name: 'demo/model' });
   const bytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
   writeFileSync(path.join(dir, 'airlock.json'), bytes);
   return bytes;
