@@ -14,6 +14,7 @@ import type { Deployer, DeploymentStore } from '../src/pipeline/ports.js';
 import type { BundleRecord } from '../src/pipeline/types.js';
 import { schemaProblems } from '../src/util/schemas.js';
 import { FakeInstaller, eventually, testConfig } from './helpers/daemon.js';
+import { scratchDir, type ScratchTest } from './helpers/scratch.js';
 
 function deployment(name: string, bundleId: string, sequence: number, current: boolean): DeploymentInfo {
   return {
@@ -62,7 +63,7 @@ interface Harness {
 }
 
 async function start(t: Tap, extra: Record<string, unknown> = {}, deployer?: Deployer, mediaRecheckMs?: number): Promise<Harness> {
-  const dir = t.testdir();
+  const dir = scratchDir(t);
   const doc = testConfig(dir, extra);
   const loaded = { config: configFromDocument(doc, dir, 'test'), source: 'test', demoTrust: true };
   const out = new PassThrough();
@@ -84,7 +85,7 @@ async function start(t: Tap, extra: Record<string, unknown> = {}, deployer?: Dep
   return { daemon, installer, deployments, url: daemon.url, token, drop: loaded.config.dropFolders[0]!, logs };
 }
 
-type Tap = { testdir(): string; teardown(fn: () => unknown): void };
+type Tap = ScratchTest;
 
 function dropBundle(drop: string, name: string): string {
   const dir = path.join(drop, name);
@@ -199,7 +200,7 @@ t.test('mutating routes need the bearer token: 401 without it or with a wrong on
 });
 
 t.test('the token file is reused across starts', async (t) => {
-  const dir = t.testdir();
+  const dir = scratchDir(t);
   writeFileSync(path.join(dir, 'api-token'), 'f'.repeat(64) + '\n', { mode: 0o600 });
   const loaded = { config: configFromDocument(testConfig(dir), dir, 'test'), source: 'test', demoTrust: false };
   const daemon = await startDaemon(loaded, { installer: new FakeInstaller(), loggers: createLoggers('silent', new PassThrough()), version: 't' });
@@ -323,7 +324,7 @@ t.test('a deploy the runtime rolled back fails the bundle and rolls the store ba
 });
 
 t.test('a media root that appears after start (first USB mount) is watched from then on', async (t) => {
-  const base = t.testdir();
+  const base = scratchDir(t);
   const mediaRoot = path.join(base, 'run-media');
   const h = await start(t, { mediaRoots: [mediaRoot], dropFolders: [path.join(base, 'drop')] }, undefined, 100);
   const watched = async () => (await apiRequest<{ watched: Array<{ path: string; kind: string; watching: boolean }> }>(h.url, '/v1/status')).body.watched;
@@ -335,7 +336,8 @@ t.test('a media root that appears after start (first USB mount) is watched from 
 });
 
 t.test('listens on a unix socket when configured', async (t) => {
-  const dir = t.testdir();
+  // Not in tap's fixture folder: its name can exceed the 107 bytes a socket path may have.
+  const dir = scratchDir(t);
   const socket = path.join(dir, 'api.sock');
   const loaded = { config: configFromDocument(testConfig(dir, { api: { socket, tokenFile: path.join(dir, 'tok') } }), dir, 'test'), source: 'test', demoTrust: false };
   const daemon = await startDaemon(loaded, { installer: new FakeInstaller(), loggers: createLoggers('silent', new PassThrough()), version: 't' });

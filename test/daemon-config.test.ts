@@ -58,6 +58,17 @@ t.test('wrong types and missing required keys are CONFIG_INVALID', async (t) => 
   t.throws(() => configFromDocument({ ...minimal, runtime: { kind: 'podman' } }, '/c', 'x'), { code: 'CONFIG_INVALID' });
 });
 
+t.test('a unix socket path longer than sun_path holds is CONFIG_INVALID naming api/socket', async (t) => {
+  const fits = '/run/' + 'a'.repeat(102); // 107 bytes
+  t.equal(configFromDocument({ ...minimal, api: { socket: fits } }, '/c', 'x').api.socket, fits);
+  const err = t.throws(() => configFromDocument({ ...minimal, api: { socket: fits + 'b' } }, '/c', 'x')) as unknown as AirlockError;
+  t.equal(err.code, 'CONFIG_INVALID');
+  t.equal(err.path, 'api/socket');
+  t.match(err.message, /108 bytes long/);
+  // A relative socket counts once resolved against the config's folder.
+  t.throws(() => configFromDocument({ ...minimal, api: { socket: 'api.sock' } }, '/' + 'd'.repeat(110), 'x'), { code: 'CONFIG_INVALID', path: 'api/socket' });
+});
+
 t.test('a credential in the runtime section is refused', async (t) => {
   t.throws(() => configFromDocument({ ...minimal, runtime: { kind: 'docker', env: { NGC_API_KEY: 'nvapi-x' } } }, '/c', 'x'), { code: 'SECRET_IN_CONFIG' });
 });

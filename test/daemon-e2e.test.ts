@@ -9,6 +9,7 @@ import type { BundleRecord } from '../src/pipeline/types.js';
 import { PACKAGE_ROOT } from '../src/util/schemas.js';
 import { airlock } from './helpers/cli.js';
 import { auditLines, startTestDaemon, type TestDaemon } from './helpers/daemon.js';
+import { scratchDir } from './helpers/scratch.js';
 import { packFixture } from './helpers/fixtures.js';
 import { snapshotStore } from './helpers/store.js';
 
@@ -25,7 +26,7 @@ async function storeContent(store: string): Promise<string[]> {
 const byName = (name: string) => (bs: BundleRecord[]) => bs.find((b) => b.name === name && ['installed', 'rejected', 'failed'].includes(b.state));
 
 t.test('daemon end to end', async (t) => {
-  const work = t.testdir();
+  const work = scratchDir(t);
   // Quiet period well above the pauses of the slow copy below, so the tar is never taken for complete early.
   const d: TestDaemon = await startTestDaemon(t, { dir: path.join(work, 'daemon'), config: { quietPeriodMs: 2500 } });
   t.equal(d.lines().filter((l) => l.msg.includes('DEMO TRUST')).length, 1, 'the demo trust file is called out in the log');

@@ -7,6 +7,7 @@ import { listDeployments } from '../src/store/deployments.js';
 import type { BundleRecord } from '../src/pipeline/types.js';
 import { PACKAGE_ROOT } from '../src/util/schemas.js';
 import { auditLines, startTestDaemon } from './helpers/daemon.js';
+import { scratchDir } from './helpers/scratch.js';
 import { packFixture } from './helpers/fixtures.js';
 
 const DEMO_KEY = path.join(PACKAGE_ROOT, 'fixtures', 'keys', 'demo_ed25519');
@@ -31,7 +32,7 @@ const isMidVerification = (b: BundleRecord | undefined) => b?.state === 'verifyi
 
 for (const how of ['SIGKILL', 'SIGTERM'] as const) {
   t.test(`a daemon stopped by ${how} mid-verification installs the bundle after restart`, async (t) => {
-    const work = t.testdir();
+    const work = scratchDir(t);
     const model = await largeModel(path.join(work, 'model'), 400);
     const packed = await packFixture(t, { source: model, signKeys: [DEMO_KEY], name: `test/large-${how.toLowerCase()}`, format: 'tar' });
     await fsp.rm(model, { recursive: true });

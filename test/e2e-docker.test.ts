@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { BundleRecord } from '../src/pipeline/types.js';
 import { freePort, removeContainers, requireDocker } from './helpers/docker.js';
 import { startTestDaemon } from './helpers/daemon.js';
+import { scratchDir } from './helpers/scratch.js';
 import { imageArchive, packNimBundle } from './helpers/nim-bundles.js';
 
 const MODEL = `e2e/model-${process.pid}`;
@@ -20,7 +21,7 @@ async function models(port: number): Promise<{ status: number; ids: string[] }> 
 t.test('a dropped bundle is deployed, and a bad newer one rolls back', async (t) => {
   if (!(await requireDocker(t))) return;
   t.teardown(() => removeContainers(`airlock.model=${MODEL}`));
-  const dir = t.testdir();
+  const dir = scratchDir(t);
   const { file } = await imageArchive(dir);
   const good = await packNimBundle(t, { name: MODEL, sequence: 1, servedModelName: 'e2e-model', archive: file });
   const bad = await packNimBundle(t, { name: MODEL, sequence: 2, servedModelName: 'e2e-model-v2', notReady: true });

@@ -11,6 +11,7 @@ import { recordIdFor } from '../src/pipeline/decisions.js';
 import { contrastProblems, foreignRequests, openBrowser, requireBrowser, screenshot, waitForExpression, type BrowserSession } from './helpers/browser.js';
 import { allowedSignersFile, manifestFor, sshKey, writeDirBundle, type SourceFile, type TestKey } from './helpers/bundle-builder.js';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const run = promisify(execFile);
 const PRINCIPAL = 'release@airlock.test';
@@ -79,7 +80,7 @@ async function fingerprintOf(key: TestKey): Promise<string> {
 }
 
 if (requireBrowser(t)) {
-  const base = t.testdir();
+  const base = scratchDir(t);
   const key = await sshKey(path.join(base, 'keys'), 'release');
   const allowedSigners = await allowedSignersFile(path.join(base, 'allowed_signers'), [{ principal: PRINCIPAL, key }]);
   const fingerprint = await fingerprintOf(key);

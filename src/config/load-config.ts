@@ -49,5 +49,20 @@ export function configFromDocument(doc: unknown, baseDir: string, origin: string
   const merged = mergeDocuments(defaultConfig as unknown as Record<string, unknown>, rest) as unknown as DaemonConfig;
   // The runtime section has its own defaults and refuses credentials (SECRET_IN_CONFIG).
   const runtime = resolveRuntimeConfig(merged.runtime, 'runtime');
-  return resolveConfigPaths({ ...merged, runtime }, baseDir);
+  const config = resolveConfigPaths({ ...merged, runtime }, baseDir);
+  checkSocketPath(config.api.socket, origin);
+  return config;
+}
+
+// Linux keeps a unix socket's path in a 108-byte sun_path (NUL included). A longer path is not an error
+// to bind(2) through Node 20's libuv: it binds a truncated name, and clients then cannot find the socket.
+const MAX_SOCKET_PATH_BYTES = 107;
+
+function checkSocketPath(socket: string | undefined, origin: string): void {
+  if (socket === undefined || Buffer.byteLength(socket) <= MAX_SOCKET_PATH_BYTES) return;
+  throw new AirlockError(
+    'CONFIG_INVALID',
+    `${origin}: api/socket ${socket} is ${Buffer.byteLength(socket)} bytes long; a unix socket path may be at most ${MAX_SOCKET_PATH_BYTES}`,
+    { path: 'api/socket' },
+  );
 }

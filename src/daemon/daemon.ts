@@ -129,7 +129,14 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     ...(deps.extensions ? { extensions: deps.extensions } : {}),
     ...(deps.keepAliveMs ? { keepAliveMs: deps.keepAliveMs } : {}),
   });
-  const url = await listen(app, config.api);
+  let url: string;
+  try {
+    url = await listen(app, config.api);
+  } catch (err) {
+    // A half-started server would keep the process alive after a failed start.
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   log.info({ url, config: loaded.source, store: config.store, dropFolders: config.dropFolders, runtime: config.runtime.kind }, `airlock daemon listening on ${url}`);
 
   try {
@@ -142,20 +149,38 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   }
   log.info({ roots: roots.map((r) => r.path) }, 'watching for bundles');
   // /run/media/USER is often created by the first mount: pick up media roots that appear later.
-  const mediaTimer = setInterval(() => void watchNewMediaRoots(tracker, watched, config.mediaDepth, log), deps.mediaRecheckMs ?? 5000);
+  // One look at a time; stop() waits for the one in flight so no watcher is added after close.
+  let mediaCheck: Promise<void> | undefined;
+  const mediaTimer = setInterval(() => {
+    mediaCheck ??= watchNewMediaRoots(tracker, watched, config.mediaDepth, log).finally(() => (mediaCheck = undefined));
+  }, deps.mediaRecheckMs ?? 5000);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info({}, 'stopping');
       clearInterval(mediaTimer);
-      await tracker.close();
-      await pipeline.stop();
-      await app.close();
-      await audit.flush();
-      await deps.installer.close?.();
-      await deps.deployer?.close?.();
-      if (config.api.socket) await fsp.rm(config.api.socket, { force: true });
+      // Every step runs even if an earlier one fails: a half-stopped daemon keeps the process alive.
+      const failures: unknown[] = [];
+      const step = async (fn: () => Promise<unknown> | undefined) => {
+        try {
+          await fn();
+        } catch (err) {
+          failures.push(err);
+        }
+      };
+      await step(() => mediaCheck);
+      await step(() => tracker.close());
+      await step(() => pipeline.stop());
+      await step(() => app.close());
+      await step(() => audit.flush());
+      await step(() => deps.installer.close?.());
+      await step(() => deps.deployer?.close?.());
+      if (config.api.socket) await step(() => fsp.rm(config.api.socket!, { force: true }));
+      if (failures.length > 0) {
+        log.error({ err: failures[0] }, 'stopped with errors');
+        throw failures[0];
+      }
       log.info({}, 'stopped');
     })());
   return { url, app, pipeline, hub, stop };
@@ -180,12 +205,12 @@ async function watchNewMediaRoots(tracker: ArrivalTracker, watched: WatchedRootV
   for (const w of watched) {
     if (w.watching || w.kind !== 'media') continue;
     if (!(await fsp.stat(w.path).then((s) => s.isDirectory(), () => false))) continue;
-    w.watching = true;
     try {
       await tracker.addRoot({ path: w.path, depth, media: true });
+      // Shown as watched once the initial scan is done, so what it holds is already seen.
+      w.watching = true;
       log.info({ path: w.path }, 'media root appeared; now watched');
     } catch (err) {
-      w.watching = false;
       log.warn({ err, path: w.path }, 'cannot watch media root');
     }
   }

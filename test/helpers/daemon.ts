@@ -16,9 +16,10 @@ import { AirlockError } from '../../src/errors.js';
 import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from '../../src/pipeline/ports.js';
 import type { BundleRecord } from '../../src/pipeline/types.js';
 import { AIRLOCK_BIN, childEnv } from './cli.js';
+import { scratchDir, type ScratchTest } from './scratch.js';
 
 export interface TestDaemonOptions {
-  /** base folder: drop/, store/ and the config live here (default t.testdir()) */
+  /** base folder: drop/, store/ and the config live here (default the test's scratchDir) */
   dir?: string;
   /** merged over the test defaults (drop folder, store, demo trust, quietPeriodMs 400, port 0, no media) */
   config?: Record<string, unknown>;
@@ -53,10 +54,7 @@ export interface TestDaemon {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-interface TapLike {
-  testdir(): string;
-  teardown(fn: () => unknown): void;
-}
+type TapLike = ScratchTest;
 
 export function testConfig(dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const base: Record<string, unknown> = {
@@ -71,7 +69,7 @@ export function testConfig(dir: string, extra: Record<string, unknown> = {}): Re
 }
 
 export async function startTestDaemon(t: TapLike, opts: TestDaemonOptions = {}): Promise<TestDaemon> {
-  const dir = opts.dir ?? t.testdir();
+  const dir = opts.dir ?? scratchDir(t);
   mkdirSync(dir, { recursive: true });
   const config = testConfig(dir, opts.config);
   const configFile = path.join(dir, 'config.json');
@@ -95,8 +93,12 @@ export async function startTestDaemon(t: TapLike, opts: TestDaemonOptions = {}):
   });
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // Wait for the exit, so folders removed by earlier-registered teardowns are no longer written to.
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
   });
 
   const url = await new Promise<string>((resolve, reject) => {
