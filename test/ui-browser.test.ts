@@ -161,7 +161,12 @@ if (requireBrowser(t)) {
     bytes[3] = bytes[3]! ^ 0x20;
     await fsp.writeFile(victim, bytes);
     await fsp.cp(staged, bad, { recursive: true });
-    await page.waitForSelector(cardState(bad, 'rejected'), { timeout: 60_000 });
+    await page.waitForSelector(cardState(bad, 'rejected'), { timeout: 60_000 }).catch(async (err: unknown) => {
+      // Say what the daemon made of it: the page only shows what the API says.
+      t.comment(`bundles: ${JSON.stringify(await d.bundles())}`);
+      t.comment(`daemon log: ${d.lines().slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
+      throw err;
+    });
     const error = card(bad).locator('[data-role="error"]');
     t.ok(await error.isVisible());
     t.match(await error.locator('h4').textContent(), /Rejected: HASH_MISMATCH/);

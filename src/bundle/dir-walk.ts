@@ -11,8 +11,10 @@ export interface BundleEntry {
   size: number;
   /** the entry's bytes (files only); read fully or not at all */
   body?: AsyncIterable<Buffer>;
-  /** directory bundles: the file on disk, so a worker can read it directly */
+  /** the file on disk holding the entry's bytes, so a worker can read it directly */
   file?: string;
+  /** single-tar bundles: where in `file` the entry's data starts (the archive itself is `file`) */
+  offset?: number;
 }
 
 const TOP_LEVEL_KNOWN = new Set([MANIFEST_NAME, SIGNATURES_DIR]);

@@ -1,7 +1,7 @@
 // Open a bundle in any form: read the manifest and signatures (and nothing else) up front,
 // and offer one streaming walk over every other entry.
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
 import { MANIFEST_NAME, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES, MAX_SIGNATURES, SIGNATURES_DIR, SIGNATURE_SUFFIX } from '../format/layout.js';
@@ -12,6 +12,7 @@ import { locateBundle, type BundleLocation } from './locate.js';
 import { concatenatedParts, partsPresenceFailures, readPartsIndex, type PartsIndex } from './parts-reader.js';
 import { readSignatureDir, readSmallFile } from './signature-files.js';
 import { tarEntries } from './tar-entries.js';
+import { indexTar } from './tar-index.js';
 
 export type { BundleEntry } from './dir-walk.js';
 export type BundleForm = BundleLocation['form'];
@@ -57,8 +58,22 @@ export async function openBundle(location: string): Promise<OpenedBundle> {
     digest: manifestDigest(header.manifestBytes),
     signatures: [...header.signatures, ...sidecar],
     ...(parts ? { parts } : {}),
-    entries: () => tarBodyEntries(stream(), location, header.manifestBytes),
+    entries: () => tarBodyEntries(where.form === 'tar' ? indexedEntries(where.tarFile, location) : tarEntries(stream(), location), location, header.manifestBytes),
   };
+}
+
+// A single tar is walked by its headers; workers then read each file's bytes at their offset.
+// Split parts stream, since an entry may span two parts.
+async function* indexedEntries(tarFile: string, origin: string): AsyncGenerator<BundleEntry & { body: AsyncIterable<Buffer> }> {
+  for await (const e of indexTar(tarFile, origin)) {
+    const body = { [Symbol.asyncIterator]: () => rangeStream(tarFile, e.offset, e.size)[Symbol.asyncIterator]() as AsyncIterator<Buffer> };
+    yield { path: e.path, kind: e.kind, size: e.size, body, file: tarFile, offset: e.offset };
+  }
+}
+
+function rangeStream(file: string, start: number, size: number): Readable {
+  if (size === 0) return Readable.from([]);
+  return createReadStream(file, { start, end: start + size - 1, highWaterMark: 1024 * 1024 });
 }
 
 async function openDirBundle(location: string, where: Extract<BundleLocation, { form: 'dir' }>): Promise<OpenedBundle> {
@@ -114,10 +129,10 @@ function isSignatureEntry(p: string): boolean {
 }
 
 /** Entries after the header; the manifest is read again and must be byte-identical to the one verified. */
-async function* tarBodyEntries(source: Readable, origin: string, manifestBytes: Buffer): AsyncGenerator<BundleEntry> {
+async function* tarBodyEntries(all: AsyncIterable<BundleEntry & { body: AsyncIterable<Buffer> }>, origin: string, manifestBytes: Buffer): AsyncGenerator<BundleEntry> {
   let first = true;
   let inHeader = true;
-  for await (const entry of tarEntries(source, origin)) {
+  for await (const entry of all) {
     if (first) {
       first = false;
       const again = entry.path === MANIFEST_NAME && entry.size === manifestBytes.length ? await collect(entry.body) : undefined;
@@ -133,7 +148,8 @@ async function* tarBodyEntries(source: Readable, origin: string, manifestBytes: 
       yield { path: entry.path, kind: 'other', size: entry.size, body: entry.body };
       continue;
     }
-    yield { path: entry.path, kind: entry.kind, size: entry.size, body: entry.body };
+    const at = entry.file === undefined || entry.offset === undefined ? {} : { file: entry.file, offset: entry.offset };
+    yield { path: entry.path, kind: entry.kind, size: entry.size, body: entry.body, ...at };
   }
 }
 

@@ -1,5 +1,5 @@
 // One pass over a bundle's entries: classify each from its header, read each listed byte once,
-// hash it (in a worker for directory bundles), optionally hand it to a sink, and collect failures.
+// hash it (in workers for directory and single-tar bundles), optionally hand it to a sink, and collect failures.
 import type { Failure } from '../errors.js';
 import { tallyBody } from '../hash/digest.js';
 import type { HashPool } from '../hash/hash-pool.js';
@@ -7,7 +7,7 @@ import { EntryChecker, type Expected } from './entry-checker.js';
 import type { OpenedBundle } from './open-bundle.js';
 
 export interface WalkSink {
-  /** Where a worker should copy a directory bundle's file (reads and writes off the event loop). */
+  /** Where a worker should copy a file it reads directly (reads and writes off the event loop; not fsynced). */
   copyTarget?(exp: Expected): Promise<string | undefined>;
   /** Receives the bytes of a tar entry as they stream; called once per entry before its first chunk. */
   open?(exp: Expected): Promise<(chunk: Buffer) => Promise<void> | void>;
@@ -78,7 +78,8 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
       const exp = decision.expected;
       if (entry.file !== undefined && opts.pool) {
         const copyTo = await opts.sink?.copyTarget?.(exp);
-        const job = opts.pool.run({ file: entry.file, limit: exp.size, ...(copyTo ? { copyTo, fsync: true } : {}) }, opts.onBytes).then(async (tally) => {
+        const region = entry.offset === undefined ? {} : { offset: entry.offset };
+        const job = opts.pool.run({ file: entry.file, limit: exp.size, ...region, ...(copyTo ? { copyTo } : {}) }, opts.onBytes).then(async (tally) => {
           const f = settle(exp, tally);
           if (f) {
             if (copyTo) await opts.sink?.discarded?.(exp);

@@ -27,6 +27,11 @@ const KINDS: Record<string, EntryKind> = {
   FIFO: 'fifo',
 };
 
+/** airlock's name for a node-tar entry type ('other' for anything it does not handle). */
+export function entryKind(type: string): EntryKind {
+  return KINDS[type] ?? 'other';
+}
+
 /** Yield each tar entry in order. `origin` names the archive in errors. */
 export async function* tarEntries(source: Readable, origin: string): AsyncGenerator<TarEntry> {
   const queue: Array<ReadEntry | Error | null> = [];
@@ -56,7 +61,7 @@ export async function* tarEntries(source: Readable, origin: string): AsyncGenera
       if (item === null || item === undefined) return;
       if (item instanceof Error) throw item;
       const path = item.type === 'Directory' ? item.path.replace(/\/$/, '') : item.path;
-      const kind = KINDS[item.type] ?? 'other';
+      const kind = entryKind(item.type);
       let consumed = false;
       const entry = item;
       yield {

@@ -87,7 +87,7 @@ export async function verifyBundle(location: string, opts: VerifyOptions): Promi
     durationMs: 0,
   };
   if (report.failures.length === 0) {
-    const pool = bundle.form === 'dir' ? new HashPool() : undefined;
+    const pool = bundle.form === 'split' ? undefined : new HashPool();
     try {
       const walk = await walkPayload(bundle, { ...(pool ? { pool } : {}), ...(opts.onBytes ? { onBytes: opts.onBytes } : {}) });
       report.failures.push(...walk.failures);

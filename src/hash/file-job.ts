@@ -8,6 +8,8 @@ export interface FileJob {
   file: string;
   /** stop and report overflow at the first byte past this */
   limit: number;
+  /** read the `limit` bytes starting here instead of the whole file (a tar entry's data inside its archive) */
+  offset?: number;
   /** when set, write the bytes to this new file (exclusive create, never following a symlink) */
   copyTo?: string;
   copyMode?: number;
@@ -37,8 +39,12 @@ export async function runFileJob(job: FileJob, onBytes?: (n: number) => void): P
     const hash = createHash('sha256');
     const buf = Buffer.allocUnsafe(CHUNK);
     let size = 0;
+    const region = job.offset !== undefined;
     for (;;) {
-      const { bytesRead } = await src.read(buf, 0, CHUNK, null);
+      // A region ends at its length: what follows in the file is the next entry, not an overflow.
+      const want = region ? Math.min(CHUNK, job.limit - size) : CHUNK;
+      if (want === 0) break;
+      const { bytesRead } = await src.read(buf, 0, want, region ? job.offset! + size : null);
       if (bytesRead === 0) break;
       if (size + bytesRead > job.limit) return { size: size + bytesRead, sha256: '', overflow: true };
       const chunk = buf.subarray(0, bytesRead);

@@ -68,7 +68,8 @@ export class HashPool {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+    // A job's data lives in one reused 1 MiB buffer; a small heap keeps each worker's footprint down.
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
     worker.on('message', (msg: { id: number; progress?: number; result?: FileJobResult; error?: { message: string; code?: string; path?: string; syscall?: string } }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
@@ -78,6 +79,10 @@ export class HashPool {
     });
     worker.on('error', (err) => {
       for (const p of this.pending.values()) p.reject(err);
+    });
+    // close() during a job (an abort): its caller hears about it instead of waiting forever.
+    worker.on('exit', () => {
+      for (const p of this.pending.values()) p.reject(Object.assign(new Error('hash worker stopped'), { code: 'ABORT_ERR' }));
     });
     return worker;
   }

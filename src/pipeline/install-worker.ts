@@ -4,6 +4,7 @@ import { toAirlockError } from '../errors.js';
 import { installBundle } from '../store/install.js';
 import { loadAllowedSigners } from '../trust/allowed-signers.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
+import { throttled } from './worker-installer.js';
 
 async function run(req: WorkerRequest): Promise<void> {
   const port = parentPort!;
@@ -14,7 +15,7 @@ async function run(req: WorkerRequest): Promise<void> {
   const post = (m: WorkerMessage) => port.postMessage(m);
   try {
     const allowedSigners = await loadAllowedSigners(req.allowedSignersFile);
-    let last = 0;
+    const report = throttled((progress) => post({ type: 'progress', progress }));
     const result = await installBundle(req.location, {
       store: req.store,
       allowedSigners,
@@ -22,14 +23,7 @@ async function run(req: WorkerRequest): Promise<void> {
       retention: req.retention,
       now: new Date(),
       signal: controller.signal,
-      onProgress: (p) => {
-        // Posting every chunk would flood the parent; a few updates a second are plenty.
-        const now = Date.now();
-        if (now - last >= 100 || p.bytesDone === p.bytesTotal) {
-          last = now;
-          post({ type: 'progress', progress: { phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal } });
-        }
-      },
+      onProgress: report,
     });
     const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } = result;
     post({ type: 'result', result: { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } });

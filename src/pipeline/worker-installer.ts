@@ -1,11 +1,15 @@
-// The production Installer: identify in-process (manifest and signatures only), install in a worker thread
-// so hashing a multi-GB bundle never blocks the event loop the API answers on.
+// The production Installer: identify in-process (manifest and signatures only); install so that hashing a
+// multi-GB bundle never blocks the event loop the API answers on. Directory and single-tar bundles are hashed
+// by installBundle's own pool of hash workers, so they install in-process (one set of workers, less memory);
+// split parts are parsed and hashed as one stream, so they install in a worker thread of their own.
 import { Worker } from 'node:worker_threads';
+import { locateBundle } from '../bundle/locate.js';
 import { openBundle } from '../bundle/open-bundle.js';
+import { installBundle } from '../store/install.js';
 import { AirlockError } from '../errors.js';
 import { loadAllowedSigners } from '../trust/allowed-signers.js';
 import { evaluateSignatures } from '../trust/policy.js';
-import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from './ports.js';
+import type { BundleIdentity, InstallCallOptions, InstallOutcome, InstallProgress, Installer } from './ports.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
 
 export interface WorkerInstallerOptions {
@@ -33,7 +37,27 @@ export class WorkerInstaller implements Installer {
     return { bundleId: m.id, name: m.name, kind: m.kind, channel: m.channel, sequence: m.sequence, manifestDigest: opened.digest, signers: trust.signers };
   }
 
-  install(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
+  async install(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
+    const where = await locateBundle(location);
+    return where.form === 'split' ? this.installInWorker(location, opts) : this.installHere(location, opts);
+  }
+
+  private async installHere(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
+    const onProgress = opts.onProgress ? throttled(opts.onProgress) : undefined;
+    const result = await installBundle(location, {
+      store: this.o.store,
+      allowedSigners: await loadAllowedSigners(this.o.allowedSignersFile),
+      threshold: this.o.threshold,
+      retention: this.o.retention,
+      now: new Date(),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    });
+    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } = result;
+    return { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs };
+  }
+
+  private installInWorker(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
     const request: WorkerRequest = { location, store: this.o.store, allowedSignersFile: this.o.allowedSignersFile, threshold: this.o.threshold, retention: this.o.retention };
     const worker = new Worker(WORKER_URL, { workerData: request });
     this.workers.add(worker);
@@ -69,4 +93,16 @@ export class WorkerInstaller implements Installer {
   async close(): Promise<void> {
     await Promise.all([...this.workers].map((w) => w.terminate()));
   }
+}
+
+/** A few progress updates a second are plenty (each one is published to every status subscriber). */
+export function throttled(report: (p: InstallProgress) => void, everyMs = 100): (p: InstallProgress) => void {
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (now - last >= everyMs || p.bytesDone === p.bytesTotal || p.phase !== 'payload') {
+      last = now;
+      report({ phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal });
+    }
+  };
 }

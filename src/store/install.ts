@@ -169,9 +169,12 @@ async function installLocked(
   checkSpace(spaceNeeded(plan, free.blockSize), free, store);
 
   const staging = await Staging.create(store, (sha) => presence.get(sha) === true, opts.signal);
-  const pool = bundle.form === 'dir' ? new HashPool() : undefined;
+  const pool = bundle.form === 'split' ? undefined : new HashPool();
   const undo: Array<() => Promise<void>> = [];
   let done = 0;
+  // An abort stops the workers mid-file, so a multi-GB shard does not hold up a daemon's shutdown.
+  const stopPool = () => void pool?.close();
+  opts.signal?.addEventListener('abort', stopPool, { once: true });
   try {
     await staging.stageBytes(bundle.digest, bundle.manifestBytes);
     const walk = await walkPayload(bundle, {
@@ -182,6 +185,7 @@ async function installLocked(
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     if (walk.failures.length > 0) throw AirlockError.fromFailures(walk.failures, `bundle ${m.id} rejected: ${walk.failures[0]!.message}`);
+    await staging.flush();
     onActivating();
     const tree = await buildTree(staging.treeDir, m, (sha) => staging.staged.get(sha)?.file ?? blobPath(store, sha), opts.signal);
     opts.signal?.throwIfAborted();
@@ -241,6 +245,7 @@ async function installLocked(
     for (const u of undo.reverse()) await u().catch(() => undefined);
     throw installError(err, opts.signal);
   } finally {
+    opts.signal?.removeEventListener('abort', stopPool);
     await pool?.close();
     await staging.dispose();
   }

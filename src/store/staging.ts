@@ -21,6 +21,7 @@ export class Staging {
   private readonly claimed = new Set<string>();
   private readonly writers = new Map<string, fsp.FileHandle>();
   private readonly copies = new Map<string, string>();
+  private readonly unsynced: string[] = [];
 
   private constructor(
     readonly dir: string,
@@ -59,7 +60,8 @@ export class Staging {
     this.staged.set(sha256, { file, size: bytes.length });
   }
 
-  /** The sink walkPayload writes through: exclusive create, never following a symlink, fsync before verified. */
+  /** The sink walkPayload writes through: exclusive create, never following a symlink; streamed entries are
+   *  fsynced before they count as verified, worker copies by flush() before activation. */
   sink(): WalkSink {
     return {
       copyTarget: async (exp) => {
@@ -81,6 +83,25 @@ export class Staging {
       verified: (exp) => this.verified(exp),
       discarded: (exp) => this.discarded(exp),
     };
+  }
+
+  /** fsync every blob a worker copied: all of them must be on disk before anything is activated. */
+  async flush(): Promise<void> {
+    const files = this.unsynced.splice(0);
+    const next = () => files.pop();
+    const syncer = async () => {
+      for (let f = next(); f !== undefined; f = next()) {
+        this.signal?.throwIfAborted();
+        const fh = await fsp.open(f, constants.O_RDONLY | constants.O_NOFOLLOW);
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      }
+    };
+    // Several at once: the kernel merges their writeback; one at a time would wait on each in turn.
+    await Promise.all(Array.from({ length: 8 }, syncer));
   }
 
   async dispose(): Promise<void> {
@@ -112,8 +133,9 @@ export class Staging {
       }
       file = this.blobFile(exp.sha256);
     } else if (file !== undefined) {
-      // hash workers fsync their copy before reporting
+      // Worker copies are fsynced together by flush(), so the disk writes back while reading goes on.
       await fsp.chmod(file, BLOB_MODE);
+      this.unsynced.push(file);
     }
     if (file !== undefined) this.staged.set(exp.sha256, { file, size: exp.size });
   }
