@@ -37,12 +37,14 @@ export async function runFileJob(job: FileJob, onBytes?: (n: number) => void): P
       dst = await fsp.open(job.copyTo, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, job.copyMode ?? 0o600);
     }
     const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(CHUNK);
+    // Small files get a small buffer (one byte over the limit still shows an overflow): hundreds of
+    // tokenizer and config files would otherwise leave hundreds of 1 MiB buffers for the GC.
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, job.limit + 1));
     let size = 0;
     const region = job.offset !== undefined;
     for (;;) {
       // A region ends at its length: what follows in the file is the next entry, not an overflow.
-      const want = region ? Math.min(CHUNK, job.limit - size) : CHUNK;
+      const want = region ? Math.min(buf.length, job.limit - size) : buf.length;
       if (want === 0) break;
       const { bytesRead } = await src.read(buf, 0, want, region ? job.offset! + size : null);
       if (bytesRead === 0) break;

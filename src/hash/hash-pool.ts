@@ -69,7 +69,7 @@ export class HashPool {
 
   private spawn(): Worker {
     // A job's data lives in one reused 1 MiB buffer; a small heap keeps each worker's footprint down.
-    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
     worker.on('message', (msg: { id: number; progress?: number; result?: FileJobResult; error?: { message: string; code?: string; path?: string; syscall?: string } }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
