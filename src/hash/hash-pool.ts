@@ -68,7 +68,8 @@ export class HashPool {
   }
 
   private spawn(): Worker {
-    // A job's data lives in one reused 1 MiB buffer; a small heap keeps each worker's footprint down.
+    // Job data sits in Buffers outside the JS heap; a small young generation keeps each worker's footprint down.
+    // (No old-generation cap: loaders such as tap's coverage hooks need room, and a capped worker dies of OOM.)
     const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
     worker.on('message', (msg: { id: number; progress?: number; result?: FileJobResult; error?: { message: string; code?: string; path?: string; syscall?: string } }) => {
       const p = this.pending.get(msg.id);
@@ -80,9 +81,9 @@ export class HashPool {
     worker.on('error', (err) => {
       for (const p of this.pending.values()) p.reject(err);
     });
-    // close() during a job (an abort): its caller hears about it instead of waiting forever.
-    worker.on('exit', () => {
-      for (const p of this.pending.values()) p.reject(Object.assign(new Error('hash worker stopped'), { code: 'ABORT_ERR' }));
+    // A worker gone mid-job (close() on an abort, or a crash): its callers hear about it instead of waiting forever.
+    worker.on('exit', (code) => {
+      for (const p of this.pending.values()) p.reject(new Error(`hash worker exited (${code}) during a job`));
     });
     return worker;
   }

@@ -4,7 +4,7 @@ import { toAirlockError } from '../errors.js';
 import { installBundle } from '../store/install.js';
 import { loadAllowedSigners } from '../trust/allowed-signers.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
-import { throttled } from './worker-installer.js';
+import { throttled } from './throttle-progress.js';
 
 async function run(req: WorkerRequest): Promise<void> {
   const port = parentPort!;

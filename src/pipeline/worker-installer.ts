@@ -9,7 +9,8 @@ import { installBundle } from '../store/install.js';
 import { AirlockError } from '../errors.js';
 import { loadAllowedSigners } from '../trust/allowed-signers.js';
 import { evaluateSignatures } from '../trust/policy.js';
-import type { BundleIdentity, InstallCallOptions, InstallOutcome, InstallProgress, Installer } from './ports.js';
+import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from './ports.js';
+import { throttled } from './throttle-progress.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
 
 export interface WorkerInstallerOptions {
@@ -93,16 +94,4 @@ export class WorkerInstaller implements Installer {
   async close(): Promise<void> {
     await Promise.all([...this.workers].map((w) => w.terminate()));
   }
-}
-
-/** A few progress updates a second are plenty (each one is published to every status subscriber). */
-export function throttled(report: (p: InstallProgress) => void, everyMs = 100): (p: InstallProgress) => void {
-  let last = 0;
-  return (p) => {
-    const now = Date.now();
-    if (now - last >= everyMs || p.bytesDone === p.bytesTotal || p.phase !== 'payload') {
-      last = now;
-      report({ phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal });
-    }
-  };
 }

@@ -7,9 +7,7 @@ const EVENTS = ['add', 'addDir', 'change', 'unlink', 'unlinkDir'] as const;
 
 export function createChokidarSource(): FsEventSource {
   const watchers: FSWatcher[] = [];
-  // Roots still doing their initial scan: chokidar keeps opening fs.watch handles until 'ready',
-  // even after close(), so close() waits for them first.
-  const settling = new Set<Promise<void>>();
+  // No watcher is started once closed (a media root found while the daemon stops).
   let closed = false;
   let emit: (e: FsEvent) => void = () => {};
   let fail: (err: Error, root: WatchRoot) => void = () => {};
@@ -29,10 +27,7 @@ export function createChokidarSource(): FsEventSource {
     watchers.push(w);
     for (const type of EVENTS) w.on(type, (p: string) => emit({ type, path: p, root } satisfies FsEvent));
     w.on('error', (err: unknown) => fail(err instanceof Error ? err : new Error(String(err)), root));
-    const ready = new Promise<void>((resolve) => w.once('ready', () => resolve()));
-    settling.add(ready);
-    await ready;
-    settling.delete(ready);
+    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
   };
 
   return {
@@ -44,7 +39,6 @@ export function createChokidarSource(): FsEventSource {
     add: watchRoot,
     async close() {
       closed = true;
-      await Promise.all(settling);
       await Promise.all(watchers.splice(0).map((w) => w.close()));
     },
   };
