@@ -4,6 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { ArrivalTracker, type ArrivalEvent } from '../src/watcher/arrival-tracker.js';
 import { createChokidarSource } from '../src/watcher/chokidar-source.js';
+import { bundleFilesIn } from '../src/watcher/scan-new-dir.js';
 import type { WatchRoot } from '../src/watcher/fs-events.js';
 import { writeDirBundle } from './helpers/bundle-builder.js';
 
@@ -119,4 +120,41 @@ t.test('remember(): content handled before a restart is not reported again; chan
   const end = Date.now() + 10000;
   while (!events.some((e) => e.type === 'complete') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
   t.ok(events.some((e) => e.type === 'complete'), 'changed content is reported');
+});
+
+t.test('a new folder is read for bundle files within the depth bound, as chokidar counts depth', async (t) => {
+  const root = t.testdir({
+    operator: {
+      STICK: {
+        bundle: { 'airlock.json': '{}', payload: { 'x.airlock.tar': '' } },
+        'm.airlock.tar': '',
+        'm.airlock.parts.json': '{}',
+        'notes.txt': '',
+        '.hidden': { 'h.airlock.tar': '' },
+        deep: { er: { 'too-deep.airlock.tar': '' } },
+      },
+    },
+  });
+  const found = await bundleFilesIn({ path: root, depth: 3, media: true }, path.join(root, 'operator'));
+  const rel = found.map((p) => path.relative(root, p)).sort();
+  // operator/STICK/deep/er is 4 levels down: chokidar with depth 3 does not read it, and neither do we.
+  // operator/STICK/bundle/payload (4 levels) is not read either, so x.airlock.tar is not reported.
+  t.same(rel, ['operator/STICK/bundle/airlock.json', 'operator/STICK/m.airlock.parts.json', 'operator/STICK/m.airlock.tar']);
+  t.same(await bundleFilesIn({ path: root, depth: 1, media: false }, path.join(root, 'operator')), [], 'files two levels down with depth 1');
+  t.same(await bundleFilesIn({ path: root, depth: 3, media: false }, path.join(root, 'gone')), [], 'a folder gone again');
+});
+
+t.test('a bundle written into a folder the moment it appears is found even when chokidar misses it', async (t) => {
+  // The bundle lands in a new folder; from the source's events alone (no tracker), the airlock.json must be
+  // reported as added, by chokidar or by the source's own read of the new folder.
+  const root = t.testdir();
+  const source = createChokidarSource();
+  const adds: string[] = [];
+  await source.start([{ path: root, depth: 3, media: false }], (e) => e.type === 'add' && adds.push(e.path), () => undefined);
+  t.teardown(() => source.close());
+  for (let i = 0; i < 20; i++) await writeDirBundle(path.join(root, `new-${i}`, 'b'));
+  const end = Date.now() + 15000;
+  const expected = Array.from({ length: 20 }, (_, i) => path.join(root, `new-${i}`, 'b', 'airlock.json'));
+  while (!expected.every((p) => adds.includes(p)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  t.same(expected.filter((p) => !adds.includes(p)), [], 'every airlock.json reported');
 });

@@ -2,6 +2,7 @@
 // Runs inside hash workers (off the event loop) and, for small jobs, inline.
 import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
+import { alignedBuffer, CopyTarget, DIRECT_MIN_BYTES } from './copy-target.js';
 
 export interface FileJob {
   /** absolute path to read; opened with O_NOFOLLOW so a swapped-in symlink fails instead of being followed */
@@ -25,50 +26,59 @@ export interface FileJobResult {
 
 const CHUNK = 1024 * 1024;
 
+// Aligned buffer pairs kept for reuse by this thread (WebAssembly memories are costly to map for every file).
+const spareBuffers: Buffer[][] = [];
+
 export async function runFileJob(job: FileJob, onBytes?: (n: number) => void): Promise<FileJobResult> {
   const src = await fsp.open(job.file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  let dst: fsp.FileHandle | undefined;
+  let dst: CopyTarget | undefined;
+  let next: Promise<Buffer> | undefined;
+  // Large copies: two aligned buffers, so the next read runs while this chunk is hashed and written (O_DIRECT).
+  // Small files get one small buffer (one byte over the limit still shows an overflow): hundreds of tokenizer
+  // and config files would otherwise leave hundreds of 1 MiB buffers for the GC.
+  const large = job.limit >= DIRECT_MIN_BYTES;
+  const bufs = large ? (spareBuffers.pop() ?? [alignedBuffer(CHUNK), alignedBuffer(CHUNK)]) : [Buffer.allocUnsafe(Math.min(CHUNK, job.limit + 1))];
   try {
     const st = await src.stat();
     if (!st.isFile()) {
       throw Object.assign(new Error(`${job.file} is not a regular file`), { code: 'EFTYPE', path: job.file, syscall: 'open' });
     }
-    if (job.copyTo !== undefined) {
-      dst = await fsp.open(job.copyTo, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, job.copyMode ?? 0o600);
-    }
+    if (job.copyTo !== undefined) dst = await CopyTarget.create(job.copyTo, job.copyMode ?? 0o600, large);
     const hash = createHash('sha256');
-    // Small files get a small buffer (one byte over the limit still shows an overflow): hundreds of
-    // tokenizer and config files would otherwise leave hundreds of 1 MiB buffers for the GC.
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, job.limit + 1));
-    let size = 0;
+    const base = job.offset ?? 0;
     const region = job.offset !== undefined;
+    let requested = 0;
+    // A region ends at its length: what follows in the file is the next entry, not an overflow.
+    const readNext = async (buf: Buffer): Promise<Buffer> => {
+      const want = region ? Math.min(buf.length, job.limit - requested) : buf.length;
+      if (want === 0) return buf.subarray(0, 0);
+      const { bytesRead } = await src.read(buf, 0, want, base + requested);
+      requested += bytesRead;
+      return buf.subarray(0, bytesRead);
+    };
+    let size = 0;
+    let turn = 0;
+    next = readNext(bufs[0]!);
     for (;;) {
-      // A region ends at its length: what follows in the file is the next entry, not an overflow.
-      const want = region ? Math.min(buf.length, job.limit - size) : buf.length;
-      if (want === 0) break;
-      const { bytesRead } = await src.read(buf, 0, want, region ? job.offset! + size : null);
-      if (bytesRead === 0) break;
-      if (size + bytesRead > job.limit) return { size: size + bytesRead, sha256: '', overflow: true };
-      const chunk = buf.subarray(0, bytesRead);
+      const chunk = await next;
+      if (chunk.length === 0) break;
+      if (size + chunk.length > job.limit) return { size: size + chunk.length, sha256: '', overflow: true };
       // Start the write first: the thread pool copies the chunk out while this thread hashes it.
-      const written = dst ? writeAt(dst, chunk, size) : undefined;
+      const written = dst?.write(chunk, size);
+      if (bufs.length > 1) next = readNext(bufs[++turn % 2]!);
       hash.update(chunk);
-      size += bytesRead;
+      size += chunk.length;
       await written;
-      onBytes?.(bytesRead);
+      if (bufs.length === 1) next = readNext(bufs[0]!);
+      onBytes?.(chunk.length);
     }
     if (dst && job.fsync) await dst.sync();
     return { size, sha256: hash.digest('hex'), overflow: false };
   } finally {
+    // A read still in flight (overflow or a failed write ended the loop) must land before its file closes.
+    await next?.catch(() => undefined);
     await src.close();
     await dst?.close();
-  }
-}
-
-/** Write all of `chunk` at `position`: a write may take fewer bytes than asked (signal, nearly full disk). */
-async function writeAt(fh: fsp.FileHandle, chunk: Buffer, position: number): Promise<void> {
-  for (let off = 0; off < chunk.length; ) {
-    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, position + off);
-    off += bytesWritten;
+    if (large) spareBuffers.push(bufs);
   }
 }
