@@ -1,11 +1,21 @@
 // How the benchmark runs airlock: the real CLI as a child process, as a user would.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../src/util/schemas.js';
 
 export const AIRLOCK_BIN = path.join(PACKAGE_ROOT, 'bin', 'airlock');
 
+/** The Node flags of the launcher's `#!/usr/bin/env -S node …` line: airlock runs as `airlock …` would run it,
+ *  with this very Node binary. */
+export function launcherFlags(): string[] {
+  const first = readFileSync(AIRLOCK_BIN, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env\s+(?:-S\s+)?node((?:\s+--\S+)*)\s*$/.exec(first);
+  if (!m) throw new Error(`${AIRLOCK_BIN}: unexpected first line ${JSON.stringify(first)}`);
+  return m[1]!.trim().split(/\s+/).filter(Boolean);
+}
+
 export function airlockArgv(args: string[]): string[] {
-  return [process.execPath, AIRLOCK_BIN, ...args];
+  return [process.execPath, ...launcherFlags(), AIRLOCK_BIN, ...args];
 }
 
 /** The environment for children: loader hooks of a test runner must not slow them down. */

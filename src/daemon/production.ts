@@ -5,7 +5,7 @@ import type { LoadedConfig } from '../config/load-config.js';
 import { WorkerInstaller } from '../pipeline/worker-installer.js';
 import type { DeploymentStore } from '../pipeline/ports.js';
 import { createRuntime } from '../runtime/index.js';
-import { listDeployments, rollback } from '../store/deployments.js';
+import { deploymentLister, rollback } from '../store/deployments.js';
 import { loadAllowedSigners } from '../trust/allowed-signers.js';
 import type { DaemonDeps } from './daemon.js';
 import type { Loggers } from './logger.js';
@@ -18,7 +18,7 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
   loggers.log.info({ allowedSigners: config.trust.allowedSigners, keys: signers.length, threshold: config.trust.threshold }, 'trust file loaded');
   const installer = new WorkerInstaller({ store: config.store, allowedSignersFile: config.trust.allowedSigners, threshold: config.trust.threshold, retention: config.retention.deployments });
   const deployments: DeploymentStore = {
-    list: () => listDeployments(config.store),
+    list: deploymentLister(config.store),
     rollback: (name, to) => rollback(config.store, name, to),
   };
   const runtime = await createRuntime(config.runtime);

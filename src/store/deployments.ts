@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { BundleKind, Profile } from '../format/manifest.js';
 import { blobPath } from './content.js';
 import { replaceSymlink } from './durable.js';
-import { currentLinkRelPath, currentLinkTarget, storePath } from './layout.js';
+import { currentLinkRelPath, currentLinkTarget, STATE_FILE, storePath } from './layout.js';
 import { acquireStoreLock } from './lock.js';
 import { recoverStore } from './recover.js';
 import { readState, writeState } from './state-file.js';
@@ -88,6 +88,28 @@ export async function listDeployments(store: string): Promise<ModelDeployments[]
       kept: rest.map((d) => toDeploymentInfo(abs, d, false)),
     };
   });
+}
+
+/** listDeployments for a reader that asks often (the daemon's status API, several times a second under load):
+ *  state.json is read, validated and parsed again only when it changed (every commit renames a new file into
+ *  place, so its inode, size or times change). The lists returned are shared: callers must not modify them. */
+export function deploymentLister(store: string): () => Promise<ModelDeployments[]> {
+  const file = storePath(path.resolve(store), STATE_FILE);
+  let key: string | undefined;
+  let cached: Promise<ModelDeployments[]> | undefined;
+  return async () => {
+    const st = await fsp.lstat(file, { bigint: true }).catch(() => undefined);
+    const k = st ? `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : 'none';
+    if (k !== key || !cached) {
+      key = k;
+      cached = listDeployments(store);
+      // A failed read is not kept: the next call tries again.
+      cached.catch(() => {
+        if (key === k) key = undefined;
+      });
+    }
+    return cached;
+  };
 }
 
 /** Make a kept deployment of `name` current again (`to`: bundle id or manifest digest; default: the previous one). */
