@@ -2,11 +2,15 @@
 // fall back to the page cache whenever O_DIRECT cannot take a write; a file job reading ahead must not
 // leave reads in flight when it stops early.
 import { randomBytes, createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { alignedBuffer, CopyTarget, DIRECT_ALIGN, DIRECT_MIN_BYTES } from '../src/hash/copy-target.js';
 import { runFileJob } from '../src/hash/file-job.js';
+
+const run = promisify(execFile);
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -125,4 +129,24 @@ t.test('file jobs on large files: whole files, regions at odd offsets, overflow,
   t.ok(over.size > size - 5 * 1024 * 1024);
   const short = await runFileJob({ file, limit: size + 10 });
   t.same(short, { size, sha256: sha(data), overflow: false }, 'fewer bytes than declared: the caller sees the size');
+});
+
+t.test('without room to map aligned buffers (ulimit -v), large copies still come out right, through the page cache', async (t) => {
+  const dir = t.testdir();
+  const data = randomBytes(DIRECT_MIN_BYTES + 4321);
+  const file = path.join(dir, 'big');
+  await fsp.writeFile(file, data);
+  const script = [
+    `import('${new URL('../src/hash/file-job.js', import.meta.url).href}').then(async ({ runFileJob }) => {`,
+    `  const mapped = (() => { try { new WebAssembly.Memory({ initial: 16, maximum: 16 }); return true; } catch { return false; } })();`,
+    `  const r = await runFileJob({ file: ${JSON.stringify(file)}, limit: ${data.length}, copyTo: ${JSON.stringify(path.join(dir, 'copy'))}, fsync: true });`,
+    `  console.log(JSON.stringify({ mapped, ...r }));`,
+    `});`,
+  ].join('\n');
+  // 3 GB of address space: enough for Node, not for the guard region V8 reserves around WebAssembly memory.
+  const { stdout } = await run('sh', ['-c', 'ulimit -v 3000000 && exec "$0" --input-type=module -e "$1"', process.execPath, script]);
+  const out = JSON.parse(stdout) as { mapped: boolean; sha256: string; size: number; overflow: boolean };
+  t.equal(out.mapped, false, 'WebAssembly memory cannot be mapped under this limit');
+  t.same({ sha256: out.sha256, size: out.size, overflow: out.overflow }, { sha256: sha(data), size: data.length, overflow: false });
+  t.equal(sha(await fsp.readFile(path.join(dir, 'copy'))), sha(data), 'the copy has the same bytes');
 });

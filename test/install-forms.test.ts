@@ -4,7 +4,7 @@ import t from 'tap';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { checkStore } from '../src/store/check-store.js';
-import { listDeployments } from '../src/store/deployments.js';
+import { deploymentLister, listDeployments } from '../src/store/deployments.js';
 import { schemaProblems } from '../src/util/schemas.js';
 import { fixturePath, packFixture, type FixtureName } from './helpers/fixtures.js';
 import { imageArchive, installCli, makeSigner, snapshotStore, treeListing } from './helpers/store.js';
@@ -102,4 +102,34 @@ t.test('image archives are stored as content and listed with the deployment', as
     t.notOk(Object.keys(await treeListing(report!.path)).some((p) => p.startsWith('images')), 'images stay out of the model tree');
   }
   t.same(await checkStore(store, { deep: true }), []);
+});
+
+t.test("the daemon's deployment list is parsed again only when state.json changed", async (t) => {
+  const dir = t.testdir();
+  const signer = await makeSigner(dir);
+  const store = path.join(dir, 'store');
+  const list = deploymentLister(store);
+  t.same(await list(), [], 'nothing installed yet');
+  const install = async (sequence: number) => {
+    const packed = await packFixture(t, { fixture: 'model-dir', signKeys: [signer.key.privatePath], name: 'test/lister', sequence });
+    t.equal((await installCli(packed.location, store, signer.trust)).exitCode, 0);
+  };
+  await install(1);
+  const first = await list();
+  t.equal(first[0]?.current?.sequence, 1);
+  t.equal(await list(), first, 'unchanged state: the very same parsed list');
+  await install(2);
+  const second = await list();
+  t.not(second, first);
+  t.equal(second[0]?.current?.sequence, 2, 'a commit is seen at once');
+  t.equal(second[0]?.kept.length, 1);
+
+  // A damaged state.json is an error each time it is asked for, and the repaired file is read again.
+  const stateFile = path.join(store, 'state.json');
+  const good = await fsp.readFile(stateFile);
+  await fsp.writeFile(stateFile, '{"broken":');
+  await t.rejects(list(), { code: 'STORE_INVALID' });
+  await t.rejects(list(), { code: 'STORE_INVALID' }, 'still an error when asked again');
+  await fsp.writeFile(stateFile, good);
+  t.same(await list(), second);
 });

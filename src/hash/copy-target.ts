@@ -16,7 +16,13 @@ const O_DIRECT = constants.O_DIRECT ?? 0;
 /** A page-aligned buffer of `size` bytes: WebAssembly memory is mapped on page boundaries, ordinary Buffers are not. */
 export function alignedBuffer(size: number): Buffer {
   const pages = Math.ceil(size / 65536);
-  return Buffer.from(new Wasm.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
+  try {
+    return Buffer.from(new Wasm.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
+  } catch {
+    // No room to map it (a tight `ulimit -v`: V8 reserves guard space around WebAssembly memory). An ordinary
+    // buffer works as well; O_DIRECT refuses it (EINVAL) and the copy goes through the page cache.
+    return Buffer.allocUnsafeSlow(size);
+  }
 }
 
 // The one piece of the WebAssembly API used here (this project's TypeScript libs do not declare it).
