@@ -4,7 +4,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { AirlockError } from '../errors.js';
 import type { Progress } from '../util/progress.js';
-import { writeAll } from './write-all.js';
+import { writeAll } from '../util/write-all.js';
 
 const CHUNK = 1024 * 1024;
 

@@ -3,7 +3,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { partName } from '../format/layout.js';
-import { writeAll } from './write-all.js';
+import { writeAll } from '../util/write-all.js';
 import type { ByteSink } from './write-tar.js';
 
 export interface PartRecord {

@@ -4,6 +4,7 @@
 // cannot take (a file system without it, an odd block size, an unaligned short read) continues through
 // an ordinary buffered descriptor on the same file; the caller's fsync covers both.
 import { constants, promises as fsp } from 'node:fs';
+import { writeAll } from '../util/write-all.js';
 
 /** O_DIRECT wants buffer address, file offset and length aligned to the device's block size; 4 KiB covers them all. */
 export const DIRECT_ALIGN = 4096;
@@ -70,7 +71,7 @@ export class CopyTarget {
       if (aligned > chunk.length) this.padded = true;
       const block = Buffer.from(chunk.buffer, chunk.byteOffset, aligned).fill(0, chunk.length);
       try {
-        await writeAt(this.direct, block, position);
+        await writeAll(this.direct, block, position);
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
@@ -78,7 +79,7 @@ export class CopyTarget {
     }
     // From here on the page cache (not back and forth: one path per file keeps it simple to reason about).
     this.fellBack = true;
-    await writeAt(await this.bufferedHandle(), chunk, position);
+    await writeAll(await this.bufferedHandle(), chunk, position);
   }
 
   async sync(): Promise<void> {
@@ -106,13 +107,5 @@ export class CopyTarget {
   private async bufferedHandle(): Promise<fsp.FileHandle> {
     if (!this.buffered) this.buffered = await fsp.open(this.file, constants.O_WRONLY | constants.O_NOFOLLOW);
     return this.buffered;
-  }
-}
-
-/** Write all of `chunk` at `position`: a write may take fewer bytes than asked (signal, nearly full disk). */
-async function writeAt(fh: fsp.FileHandle, chunk: Buffer, position: number): Promise<void> {
-  for (let off = 0; off < chunk.length; ) {
-    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, position + off);
-    off += bytesWritten;
   }
 }

@@ -6,6 +6,7 @@ import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Expected } from '../bundle/entry-checker.js';
 import type { WalkSink } from '../bundle/payload-walk.js';
+import { writeAll } from '../util/write-all.js';
 import { BLOB_MODE } from './content.js';
 import { makeDir, removeTree } from './durable.js';
 import { STAGING_DIR } from './layout.js';
@@ -150,13 +151,5 @@ export class Staging {
       await fsp.rm(this.blobFile(exp.sha256), { force: true });
       this.claimed.delete(exp.sha256);
     }
-  }
-}
-
-async function writeAll(fh: fsp.FileHandle, chunk: Buffer): Promise<void> {
-  let off = 0;
-  while (off < chunk.length) {
-    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-    off += bytesWritten;
   }
 }
