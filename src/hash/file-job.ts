@@ -1,12 +1,21 @@
 // Read a file once: hash it, optionally copy it, stop at the first byte past the declared size.
 // Runs inside hash workers (off the event loop) and, for small jobs, inline.
 import { createHash } from 'node:crypto';
-import { constants, promises as fsp } from 'node:fs';
+import { fstat as fsFstat, promises as fsp, read as fsRead, type Stats } from 'node:fs';
+import { UNTRUSTED_READ_FLAGS } from '../safe-fs/open-regular.js';
 import { alignedBuffer, CopyTarget, DIRECT_MIN_BYTES } from './copy-target.js';
 
 export interface FileJob {
-  /** absolute path to read; opened with O_NOFOLLOW so a swapped-in symlink fails instead of being followed */
+  /**
+   * the file to read (also its name in errors); opened without blocking or following a link, and refused unless
+   * regular, so a file swapped for a symlink or FIFO fails instead of being followed or hanging the worker
+   */
   file: string;
+  /**
+   * a descriptor the caller already opened and checked (see safe-fs/open-regular.ts): read instead of `file`,
+   * never closed here. Worker threads share the process's descriptors.
+   */
+  fd?: number;
   /** stop and report overflow at the first byte past this */
   limit: number;
   /** read the `limit` bytes starting here instead of the whole file (a tar entry's data inside its archive) */
@@ -30,7 +39,7 @@ const CHUNK = 1024 * 1024;
 const spareBuffers: Buffer[][] = [];
 
 export async function runFileJob(job: FileJob, onBytes?: (n: number) => void): Promise<FileJobResult> {
-  const src = await fsp.open(job.file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const src: ReadSource = job.fd !== undefined ? borrowed(job.fd) : await fsp.open(job.file, UNTRUSTED_READ_FLAGS);
   let dst: CopyTarget | undefined;
   let next: Promise<Buffer> | undefined;
   // Large copies: two aligned buffers, so the next read runs while this chunk is hashed and written (O_DIRECT).
@@ -81,4 +90,19 @@ export async function runFileJob(job: FileJob, onBytes?: (n: number) => void): P
     await dst?.close();
     if (large) spareBuffers.push(bufs);
   }
+}
+
+interface ReadSource {
+  read(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesRead: number }>;
+  stat(): Promise<Stats>;
+  close(): Promise<void>;
+}
+
+/** The few operations a job needs, over a descriptor it does not own. */
+function borrowed(fd: number): ReadSource {
+  return {
+    read: (buf, off, len, pos) => new Promise((resolve, reject) => fsRead(fd, buf, off, len, pos, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead })))),
+    stat: () => new Promise((resolve, reject) => fsFstat(fd, (err, st) => (err ? reject(err) : resolve(st)))),
+    close: async () => undefined,
+  };
 }
