@@ -83,33 +83,77 @@ export interface Failure {
   message: string;
 }
 
+/** Every list of failures that is collected, stored or served keeps at most this many (and counts the rest). */
+export const MAX_REPORTED_FAILURES = 100;
+
+/** Collects failures, keeping the first `max` and counting every one: hostile input can yield millions. */
+export class FailureList {
+  readonly items: Failure[] = [];
+  total = 0;
+
+  constructor(readonly max = MAX_REPORTED_FAILURES) {}
+
+  push(f: Failure): void {
+    this.total++;
+    if (this.items.length < this.max) this.items.push(f);
+  }
+
+  pushAll(fs: Iterable<Failure>): void {
+    for (const f of fs) this.push(f);
+  }
+
+  /** Take over another capped list or an error's failures, counting what they had left out. */
+  absorb(from: { failures: Failure[]; failureCount: number } | FailureList): void {
+    const items = from instanceof FailureList ? from.items : from.failures;
+    const total = from instanceof FailureList ? from.total : from.failureCount;
+    this.pushAll(items);
+    this.total += Math.max(0, total - items.length);
+  }
+
+  get empty(): boolean {
+    return this.total === 0;
+  }
+
+  /** The error for these failures (at least one), its message saying how many there were in all. */
+  toError(summary?: string): AirlockError {
+    return AirlockError.fromFailures(this.items, summary, this.total);
+  }
+}
+
 export class AirlockError<C extends ErrorCode = ErrorCode> extends Error {
   readonly code: C;
   /** The offending file or field, when there is one. */
   readonly path: string | undefined;
-  /** Every failure found, when several were (a rejected bundle); the first is this error's own. */
+  /** The failures found, when several were (a rejected bundle): at most MAX_REPORTED_FAILURES; the first is this error's own. */
   readonly failures: Failure[];
+  /** How many failures there were in all (more than `failures` holds when the list was capped). */
+  readonly failureCount: number;
 
-  constructor(code: C, message: string, options: { path?: string; cause?: unknown; failures?: Failure[] } = {}) {
+  constructor(code: C, message: string, options: { path?: string; cause?: unknown; failures?: Failure[]; failureCount?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AirlockError';
     this.code = code;
     this.path = options.path;
-    this.failures = options.failures ?? [{ code, message, ...(options.path === undefined ? {} : { path: options.path }) }];
+    const failures = options.failures ?? [{ code, message, ...(options.path === undefined ? {} : { path: options.path }) }];
+    this.failures = failures.length > MAX_REPORTED_FAILURES ? failures.slice(0, MAX_REPORTED_FAILURES) : failures;
+    this.failureCount = Math.max(options.failureCount ?? 0, failures.length);
   }
 
-  static fromFailures(failures: Failure[], summary?: string): AirlockError {
+  /** `total` counts failures left out of `failures` by a cap (see FailureList). */
+  static fromFailures(failures: Failure[], summary?: string, total = failures.length): AirlockError {
     const first = failures[0];
     if (!first) throw new Error('fromFailures needs at least one failure');
-    const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
+    const all = Math.max(total, failures.length);
+    const more = all > 1 ? ` (and ${all - 1} more)` : '';
     return new AirlockError(first.code, (summary ?? first.message) + more, {
       ...(first.path === undefined ? {} : { path: first.path }),
       failures,
+      failureCount: all,
     });
   }
 
-  toJSON(): { code: C; message: string; path?: string; failures: Failure[] } {
-    return { code: this.code, message: this.message, ...(this.path === undefined ? {} : { path: this.path }), failures: this.failures };
+  toJSON(): { code: C; message: string; path?: string; failures: Failure[]; failureCount: number } {
+    return { code: this.code, message: this.message, ...(this.path === undefined ? {} : { path: this.path }), failures: this.failures, failureCount: this.failureCount };
   }
 }
 

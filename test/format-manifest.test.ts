@@ -23,18 +23,18 @@ t.test('resolveLinkTarget stays inside the tree', async (t) => {
 
 t.test('manifest semantics', async (t) => {
   const m = manifestFor(defaultFiles()) as unknown as Manifest;
-  t.same(manifestProblems(m), [], 'a sound manifest has no problems');
+  t.same(manifestProblems(m).items, [], 'a sound manifest has no problems');
   const parsed = parseManifest(serializeManifest(m));
   t.equal(parsed.files.length, 4);
 
   const loop = { ...m, files: [...m.files, { path: 'l1', type: 'symlink', target: 'l2' }, { path: 'l2', type: 'symlink', target: 'l1' }] } as Manifest;
-  t.equal(manifestProblems(loop)[0]?.code, 'BAD_SYMLINK', 'a symlink loop is refused');
+  t.equal(manifestProblems(loop).items[0]?.code, 'BAD_SYMLINK', 'a symlink loop is refused');
 
   const fileAndDir = { ...m, files: [...m.files, { path: 'config.json/x', size: 0, sha256: 'e'.repeat(64) }] } as Manifest;
-  t.equal(manifestProblems(fileAndDir)[0]?.code, 'DUPLICATE_PATH', 'a path listed as a file and as a directory is refused');
+  t.equal(manifestProblems(fileAndDir).items[0]?.code, 'DUPLICATE_PATH', 'a path listed as a file and as a directory is refused');
 
   const dangling = { ...m, files: [...m.files, { path: 'dangling', type: 'symlink', target: 'nope' }] } as Manifest;
-  t.equal(manifestProblems(dangling)[0]?.code, 'BAD_SYMLINK', 'a symlink to nothing listed is refused');
+  t.equal(manifestProblems(dangling).items[0]?.code, 'BAD_SYMLINK', 'a symlink to nothing listed is refused');
 
   t.throws(() => parseManifest(Buffer.from(JSON.stringify({ ...m, extra: 1 }))), { code: 'MANIFEST_INVALID' }, 'unknown fields are refused');
   t.throws(() => parseManifest(Buffer.from(JSON.stringify({ ...m, sequence: -1 }))), { code: 'MANIFEST_INVALID' });

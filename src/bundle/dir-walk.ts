@@ -1,66 +1,67 @@
-// Walk a directory bundle's entries (payload/, images/ and anything unexpected) without following symlinks.
-import { constants, promises as fsp, type Stats } from 'node:fs';
-import path from 'node:path';
+// Walk a directory bundle's entries (payload/, images/ and anything unexpected) through directory handles:
+// every folder is opened by descriptor without following a link, and every file is opened through its
+// folder's descriptor as the very file the walk saw (device and inode), so nothing outside the bundle is read.
+import type { Stats } from 'node:fs';
+import { AirlockError } from '../errors.js';
 import { IMAGES_DIR, MANIFEST_NAME, PAYLOAD_DIR, SIGNATURES_DIR } from '../format/layout.js';
+import { MAX_PATH_SEGMENTS } from '../format/paths.js';
+import type { DirHandle } from '../safe-fs/dir-handle.js';
 import type { EntryKind } from './entry-checker.js';
-
-export interface BundleEntry {
-  /** bundle-relative, '/'-separated */
-  path: string;
-  kind: EntryKind;
-  size: number;
-  /** the entry's bytes (files only); read fully or not at all */
-  body?: AsyncIterable<Buffer>;
-  /** the file on disk holding the entry's bytes, so a worker can read it directly */
-  file?: string;
-  /** single-tar bundles: where in `file` the entry's data starts (the archive itself is `file`) */
-  offset?: number;
-}
+import type { BundleEntry, EntryData } from './source.js';
 
 const TOP_LEVEL_KNOWN = new Set([MANIFEST_NAME, SIGNATURES_DIR]);
+/** A folder with more names than this is not a bundle's (and listing it would take unbounded memory). */
+export const MAX_DIR_ENTRIES = 1_000_000;
 
-export async function* walkDirBundle(root: string): AsyncGenerator<BundleEntry> {
-  for (const name of (await fsp.readdir(root)).sort()) {
+export async function* walkDirBundle(root: DirHandle): AsyncGenerator<BundleEntry> {
+  for (const name of await listCapped(root, '')) {
     if (TOP_LEVEL_KNOWN.has(name)) continue;
-    yield* walk(root, name);
+    yield* walk(root, name, name, 1);
   }
 }
 
-async function* walk(root: string, rel: string): AsyncGenerator<BundleEntry> {
-  const abs = path.join(root, rel);
-  const st = await fsp.lstat(abs);
+async function* walk(parent: DirHandle, name: string, rel: string, depth: number): AsyncGenerator<BundleEntry> {
+  const st = await parent.lstat(name);
+  if (!st) return; // gone since the listing: reported as missing if it was listed
   const kind = kindOf(st);
-  if (kind === 'directory') {
-    yield { path: rel, kind, size: 0 };
-    // Only payload/ and images/ are descended; any other top-level folder is reported once as unlisted.
-    if (rel.split('/')[0] !== PAYLOAD_DIR && rel.split('/')[0] !== IMAGES_DIR) return;
-    for (const name of (await fsp.readdir(abs)).sort()) yield* walk(root, `${rel}/${name}`);
+  if (kind !== 'directory') {
+    yield kind === 'file' ? { path: rel, kind, size: st.size, open: () => openEntry(parent, name, rel, st) } : { path: rel, kind, size: st.size };
     return;
   }
-  if (kind !== 'file') {
-    yield { path: rel, kind, size: st.size };
-    return;
-  }
-  yield {
-    path: rel,
-    kind,
-    size: st.size,
-    file: abs,
-    body: readNoFollow(abs),
-  };
-}
-
-// O_NOFOLLOW: a file swapped for a symlink after the walk saw it is refused, not followed.
-async function* readNoFollow(file: string): AsyncGenerator<Buffer> {
-  const fh = await fsp.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  yield { path: rel, kind, size: 0 };
+  // Only payload/ and images/ are descended; any other top-level folder is reported once as unlisted.
+  const top = rel.split('/', 1)[0];
+  if ((top !== PAYLOAD_DIR && top !== IMAGES_DIR) || depth > MAX_PATH_SEGMENTS) return;
+  let dir: DirHandle;
   try {
-    yield* fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }) as AsyncIterable<Buffer>;
+    dir = await parent.openDir(name, rel);
+  } catch {
+    // Swapped for something else since the lstat: say what it is now.
+    const now = await parent.lstat(name);
+    if (now) yield { path: rel, kind: kindOf(now), size: now.size };
+    return;
+  }
+  try {
+    for (const child of await listCapped(dir, rel)) yield* walk(dir, child, `${rel}/${child}`, depth + 1);
   } finally {
-    await fh.close();
+    await dir.close();
   }
 }
 
-function kindOf(st: Stats): EntryKind {
+async function openEntry(parent: DirHandle, name: string, rel: string, seen: Stats): Promise<EntryData> {
+  const { fh } = await parent.openFile(name, rel, { dev: seen.dev, ino: seen.ino });
+  return { fd: fh.fd, release: () => fh.close() };
+}
+
+async function listCapped(dir: DirHandle, rel: string): Promise<string[]> {
+  const names = await dir.list(MAX_DIR_ENTRIES + 1);
+  if (names.length > MAX_DIR_ENTRIES) {
+    throw new AirlockError('UNLISTED_FILE', `${rel || 'the bundle'} holds more names than a bundle folder may (${MAX_DIR_ENTRIES})`, { path: rel });
+  }
+  return names.sort();
+}
+
+export function kindOf(st: Stats): EntryKind {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'directory';
   if (st.isSymbolicLink()) return 'symlink';

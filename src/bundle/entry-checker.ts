@@ -2,7 +2,7 @@
 import type { Failure } from '../errors.js';
 import { IMAGES_DIR, MANIFEST_NAME, PAYLOAD_DIR, SIGNATURES_DIR } from '../format/layout.js';
 import { isSymlink, type Manifest } from '../format/manifest.js';
-import { ancestors } from '../format/paths.js';
+import { PathTree } from '../format/path-tree.js';
 import { digestsEqual } from '../hash/digest.js';
 
 export type EntryKind = 'file' | 'directory' | 'symlink' | 'hardlink' | 'device' | 'fifo' | 'socket' | 'other';
@@ -27,23 +27,35 @@ export interface Expected {
 
 export type Decision = { action: 'check'; expected: Expected } | { action: 'skip' } | { action: 'reject'; failure: Failure };
 
+const TOP_DIRS = new Set([PAYLOAD_DIR, IMAGES_DIR, SIGNATURES_DIR]);
+
 export class EntryChecker {
   private readonly expected = new Map<string, Expected>();
   private readonly symlinkPaths = new Set<string>();
-  private readonly allowedDirs = new Set<string>([PAYLOAD_DIR, IMAGES_DIR, SIGNATURES_DIR]);
+  /** every bundle path the manifest implies, so a folder entry is allowed exactly when it holds listed entries */
+  private readonly tree = new PathTree<true>();
   private readonly seen = new Set<string>();
 
   constructor(manifest: Manifest) {
     for (const e of manifest.files) {
       const bundlePath = `${PAYLOAD_DIR}/${e.path}`;
-      for (const dir of ancestors(bundlePath)) this.allowedDirs.add(dir);
+      this.tree.insert(bundlePath, true);
       if (isSymlink(e)) this.symlinkPaths.add(bundlePath);
       else if (!e.omitted) this.expected.set(bundlePath, { path: bundlePath, size: e.size, sha256: e.sha256, role: 'payload', manifestPath: e.path });
     }
     for (const img of manifest.images) {
-      for (const dir of ancestors(img.archive)) this.allowedDirs.add(dir);
+      this.tree.insert(img.archive, true);
       this.expected.set(img.archive, { path: img.archive, size: img.size, sha256: img.sha256, role: 'image', manifestPath: img.archive });
     }
+  }
+
+  private isAllowedDir(p: string): boolean {
+    return TOP_DIRS.has(p) || this.tree.find(p)?.hasChildren === true;
+  }
+
+  /** An entry the reader already found fault with: it counts as seen, so it is not also reported missing. */
+  markSeen(p: string): void {
+    this.seen.add(p);
   }
 
   /** Total bytes the walk should hash. */
@@ -58,7 +70,7 @@ export class EntryChecker {
     const p = entry.path;
     if (p === MANIFEST_NAME) return { action: 'skip' };
     if (entry.kind === 'directory') {
-      if (this.allowedDirs.has(p)) return { action: 'skip' };
+      if (this.isAllowedDir(p)) return { action: 'skip' };
       if (this.expected.has(p)) return reject('WRONG_TYPE', p, `${p} is a directory where the manifest lists a file`);
       return reject('UNLISTED_FILE', p, `${p} is a directory the manifest does not list`);
     }
@@ -88,12 +100,10 @@ export class EntryChecker {
   }
 
   /** Failures for every listed entry never seen. Call once the walk is over. */
-  missing(): Failure[] {
-    const out: Failure[] = [];
+  *missing(): Generator<Failure> {
     for (const exp of this.expected.values()) {
-      if (!this.seen.has(exp.path)) out.push({ code: 'MISSING_FILE', path: exp.path, message: `${exp.path} is listed in the manifest but missing from the bundle` });
+      if (!this.seen.has(exp.path)) yield { code: 'MISSING_FILE', path: exp.path, message: `${exp.path} is listed in the manifest but missing from the bundle` };
     }
-    return out;
   }
 }
 

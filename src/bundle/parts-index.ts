@@ -1,11 +1,11 @@
 // The split-bundle index `<base>.airlock.parts.json`: build, serialise, parse. Pure.
 import { AirlockError, type Failure } from '../errors.js';
 import { partName } from '../format/layout.js';
-import { schemaProblems } from '../util/schemas.js';
+import { firstSchemaProblem } from '../util/schemas.js';
 
 export const PARTS_SCHEMA_VERSION = 'airlock.parts/v1';
-/** Far above any real index (100k parts); refuse bigger before JSON.parse. */
-export const MAX_PARTS_INDEX_BYTES = 16 * 1024 * 1024;
+/** Far above any real index (thousands of parts); refused before JSON.parse. */
+export const MAX_PARTS_INDEX_BYTES = 1024 * 1024;
 
 export interface PartEntry {
   name: string;
@@ -47,8 +47,8 @@ export function parsePartsIndex(bytes: Buffer, origin: string): PartsIndex {
 
 /** Schema problems, then what the schema cannot say: names in sequence, sizes adding up, equal-sized parts. */
 export function partsIndexProblems(doc: unknown, origin: string): Failure[] {
-  const problems = schemaProblems('parts', doc);
-  if (problems.length > 0) return problems.map((p) => ({ code: 'PARTS_INVALID', path: p.field, message: `${origin}: ${p.field} ${p.message}` }));
+  const problem = firstSchemaProblem('parts', doc);
+  if (problem) return [{ code: 'PARTS_INVALID', path: problem.field, message: `${origin}: ${problem.field} ${problem.message}` }];
   const index = doc as PartsIndex;
   const failures: Failure[] = [];
   let sum = 0;

@@ -1,15 +1,16 @@
 // One pass over a bundle's entries: classify each from its header, read each listed byte once,
 // hash it (in workers for directory and single-tar bundles), optionally hand it to a sink, and collect failures.
-import type { Failure } from '../errors.js';
+import { createReadStream } from 'node:fs';
+import { AirlockError, FailureList, type Failure } from '../errors.js';
 import { tallyBody } from '../hash/digest.js';
 import type { HashPool } from '../hash/hash-pool.js';
 import { EntryChecker, type Expected } from './entry-checker.js';
-import type { OpenedBundle } from './open-bundle.js';
+import type { BundleEntry, EntryData, OpenedBundle } from './source.js';
 
 export interface WalkSink {
   /** Where a worker should copy a file it reads directly (reads and writes off the event loop; not fsynced). */
   copyTarget?(exp: Expected): Promise<string | undefined>;
-  /** Receives the bytes of a tar entry as they stream; called once per entry before its first chunk. */
+  /** Receives the bytes of a streamed entry as they arrive; called once per entry before its first chunk. */
   open?(exp: Expected): Promise<(chunk: Buffer) => Promise<void> | void>;
   /** Called when an entry verified; `close` (for streamed entries) finishes its file. */
   verified?(exp: Expected): Promise<void>;
@@ -27,7 +28,8 @@ export interface WalkOptions {
 }
 
 export interface WalkResult {
-  failures: Failure[];
+  /** capped: hostile bundles can hold millions of wrong entries */
+  failures: FailureList;
   bytesVerified: number;
   filesVerified: number;
   bytesExpected: number;
@@ -40,7 +42,7 @@ const MAX_FINISHING = 8;
 
 export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}): Promise<WalkResult> {
   const checker = new EntryChecker(bundle.manifest);
-  const failures: Failure[] = [];
+  const failures = new FailureList();
   const result: WalkResult = { failures, bytesVerified: 0, filesVerified: 0, bytesExpected: checker.bytesExpected };
   const inFlight = new Set<Promise<void>>();
   const maxInFlight = (opts.pool?.size ?? 1) * 2;
@@ -68,7 +70,12 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
     for await (const entry of bundle.entries()) {
       opts.signal?.throwIfAborted();
       if (jobError) throw jobError.err;
-      if (failures.length > 0 && opts.failFast) break;
+      if (!failures.empty && opts.failFast) break;
+      if (entry.failure) {
+        checker.markSeen(entry.path);
+        fail(entry.failure);
+        continue;
+      }
       const decision = checker.classify(entry);
       if (decision.action === 'skip') continue;
       if (decision.action === 'reject') {
@@ -76,21 +83,34 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
         continue;
       }
       const exp = decision.expected;
-      if (entry.file !== undefined && opts.pool) {
-        const copyTo = await opts.sink?.copyTarget?.(exp);
-        const region = entry.offset === undefined ? {} : { offset: entry.offset };
-        const job = opts.pool.run({ file: entry.file, limit: exp.size, ...region, ...(copyTo ? { copyTo } : {}) }, opts.onBytes).then(async (tally) => {
-          const f = settle(exp, tally);
-          if (f) {
-            if (copyTo) await opts.sink?.discarded?.(exp);
-            failures.push(f);
-          } else await opts.sink?.verified?.(exp);
+      // Opened now, while the walk still holds the entry's folder: a swapped file fails here, by itself.
+      const data = await openData(entry);
+      if (data instanceof AirlockError) {
+        fail({ code: data.code, path: exp.path, message: data.message });
+        continue;
+      }
+      if (data && opts.pool) {
+        const copyTo = await opts.sink?.copyTarget?.(exp).catch(async (err: unknown) => {
+          await data.release();
+          throw err;
         });
+        const region = data.offset === undefined ? {} : { offset: data.offset };
+        const job = opts.pool
+          .run({ file: exp.path, fd: data.fd, limit: exp.size, ...region, ...(copyTo ? { copyTo } : {}) }, opts.onBytes)
+          .finally(() => data.release())
+          .then(async (tally) => {
+            const f = settle(exp, tally);
+            if (f) {
+              if (copyTo) await opts.sink?.discarded?.(exp);
+              failures.push(f);
+            } else await opts.sink?.verified?.(exp);
+          });
         await track(job, maxInFlight);
         continue;
       }
       const write = await opts.sink?.open?.(exp);
-      const tally = await tallyBody(entry.body ?? emptyBody(), exp.size, write, opts.onBytes);
+      const body = data ? fdBody(data, exp.size) : (entry.body ?? emptyBody());
+      const tally = await tallyBody(body, exp.size, write, opts.onBytes).finally(() => data?.release());
       const f = settle(exp, tally);
       if (f) {
         if (write) await opts.sink?.discarded?.(exp);
@@ -108,8 +128,26 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
     if (!(err instanceof StopWalk)) throw err;
     return result;
   }
-  if (!(opts.failFast && failures.length > 0)) failures.push(...checker.missing());
+  if (!(opts.failFast && !failures.empty)) failures.pushAll(checker.missing());
   return result;
+}
+
+async function openData(entry: BundleEntry): Promise<EntryData | AirlockError | undefined> {
+  if (!entry.open) return undefined;
+  try {
+    return await entry.open();
+  } catch (err) {
+    if (err instanceof AirlockError) return err;
+    throw err;
+  }
+}
+
+// Inline reading of an opened entry (no pool): one byte past the limit is asked for, so growth shows as overflow.
+function fdBody(data: EntryData, size: number): AsyncIterable<Buffer> {
+  const start = data.offset ?? 0;
+  const end = data.offset === undefined ? start + size : start + size - 1;
+  if (data.offset !== undefined && size === 0) return emptyBody();
+  return createReadStream('', { fd: data.fd, start, end, autoClose: false, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
 }
 
 async function* emptyBody(): AsyncGenerator<Buffer> {}

@@ -73,7 +73,7 @@ function symlinkFailures(entries: SourceEntry[]): Failure[] {
   );
   const probe: Manifest = { schema: 'airlock.bundle/v1', id: 'scan', name: 'scan', kind: 'model-dir', channel: 'scan', sequence: 0, created: '', profiles: [], images: [], files };
   return manifestProblems(probe)
-    .filter((f) => f.code === 'BAD_SYMLINK')
+    .items.filter((f) => f.code === 'BAD_SYMLINK')
     .map((f) => ({ code: 'SOURCE_INVALID', message: f.message, ...(f.path === undefined ? {} : { path: f.path }) }));
 }
 

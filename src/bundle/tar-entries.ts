@@ -1,97 +1,114 @@
-// Parse a tar byte stream with node-tar, one entry at a time, with backpressure.
-// node-tar only parses here: airlock decides about and writes every byte itself.
-import type { Readable } from 'node:stream';
-import { Parser, type ReadEntry } from 'tar';
+// A bundle's tar, read twice: first its head (the manifest, then the signatures right after it: every expected
+// size and hash is known before the first payload byte, and reading stops at the first other entry), then,
+// once the manifest is trusted, every entry after the head, in the order tar-layout.ts requires. Single tars
+// are read at offsets; split parts as one stream.
 import { AirlockError } from '../errors.js';
-import type { EntryKind } from './entry-checker.js';
+import { MANIFEST_NAME, MAX_SIGNATURE_BYTES, MAX_SIGNATURES } from '../format/layout.js';
+import type { SignatureInput } from '../trust/policy.js';
+import { isSignatureEntry, TarLayout } from './tar-layout.js';
+import { fileCursor, StreamCursor, tarHeaders, type TarCursor, type TarHeaderEntry } from './tar-reader.js';
+import type { BundleEntry } from './source.js';
 
-export interface TarEntry {
-  path: string;
-  kind: EntryKind;
-  size: number;
-  /** the entry's bytes; read it fully or call skip() before asking for the next entry */
-  body: AsyncIterable<Buffer>;
-  skip(): Promise<void>;
+export interface TarHead {
+  manifestBytes: Buffer;
+  signatures: SignatureInput[];
 }
 
-const KINDS: Record<string, EntryKind> = {
-  File: 'file',
-  OldFile: 'file',
-  ContiguousFile: 'file',
-  Directory: 'directory',
-  GNUDumpDir: 'directory',
-  SymbolicLink: 'symlink',
-  Link: 'hardlink',
-  CharacterDevice: 'device',
-  BlockDevice: 'device',
-  FIFO: 'fifo',
-};
-
-/** airlock's name for a node-tar entry type ('other' for anything it does not handle). */
-export function entryKind(type: string): EntryKind {
-  return KINDS[type] ?? 'other';
+/** How an entry's data is read: at its offset (single tar) or from the stream (split parts). */
+interface DataReader {
+  cursor: TarCursor;
+  bytes(e: TarHeaderEntry): Promise<Buffer>;
 }
 
-/** Yield each tar entry in order. `origin` names the archive in errors. */
-export async function* tarEntries(source: Readable, origin: string): AsyncGenerator<TarEntry> {
-  const queue: Array<ReadEntry | Error | null> = [];
-  let wake: (() => void) | undefined;
-  const push = (item: ReadEntry | Error | null) => {
-    queue.push(item);
-    wake?.();
-  };
-  const parser = new Parser({ strict: true });
-  parser.on('entry', (e: ReadEntry) => push(e));
-  // Types node-tar does not know are dropped silently by it; for airlock they are hostile.
-  parser.on('ignoredEntry', (e: ReadEntry) => {
-    if (!e.meta) push(new AirlockError('WRONG_TYPE', `${origin}: entry ${e.path} has unsupported tar type ${e.type}`, { path: e.path }));
-  });
-  parser.on('error', (err: Error) => push(new AirlockError('TAR_INVALID', `${origin} is not a valid tar: ${err.message}`, { path: origin, cause: err })));
-  // Without the end-of-archive blocks the archive was cut short (an interrupted copy).
-  let sawEof = false;
-  parser.on('eof', () => (sawEof = true));
-  parser.on('end', () => push(sawEof ? null : new AirlockError('TAR_INVALID', `${origin} is truncated: the tar ends without its end-of-archive marker`, { path: origin })));
-  source.on('error', (err: Error) => push(err));
-  source.pipe(parser as unknown as NodeJS.WritableStream);
-  try {
-    for (;;) {
-      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-      const item = queue.shift();
-      if (item === null || item === undefined) return;
-      if (item instanceof Error) throw item;
-      const path = item.type === 'Directory' ? item.path.replace(/\/$/, '') : item.path;
-      const kind = entryKind(item.type);
-      let consumed = false;
-      const entry = item;
-      yield {
-        path,
-        kind,
-        size: entry.size,
-        body: {
-          [Symbol.asyncIterator]: () => {
-            consumed = true;
-            return entry[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-          },
-        },
-        skip: async () => {
-          if (consumed || entry.emittedEnd) return;
-          consumed = true;
-          await new Promise<void>((r) => {
-            entry.on('end', () => r());
-            entry.resume();
-          });
-        },
-      };
-      if (!consumed && !entry.emittedEnd) {
-        await new Promise<void>((r) => {
-          entry.on('end', () => r());
-          entry.resume();
-        });
+/** A single tar, read by positional reads on an open descriptor of `size` bytes. */
+export function indexedReader(fd: { read(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesRead: number }> }, size: number): DataReader {
+  const read = async (buf: Buffer, pos: number) => (await fd.read(buf, 0, buf.length, pos)).bytesRead;
+  const cursor = fileCursor(read, size);
+  return {
+    cursor,
+    async bytes(e) {
+      const buf = Buffer.alloc(e.size);
+      let got = 0;
+      while (got < e.size) {
+        const n = await read(buf.subarray(got), e.offset + got);
+        if (n === 0) break;
+        got += n;
       }
+      return buf.subarray(0, got);
+    },
+  };
+}
+
+/** Split parts: one stream through the cursor; an entry's bytes are read from it before the next header. */
+export function streamedReader(cursor: StreamCursor, origin: string): DataReader {
+  return {
+    cursor,
+    async bytes(e) {
+      const parts: Buffer[] = [];
+      for await (const c of cursor.data(e.size, origin)) parts.push(Buffer.from(c));
+      return Buffer.concat(parts);
+    },
+  };
+}
+
+/** The manifest and the signatures that follow it. Bounded: one manifest of at most `maxManifestBytes`, at most MAX_SIGNATURES small signatures. */
+export async function readTarHead(reader: DataReader, origin: string, maxManifestBytes: number): Promise<TarHead> {
+  const layout = new TarLayout(origin);
+  let manifestBytes: Buffer | undefined;
+  const signatures: SignatureInput[] = [];
+  const headers = tarHeaders(reader.cursor, origin);
+  try {
+    for await (const e of headers) {
+      if (manifestBytes === undefined) {
+        const f = layout.next(e.path, e.kind);
+        if (f) throw new AirlockError(f.code, f.message, { path: f.path ?? origin });
+        if (e.size > maxManifestBytes) throw new AirlockError('MANIFEST_TOO_LARGE', `${MANIFEST_NAME} is ${e.size} bytes, over the ${maxManifestBytes}-byte limit`, { path: MANIFEST_NAME });
+        manifestBytes = await reader.bytes(e);
+        continue;
+      }
+      if (!isSignatureEntry(e.path)) break;
+      const f = layout.next(e.path, e.kind);
+      if (f) throw new AirlockError(f.code, f.message, { path: f.path ?? origin });
+      if (e.size > MAX_SIGNATURE_BYTES) throw new AirlockError('SIGNATURE_MALFORMED', `${e.path} is ${e.size} bytes, too large for a signature`, { path: e.path });
+      if (signatures.length >= MAX_SIGNATURES) throw new AirlockError('SIGNATURE_MALFORMED', `${origin} holds more than ${MAX_SIGNATURES} signatures`, { path: e.path });
+      signatures.push({ name: e.path, bytes: await reader.bytes(e) });
     }
   } finally {
-    source.unpipe(parser as unknown as NodeJS.WritableStream);
-    source.destroy();
+    await headers.return(undefined);
+  }
+  if (manifestBytes === undefined) throw new AirlockError('MANIFEST_MISSING', `${origin} holds no ${MANIFEST_NAME}`, { path: origin });
+  return { manifestBytes, signatures };
+}
+
+/**
+ * Every entry after the head, each checked against the tar layout (a misplaced entry comes with its failure).
+ * The manifest is read again and must be byte-identical to the one verified (MANIFEST_CHANGED).
+ */
+export async function* tarBodyEntries(
+  reader: DataReader,
+  origin: string,
+  manifestBytes: Buffer,
+  dataOf: (e: TarHeaderEntry) => Pick<BundleEntry, 'open' | 'body'>,
+): AsyncGenerator<BundleEntry> {
+  const layout = new TarLayout(origin);
+  let first = true;
+  let inHead = true;
+  for await (const e of tarHeaders(reader.cursor, origin)) {
+    const failure = layout.next(e.path, e.kind);
+    if (first) {
+      first = false;
+      const again = !failure && e.size === manifestBytes.length ? await reader.bytes(e) : undefined;
+      if (!again || !again.equals(manifestBytes)) {
+        throw new AirlockError('MANIFEST_CHANGED', `${origin} changed while being read: ${MANIFEST_NAME} differs from the one verified`, { path: MANIFEST_NAME });
+      }
+      continue;
+    }
+    if (inHead && !failure && isSignatureEntry(e.path)) continue;
+    inHead = false;
+    if (failure) {
+      yield { path: e.path, kind: e.kind, size: e.size, failure };
+      continue;
+    }
+    yield { path: e.path, kind: e.kind, size: e.size, ...(e.kind === 'file' ? dataOf(e) : {}) };
   }
 }

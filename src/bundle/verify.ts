@@ -1,49 +1,61 @@
-// `verify`: signatures first (no payload byte is read unless they hold), then every payload byte once.
-import { AirlockError, type Failure } from '../errors.js';
+// `verify`: signatures over the exact manifest bytes first (nothing is parsed unless they hold), then the
+// manifest, then every payload byte once.
+import { AirlockError, FailureList, type Failure } from '../errors.js';
 import { expiryFailure, manifestTotals, type ManifestTotals } from '../format/manifest.js';
 import { HashPool } from '../hash/hash-pool.js';
 import type { AllowedSigner } from '../trust/allowed-signers.js';
 import { evaluateSignatures, type TrustReport } from '../trust/policy.js';
-import { openBundle, type OpenedBundle } from './open-bundle.js';
+import { fileSystemSource } from './fs-source.js';
 import { walkPayload } from './payload-walk.js';
+import type { BundleHeader, BundleSource, OpenedBundle, ReadLimits } from './source.js';
 
 export interface VerifyOptions {
   allowedSigners: AllowedSigner[];
   threshold: number;
   now?: Date;
+  limits?: ReadLimits;
   onBytes?: (n: number) => void;
 }
 
+/** What a bundle is; the manifest's fields are absent when its signatures did not hold (it was never parsed). */
 export interface BundleSummary {
-  id: string;
-  name: string;
-  kind: string;
-  channel: string;
-  sequence: number;
-  created: string;
-  expires?: string;
   form: OpenedBundle['form'];
   location: string;
   manifestDigest: string;
-  totals: ManifestTotals;
+  manifestBytes: number;
+  id?: string;
+  name?: string;
+  kind?: string;
+  channel?: string;
+  sequence?: number;
+  created?: string;
+  expires?: string;
+  totals?: ManifestTotals;
 }
 
 export interface VerifyReport {
   ok: boolean;
   bundle: BundleSummary;
   trust: TrustReport;
-  /** every failure found, parts first; empty when ok */
+  /** the failures found, parts first, at most MAX_REPORTED_FAILURES; empty when ok */
   failures: Failure[];
-  /** false when signatures failed, so no payload byte was read */
+  /** how many failures there were in all */
+  failureCount: number;
+  /** false when the signatures or the manifest failed, so no payload byte was read */
   payloadChecked: boolean;
   bytesVerified: number;
   filesVerified: number;
   durationMs: number;
 }
 
+export function headerSummary(h: Pick<BundleHeader, 'form' | 'location' | 'digest' | 'manifestBytes'>): BundleSummary {
+  return { form: h.form, location: h.location, manifestDigest: h.digest, manifestBytes: h.manifestBytes.length };
+}
+
 export function summarize(bundle: OpenedBundle): BundleSummary {
   const m = bundle.manifest;
   return {
+    ...headerSummary(bundle),
     id: m.id,
     name: m.name,
     kind: m.kind,
@@ -51,60 +63,78 @@ export function summarize(bundle: OpenedBundle): BundleSummary {
     sequence: m.sequence,
     created: m.created,
     ...(m.expires ? { expires: m.expires } : {}),
-    form: bundle.form,
-    location: bundle.location,
-    manifestDigest: bundle.digest,
     totals: manifestTotals(m),
   };
 }
 
-/** Manifest-level checks that gate any payload read: expiry and the signature threshold. */
-export function headerFailures(bundle: OpenedBundle, trust: TrustReport, now: Date): Failure[] {
-  const failures: Failure[] = [];
+/** The signature threshold over the exact manifest bytes: the first gate, before anything is parsed. */
+export function evaluateTrust(header: Pick<BundleHeader, 'manifestBytes' | 'signatures'>, opts: { allowedSigners: AllowedSigner[]; threshold: number; now: Date }): TrustReport {
+  return evaluateSignatures(header.manifestBytes, header.signatures, opts.allowedSigners, { threshold: opts.threshold, now: opts.now });
+}
+
+/**
+ * The gates before any payload byte: the signatures (failing them, the manifest is never parsed), then the
+ * manifest itself, then its expiry. Returns the parsed bundle, or throws the failures that stopped it.
+ */
+export function passGates(header: BundleHeader, trust: TrustReport, now: Date): OpenedBundle {
+  if (trust.failures.length > 0) throw AirlockError.fromFailures(trust.failures, `bundle ${header.location} rejected: ${trust.failures[0]!.message}`);
+  const bundle = header.parse();
   const expired = expiryFailure(bundle.manifest, now);
-  if (expired) failures.push(expired);
-  failures.push(...trust.failures);
-  return failures;
+  if (expired) throw AirlockError.fromFailures([expired]);
+  return bundle;
 }
 
-export function evaluateTrust(bundle: OpenedBundle, opts: { allowedSigners: AllowedSigner[]; threshold: number; now: Date }): TrustReport {
-  return evaluateSignatures(bundle.manifestBytes, bundle.signatures, opts.allowedSigners, { threshold: opts.threshold, now: opts.now });
-}
-
-export async function verifyBundle(location: string, opts: VerifyOptions): Promise<VerifyReport> {
+export async function verifyBundle(input: string | BundleSource, opts: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
   const now = opts.now ?? new Date();
-  const bundle = await openBundle(location);
-  const trust = evaluateTrust(bundle, { ...opts, now });
-  const report: VerifyReport = {
-    ok: false,
-    bundle: summarize(bundle),
-    trust,
-    failures: headerFailures(bundle, trust, now),
-    payloadChecked: false,
-    bytesVerified: 0,
-    filesVerified: 0,
-    durationMs: 0,
-  };
-  if (report.failures.length === 0) {
-    const pool = bundle.form === 'split' ? undefined : new HashPool();
-    try {
-      const walk = await walkPayload(bundle, { ...(pool ? { pool } : {}), ...(opts.onBytes ? { onBytes: opts.onBytes } : {}) });
-      report.failures.push(...walk.failures);
-      report.bytesVerified = walk.bytesVerified;
-      report.filesVerified = walk.filesVerified;
-      report.payloadChecked = true;
-    } catch (err) {
-      if (!(err instanceof AirlockError)) throw err;
-      report.failures.push(...err.failures);
-    } finally {
-      await pool?.close();
+  const source = typeof input === 'string' ? fileSystemSource(input) : input;
+  const header = await source.open(opts.limits);
+  try {
+    const trust = evaluateTrust(header, { ...opts, now });
+    const report: VerifyReport = { ok: false, bundle: headerSummary(header), trust, failures: [], failureCount: 0, payloadChecked: false, bytesVerified: 0, filesVerified: 0, durationMs: 0 };
+    const failures = new FailureList();
+    failures.pushAll(trust.failures);
+    const bundle = failures.empty ? parseInto(header, failures) : undefined;
+    if (bundle) {
+      report.bundle = summarize(bundle);
+      const expired = expiryFailure(bundle.manifest, now);
+      if (expired) failures.push(expired);
     }
+    if (bundle && failures.empty) await walkInto(bundle, failures, report, opts.onBytes);
+    report.failures = failures.items.sort((a, b) => rank(a) - rank(b));
+    report.failureCount = failures.total;
+    report.ok = failures.empty;
+    report.durationMs = Date.now() - started;
+    return report;
+  } finally {
+    await header.close();
   }
-  report.failures.sort((a, b) => rank(a) - rank(b));
-  report.ok = report.failures.length === 0;
-  report.durationMs = Date.now() - started;
-  return report;
+}
+
+function parseInto(header: BundleHeader, failures: FailureList): OpenedBundle | undefined {
+  try {
+    return header.parse();
+  } catch (err) {
+    if (!(err instanceof AirlockError)) throw err;
+    failures.absorb(err);
+    return undefined;
+  }
+}
+
+async function walkInto(bundle: OpenedBundle, failures: FailureList, report: VerifyReport, onBytes: ((n: number) => void) | undefined): Promise<void> {
+  const pool = bundle.form === 'split' ? undefined : new HashPool();
+  try {
+    const walk = await walkPayload(bundle, { ...(pool ? { pool } : {}), ...(onBytes ? { onBytes } : {}) });
+    failures.absorb(walk.failures);
+    report.bytesVerified = walk.bytesVerified;
+    report.filesVerified = walk.filesVerified;
+    report.payloadChecked = true;
+  } catch (err) {
+    if (!(err instanceof AirlockError)) throw err;
+    failures.absorb(err);
+  } finally {
+    await pool?.close();
+  }
 }
 
 // A broken part or a cut-short tar explains the payload errors that follow from it, so it is named first.

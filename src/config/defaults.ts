@@ -1,6 +1,7 @@
 // The daemon's configuration type and every default, in one place (merged once by load-config.ts).
 import path from 'node:path';
 import type { RuntimeConfig } from '../runtime/config.js';
+import { DEFAULT_MAX_MANIFEST_BYTES } from '../format/layout.js';
 import { PACKAGE_ROOT } from '../util/schemas.js';
 
 export interface DaemonConfig {
@@ -20,6 +21,8 @@ export interface DaemonConfig {
   /** Delete a bundle from its drop folder after it installed (never on media). */
   removeAfterInstall: boolean;
   retention: { bundles: number; deployments: number; auditEvents: number };
+  /** bounds on what a drop can make the daemon do before its signatures are judged */
+  limits: { manifestBytes: number };
   /** resolved by the runtime's own defaults (src/runtime/config.ts) */
   runtime: RuntimeConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -35,6 +38,7 @@ export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust' | 'runtime'> & 
   api: { host: '127.0.0.1', port: 7480, tokenFile: 'api-token' },
   removeAfterInstall: false,
   retention: { bundles: 500, deployments: 2, auditEvents: 1000 },
+  limits: { manifestBytes: DEFAULT_MAX_MANIFEST_BYTES },
   runtime: { kind: 'none' },
   trust: { threshold: 1 },
   log: { level: 'info' },

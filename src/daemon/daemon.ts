@@ -12,7 +12,9 @@ import { Pipeline } from '../pipeline/pipeline.js';
 import type { Deployer, DeploymentStore, Installer } from '../pipeline/ports.js';
 import { ArrivalTracker } from '../watcher/arrival-tracker.js';
 import { createChokidarSource } from '../watcher/chokidar-source.js';
+import type { Candidate } from '../watcher/candidates.js';
 import type { FsEventSource, WatchRoot } from '../watcher/fs-events.js';
+import type { Probe } from '../watcher/probe.js';
 import { AuditLog } from './audit.js';
 import { EventHub } from './event-hub.js';
 import type { Loggers } from './logger.js';
@@ -26,6 +28,8 @@ export interface DaemonDeps {
   loggers: Loggers;
   version: string;
   fsSource?: FsEventSource;
+  /** probes arriving drops off the event loop (production: a worker thread); in-process when absent */
+  probe?: { probe(c: Candidate): Promise<Probe>; close(): Promise<void> };
   extensions?: ApiExtension[];
   keepAliveMs?: number;
   /** how often missing media roots are looked for again (ms) */
@@ -107,6 +111,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     roots,
     quietPeriodMs: config.quietPeriodMs,
     source: deps.fsSource ?? createChokidarSource(),
+    ...(deps.probe ? { probe: deps.probe.probe } : {}),
     onWatchError: (err, root) => log.warn({ err, root: root.path }, 'watcher error'),
   });
   for (const f of pipeline.finishedFingerprints()) tracker.remember(f.location, f.fingerprint);
@@ -175,6 +180,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
       await step(() => app.close());
       await step(() => audit.flush());
       await step(() => deps.installer.close?.());
+      await step(() => deps.probe?.close());
       await step(() => deps.deployer?.close?.());
       if (config.api.socket) await step(() => fsp.rm(config.api.socket!, { force: true }));
       if (failures.length > 0) {

@@ -3,6 +3,7 @@
 import type { ApiExtension } from '../api/context.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { WorkerInstaller } from '../pipeline/worker-installer.js';
+import { ProbeWorker } from '../watcher/probe-pool.js';
 import type { DeploymentStore } from '../pipeline/ports.js';
 import { createRuntime } from '../runtime/index.js';
 import { deploymentLister, rollback } from '../store/deployments.js';
@@ -16,7 +17,14 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
   // Fail at start-up (exit 2, TRUST_INVALID) rather than at the first bundle.
   const signers = await loadAllowedSigners(config.trust.allowedSigners);
   loggers.log.info({ allowedSigners: config.trust.allowedSigners, keys: signers.length, threshold: config.trust.threshold }, 'trust file loaded');
-  const installer = new WorkerInstaller({ store: config.store, allowedSignersFile: config.trust.allowedSigners, threshold: config.trust.threshold, retention: config.retention.deployments });
+  const installer = new WorkerInstaller({
+    store: config.store,
+    allowedSignersFile: config.trust.allowedSigners,
+    threshold: config.trust.threshold,
+    retention: config.retention.deployments,
+    maxManifestBytes: config.limits.manifestBytes,
+    roots: [...config.dropFolders, ...config.mediaRoots],
+  });
   const deployments: DeploymentStore = {
     list: deploymentLister(config.store),
     rollback: (name, to) => rollback(config.store, name, to),
@@ -25,6 +33,7 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
   const extensions = await statusPage(loggers);
   return {
     installer,
+    probe: new ProbeWorker({ maxManifestBytes: config.limits.manifestBytes }),
     deployments,
     ...(runtime ? { deployer: runtimeDeployer(runtime, deployments) } : {}),
     loggers,

@@ -9,8 +9,11 @@ export const SIGNATURE_SUFFIX = '.sig';
 export const SIGNATURE_NAMESPACE = 'airlock';
 export const MANIFEST_SCHEMA_VERSION = 'airlock.bundle/v1';
 
-/** A manifest larger than this is refused before parsing (a 100k-file manifest is about 20 MB). */
-export const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
+/**
+ * A manifest larger than this is refused before anything else is done with it (a 100,000-file manifest is
+ * about 13 MiB). Configurable (`limits.manifestBytes`, `--max-manifest-size`): TUF's "endless data" attack.
+ */
+export const DEFAULT_MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 /** An armoured SSHSIG for ed25519 is under 400 bytes; anything near this is not one. */
 export const MAX_SIGNATURE_BYTES = 16 * 1024;
 export const MAX_SIGNATURES = 64;

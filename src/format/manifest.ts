@@ -1,9 +1,11 @@
 // The manifest (airlock.json): typed entity, parsing and semantic checks. Pure.
 import { createHash } from 'node:crypto';
-import { AirlockError, type Failure } from '../errors.js';
-import { schemaProblems } from '../util/schemas.js';
-import { MAX_MANIFEST_BYTES } from './layout.js';
-import { ancestors, pathProblem, resolveLinkTarget } from './paths.js';
+import { AirlockError, FailureList, type Failure } from '../errors.js';
+import { firstSchemaProblem, schemaProblems } from '../util/schemas.js';
+import { DEFAULT_MAX_MANIFEST_BYTES } from './layout.js';
+import { clip, pathProblem } from './paths.js';
+import { PathTree, type PathNode } from './path-tree.js';
+import { parseRfc3339 } from './time.js';
 
 export type BundleKind = 'nim-cache' | 'model-store' | 'model-dir';
 
@@ -99,62 +101,66 @@ export function manifestTotals(m: Manifest): ManifestTotals {
   return t;
 }
 
+export interface ParseOptions {
+  /** names the document in messages */
+  origin?: string;
+  /** refuse larger documents before parsing (default DEFAULT_MAX_MANIFEST_BYTES) */
+  maxBytes?: number;
+}
+
 /**
- * Turn raw bytes into a Manifest, or throw MANIFEST_TOO_LARGE / MANIFEST_INVALID / BAD_PATH /
- * DUPLICATE_PATH / BAD_SYMLINK with every problem found.
+ * Turn raw bytes into a Manifest, or throw MANIFEST_TOO_LARGE / MANIFEST_INVALID / BAD_PATH / DUPLICATE_PATH /
+ * BAD_SYMLINK. Every step costs time linear in the size, and the failures kept are capped (FailureList): callers
+ * parse untrusted bytes only after their signatures verified, but a signed manifest must not be able to hurt either.
  */
-export function parseManifest(bytes: Buffer, origin = 'airlock.json'): Manifest {
-  if (bytes.length > MAX_MANIFEST_BYTES) {
-    throw new AirlockError('MANIFEST_TOO_LARGE', `${origin} is ${bytes.length} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`, { path: origin });
+export function parseManifest(bytes: Buffer, opts: ParseOptions = {}): Manifest {
+  const origin = opts.origin ?? 'airlock.json';
+  const max = opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+  if (bytes.length > max) {
+    throw new AirlockError('MANIFEST_TOO_LARGE', `${origin} is ${bytes.length} bytes, over the ${max}-byte limit`, { path: origin });
   }
   let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw new AirlockError('MANIFEST_INVALID', `${origin} is not JSON: ${(err as Error).message}`, { path: origin, cause: err });
+    throw new AirlockError('MANIFEST_INVALID', `${origin} is not JSON: ${clip((err as Error).message)}`, { path: origin, cause: err });
   }
-  const problems = schemaProblems('manifest', doc);
-  if (problems.length > 0) {
-    const failures: Failure[] = problems.map((p) => ({ code: 'MANIFEST_INVALID', path: p.field, message: `${origin}: ${p.field} ${p.message}` }));
-    throw AirlockError.fromFailures(failures);
-  }
+  // The first schema problem only: collecting all of them for a hostile document once took gigabytes.
+  const problem = firstSchemaProblem('manifest', doc);
+  if (problem) throw new AirlockError('MANIFEST_INVALID', `${origin}: ${clip(problem.field)} ${problem.message}`, { path: clip(problem.field) });
   const manifest = doc as Manifest;
   const failures = manifestProblems(manifest);
-  if (failures.length > 0) throw AirlockError.fromFailures(failures);
+  if (!failures.empty) throw failures.toError();
   return manifest;
 }
 
-/** Semantic checks the schema cannot express: safe paths, no duplicates, symlinks that stay inside the tree. */
-export function manifestProblems(m: Manifest): Failure[] {
-  const failures: Failure[] = [];
-  const byPath = new Map<string, ManifestEntry>();
+/** Semantic checks the schema cannot express: safe paths, no duplicates, symlinks that land on a listed file, real times. */
+export function manifestProblems(m: Manifest): FailureList {
+  const failures = new FailureList();
+  const tree = new PathTree<ManifestEntry>();
   for (const e of m.files) {
     const problem = pathProblem(e.path);
     if (problem) {
-      failures.push({ code: 'BAD_PATH', path: e.path, message: `manifest path ${JSON.stringify(e.path)} ${problem}` });
+      failures.push({ code: 'BAD_PATH', path: clip(e.path), message: `manifest path ${JSON.stringify(clip(e.path))} ${problem}` });
       continue;
     }
-    if (byPath.has(e.path)) {
-      failures.push({ code: 'DUPLICATE_PATH', path: e.path, message: `manifest lists ${e.path} more than once` });
-      continue;
-    }
-    byPath.set(e.path, e);
+    const put = tree.insert(e.path, e);
+    if (put.kind === 'duplicate') failures.push({ code: 'DUPLICATE_PATH', path: e.path, message: `manifest lists ${e.path} more than once` });
+    else if (put.kind === 'below-entry') {
+      const dir = put.entry.path;
+      failures.push({ code: 'DUPLICATE_PATH', path: dir, message: `${dir} is listed as an entry and also as a directory of ${e.path}` });
+    } else if (put.kind === 'is-directory') failures.push({ code: 'DUPLICATE_PATH', path: e.path, message: `${e.path} is listed as an entry and also as a directory of other entries` });
   }
-  for (const p of byPath.keys()) {
-    for (const dir of ancestors(p)) {
-      if (byPath.has(dir)) failures.push({ code: 'DUPLICATE_PATH', path: dir, message: `${dir} is listed as an entry and also as a directory of ${p}` });
-    }
-  }
-  for (const e of byPath.values()) {
-    if (isSymlink(e)) {
-      const problem = symlinkProblem(e, byPath);
-      if (problem) failures.push({ code: 'BAD_SYMLINK', path: e.path, message: `symlink ${e.path} -> ${e.target} ${problem}` });
-    }
+  const links = new SymlinkResolver(tree);
+  for (const e of m.files) {
+    if (!isSymlink(e) || tree.find(e.path)?.value !== e) continue;
+    const problem = links.problem(e);
+    if (problem) failures.push({ code: 'BAD_SYMLINK', path: e.path, message: `symlink ${e.path} -> ${clip(e.target)} ${problem}` });
   }
   const archives = new Set<string>();
   for (const [i, img] of m.images.entries()) {
     const problem = pathProblem(img.archive);
-    if (problem) failures.push({ code: 'BAD_PATH', path: `images/${i}/archive`, message: `image archive ${JSON.stringify(img.archive)} ${problem}` });
+    if (problem) failures.push({ code: 'BAD_PATH', path: `images/${i}/archive`, message: `image archive ${JSON.stringify(clip(img.archive))} ${problem}` });
     else if (archives.has(img.archive)) failures.push({ code: 'DUPLICATE_PATH', path: img.archive, message: `image archive ${img.archive} listed twice` });
     archives.add(img.archive);
   }
@@ -163,30 +169,81 @@ export function manifestProblems(m: Manifest): Failure[] {
     if (profileIds.has(p.id)) failures.push({ code: 'MANIFEST_INVALID', path: 'profiles', message: `profile ${p.id} listed twice` });
     profileIds.add(p.id);
   }
-  if (m.expires !== undefined && Date.parse(m.expires) <= Date.parse(m.created)) {
-    failures.push({ code: 'MANIFEST_INVALID', path: 'expires', message: 'expires is not after created' });
+  const created = parseRfc3339(m.created);
+  if (created === undefined) failures.push({ code: 'MANIFEST_INVALID', path: 'created', message: `created ${JSON.stringify(clip(m.created))} is not a valid RFC 3339 time` });
+  if (m.expires !== undefined) {
+    const expires = parseRfc3339(m.expires);
+    if (expires === undefined) failures.push({ code: 'MANIFEST_INVALID', path: 'expires', message: `expires ${JSON.stringify(clip(m.expires))} is not a valid RFC 3339 time` });
+    else if (created !== undefined && expires <= created) failures.push({ code: 'MANIFEST_INVALID', path: 'expires', message: 'expires is not after created' });
   }
   return failures;
 }
 
-// A symlink must be relative and, following at most 40 links, land on a listed regular file.
-function symlinkProblem(link: SymlinkEntry, byPath: Map<string, ManifestEntry>): string | undefined {
-  let current: ManifestEntry = link;
-  for (let hops = 0; hops < 40; hops++) {
-    if (!isSymlink(current)) return undefined;
-    const resolved = resolveLinkTarget(current.path, current.target);
-    if (resolved === undefined) return current === link ? 'is absolute or leaves the tree' : `leads through ${current.path}, which leaves the tree`;
-    const next = byPath.get(resolved);
-    if (!next) return `does not resolve to a listed file (${resolved})`;
-    current = next;
+/** The longest chain of links followed, as Linux's SYMLOOP_MAX. */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * Resolves each symlink against the manifest's own tree, the way the kernel will resolve it once installed:
+ * '..' goes up a folder, a regular file or a link in the middle of a path is an error (a link may only name a
+ * file), and a link must end on a listed regular file. Results are memoised, so the cost is linear in the
+ * total length of the targets.
+ */
+class SymlinkResolver {
+  private readonly done = new Map<SymlinkEntry, string | undefined>();
+
+  constructor(private readonly tree: PathTree<ManifestEntry>) {}
+
+  /** Why `link` is unacceptable, or undefined when it resolves to a listed regular file. */
+  problem(link: SymlinkEntry, depth = 0): string | undefined {
+    if (this.done.has(link)) return this.done.get(link);
+    if (depth >= MAX_LINK_HOPS) return `leads through more than ${MAX_LINK_HOPS} links`;
+    this.done.set(link, 'is part of a symlink loop');
+    const answer = this.resolve(link, depth);
+    this.done.set(link, answer);
+    return answer;
   }
-  return 'is part of a symlink loop';
+
+  private resolve(link: SymlinkEntry, depth: number): string | undefined {
+    const t = link.target;
+    if (t.startsWith('/') || t.includes('\\') || t.includes('\0')) return 'is absolute or not a relative path';
+    let dir: PathNode<ManifestEntry> | undefined = this.tree.find(link.path)?.parent;
+    const names = t.split('/');
+    for (const [i, name] of names.entries()) {
+      const last = i === names.length - 1;
+      if (name === '' || name === '.') {
+        if (last) return 'resolves to a directory, not a file';
+        continue;
+      }
+      if (name === '..') {
+        if (!dir?.parent) return 'leaves the tree';
+        dir = dir.parent;
+        if (last) return 'resolves to a directory, not a file';
+        continue;
+      }
+      const node: PathNode<ManifestEntry> | undefined = dir?.child(name);
+      if (!node) return `does not resolve to a listed file (${clip(name)} is missing)`;
+      const entry = node.value;
+      if (!last) {
+        if (entry && isSymlink(entry)) return `leads through the symlink ${entry.path}; a link may only name a file`;
+        if (entry) return `leads through the file ${entry.path}`;
+        dir = node;
+        continue;
+      }
+      if (!entry) return 'resolves to a directory, not a file';
+      if (!isSymlink(entry)) return undefined;
+      const further = this.problem(entry, depth + 1);
+      return further === undefined ? undefined : `leads to ${entry.path}, which ${further}`;
+    }
+    return 'resolves to nothing';
+  }
 }
 
 /** The manifest's expiry, checked against `now` (a separate step so verification stays a pure function of time). */
 export function expiryFailure(m: Manifest, now: Date): Failure | undefined {
   if (m.expires === undefined) return undefined;
-  if (Date.parse(m.expires) <= now.getTime()) {
+  const expires = parseRfc3339(m.expires);
+  // parseManifest refuses an unreadable time; a manifest built in code still must not read as "never expires".
+  if (expires === undefined || expires <= now.getTime()) {
     return { code: 'EXPIRED', path: 'expires', message: `bundle ${m.id} expired at ${m.expires}` };
   }
   return undefined;
@@ -199,6 +256,6 @@ export function serializeManifest(m: Manifest): Buffer {
     throw new AirlockError('MANIFEST_INVALID', `refusing to write an invalid manifest: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`);
   }
   const failures = manifestProblems(m);
-  if (failures.length > 0) throw AirlockError.fromFailures(failures);
+  if (!failures.empty) throw failures.toError();
   return Buffer.from(JSON.stringify(m, null, 2) + '\n', 'utf8');
 }

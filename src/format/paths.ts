@@ -1,6 +1,9 @@
 // Path rules for every name inside a bundle. Pure: no file system access.
 import path from 'node:path';
 
+/** A bundle path has at most this many segments (a NIM cache is under ten deep). */
+export const MAX_PATH_SEGMENTS = 128;
+
 /** Why a bundle-relative path is unsafe, or undefined when it is fine. */
 export function pathProblem(p: string): string | undefined {
   if (p.length === 0) return 'is empty';
@@ -9,7 +12,9 @@ export function pathProblem(p: string): string | undefined {
   if (p.startsWith('/')) return 'is absolute';
   if (/^[A-Za-z]:/.test(p)) return 'has a drive letter';
   if (Buffer.byteLength(p) > 4096) return 'is longer than 4096 bytes';
-  for (const seg of p.split('/')) {
+  const segments = p.split('/');
+  if (segments.length > MAX_PATH_SEGMENTS) return `has more than ${MAX_PATH_SEGMENTS} segments`;
+  for (const seg of segments) {
     if (seg === '') return 'has an empty segment';
     if (seg === '.' || seg === '..') return `has a '${seg}' segment`;
     if (Buffer.byteLength(seg) > 255) return 'has a segment longer than 255 bytes';
@@ -36,4 +41,9 @@ export function ancestors(p: string): string[] {
   const out: string[] = [];
   for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join('/'));
   return out;
+}
+
+/** At most `max` characters of an untrusted string, for messages (a hostile path can be megabytes long). */
+export function clip(s: string, max = 256): string {
+  return s.length <= max ? s : `${s.slice(0, max)}…(${s.length - max} more characters)`;
 }

@@ -1,6 +1,7 @@
 // Worker-thread entry: runs the store's installBundle off the daemon's event loop and posts progress back.
 import { parentPort, workerData } from 'node:worker_threads';
 import { toAirlockError } from '../errors.js';
+import { fileSystemSource } from '../bundle/fs-source.js';
 import { installBundle } from '../store/install.js';
 import { loadAllowedSigners } from '../trust/allowed-signers.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
@@ -16,11 +17,12 @@ async function run(req: WorkerRequest): Promise<void> {
   try {
     const allowedSigners = await loadAllowedSigners(req.allowedSignersFile);
     const report = throttled((progress) => post({ type: 'progress', progress }));
-    const result = await installBundle(req.location, {
+    const result = await installBundle(fileSystemSource(req.location, req.within === undefined ? {} : { within: req.within }), {
       store: req.store,
       allowedSigners,
       threshold: req.threshold,
       retention: req.retention,
+      limits: { maxManifestBytes: req.maxManifestBytes },
       now: new Date(),
       signal: controller.signal,
       onProgress: report,
@@ -29,7 +31,7 @@ async function run(req: WorkerRequest): Promise<void> {
     post({ type: 'result', result: { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } });
   } catch (err) {
     const e = toAirlockError(err);
-    post({ type: 'error', error: { code: e.code, message: e.message, failures: e.failures, ...(e.path === undefined ? {} : { path: e.path }) }, aborted: controller.signal.aborted });
+    post({ type: 'error', error: { code: e.code, message: e.message, failures: e.failures, failureCount: e.failureCount, ...(e.path === undefined ? {} : { path: e.path }) }, aborted: controller.signal.aborted });
   } finally {
     port.close();
   }

@@ -216,6 +216,8 @@ export class Pipeline {
         manifestDigest: identity.manifestDigest,
         signers: identity.signers,
       });
+      // Rejected from its head alone (signatures, manifest, expiry): no payload byte is read.
+      if (identity.rejected) throw new AirlockError(identity.rejected.failures[0]?.code ?? 'INTERNAL', identity.rejected.message, { failures: identity.rejected.failures, failureCount: identity.rejected.failureCount });
       const decision = force ? ({ kind: 'process' } as const) : processingDecision(this.processed[identity.manifestDigest], rec.id, rec.location, rec.fingerprint ?? '');
       if (decision.kind === 'skip') {
         rec.note = decision.note;

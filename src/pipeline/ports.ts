@@ -2,19 +2,24 @@
 // and the container runtime; tests pass doubles.
 import type { DeploymentInfo, ModelDeployments } from './deployment-types.js';
 import type { DeployState } from './types.js';
+import type { Failure } from '../errors.js';
 import type { SignerReport } from '../trust/policy.js';
 import type { InstallResult } from '../store/install.js';
 
+/** What reading the head of a bundle tells: its identity, and (when its signatures did not hold) why it is rejected. */
 export interface BundleIdentity {
-  bundleId: string;
-  name: string;
-  kind: string;
-  channel: string;
-  sequence: number;
   /** sha256 hex of airlock.json's bytes */
   manifestDigest: string;
   /** the bundle's signatures checked against the trust file (cheap: manifest-sized work) */
   signers: SignerReport[];
+  /** the manifest's fields: absent when the signatures did not hold (the manifest is then never parsed) */
+  bundleId?: string;
+  name?: string;
+  kind?: string;
+  channel?: string;
+  sequence?: number;
+  /** the failures that reject the bundle already (signatures, manifest, expiry): nothing more is read */
+  rejected?: { failures: Failure[]; failureCount: number; message: string };
 }
 
 export interface InstallProgress {
@@ -37,7 +42,7 @@ export type InstallOutcome = Pick<
 
 /** Verifies and installs bundles. Throws AirlockError (with failures) when a bundle is rejected. */
 export interface Installer {
-  /** Read the manifest and signatures only (never the payload). */
+  /** Read the manifest and signatures only (never the payload), off the event loop. */
   identify(location: string): Promise<BundleIdentity>;
   install(location: string, opts: InstallCallOptions): Promise<InstallOutcome>;
   close?(): Promise<void>;

@@ -1,7 +1,11 @@
-// removeAfterInstall: delete an installed bundle from its drop folder. Never on media, never outside a drop folder.
-import { promises as fsp } from 'node:fs';
+// removeAfterInstall: delete an installed bundle from its drop folder. Never on media, never outside a drop
+// folder, and never through a link: the drop folder is opened once and every level below it by descriptor, so
+// a folder swapped for a symlink to the store mid-removal is unlinked as a link (issue 11: an `rm -rf` through
+// such a swap once took the store and its audit trail with it).
 import path from 'node:path';
 import { PARTS_INDEX_SUFFIX, SIDECAR_SIGNATURES_SUFFIX, TAR_SUFFIX } from '../format/layout.js';
+import { DirHandle } from '../safe-fs/dir-handle.js';
+import { removeConfined } from '../safe-fs/remove-tree.js';
 import { isWithin, type Candidate } from '../watcher/candidates.js';
 
 /** Whether a bundle at this place may be removed at all (pure). */
@@ -9,24 +13,35 @@ export function mayRemove(c: Pick<Candidate, 'location' | 'media'>, dropFolders:
   return !c.media && dropFolders.some((d) => c.location !== d && isWithin(d, c.location));
 }
 
-/** Every path making up the bundle: the folder, or the tar / index with its parts and sidecar signatures. */
-export async function bundlePaths(c: Pick<Candidate, 'form' | 'location'>): Promise<string[]> {
-  if (c.form === 'dir') return [c.location];
-  const dir = path.dirname(c.location);
+/** The names making up the bundle in its folder: the folder itself, or the tar / index with its parts and sidecar signatures (pure). */
+export function bundleNames(c: Pick<Candidate, 'form' | 'location'>, siblings: string[]): string[] {
   const name = path.basename(c.location);
+  if (c.form === 'dir') return [name];
   const suffix = c.form === 'tar' ? TAR_SUFFIX : PARTS_INDEX_SUFFIX;
   const base = name.slice(0, name.length - suffix.length);
-  const out = [c.location, path.join(dir, base + SIDECAR_SIGNATURES_SUFFIX)];
+  const out = [name, base + SIDECAR_SIGNATURES_SUFFIX];
   if (c.form === 'split') {
     const partName = new RegExp(`^${escapeRegExp(base)}\\.airlock\\.tar\\.\\d{3,}$`);
-    for (const n of await fsp.readdir(dir)) if (partName.test(n)) out.push(path.join(dir, n));
+    out.push(...siblings.filter((n) => partName.test(n)).sort());
   }
   return out;
 }
 
 export async function removeDrop(c: Pick<Candidate, 'form' | 'location' | 'media'>, dropFolders: string[]): Promise<boolean> {
   if (!mayRemove(c, dropFolders)) return false;
-  for (const p of await bundlePaths(c)) await fsp.rm(p, { recursive: true, force: true });
+  const drop = dropFolders.filter((d) => c.location !== d && isWithin(d, c.location)).sort((a, b) => b.length - a.length)[0]!;
+  const root = await DirHandle.open(drop);
+  try {
+    const folder = await root.openPath(path.relative(drop, path.dirname(c.location)));
+    try {
+      const siblings = c.form === 'split' ? await folder.list() : [];
+      for (const n of bundleNames(c, siblings)) await removeConfined(folder, n);
+    } finally {
+      await folder.close();
+    }
+  } finally {
+    await root.close();
+  }
   return true;
 }
 

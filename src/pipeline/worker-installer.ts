@@ -1,14 +1,17 @@
-// The production Installer: identify in-process (manifest and signatures only); install so that hashing a
-// multi-GB bundle never blocks the event loop the API answers on. Directory and single-tar bundles are hashed
-// by installBundle's own pool of hash workers, so they install in-process (one set of workers, less memory);
-// split parts are parsed and hashed as one stream, so they install in a worker thread of their own.
+// The production Installer. `identify` reads a drop's head in a worker thread (identify.ts): everything done
+// before the signatures are judged is work on untrusted input and never runs on the event loop. `install`
+// hashes a multi-GB bundle without blocking the event loop the API answers on: directory and single-tar
+// bundles are hashed by installBundle's own pool of hash workers, so they install in-process (one set of
+// workers, less memory); split parts are parsed and hashed as one stream, in a worker thread of their own.
+// Every read is confined below the watched root the drop lies in.
 import { Worker } from 'node:worker_threads';
-import { locateBundle } from '../bundle/locate.js';
-import { openBundle } from '../bundle/open-bundle.js';
+import { fileSystemSource } from '../bundle/fs-source.js';
+import { isInside, locateBundle } from '../bundle/locate.js';
 import { installBundle } from '../store/install.js';
-import { AirlockError } from '../errors.js';
+import { AirlockError, ERROR_TABLE, type ErrorCode } from '../errors.js';
 import { loadAllowedSigners } from '../trust/allowed-signers.js';
-import { evaluateSignatures } from '../trust/policy.js';
+import { RequestWorker } from '../util/request-worker.js';
+import type { IdentifyRequest } from './identify.js';
 import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from './ports.js';
 import { throttled } from './throttle-progress.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
@@ -18,38 +21,62 @@ export interface WorkerInstallerOptions {
   allowedSignersFile: string;
   threshold: number;
   retention: number;
+  maxManifestBytes: number;
+  /** the watched roots (drop folders, media roots): a drop is read confined below the one it lies in */
+  roots: string[];
   /** how long an aborted install may take to wind down before its worker is terminated */
   abortGraceMs?: number;
 }
 
-const WORKER_URL = new URL('./install-worker.js', import.meta.url);
+const INSTALL_WORKER_URL = new URL('./install-worker.js', import.meta.url);
+const IDENTIFY_WORKER_URL = new URL('./identify-worker.js', import.meta.url);
+
+/** An error that crossed a thread boundary, as the AirlockError it was. */
+export function reviveError(e: { message: string; code?: string; path?: string; failures?: unknown; failureCount?: number }): Error {
+  if (e.code === undefined || !(e.code in ERROR_TABLE)) return Object.assign(new Error(e.message), e);
+  return new AirlockError(e.code as ErrorCode, e.message, {
+    ...(e.path === undefined ? {} : { path: e.path }),
+    ...(Array.isArray(e.failures) ? { failures: e.failures } : {}),
+    ...(e.failureCount === undefined ? {} : { failureCount: e.failureCount }),
+  });
+}
 
 export class WorkerInstaller implements Installer {
   private readonly workers = new Set<Worker>();
+  private readonly identifier = new RequestWorker<IdentifyRequest, BundleIdentity>(IDENTIFY_WORKER_URL, undefined, reviveError);
 
   constructor(private readonly o: WorkerInstallerOptions) {}
 
-  async identify(location: string): Promise<BundleIdentity> {
-    const opened = await openBundle(location);
-    // The trust file is read each time: an operator's edit applies to the next bundle without a restart.
-    const signers = await loadAllowedSigners(this.o.allowedSignersFile);
-    const trust = evaluateSignatures(opened.manifestBytes, opened.signatures, signers, { threshold: this.o.threshold, now: new Date() });
-    const m = opened.manifest;
-    return { bundleId: m.id, name: m.name, kind: m.kind, channel: m.channel, sequence: m.sequence, manifestDigest: opened.digest, signers: trust.signers };
+  identify(location: string): Promise<BundleIdentity> {
+    const within = this.rootOf(location);
+    return this.identifier.request({
+      location,
+      ...(within === undefined ? {} : { within }),
+      allowedSignersFile: this.o.allowedSignersFile,
+      threshold: this.o.threshold,
+      maxManifestBytes: this.o.maxManifestBytes,
+    });
   }
 
   async install(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
-    const where = await locateBundle(location);
-    return where.form === 'split' ? this.installInWorker(location, opts) : this.installHere(location, opts);
+    const within = this.rootOf(location);
+    const where = await locateBundle(location, within);
+    return where.form === 'split' ? this.installInWorker(location, within, opts) : this.installHere(location, within, opts);
   }
 
-  private async installHere(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
+  /** The watched root `location` lies in (the deepest, when roots nest). */
+  private rootOf(location: string): string | undefined {
+    return this.o.roots.filter((r) => isInside(r, location)).sort((a, b) => b.length - a.length)[0];
+  }
+
+  private async installHere(location: string, within: string | undefined, opts: InstallCallOptions): Promise<InstallOutcome> {
     const onProgress = opts.onProgress ? throttled(opts.onProgress) : undefined;
-    const result = await installBundle(location, {
+    const result = await installBundle(fileSystemSource(location, within === undefined ? {} : { within }), {
       store: this.o.store,
       allowedSigners: await loadAllowedSigners(this.o.allowedSignersFile),
       threshold: this.o.threshold,
       retention: this.o.retention,
+      limits: { maxManifestBytes: this.o.maxManifestBytes },
       now: new Date(),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(onProgress ? { onProgress } : {}),
@@ -58,9 +85,17 @@ export class WorkerInstaller implements Installer {
     return { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs };
   }
 
-  private installInWorker(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
-    const request: WorkerRequest = { location, store: this.o.store, allowedSignersFile: this.o.allowedSignersFile, threshold: this.o.threshold, retention: this.o.retention };
-    const worker = new Worker(WORKER_URL, { workerData: request });
+  private installInWorker(location: string, within: string | undefined, opts: InstallCallOptions): Promise<InstallOutcome> {
+    const request: WorkerRequest = {
+      location,
+      ...(within === undefined ? {} : { within }),
+      store: this.o.store,
+      allowedSignersFile: this.o.allowedSignersFile,
+      threshold: this.o.threshold,
+      retention: this.o.retention,
+      maxManifestBytes: this.o.maxManifestBytes,
+    };
+    const worker = new Worker(INSTALL_WORKER_URL, { workerData: request });
     this.workers.add(worker);
     return new Promise<InstallOutcome>((resolve, reject) => {
       let settled = false;
@@ -80,7 +115,7 @@ export class WorkerInstaller implements Installer {
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'progress') opts.onProgress?.(m.progress);
         else if (m.type === 'result') settle(() => resolve(m.result));
-        else settle(() => reject(new AirlockError(m.error.code, m.error.message, { failures: m.error.failures, ...(m.error.path === undefined ? {} : { path: m.error.path }) })));
+        else settle(() => reject(reviveError(m.error)));
       });
       worker.on('error', (err) => settle(() => reject(err)));
       worker.on('exit', (code) => {
@@ -92,6 +127,7 @@ export class WorkerInstaller implements Installer {
   }
 
   async close(): Promise<void> {
+    await this.identifier.close();
     await Promise.all([...this.workers].map((w) => w.terminate()));
   }
 }

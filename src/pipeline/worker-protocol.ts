@@ -4,6 +4,9 @@ import type { InstallOutcome, InstallProgress } from './ports.js';
 
 export interface WorkerRequest {
   location: string;
+  /** the watched root the drop lies in (reads are confined below it) */
+  within?: string;
+  maxManifestBytes: number;
   store: string;
   allowedSignersFile: string;
   threshold: number;
@@ -14,4 +17,4 @@ export interface WorkerRequest {
 export type WorkerMessage =
   | { type: 'progress'; progress: InstallProgress }
   | { type: 'result'; result: InstallOutcome }
-  | { type: 'error'; error: { code: ErrorCode; message: string; path?: string; failures: Failure[] }; aborted: boolean };
+  | { type: 'error'; error: { code: ErrorCode; message: string; path?: string; failures: Failure[]; failureCount: number }; aborted: boolean };

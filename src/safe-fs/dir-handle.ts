@@ -51,8 +51,17 @@ export class DirHandle {
     return this.shownAs === '' ? name : `${this.shownAs}/${name}`;
   }
 
-  async list(): Promise<string[]> {
-    return fsp.readdir(this.self());
+  /** The folder's names, at most `max` of them (a hostile folder can hold millions). */
+  async list(max = Infinity): Promise<string[]> {
+    if (max === Infinity) return fsp.readdir(this.self());
+    const names: string[] = [];
+    const dir = await fsp.opendir(this.self(), { bufferSize: 256 });
+    try {
+      for (let d = await dir.read(); d && names.length < max; d = await dir.read()) names.push(d.name);
+    } finally {
+      await dir.close();
+    }
+    return names;
   }
 
   /** lstat of an entry (never follows it); undefined when it does not exist. */

@@ -3,9 +3,10 @@
 // makes the new tree current. A rejected, failed or aborted install leaves the store as it was.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { openBundle, type OpenedBundle } from '../bundle/open-bundle.js';
+import { fileSystemSource } from '../bundle/fs-source.js';
 import { walkPayload } from '../bundle/payload-walk.js';
-import { evaluateTrust, headerFailures } from '../bundle/verify.js';
+import type { BundleSource, OpenedBundle, ReadLimits } from '../bundle/source.js';
+import { evaluateTrust, passGates } from '../bundle/verify.js';
 import { AirlockError, toAirlockError } from '../errors.js';
 import { manifestTotals } from '../format/manifest.js';
 import { HashPool } from '../hash/hash-pool.js';
@@ -38,6 +39,7 @@ export interface InstallOptions {
   signal?: AbortSignal;
   /** earlier deployments kept per model besides the current one (default DEFAULT_RETENTION) */
   retention?: number;
+  limits?: ReadLimits;
 }
 
 export interface InstallProgress {
@@ -68,19 +70,25 @@ export interface InstallResult {
   warnings: string[];
 }
 
-export async function installBundle(location: string, opts: InstallOptions): Promise<InstallResult> {
-  const started = Date.now();
-  const now = opts.now ?? new Date();
-  const store = path.resolve(opts.store);
-  const bundle = await openBundle(location);
-  const totals = manifestTotals(bundle.manifest);
-  const emit = opts.onProgress ?? (() => undefined);
-  emit({ phase: 'signatures', bytesDone: 0, bytesTotal: totals.carriedBytes });
+export async function installBundle(input: string | BundleSource, opts: InstallOptions): Promise<InstallResult> {
+  const source = typeof input === 'string' ? fileSystemSource(input) : input;
+  const header = await source.open(opts.limits);
+  try {
+    const emit = opts.onProgress ?? (() => undefined);
+    emit({ phase: 'signatures', bytesDone: 0, bytesTotal: 0 });
+    // Signatures before the manifest is even parsed, then expiry: all before any payload byte (and before the store is touched).
+    const now = opts.now ?? new Date();
+    const trust = evaluateTrust(header, { allowedSigners: opts.allowedSigners, threshold: opts.threshold, now });
+    return await installTrusted(passGates(header, trust, now), trust, opts, emit);
+  } finally {
+    await header.close();
+  }
+}
 
-  // Signatures and expiry before any payload byte (and before the store is touched).
-  const trust = evaluateTrust(bundle, { allowedSigners: opts.allowedSigners, threshold: opts.threshold, now });
-  const header = headerFailures(bundle, trust, now);
-  if (header.length > 0) throw AirlockError.fromFailures(header, `bundle ${bundle.manifest.id} rejected: ${header[0]!.message}`);
+async function installTrusted(bundle: OpenedBundle, trust: TrustReport, opts: InstallOptions, emit: (p: InstallProgress) => void): Promise<InstallResult> {
+  const started = Date.now();
+  const store = path.resolve(opts.store);
+  const totals = manifestTotals(bundle.manifest);
 
   // Rollback protection from the committed state, before the lock: a replay or downgrade writes nothing at all.
   await assertStoreShape(store, false);
@@ -184,7 +192,7 @@ async function installLocked(
       onBytes: (n) => onPayloadBytes((done += n)),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    if (walk.failures.length > 0) throw AirlockError.fromFailures(walk.failures, `bundle ${m.id} rejected: ${walk.failures[0]!.message}`);
+    if (!walk.failures.empty) throw walk.failures.toError(`bundle ${m.id} rejected: ${walk.failures.items[0]!.message}`);
     await staging.flush();
     onActivating();
     const tree = await buildTree(staging.treeDir, m, (sha) => staging.staged.get(sha)?.file ?? blobPath(store, sha), opts.signal);

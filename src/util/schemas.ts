@@ -27,26 +27,36 @@ function findPackageRoot(): string {
 
 export const SCHEMA_DIR = path.join(PACKAGE_ROOT, 'schema');
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-addFormats(ajv);
-// Every schema is registered by its $id up front so one schema can $ref another ("config.schema.json#/$defs/x").
-for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
-  ajv.addSchema(JSON.parse(readFileSync(path.join(SCHEMA_DIR, file), 'utf8')) as Record<string, unknown>);
-}
+// Two instances: one lists every problem (configs, requests: a person fixes them all at once), one stops at the
+// first (large untrusted documents: ajv collects all errors in memory, and a hostile manifest yields millions).
+const ajv = newAjv(true);
+const ajvFirst = newAjv(false);
 const compiled = new Map<string, ValidateFunction>();
+const compiledFirst = new Map<string, ValidateFunction>();
+
+function newAjv(allErrors: boolean): Ajv2020 {
+  const instance = new Ajv2020({ allErrors, strict: true, allowUnionTypes: true });
+  addFormats(instance);
+  // Every schema is registered by its $id up front so one schema can $ref another ("config.schema.json#/$defs/x").
+  for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
+    instance.addSchema(JSON.parse(readFileSync(path.join(SCHEMA_DIR, file), 'utf8')) as Record<string, unknown>);
+  }
+  return instance;
+}
 
 /** Load (once) and return the schema object of schema/NAME.schema.json, e.g. for fastify route schemas. */
 export function loadSchema(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(SCHEMA_DIR, `${name}.schema.json`), 'utf8')) as Record<string, unknown>;
 }
 
-export function validatorFor(name: string): ValidateFunction {
-  let v = compiled.get(name);
+export function validatorFor(name: string, all = true): ValidateFunction {
+  const cache = all ? compiled : compiledFirst;
+  let v = cache.get(name);
   if (!v) {
     const id = loadSchema(name)['$id'];
-    v = typeof id === 'string' ? ajv.getSchema(id) : undefined;
+    v = typeof id === 'string' ? (all ? ajv : ajvFirst).getSchema(id) : undefined;
     if (!v) throw new Error(`schema ${name} has no $id`);
-    compiled.set(name, v);
+    cache.set(name, v);
   }
   return v;
 }
@@ -62,6 +72,13 @@ export function schemaProblems(name: string, doc: unknown): SchemaProblem[] {
   const v = validatorFor(name);
   if (v(doc)) return [];
   return describeAjvErrors(v.errors ?? []);
+}
+
+/** The first problem of `doc` against schema NAME, or undefined when valid: bounded work on any input. */
+export function firstSchemaProblem(name: string, doc: unknown): SchemaProblem | undefined {
+  const v = validatorFor(name, false);
+  if (v(doc)) return undefined;
+  return describeAjvErrors(v.errors ?? [])[0] ?? { field: '(root)', message: 'is invalid' };
 }
 
 function describeAjvErrors(errors: ErrorObject[]): SchemaProblem[] {

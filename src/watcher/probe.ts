@@ -3,9 +3,11 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
-import { MANIFEST_NAME, MAX_MANIFEST_BYTES, PAYLOAD_DIR, SIDECAR_SIGNATURES_SUFFIX, SIGNATURES_DIR, TAR_SUFFIX } from '../format/layout.js';
+import { MAX_PARTS_INDEX_BYTES } from '../bundle/parts-index.js';
+import { DEFAULT_MAX_MANIFEST_BYTES, MANIFEST_NAME, PAYLOAD_DIR, SIDECAR_SIGNATURES_SUFFIX, SIGNATURES_DIR, TAR_SUFFIX } from '../format/layout.js';
 import { isFile, parseManifest } from '../format/manifest.js';
 import { pathProblem } from '../format/paths.js';
+import { readSmallRegular } from '../safe-fs/open-regular.js';
 import type { Candidate } from './candidates.js';
 
 export interface Probe {
@@ -27,10 +29,19 @@ interface Expected {
 
 const STAT_CONCURRENCY = 32;
 
-export async function probeCandidate(c: Candidate): Promise<Probe> {
+export interface ProbeOptions {
+  /** a manifest larger than this is not parsed (verification rejects it) */
+  maxManifestBytes?: number;
+}
+
+/**
+ * Runs in the daemon's probe worker (probe-worker.ts), never on its event loop: a drop's manifest is untrusted,
+ * and parsing a large one takes long enough to stall the API.
+ */
+export async function probeCandidate(c: Candidate, opts: ProbeOptions = {}): Promise<Probe> {
   switch (c.form) {
     case 'dir':
-      return probeDirectory(c.location);
+      return probeDirectory(c.location, opts.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES);
     case 'tar':
       return probeTar(c.location);
     case 'split':
@@ -38,13 +49,13 @@ export async function probeCandidate(c: Candidate): Promise<Probe> {
   }
 }
 
-async function probeDirectory(dir: string): Promise<Probe> {
+async function probeDirectory(dir: string, maxManifestBytes: number): Promise<Probe> {
   const manifestFile = path.join(dir, MANIFEST_NAME);
   const st = await lstatOrUndefined(manifestFile);
   if (!st || !st.isFile()) return goneProbe();
   const lines = [statLine(MANIFEST_NAME, st)];
   lines.push(...(await listingLines(path.join(dir, SIGNATURES_DIR), SIGNATURES_DIR)));
-  const expected = st.size <= MAX_MANIFEST_BYTES ? await cachedExpected(manifestFile, lines[0]!, expectedFromManifest) : undefined;
+  const expected = st.size <= maxManifestBytes ? await cachedExpected(manifestFile, lines[0]!, (f) => expectedFromManifest(f, maxManifestBytes)) : undefined;
   // An unreadable manifest is left for verification to reject (with its code) once it stops changing.
   if (!expected) return { gone: false, complete: true, bytesPresent: 0, fingerprint: fingerprintOf(lines) };
   return measure(dir, expected, lines);
@@ -62,9 +73,10 @@ async function cachedExpected(file: string, line: string, read: (f: string) => P
   return expected;
 }
 
-async function expectedFromManifest(file: string): Promise<Expected[] | undefined> {
+async function expectedFromManifest(file: string, maxBytes: number): Promise<Expected[] | undefined> {
   try {
-    const m = parseManifest(await fsp.readFile(file));
+    // Opened without blocking or following a link: a FIFO swapped in for airlock.json must not hang the probe.
+    const m = parseManifest(await readSmallRegular(file, MANIFEST_NAME, maxBytes), { maxBytes });
     const out: Expected[] = [];
     // Symlinks and omitted files exist only in the manifest; nothing on disk is expected for them.
     for (const e of m.files) if (isFile(e) && !e.omitted) out.push({ rel: `${PAYLOAD_DIR}/${e.path}`, size: e.size });
@@ -86,7 +98,7 @@ async function probeSplit(index: string): Promise<Probe> {
   const st = await lstatOrUndefined(index);
   if (!st || !st.isFile()) return goneProbe();
   const lines = [statLine(path.basename(index), st), ...(await sidecarLines(index, '.airlock.parts.json'))];
-  const parts = st.size <= MAX_MANIFEST_BYTES ? await cachedExpected(index, lines[0]!, expectedFromIndex) : undefined;
+  const parts = st.size <= MAX_PARTS_INDEX_BYTES ? await cachedExpected(index, lines[0]!, expectedFromIndex) : undefined;
   if (!parts) return { gone: false, complete: true, bytesPresent: 0, fingerprint: fingerprintOf(lines) };
   return measure(path.dirname(index), parts, lines);
 }
@@ -94,7 +106,7 @@ async function probeSplit(index: string): Promise<Probe> {
 /** The parts a split index lists; undefined when it is not (yet) a readable index. Verification checks it in full. */
 async function expectedFromIndex(index: string): Promise<Expected[] | undefined> {
   try {
-    const doc = JSON.parse(await fsp.readFile(index, 'utf8')) as { parts?: unknown };
+    const doc = JSON.parse((await readSmallRegular(index, path.basename(index), MAX_PARTS_INDEX_BYTES)).toString('utf8')) as { parts?: unknown };
     if (!Array.isArray(doc.parts) || doc.parts.length === 0) return undefined;
     const out: Expected[] = [];
     for (const p of doc.parts as Array<{ name?: unknown; size?: unknown }>) {

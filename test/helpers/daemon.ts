@@ -219,10 +219,10 @@ export class FakeInstaller implements Installer {
     const id = await this.identify(location);
     return {
       status: outcome === 'already-installed' ? 'already-installed' : 'installed',
-      bundleId: id.bundleId,
-      name: id.name,
-      channel: id.channel,
-      sequence: id.sequence,
+      bundleId: id.bundleId!,
+      name: id.name!,
+      channel: id.channel!,
+      sequence: id.sequence!,
       manifestDigest: id.manifestDigest,
       path: `/store/deployments/${id.bundleId}`,
       trust: { threshold: 1, trustedKeys: 1, satisfied: true, signers: id.signers, failures: [] },

@@ -161,7 +161,11 @@ export function hostileCases(): HostileCase[] {
       await writeDirBundle(dir, { manifestBytes: Buffer.alloc(33 * 1024 * 1024, 0x20) });
       return dir;
     } },
-    { name: 'manifest that is not JSON', code: 'MANIFEST_INVALID', build: async (dir) => {
+    { name: 'manifest that is not JSON (signed, so the parser is reached)', code: 'MANIFEST_INVALID', build: async (dir, ctx) => {
+      await writeDirBundle(dir, { manifestBytes: Buffer.from('{"schema": "airlock.bundle/v1", '), signers: [ctx.trusted] });
+      return dir;
+    } },
+    { name: 'unsigned manifest that is not JSON: refused by its signatures, never parsed', code: 'NO_SIGNATURES', build: async (dir) => {
       await writeDirBundle(dir, { manifestBytes: Buffer.from('{"schema": "airlock.bundle/v1", ') });
       return dir;
     } },

@@ -1,4 +1,4 @@
-import { openBundle } from '../../bundle/open-bundle.js';
+import { openBundle, type OpenedBundle } from '../../bundle/open-bundle.js';
 import { summarize } from '../../bundle/verify.js';
 import { loadAllowedSigners } from '../../trust/allowed-signers.js';
 import { describeSignatures, evaluateSignatures } from '../../trust/policy.js';
@@ -13,6 +13,14 @@ export const usage = `usage: airlock inspect BUNDLE [--trust ALLOWED_SIGNERS] [-
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, json: { type: 'boolean' } }, usage);
   const bundle = await openBundle(onePositional(positionals, 'BUNDLE', usage));
+  try {
+    return await show(bundle, values, io);
+  } finally {
+    await bundle.close();
+  }
+}
+
+async function show(bundle: OpenedBundle, values: { trust?: string; json?: boolean }, io: CliIO): Promise<number> {
   const m = bundle.manifest;
   const signers = values.trust
     ? evaluateSignatures(bundle.manifestBytes, bundle.signatures, await loadAllowedSigners(values.trust), { threshold: 1, now: new Date() }).signers

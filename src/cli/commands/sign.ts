@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { openBundle, type OpenedBundle } from '../../bundle/open-bundle.js';
 import { AirlockError } from '../../errors.js';
-import { SIGNATURE_NAMESPACE, SIGNATURES_DIR } from '../../format/layout.js';
+import { SIGNATURE_NAMESPACE } from '../../format/layout.js';
 import { terminalPrompt } from '../../trust/passphrase-prompt.js';
 import { checkLabel, defaultLabel, writeSignatureFile } from '../../trust/signature-file.js';
 import { fingerprint, loadPrivateKey, sameKey, type PrivateKey } from '../../trust/ssh-key.js';
@@ -19,7 +19,8 @@ export const usage = `usage: airlock sign BUNDLE --key KEY [--label LABEL] [--pa
 
 /** Where new signatures for this bundle go: inside a directory bundle, beside a tar or split one. */
 function signatureDir(bundle: OpenedBundle): string {
-  return bundle.where.form === 'dir' ? path.join(bundle.where.dir, SIGNATURES_DIR) : bundle.where.sidecarDir;
+  if (!bundle.signatureDir) throw new AirlockError('INTERNAL', `${bundle.location} has no place for signatures`);
+  return bundle.signatureDir;
 }
 
 /** An existing signature by the same key over these bytes: a second one would not count (threshold counts keys). */
@@ -44,6 +45,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const passphraseFile = values['passphrase-file'] === undefined ? undefined : path.resolve(io.cwd, values['passphrase-file']);
 
   const bundle = await openBundle(location); // parses and validates airlock.json before we vouch for it
+  try {
+    return await signOpened(bundle, keyFile, label, passphraseFile, io);
+  } finally {
+    await bundle.close();
+  }
+}
+
+async function signOpened(bundle: OpenedBundle, keyFile: string, label: string | undefined, passphraseFile: string | undefined, io: CliIO): Promise<number> {
   const prompt = terminalPrompt(io.stdin, io.stderr);
   const key = await loadPrivateKey(keyFile, {
     ...(passphraseFile ? { passphraseFile } : {}),

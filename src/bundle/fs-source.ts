@@ -1,0 +1,153 @@
+// The file-system bundle source: a folder, a tar, or split parts on disk. Everything is opened by descriptor
+// (safe-fs/): nothing blocks on a FIFO, nothing follows a link planted in the bundle, and with `within` (a drop
+// folder) no level between the drop folder and the bundle is followed either.
+import path from 'node:path';
+import { AirlockError } from '../errors.js';
+import { MANIFEST_NAME, SIGNATURES_DIR } from '../format/layout.js';
+import { manifestDigest, parseManifest } from '../format/manifest.js';
+import { DirHandle } from '../safe-fs/dir-handle.js';
+import { readSmallRegular } from '../safe-fs/open-regular.js';
+import type { SignatureInput } from '../trust/policy.js';
+import { walkDirBundle } from './dir-walk.js';
+import { locateBundle, type BundleLocation } from './locate.js';
+import { concatenatedParts, partsPresenceFailures, readPartsIndex } from './parts-reader.js';
+import { readSignatureDir } from './signature-files.js';
+import { DEFAULT_READ_LIMITS, type BundleEntry, type BundleHeader, type BundleSource, type OpenedBundle, type ReadLimits } from './source.js';
+import { indexedReader, readTarHead, streamedReader, tarBodyEntries } from './tar-entries.js';
+import { StreamCursor } from './tar-reader.js';
+
+export interface FsSourceOptions {
+  /** a trusted folder the bundle lies in (a drop folder or media root): every level below it is opened without following links */
+  within?: string;
+}
+
+export function fileSystemSource(location: string, opts: FsSourceOptions = {}): BundleSource {
+  return { location, open: (limits) => openOnDisk(location, opts, limits ?? DEFAULT_READ_LIMITS) };
+}
+
+async function openOnDisk(location: string, opts: FsSourceOptions, limits: ReadLimits): Promise<BundleHeader> {
+  const where = await locateBundle(location, opts.within);
+  const folder = await openFolder(where.form === 'dir' ? where.dir : path.dirname(where.form === 'tar' ? where.tarFile : where.indexFile), opts.within, location);
+  try {
+    if (where.form === 'dir') return await openDir(location, folder, limits);
+    if (where.form === 'tar') return await openTar(location, where, folder, limits);
+    return await openSplit(location, where, folder, limits);
+  } catch (err) {
+    await folder.close();
+    throw err;
+  }
+}
+
+/** The folder, confined below `within` when given (each level opened without following a link). */
+async function openFolder(dir: string, within: string | undefined, location: string): Promise<DirHandle> {
+  if (within === undefined) return DirHandle.open(dir, { shownAs: '' });
+  const rel = path.relative(path.resolve(within), path.resolve(dir));
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new AirlockError('NOT_A_BUNDLE', `${location} is not inside ${within}`, { path: location });
+  const root = await DirHandle.open(within);
+  try {
+    return await root.openPath(rel, '');
+  } finally {
+    await root.close();
+  }
+}
+
+interface Parts {
+  form: BundleHeader['form'];
+  manifestBytes: Buffer;
+  signatures: SignatureInput[];
+  signatureDir: string;
+  parts?: BundleHeader['parts'];
+  entries(manifestBytes: Buffer): AsyncGenerator<BundleEntry>;
+  close(): Promise<void>;
+}
+
+function header(location: string, limits: ReadLimits, p: Parts): BundleHeader {
+  const base = {
+    form: p.form,
+    location,
+    manifestBytes: p.manifestBytes,
+    digest: manifestDigest(p.manifestBytes),
+    signatures: p.signatures,
+    signatureDir: p.signatureDir,
+    ...(p.parts ? { parts: p.parts } : {}),
+    close: p.close,
+  };
+  return {
+    ...base,
+    parse(): OpenedBundle {
+      const manifest = parseManifest(p.manifestBytes, { maxBytes: limits.maxManifestBytes });
+      return { ...base, manifest, entries: () => p.entries(p.manifestBytes) };
+    },
+  };
+}
+
+async function openDir(location: string, dir: DirHandle, limits: ReadLimits): Promise<BundleHeader> {
+  const manifestBytes = await readSmallRegular(dir.child(MANIFEST_NAME), MANIFEST_NAME, limits.maxManifestBytes, 'MANIFEST_TOO_LARGE').catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AirlockError('MANIFEST_MISSING', `${location} holds no ${MANIFEST_NAME}`, { path: MANIFEST_NAME });
+    throw err;
+  });
+  const signatures = await readSignatureDir(dir, SIGNATURES_DIR, SIGNATURES_DIR);
+  return header(location, limits, {
+    form: 'dir',
+    manifestBytes,
+    signatures,
+    signatureDir: path.join(path.resolve(location), SIGNATURES_DIR),
+    entries: () => walkDirBundle(dir),
+    close: () => dir.close(),
+  });
+}
+
+async function openTar(location: string, where: Extract<BundleLocation, { form: 'tar' }>, folder: DirHandle, limits: ReadLimits): Promise<BundleHeader> {
+  const { fh, stat } = await folder.openFile(path.basename(where.tarFile), location);
+  try {
+    const head = await readTarHead(indexedReader(fh, stat.size), location, limits.maxManifestBytes);
+    const sidecar = await readSignatureDir(folder, path.basename(where.sidecarDir), path.basename(where.sidecarDir));
+    const tarRegion = (e: { offset: number }) => ({ open: async () => ({ fd: fh.fd, offset: e.offset, release: async () => undefined }) });
+    return header(location, limits, {
+      form: 'tar',
+      manifestBytes: head.manifestBytes,
+      signatures: [...head.signatures, ...sidecar],
+      signatureDir: where.sidecarDir,
+      entries: (bytes) => tarBodyEntries(indexedReader(fh, stat.size), location, bytes, tarRegion),
+      close: async () => {
+        await fh.close();
+        await folder.close();
+      },
+    });
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+async function openSplit(location: string, where: Extract<BundleLocation, { form: 'split' }>, folder: DirHandle, limits: ReadLimits): Promise<BundleHeader> {
+  const index = await readPartsIndex(folder, path.basename(where.indexFile));
+  const missing = await partsPresenceFailures(folder, index);
+  if (!missing.empty) throw missing.toError();
+  const stream = () => new StreamCursor(concatenatedParts(folder, index)[Symbol.asyncIterator]());
+  const first = stream();
+  let head;
+  try {
+    head = await readTarHead(streamedReader(first, location), location, limits.maxManifestBytes);
+  } finally {
+    await first.close();
+  }
+  const sidecar = await readSignatureDir(folder, path.basename(where.sidecarDir), path.basename(where.sidecarDir));
+  return header(location, limits, {
+    form: 'split',
+    manifestBytes: head.manifestBytes,
+    signatures: [...head.signatures, ...sidecar],
+    signatureDir: where.sidecarDir,
+    parts: index,
+    entries: (bytes) => streamedEntries(stream(), location, bytes),
+    close: () => folder.close(),
+  });
+}
+
+async function* streamedEntries(cursor: StreamCursor, origin: string, manifestBytes: Buffer): AsyncGenerator<BundleEntry> {
+  try {
+    yield* tarBodyEntries(streamedReader(cursor, origin), origin, manifestBytes, (e) => ({ body: cursor.data(e.size, origin) }));
+  } finally {
+    await cursor.close();
+  }
+}

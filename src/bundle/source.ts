@@ -1,0 +1,82 @@
+// The seam between where a bundle comes from and what is done with it. A source opens into a header (the
+// manifest's exact bytes and the signatures: bounded work, nothing parsed); the caller judges the signatures,
+// and only then parses the manifest and walks the entries. The file system (a folder, a tar, split parts) is
+// one source; a registry is another.
+import type { Failure } from '../errors.js';
+import type { Manifest } from '../format/manifest.js';
+import { DEFAULT_MAX_MANIFEST_BYTES } from '../format/layout.js';
+import type { SignatureInput } from '../trust/policy.js';
+import type { EntryKind } from './entry-checker.js';
+import type { PartsIndex } from './parts-index.js';
+
+export type BundleForm = 'dir' | 'tar' | 'split';
+
+export interface ReadLimits {
+  /** refuse a manifest larger than this before reading it (MANIFEST_TOO_LARGE) */
+  maxManifestBytes: number;
+}
+
+export const DEFAULT_READ_LIMITS: Readonly<ReadLimits> = Object.freeze({ maxManifestBytes: DEFAULT_MAX_MANIFEST_BYTES });
+
+/** An entry's bytes, opened and checked: a descriptor to read (at `offset` for a region of a tar). */
+export interface EntryData {
+  fd: number;
+  offset?: number;
+  /** done with it: closes the descriptor when it was the entry's own */
+  release(): Promise<void>;
+}
+
+/** One entry of a bundle after its manifest and signatures, in bundle order. */
+export interface BundleEntry {
+  /** bundle-relative, '/'-separated */
+  path: string;
+  kind: EntryKind;
+  size: number;
+  /** open the entry's bytes for reading by descriptor (files only; may fail with WRONG_TYPE when swapped) */
+  open?(): Promise<EntryData>;
+  /** or the entry's bytes as a stream (split parts); read it fully or not at all */
+  body?: AsyncIterable<Buffer>;
+  /** what is wrong with the entry where it stands, found by the reader (a misplaced or non-regular tar entry) */
+  failure?: Failure;
+}
+
+/** What a source yields before anything is parsed or trusted. */
+export interface BundleHeader {
+  form: BundleForm;
+  /** the location as given, for messages */
+  location: string;
+  manifestBytes: Buffer;
+  /** sha256 of the manifest bytes: the bundle's identity */
+  digest: string;
+  signatures: SignatureInput[];
+  parts?: PartsIndex;
+  /** where countersignatures go (`airlock sign`), when the source has such a place */
+  signatureDir?: string;
+  /** Parse the manifest (call once its signatures have been judged) and offer the walk over the rest. */
+  parse(): OpenedBundle;
+  /** release what the source holds open; the bundle is unusable afterwards */
+  close(): Promise<void>;
+}
+
+export interface OpenedBundle extends Omit<BundleHeader, 'parse'> {
+  manifest: Manifest;
+  /** Walk every entry after the manifest and signatures once, in bundle order. */
+  entries(): AsyncGenerator<BundleEntry>;
+}
+
+export interface BundleSource {
+  /** how the bundle is named in messages and records */
+  readonly location: string;
+  /** Read the manifest's bytes and the signatures (bounded by `limits`). The caller closes the header. */
+  open(limits?: ReadLimits): Promise<BundleHeader>;
+}
+
+/** Run `fn` on a source's header, closing it however `fn` ends. */
+export async function withHeader<T>(source: BundleSource, limits: ReadLimits | undefined, fn: (h: BundleHeader) => Promise<T>): Promise<T> {
+  const header = await source.open(limits);
+  try {
+    return await fn(header);
+  } finally {
+    await header.close();
+  }
+}

@@ -1,0 +1,37 @@
+// Identify a dropped bundle from its head alone: the manifest's bytes and the signatures, judged against the
+// trust file before anything is parsed. Runs in the identify worker (identify-worker.ts): all of it is work
+// on untrusted input, bounded by the size limit, and none of it may run on the daemon's event loop.
+import { fileSystemSource } from '../bundle/fs-source.js';
+import { evaluateTrust, passGates } from '../bundle/verify.js';
+import { AirlockError } from '../errors.js';
+import { loadAllowedSigners } from '../trust/allowed-signers.js';
+import type { BundleIdentity } from './ports.js';
+
+export interface IdentifyRequest {
+  location: string;
+  /** the watched root the drop lies in: nothing between it and the bundle is followed */
+  within?: string;
+  allowedSignersFile: string;
+  threshold: number;
+  maxManifestBytes: number;
+}
+
+export async function identifyBundle(req: IdentifyRequest): Promise<BundleIdentity> {
+  const header = await fileSystemSource(req.location, req.within === undefined ? {} : { within: req.within }).open({ maxManifestBytes: req.maxManifestBytes });
+  try {
+    // The trust file is read each time: an operator's edit applies to the next bundle without a restart.
+    const allowedSigners = await loadAllowedSigners(req.allowedSignersFile);
+    const now = new Date();
+    const trust = evaluateTrust(header, { allowedSigners, threshold: req.threshold, now });
+    const identity: BundleIdentity = { manifestDigest: header.digest, signers: trust.signers };
+    try {
+      const m = passGates(header, trust, now).manifest;
+      return { ...identity, bundleId: m.id, name: m.name, kind: m.kind, channel: m.channel, sequence: m.sequence };
+    } catch (err) {
+      if (!(err instanceof AirlockError)) throw err;
+      return { ...identity, rejected: { failures: err.failures, failureCount: err.failureCount, message: err.message } };
+    }
+  } finally {
+    await header.close();
+  }
+}
