@@ -1,7 +1,7 @@
 // The NIM container per bundle kind, exactly as NVIDIA's air-gap guide runs it; pure, no Docker needed.
 import t from 'tap';
 import { buildContainerSpec, containerName, deviceRequests } from '../src/runtime/container-spec.js';
-import { parseByteSize } from '../src/runtime/byte-size.js';
+import { parseByteSize } from '../src/util/byte-size.js';
 import { defaultRuntimeConfig, resolveRuntimeConfig, type RuntimeConfig } from '../src/runtime/config.js';
 import { dockerOptionsFromEnv } from '../src/runtime/docker-endpoint.js';
 import { planFetch } from '../src/runtime/fetch-plan.js';

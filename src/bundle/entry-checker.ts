@@ -74,6 +74,7 @@ export class EntryChecker {
       if (this.expected.has(p)) return reject('WRONG_TYPE', p, `${p} is a directory where the manifest lists a file`);
       return reject('UNLISTED_FILE', p, `${p} is a directory the manifest does not list`);
     }
+    if (this.isAllowedDir(p)) return reject('WRONG_TYPE', p, `${p} is a ${entry.kind} where the manifest implies a folder`);
     if (p.startsWith(`${SIGNATURES_DIR}/`)) return { action: 'skip' };
     const exp = this.expected.get(p);
     if (this.symlinkPaths.has(p)) return reject('WRONG_TYPE', p, `${p} is a symlink in the manifest; bundles never carry symlinks (the installer creates them)`);

@@ -3,7 +3,7 @@
 // once the manifest is trusted, every entry after the head, in the order tar-layout.ts requires. Single tars
 // are read at offsets; split parts as one stream.
 import { AirlockError } from '../errors.js';
-import { MANIFEST_NAME, MAX_SIGNATURE_BYTES, MAX_SIGNATURES } from '../format/layout.js';
+import { MANIFEST_NAME, MAX_SIGNATURE_BYTES, MAX_SIGNATURES, SIGNATURES_DIR } from '../format/layout.js';
 import type { SignatureInput } from '../trust/policy.js';
 import { isSignatureEntry, TarLayout } from './tar-layout.js';
 import { fileCursor, StreamCursor, tarHeaders, type TarCursor, type TarHeaderEntry } from './tar-reader.js';
@@ -66,7 +66,8 @@ export async function readTarHead(reader: DataReader, origin: string, maxManifes
         manifestBytes = await reader.bytes(e);
         continue;
       }
-      if (!isSignatureEntry(e.path)) break;
+      // The head runs while entries are under signatures/; one there that is not a signature is refused.
+      if (!e.path.startsWith(`${SIGNATURES_DIR}/`)) break;
       const f = layout.next(e.path, e.kind);
       if (f) throw new AirlockError(f.code, f.message, { path: f.path ?? origin });
       if (e.size > MAX_SIGNATURE_BYTES) throw new AirlockError('SIGNATURE_MALFORMED', `${e.path} is ${e.size} bytes, too large for a signature`, { path: e.path });

@@ -77,7 +77,7 @@ export function evaluateTrust(header: Pick<BundleHeader, 'manifestBytes' | 'sign
  * manifest itself, then its expiry. Returns the parsed bundle, or throws the failures that stopped it.
  */
 export function passGates(header: BundleHeader, trust: TrustReport, now: Date): OpenedBundle {
-  if (trust.failures.length > 0) throw AirlockError.fromFailures(trust.failures, `bundle ${header.location} rejected: ${trust.failures[0]!.message}`);
+  if (trust.failures.length > 0) throw AirlockError.fromFailures(trust.failures, `${header.location} rejected: ${trust.failures[0]!.message}`);
   const bundle = header.parse();
   const expired = expiryFailure(bundle.manifest, now);
   if (expired) throw AirlockError.fromFailures([expired]);

@@ -2,7 +2,7 @@
 // NVIDIA's air-gap guide ("Air-Gapped Phase"), one per bundle kind, expressed through the API.
 import type Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
-import { parseByteSize } from './byte-size.js';
+import { parseByteSize } from '../util/byte-size.js';
 import { findSecret, RESERVED_ENV_NAMES, type GpuRequest, type RuntimeConfig } from './config.js';
 import type { DeploymentTarget } from './runtime.js';
 

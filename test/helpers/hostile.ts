@@ -1,5 +1,6 @@
 // Every hostile bundle the format must reject, each named after what it defends against.
 // Shared by the verify and install tests: each case builds its bundle into a fresh folder.
+import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { ErrorCode } from '../../src/errors.js';
@@ -54,6 +55,26 @@ async function signedTar(dir: string, ctx: HostileContext, arrange: (entries: Ta
   await fsp.mkdir(dir, { recursive: true });
   await fsp.writeFile(file, tarBytes(arrange(tarBundleEntries(manifestBytes, [sig], files))));
   return file;
+}
+
+/** A FIFO at `file` (rsync -a copies FIFOs; an ext4 stick can carry one). */
+async function fifoAt(file: string): Promise<void> {
+  await fsp.rm(file, { force: true });
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  execFileSync('mkfifo', [file]);
+}
+
+/** A signed manifest whose bytes are given as they are (to reach the parser with shapes serialisation would not make). */
+async function signedBytes(dir: string, ctx: HostileContext, manifestBytes: Buffer): Promise<string> {
+  await writeDirBundle(dir, { manifestBytes, signers: [ctx.trusted] });
+  return dir;
+}
+
+/** A manifest of `n` entries that each break the schema (a hostile flood of errors), `size` bytes at most. */
+function schemaFlood(n: number): Buffer {
+  const m = manifestFor(defaultFiles());
+  const bad = '{"path":7,"size":"x","sha256":[]},';
+  return Buffer.from(JSON.stringify({ ...m, files: [] }).replace('"files":[]', `"files":[${bad.repeat(n).slice(0, -1)}]`));
 }
 
 function replaceEntry(entries: TarEntrySpec[], p: string, replacement: TarEntrySpec): TarEntrySpec[] {
@@ -185,6 +206,74 @@ export function hostileCases(): HostileCase[] {
       signedTar(dir, ctx, (entries) => [...entries, { path: 'payload/extra.bin', data: Buffer.from('x') }]) },
     { name: 'tar entry with a path traversal', code: 'UNLISTED_FILE', build: (dir, ctx) =>
       signedTar(dir, ctx, (entries) => [...entries, { path: 'payload/../../etc/x', data: Buffer.from('x') }]) },
+    // Special files where regular ones belong: refused at once, never opened in a way that waits (issue 11 §1).
+    { name: 'FIFO named signatures/x.sig', code: 'WRONG_TYPE', build: async (dir, ctx) => {
+      await signedDir(dir, ctx);
+      await fifoAt(path.join(dir, 'signatures', 'x.sig'));
+      return dir;
+    } },
+    { name: 'FIFO in place of airlock.json', code: 'WRONG_TYPE', build: async (dir, ctx) => {
+      await signedDir(dir, ctx);
+      await fifoAt(path.join(dir, 'airlock.json'));
+      return dir;
+    } },
+    { name: 'FIFO where a payload file is listed', code: 'WRONG_TYPE', build: async (dir, ctx) => {
+      await signedDir(dir, ctx);
+      await fifoAt(path.join(dir, WEIGHTS));
+      return dir;
+    } },
+    { name: 'FIFO among the sidecar signatures of a tar', code: 'WRONG_TYPE', build: async (dir, ctx) => {
+      const file = await signedTar(dir, ctx, (e) => e);
+      await fifoAt(path.join(dir, 'hostile.airlock.signatures', 'x.sig'));
+      return file;
+    } },
+    { name: 'signatures/ folder that is a symlink', code: 'WRONG_TYPE', build: async (dir, ctx) => {
+      await signedDir(dir, ctx);
+      await fsp.rename(path.join(dir, 'signatures'), path.join(dir, '.elsewhere'));
+      await fsp.symlink('.elsewhere', path.join(dir, 'signatures'));
+      return dir;
+    } },
+    // Bounded work before trust (issue 11 §2): the signatures are judged before the manifest is parsed.
+    { name: 'manifest over the 16 MiB default limit', code: 'MANIFEST_TOO_LARGE', build: async (dir) => {
+      await writeDirBundle(dir, { manifestBytes: Buffer.alloc(17 * 1024 * 1024, 0x20) });
+      return dir;
+    } },
+    { name: 'unsigned manifest flooding the schema with errors: refused by its signatures, never validated', code: 'NO_SIGNATURES', build: async (dir) => {
+      await writeDirBundle(dir, { manifestBytes: schemaFlood(300_000) });
+      return dir;
+    } },
+    { name: 'signed manifest flooding the schema with errors: one error, bounded', code: 'MANIFEST_INVALID', build: (dir, ctx) => signedBytes(dir, ctx, schemaFlood(300_000)) },
+    { name: 'path with more than 128 segments', code: 'BAD_PATH', build: (dir, ctx) => signedWithPaths(dir, ctx, (f) => { f[0]!.path = Array.from({ length: 200 }, () => 'd').join('/'); }) },
+    // Strict values (issue 11 §7): a time the schema lets through but no clock can hold is invalid, never "no expiry".
+    { name: 'expiry that is a leap second', code: 'MANIFEST_INVALID', build: (dir, ctx) => signedDir(dir, ctx, defaultFiles(), { expires: '2099-12-31T23:59:60Z' }).then(() => dir) },
+    { name: 'created on February 30th', code: 'MANIFEST_INVALID', build: (dir, ctx) => signedDir(dir, ctx, defaultFiles(), { created: '2026-02-30T00:00:00Z' }).then(() => dir) },
+    // Symlinks resolved against the manifest's own tree, as the kernel will resolve them once installed.
+    { name: 'symlink leading through a regular file', code: 'BAD_SYMLINK', build: (dir, ctx) => signedWithPaths(dir, ctx, (f) => { f[3]!.target = 'config.json/../tokenizer.json'; }) },
+    { name: 'symlink to a directory', code: 'BAD_SYMLINK', build: (dir, ctx) => signedWithPaths(dir, ctx, (f) => { f[3]!.target = 'weights'; }) },
+    { name: 'symlink to an entry the manifest does not list', code: 'BAD_SYMLINK', build: (dir, ctx) => signedWithPaths(dir, ctx, (f) => { f[3]!.target = 'weights/missing.bin'; }) },
+    // One reading of a tar, the same as GNU tar's (issue 11 §6).
+    { name: 'tar holding a second airlock.json after the payload', code: 'TAR_INVALID', build: (dir, ctx) =>
+      signedTar(dir, ctx, (entries) => [...entries, { path: 'airlock.json', data: Buffer.from('{"other": "manifest"}') }]) },
+    { name: 'tar with a signature after the payload', code: 'TAR_INVALID', build: async (dir, ctx) => {
+      const late = await sshSign(ctx.trusted, Buffer.from('x'));
+      return signedTar(dir, ctx, (entries) => [...entries, { path: 'signatures/late.sig', data: late }]);
+    } },
+    { name: 'tar entry named signatures/x.sig that is a symlink', code: 'WRONG_TYPE', build: (dir, ctx) =>
+      signedTar(dir, ctx, (entries) => [entries[0]!, { path: 'signatures/x.sig', type: 'SymbolicLink', linkpath: '/etc/shadow' }, ...entries.slice(1)]) },
+    { name: 'tar entry under signatures/ that is not a signature', code: 'UNLISTED_FILE', build: (dir, ctx) =>
+      signedTar(dir, ctx, (entries) => [entries[0]!, { path: 'signatures/notes.txt', data: Buffer.from('hi') }, ...entries.slice(1)]) },
+    { name: 'tar with a directory entry', code: 'WRONG_TYPE', build: (dir, ctx) =>
+      signedTar(dir, ctx, (entries) => [...entries.slice(0, 2), { path: 'payload/weights', type: 'Directory' }, ...entries.slice(2)]) },
+    { name: 'tar with entries after a lone zero block (GNU tar stops at it)', code: 'TAR_INVALID', build: async (dir, ctx) => {
+      const file = await signedTar(dir, ctx, (e) => e);
+      await mutate(file, (b) => Buffer.concat([b.subarray(0, b.length - 1024), Buffer.alloc(512), tarBytes([{ path: 'payload/extra', data: Buffer.from('x') }])]));
+      return file;
+    } },
+    { name: 'tar with data after its end-of-archive marker', code: 'TAR_INVALID', build: async (dir, ctx) => {
+      const file = await signedTar(dir, ctx, (e) => e);
+      await mutate(file, (b) => Buffer.concat([b, Buffer.from('trailing bytes no reader should see')]));
+      return file;
+    } },
     { name: 'truncated tar', code: 'TAR_INVALID', build: async (dir, ctx) => {
       const file = await signedTar(dir, ctx, (e) => e);
       await mutate(file, (b) => b.subarray(0, 3000));

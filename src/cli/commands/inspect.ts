@@ -3,16 +3,19 @@ import { summarize } from '../../bundle/verify.js';
 import { loadAllowedSigners } from '../../trust/allowed-signers.js';
 import { describeSignatures, evaluateSignatures } from '../../trust/policy.js';
 import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
+import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
 import { signerLines, summaryLines } from '../report-lines.js';
 
 export const summary = 'show what a bundle claims (no payload read): profiles, images, totals, signers';
-export const usage = `usage: airlock inspect BUNDLE [--trust ALLOWED_SIGNERS] [--json]
+export const usage = `usage: airlock inspect BUNDLE [--trust ALLOWED_SIGNERS] [--max-manifest-size SIZE] [--json]
   Reads only the manifest and signatures. Each signature is shown with its key fingerprint as
-  ssh-keygen -l prints it and, with --trust, the principals it maps to.`;
+  ssh-keygen -l prints it and, with --trust, the principals it maps to. The manifest is shown
+  whoever signed it: inspect is for looking, verify and install are for trusting.
+${LIMIT_USAGE}`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, json: { type: 'boolean' } }, usage);
-  const bundle = await openBundle(onePositional(positionals, 'BUNDLE', usage));
+  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS }, usage);
+  const bundle = await openBundle(onePositional(positionals, 'BUNDLE', usage), { limits: limitsFromOptions(values['max-manifest-size']) });
   try {
     return await show(bundle, values, io);
   } finally {

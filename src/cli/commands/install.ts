@@ -5,11 +5,12 @@ import { humanBytes, humanDuration } from '../../util/human.js';
 import { createProgress, type Progress } from '../../util/progress.js';
 import { onePositional, parseCommandArgs, parseIntegerOption, requireOption, writeJson, type CliIO } from '../command.js';
 import { signerLines } from '../report-lines.js';
+import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
 import { trustFromOptions } from '../trust-options.js';
 
 export const summary = 'verify a bundle while writing it into the store, then make it current';
 export const usage = `usage: airlock install BUNDLE --store DIR --trust ALLOWED_SIGNERS [--threshold K]
-         [--allow-downgrade] [--retention N] [--json]
+         [--allow-downgrade] [--retention N] [--max-manifest-size SIZE] [--json]
   BUNDLE is a bundle directory, a *.airlock.tar, a *.airlock.parts.json index or its first part;
   it is only read, never written (a read-only mount is fine).
   Signatures, expiry and rollback protection are checked from the manifest before any payload
@@ -18,12 +19,13 @@ export const usage = `usage: airlock install BUNDLE --store DIR --trust ALLOWED_
   --allow-downgrade  install a lower sequence than the highest installed for its name and channel
   --retention N      earlier deployments kept per model besides the current one (default ${DEFAULT_RETENTION})
   --json             print a report, including the deployment's absolute path
+${LIMIT_USAGE}
   The very same bundle again is a no-op (exit 0, "already installed").`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { store: { type: 'string' }, trust: { type: 'string' }, threshold: { type: 'string' }, 'allow-downgrade': { type: 'boolean' }, retention: { type: 'string' }, json: { type: 'boolean' } },
+    { store: { type: 'string' }, trust: { type: 'string' }, threshold: { type: 'string' }, 'allow-downgrade': { type: 'boolean' }, retention: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS },
     usage,
   );
   const location = path.resolve(io.cwd, onePositional(positionals, 'BUNDLE', usage));
@@ -37,6 +39,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       store,
       ...trust,
       allowDowngrade: values['allow-downgrade'] ?? false,
+      limits: limitsFromOptions(values['max-manifest-size']),
       ...(retention !== undefined ? { retention } : {}),
       onProgress: progressBar(progress),
     });

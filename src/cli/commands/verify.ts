@@ -3,28 +3,31 @@ import { verifyBundle } from '../../bundle/verify.js';
 import { humanBytes, humanDuration } from '../../util/human.js';
 import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
 import { failureLines, signerLines, summaryLines } from '../report-lines.js';
+import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
 import { trustFromOptions } from '../trust-options.js';
 
 export const summary = 'check a bundle: signatures first, then every payload byte';
-export const usage = `usage: airlock verify BUNDLE --trust ALLOWED_SIGNERS [--threshold K] [--json]
+export const usage = `usage: airlock verify BUNDLE --trust ALLOWED_SIGNERS [--threshold K] [--max-manifest-size SIZE] [--json]
   BUNDLE is a bundle directory, a *.airlock.tar, a *.airlock.parts.json index or its first part.
-  Signatures (and expiry) are checked before any payload byte is read; then every byte is hashed
-  and every mismatch, missing, unlisted or wrongly typed entry is reported. Exit 0 valid, 1 rejected.`;
+  The signatures over the exact bytes of airlock.json are checked before it is even parsed; then the
+  manifest and its expiry; then every byte is hashed and every mismatch, missing, unlisted or wrongly
+  typed entry is reported. Exit 0 valid, 1 rejected.
+${LIMIT_USAGE}`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, threshold: { type: 'string' }, json: { type: 'boolean' } }, usage);
+  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, threshold: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS }, usage);
   const location = onePositional(positionals, 'BUNDLE', usage);
   const trust = await trustFromOptions(values.trust, values.threshold, usage);
-  const report = await verifyBundle(location, trust);
+  const report = await verifyBundle(location, { ...trust, limits: limitsFromOptions(values['max-manifest-size']) });
   if (values.json) writeJson(io, report);
   else {
     const lines = [...summaryLines(report.bundle), `signatures (threshold ${report.trust.threshold}, ${report.trust.trustedKeys} trusted):`, ...signerLines(report.trust.signers)];
     if (report.payloadChecked) lines.push(`verified  ${report.filesVerified} files, ${humanBytes(report.bytesVerified)} in ${humanDuration(report.durationMs)}`);
     else lines.push('payload   not read: the manifest was rejected');
     if (report.ok) lines.push('OK');
-    else lines.push(`REJECTED: ${report.failures.length} problem(s)`, ...failureLines(report.failures));
+    else lines.push(`REJECTED: ${report.failureCount} problem(s)${report.failureCount > report.failures.length ? ` (the first ${report.failures.length} listed)` : ''}`, ...failureLines(report.failures));
     io.stdout.write(lines.join('\n') + '\n');
   }
-  if (!report.ok) throw AirlockError.fromFailures(report.failures, `bundle ${report.bundle.id} rejected: ${report.failures[0]?.message ?? ''}`);
+  if (!report.ok) throw AirlockError.fromFailures(report.failures, `bundle ${report.bundle.id ?? report.bundle.location} rejected: ${report.failures[0]?.message ?? ''}`, report.failureCount);
   return 0;
 }
