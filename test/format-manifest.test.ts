@@ -1,7 +1,9 @@
 // Pure format rules: path safety, symlink resolution, manifest semantics.
 import t from 'tap';
 import { parseManifest, manifestProblems, serializeManifest, type Manifest } from '../src/format/manifest.js';
-import { pathProblem, resolveLinkTarget } from '../src/format/paths.js';
+import { pathProblem } from '../src/format/paths.js';
+import { impliedFolders, PathTree } from '../src/format/path-tree.js';
+import { parseRfc3339 } from '../src/format/time.js';
 import { bundleBaseName } from '../src/format/layout.js';
 import { manifestFor, defaultFiles } from './helpers/bundle-builder.js';
 
@@ -14,11 +16,27 @@ t.test('pathProblem refuses every unsafe shape', async (t) => {
   }
 });
 
-t.test('resolveLinkTarget stays inside the tree', async (t) => {
-  t.equal(resolveLinkTarget('snap/tag/config.json', '../../blobs/abc'), 'blobs/abc');
-  t.equal(resolveLinkTarget('a', '../x'), undefined);
-  t.equal(resolveLinkTarget('a/b', '/etc/passwd'), undefined);
-  t.equal(resolveLinkTarget('a/b', '../../x'), undefined);
+t.test('the path trie: conflicts by kind, folders implied, linear on deep paths', async (t) => {
+  const tree = new PathTree<number>();
+  t.equal(tree.insert('a/b/c', 1).kind, 'inserted');
+  t.equal(tree.insert('a/b/c', 2).kind, 'duplicate');
+  t.equal(tree.insert('a/b', 3).kind, 'is-directory', 'a folder of other entries cannot be an entry');
+  t.equal(tree.insert('a/b/c/d', 4).kind, 'below-entry', 'a file cannot hold children');
+  t.equal(tree.find('a/b')?.hasChildren, true);
+  t.equal(tree.find('a/x'), undefined);
+  t.same(impliedFolders(['x/y/z', 'x/w', 'v']), ['x', 'x/y']);
+  // 2,000 paths of 120 segments each: every ancestor as a string would be 240,000 strings of up to 240 bytes.
+  const deep = Array.from({ length: 2000 }, (_, i) => `${i}/${'s/'.repeat(118)}leaf`);
+  t.equal(impliedFolders(deep).length, 2000 * 119);
+});
+
+t.test('RFC 3339 times are read strictly', async (t) => {
+  t.equal(parseRfc3339('2026-01-01T00:00:00Z'), Date.UTC(2026, 0, 1));
+  t.equal(parseRfc3339('2026-01-01T01:30:00+01:30'), Date.UTC(2026, 0, 1));
+  t.equal(parseRfc3339('2024-02-29T12:00:00.250Z'), Date.UTC(2024, 1, 29, 12, 0, 0, 250));
+  for (const bad of ['2023-02-29T00:00:00Z', '2026-02-30T00:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T23:59:60Z', '2026-01-01T00:00:00+24:00', '2026-01-01', 'yesterday']) {
+    t.equal(parseRfc3339(bad), undefined, bad);
+  }
 });
 
 t.test('manifest semantics', async (t) => {

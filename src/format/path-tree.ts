@@ -96,3 +96,10 @@ export class PathTree<V> {
     return node;
   }
 }
+
+/** Every folder the entries at `paths` imply, parents before children: linear in the paths' total length. */
+export function impliedFolders(paths: Iterable<string>): string[] {
+  const tree = new PathTree<true>();
+  for (const p of paths) tree.insert(p, true);
+  return tree.directories();
+}

@@ -1,5 +1,4 @@
 // Path rules for every name inside a bundle. Pure: no file system access.
-import path from 'node:path';
 
 /** A bundle path has at most this many segments (a NIM cache is under ten deep). */
 export const MAX_PATH_SEGMENTS = 128;
@@ -22,25 +21,6 @@ export function pathProblem(p: string): string | undefined {
     if (/[\x00-\x1f]/.test(seg)) return 'contains a control character';
   }
   return undefined;
-}
-
-/**
- * Resolve a relative symlink `target` placed at `linkPath` to a tree-relative path,
- * or undefined when it is absolute or leaves the tree.
- */
-export function resolveLinkTarget(linkPath: string, target: string): string | undefined {
-  if (target.startsWith('/') || target.includes('\\') || target.includes('\0')) return undefined;
-  const joined = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
-  if (joined === '..' || joined.startsWith('../') || joined === '.' || joined.startsWith('/')) return undefined;
-  return joined;
-}
-
-/** Every ancestor directory of a tree-relative path: `a/b/c` → `a`, `a/b`. */
-export function ancestors(p: string): string[] {
-  const parts = p.split('/');
-  const out: string[] = [];
-  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join('/'));
-  return out;
 }
 
 /** At most `max` characters of an untrusted string, for messages (a hostile path can be megabytes long). */

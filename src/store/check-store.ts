@@ -4,7 +4,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Failure } from '../errors.js';
 import { isSymlink, type Manifest } from '../format/manifest.js';
-import { ancestors } from '../format/paths.js';
+import { impliedFolders } from '../format/path-tree.js';
 import { runFileJob } from '../hash/file-job.js';
 import { BLOB_MODE, blobPath, listBlobs } from './content.js';
 import { readKeptManifest } from './kept-manifest.js';
@@ -73,16 +73,11 @@ async function checkTree(root: string, rel: string, m: Manifest, opts: CheckOpti
     fail(rel, 'the deployment tree is missing');
     return;
   }
-  const expected = new Set<string>();
-  for (const e of m.files) {
-    expected.add(e.path);
-    for (const a of ancestors(e.path)) expected.add(a);
-  }
+  const dirs = impliedFolders(m.files.map((e) => e.path));
+  const expected = new Set<string>([...m.files.map((e) => e.path), ...dirs]);
   for await (const [p] of walkTree(root, "")) {
     if (!expected.has(p)) fail(`${rel}/${p}`, 'is not in the manifest');
   }
-  const dirs = new Set<string>();
-  for (const e of m.files) for (const a of ancestors(e.path)) dirs.add(a);
   for (const dir of ['', ...dirs]) {
     const st = await fsp.lstat(path.join(root, dir)).catch(() => undefined);
     if (!st?.isDirectory() || (st.mode & 0o777) !== 0o755) fail(`${rel}/${dir}`, 'should be a folder with mode 0755');

@@ -4,7 +4,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { isSymlink, type FileEntry, type Manifest } from '../format/manifest.js';
-import { ancestors } from '../format/paths.js';
+import { impliedFolders } from '../format/path-tree.js';
 import { fsyncDir } from './durable.js';
 
 export interface TreeResult {
@@ -54,11 +54,10 @@ export async function buildTree(root: string, manifest: Manifest, source: (sha25
   return result;
 }
 
-/** Every folder the tree needs, parents before children. */
+/** Every folder the tree needs, parents before children (by depth, then name, so the order is stable). */
 export function treeDirs(manifest: Manifest): string[] {
-  const set = new Set<string>();
-  for (const e of manifest.files) for (const a of ancestors(e.path)) set.add(a);
-  return [...set].sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
+  const depth = (d: string) => d.split('/').length;
+  return impliedFolders(manifest.files.map((e) => e.path)).sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 async function placeFile(src: string, dest: string, executable: boolean): Promise<'link' | 'fallback' | 'executable'> {
