@@ -4,11 +4,14 @@ import { expiryFailure, manifestTotals, type ManifestTotals } from '../format/ma
 import { HashPool } from '../hash/hash-pool.js';
 import type { AllowedSigner } from '../trust/allowed-signers.js';
 import { evaluateSignatures, type TrustReport } from '../trust/policy.js';
+import type { RevokedKeys } from '../trust/revoked-keys.js';
 import { openBundle, type OpenedBundle } from './open-bundle.js';
 import { walkPayload } from './payload-walk.js';
 
 export interface VerifyOptions {
   allowedSigners: AllowedSigner[];
+  /** signatures by these keys never count (KEY_REVOKED) */
+  revokedKeys?: RevokedKeys;
   threshold: number;
   now?: Date;
   onBytes?: (n: number) => void;
@@ -67,8 +70,9 @@ export function headerFailures(bundle: OpenedBundle, trust: TrustReport, now: Da
   return failures;
 }
 
-export function evaluateTrust(bundle: OpenedBundle, opts: { allowedSigners: AllowedSigner[]; threshold: number; now: Date }): TrustReport {
-  return evaluateSignatures(bundle.manifestBytes, bundle.signatures, opts.allowedSigners, { threshold: opts.threshold, now: opts.now });
+export function evaluateTrust(bundle: OpenedBundle, opts: { allowedSigners: AllowedSigner[]; revokedKeys?: RevokedKeys; threshold: number; now: Date }): TrustReport {
+  const revoked = opts.revokedKeys ? { revoked: opts.revokedKeys } : {};
+  return evaluateSignatures(bundle.manifestBytes, bundle.signatures, opts.allowedSigners, { threshold: opts.threshold, now: opts.now, ...revoked });
 }
 
 export async function verifyBundle(location: string, opts: VerifyOptions): Promise<VerifyReport> {

@@ -7,7 +7,7 @@ import { locateBundle } from '../bundle/locate.js';
 import { openBundle } from '../bundle/open-bundle.js';
 import { installBundle } from '../store/install.js';
 import { AirlockError } from '../errors.js';
-import { loadAllowedSigners } from '../trust/allowed-signers.js';
+import { loadTrust, type TrustFiles, type TrustSet } from '../trust/load-trust.js';
 import { evaluateSignatures } from '../trust/policy.js';
 import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from './ports.js';
 import { throttled } from './throttle-progress.js';
@@ -15,8 +15,11 @@ import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
 
 export interface WorkerInstallerOptions {
   store: string;
-  allowedSignersFile: string;
+  /** allowed_signers and (optionally) revoked keys: read again for every bundle */
+  trust: TrustFiles;
   threshold: number;
+  /** lines skipped in the trust file, each time it is read */
+  onTrustWarnings?: (warnings: string[]) => void;
   retention: number;
   /** how long an aborted install may take to wind down before its worker is terminated */
   abortGraceMs?: number;
@@ -29,11 +32,18 @@ export class WorkerInstaller implements Installer {
 
   constructor(private readonly o: WorkerInstallerOptions) {}
 
+  // The trust files are read each time: an operator's edit (a newly revoked key) applies to the next bundle without a restart.
+  private async trustNow(): Promise<TrustSet> {
+    const set = await loadTrust(this.o.trust);
+    this.o.onTrustWarnings?.(set.warnings);
+    return set;
+  }
+
   async identify(location: string): Promise<BundleIdentity> {
     const opened = await openBundle(location);
-    // The trust file is read each time: an operator's edit applies to the next bundle without a restart.
-    const signers = await loadAllowedSigners(this.o.allowedSignersFile);
-    const trust = evaluateSignatures(opened.manifestBytes, opened.signatures, signers, { threshold: this.o.threshold, now: new Date() });
+    const set = await this.trustNow();
+    const revoked = set.revoked ? { revoked: set.revoked } : {};
+    const trust = evaluateSignatures(opened.manifestBytes, opened.signatures, set.signers, { threshold: this.o.threshold, now: new Date(), ...revoked });
     const m = opened.manifest;
     return { bundleId: m.id, name: m.name, kind: m.kind, channel: m.channel, sequence: m.sequence, manifestDigest: opened.digest, signers: trust.signers };
   }
@@ -45,9 +55,11 @@ export class WorkerInstaller implements Installer {
 
   private async installHere(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
     const onProgress = opts.onProgress ? throttled(opts.onProgress) : undefined;
+    const set = await this.trustNow();
     const result = await installBundle(location, {
       store: this.o.store,
-      allowedSigners: await loadAllowedSigners(this.o.allowedSignersFile),
+      allowedSigners: set.signers,
+      ...(set.revoked ? { revokedKeys: set.revoked } : {}),
       threshold: this.o.threshold,
       retention: this.o.retention,
       now: new Date(),
@@ -59,7 +71,7 @@ export class WorkerInstaller implements Installer {
   }
 
   private installInWorker(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
-    const request: WorkerRequest = { location, store: this.o.store, allowedSignersFile: this.o.allowedSignersFile, threshold: this.o.threshold, retention: this.o.retention };
+    const request: WorkerRequest = { location, store: this.o.store, trust: this.o.trust, threshold: this.o.threshold, retention: this.o.retention };
     const worker = new Worker(WORKER_URL, { workerData: request });
     this.workers.add(worker);
     return new Promise<InstallOutcome>((resolve, reject) => {

@@ -11,6 +11,7 @@ import { manifestTotals } from '../format/manifest.js';
 import { HashPool } from '../hash/hash-pool.js';
 import type { AllowedSigner } from '../trust/allowed-signers.js';
 import type { TrustReport } from '../trust/policy.js';
+import type { RevokedKeys } from '../trust/revoked-keys.js';
 import { adoptBlob, blobPath, fsyncBlobDirs } from './content.js';
 import { switchCurrent, toDeploymentInfo, type DeploymentInfo } from './deployments.js';
 import { fsyncDir, makeDir, pathExists, removeTree } from './durable.js';
@@ -31,6 +32,8 @@ export const DEFAULT_RETENTION = 2;
 export interface InstallOptions {
   store: string;
   allowedSigners: AllowedSigner[];
+  /** signatures by these keys never count (KEY_REVOKED) */
+  revokedKeys?: RevokedKeys;
   threshold: number;
   allowDowngrade?: boolean;
   now?: Date;
@@ -78,7 +81,7 @@ export async function installBundle(location: string, opts: InstallOptions): Pro
   emit({ phase: 'signatures', bytesDone: 0, bytesTotal: totals.carriedBytes });
 
   // Signatures and expiry before any payload byte (and before the store is touched).
-  const trust = evaluateTrust(bundle, { allowedSigners: opts.allowedSigners, threshold: opts.threshold, now });
+  const trust = evaluateTrust(bundle, { allowedSigners: opts.allowedSigners, threshold: opts.threshold, now, ...(opts.revokedKeys ? { revokedKeys: opts.revokedKeys } : {}) });
   const header = headerFailures(bundle, trust, now);
   if (header.length > 0) throw AirlockError.fromFailures(header, `bundle ${bundle.manifest.id} rejected: ${header[0]!.message}`);
 

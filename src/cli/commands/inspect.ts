@@ -1,22 +1,25 @@
 import { openBundle } from '../../bundle/open-bundle.js';
 import { summarize } from '../../bundle/verify.js';
-import { loadAllowedSigners } from '../../trust/allowed-signers.js';
 import { describeSignatures, evaluateSignatures } from '../../trust/policy.js';
 import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
 import { signerLines, summaryLines } from '../report-lines.js';
+import { optionalTrust } from '../trust-options.js';
 
 export const summary = 'show what a bundle claims (no payload read): profiles, images, totals, signers';
-export const usage = `usage: airlock inspect BUNDLE [--trust ALLOWED_SIGNERS] [--json]
+export const usage = `usage: airlock inspect BUNDLE [--trust ALLOWED_SIGNERS] [--revoked FILE] [--json]
   Reads only the manifest and signatures. Each signature is shown with its key fingerprint as
-  ssh-keygen -l prints it and, with --trust, the principals it maps to.`;
+  ssh-keygen -l prints it and, with --trust, the principals it maps to; with --revoked, signatures
+  by the listed keys are shown as revoked.`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, json: { type: 'boolean' } }, usage);
+  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, revoked: { type: 'string' }, json: { type: 'boolean' } }, usage);
   const bundle = await openBundle(onePositional(positionals, 'BUNDLE', usage));
   const m = bundle.manifest;
-  const signers = values.trust
-    ? evaluateSignatures(bundle.manifestBytes, bundle.signatures, await loadAllowedSigners(values.trust), { threshold: 1, now: new Date() }).signers
-    : describeSignatures(bundle.manifestBytes, bundle.signatures);
+  const trust = await optionalTrust(values, io);
+  const revoked = trust.revokedKeys ? { revoked: trust.revokedKeys } : {};
+  const signers = trust.allowedSigners
+    ? evaluateSignatures(bundle.manifestBytes, bundle.signatures, trust.allowedSigners, { threshold: 1, now: new Date(), ...revoked }).signers
+    : describeSignatures(bundle.manifestBytes, bundle.signatures, trust.revokedKeys);
   const info = { bundle: summarize(bundle), profiles: m.profiles, images: m.images, signers, ...(bundle.parts ? { parts: bundle.parts } : {}) };
   if (values.json) {
     writeJson(io, info);

@@ -3,18 +3,19 @@ import { verifyBundle } from '../../bundle/verify.js';
 import { humanBytes, humanDuration } from '../../util/human.js';
 import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
 import { failureLines, signerLines, summaryLines } from '../report-lines.js';
-import { trustFromOptions } from '../trust-options.js';
+import { TRUST_OPTIONS, trustFromOptions } from '../trust-options.js';
 
 export const summary = 'check a bundle: signatures first, then every payload byte';
-export const usage = `usage: airlock verify BUNDLE --trust ALLOWED_SIGNERS [--threshold K] [--json]
+export const usage = `usage: airlock verify BUNDLE --trust ALLOWED_SIGNERS [--revoked FILE] [--threshold K] [--json]
   BUNDLE is a bundle directory, a *.airlock.tar, a *.airlock.parts.json index or its first part.
   Signatures (and expiry) are checked before any payload byte is read; then every byte is hashed
-  and every mismatch, missing, unlisted or wrongly typed entry is reported. Exit 0 valid, 1 rejected.`;
+  and every mismatch, missing, unlisted or wrongly typed entry is reported. Exit 0 valid, 1 rejected.
+  --revoked FILE  public keys (one per line, as ssh-keygen -Y verify -r reads) whose signatures never count`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, threshold: { type: 'string' }, json: { type: 'boolean' } }, usage);
+  const { values, positionals } = parseCommandArgs(argv, { ...TRUST_OPTIONS, json: { type: 'boolean' } }, usage);
   const location = onePositional(positionals, 'BUNDLE', usage);
-  const trust = await trustFromOptions(values.trust, values.threshold, usage);
+  const trust = await trustFromOptions(values, usage, io);
   const report = await verifyBundle(location, trust);
   if (values.json) writeJson(io, report);
   else {
