@@ -4,7 +4,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyO
 import { lstat, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { AirlockError } from '../errors.js';
 import { encodePrivateKeyFile, isEncrypted, openKeyEnvelope, parseKeyEnvelope, type KeyEnvelope } from './private-key-format.js';
-import { ED25519, formatPublicKeyLine, publicKeyFromRaw, type Ed25519PublicKey, type PublicKey } from './public-key.js';
+import { ED25519, formatPublicKeyLine, parsePublicKeyLine, publicKeyFromRaw, type Ed25519PublicKey, type PublicKey } from './public-key.js';
 
 export {
   ED25519,
@@ -91,8 +91,18 @@ export type KeyFile = { kind: 'ed25519'; key: PrivateKey } | { kind: 'ssh-keygen
 
 export async function openKeyFile(file: string, opts: LoadPrivateKeyOptions = {}): Promise<KeyFile> {
   const envelope = await readKeyFile(file, opts);
-  if (envelope.publicKey.type !== ED25519) return { kind: 'ssh-keygen', file, public: envelope.publicKey };
+  if (envelope.publicKey.type !== ED25519) return { kind: 'ssh-keygen', file, public: await withPubComment(file, envelope.publicKey) };
   return { kind: 'ed25519', key: await openEd25519(file, envelope, opts) };
+}
+
+/** The comment (for the signature's label) is in the private section, which airlock leaves closed; KEY.pub has it too. */
+async function withPubComment(file: string, key: PublicKey): Promise<PublicKey> {
+  try {
+    const pub = parsePublicKeyLine((await readFile(`${file}.pub`, 'utf8')).trim(), `${file}.pub`);
+    return pub.blob.equals(key.blob) && pub.comment ? { ...key, comment: pub.comment } : key;
+  } catch {
+    return key; // no usable KEY.pub: the label falls back to the key's hash
+  }
 }
 
 async function exists(file: string): Promise<boolean> {
