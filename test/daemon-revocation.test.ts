@@ -22,7 +22,7 @@ t.test('a key revoked while the daemon runs no longer counts for the next bundle
   writeFileSync(trust, `alice@x ${alice.publicLine}\nold@x ${rsa.publicLine}\n`);
   writeFileSync(revoked, '# nothing revoked yet\n');
   const d = await startTestDaemon(t, { dir: path.join(work, 'daemon'), config: { trust: { allowedSigners: trust, revokedKeys: revoked, threshold: 1 } } });
-  t.ok(d.lines().some((l) => l.msg === 'trust file loaded' && l['revokedKeys'] === 0), 'start-up log names the revoked keys');
+  t.ok(d.lines().some((l) => l.msg === 'trust file loaded' && l['revokedKeys'] === 0 && l['revokedKeysFile'] === revoked), 'start-up log names the revoked keys');
   t.ok(d.lines().some((l) => l.msg === 'trust file line skipped' && String(l['warning']).includes(`${trust}:2`)), 'the skipped rsa line is logged');
 
   const before = await packFixture(t, { fixture: 'model-dir', signKeys: [alice.privatePath], name: 'test/before' });

@@ -63,6 +63,15 @@ if (provider) {
     const res = await airlock(['sign', packed.location, '--key', edToken.file], { env: { ...env, AIRLOCK_TEST_SK_FLAGS: '0' } });
     t.equal(res.errorCode, 'NO_USER_PRESENCE');
     t.notOk(existsSync(path.join(packed.location, 'signatures', 'reviewer-token.test.sig')));
+    // An untouched signature made by hand with ssh-keygen does not count, so it does not block a touched one.
+    const untouched = spawnSync('ssh-keygen', ['-Y', 'sign', '-q', '-n', 'airlock', '-f', edToken.file], { input: manifestOf(packed.location), env: { ...process.env, ...env, AIRLOCK_TEST_SK_FLAGS: '0' } });
+    writeFileSync(path.join(packed.location, 'signatures', 'by-hand.sig'), untouched.stdout);
+    const before = await airlock(['verify', packed.location, '--trust', trust, '--threshold', '2']);
+    t.match(before.stdout, /invalid\s+signatures\/by-hand\.sig .*NO_USER_PRESENCE/);
+    const touched = await airlock(['sign', packed.location, '--key', edToken.file], { env });
+    t.equal(touched.exitCode, 0, touched.stderr);
+    t.match(touched.stdout, /^wrote/m);
+    t.equal((await airlock(['verify', packed.location, '--trust', trust, '--threshold', '2'])).exitCode, 0);
   });
 
   t.test('a verify-required key: the PIN gives the user-verified flag; without it the signature does not count', async (t) => {

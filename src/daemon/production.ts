@@ -19,7 +19,13 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
   const trust = await loadTrust(trustFiles);
   onTrustWarnings(trust.warnings);
   loggers.log.info(
-    { ...trustFiles, keys: trust.signers.length, revokedKeys: trust.revoked?.blobs.length ?? 0, threshold: config.trust.threshold },
+    {
+      allowedSigners: trustFiles.allowedSigners,
+      ...(trustFiles.revokedKeys ? { revokedKeysFile: trustFiles.revokedKeys } : {}),
+      keys: trust.signers.length,
+      revokedKeys: trust.revoked?.blobs.length ?? 0,
+      threshold: config.trust.threshold,
+    },
     'trust file loaded',
   );
   const installer = new WorkerInstaller({ store: config.store, trust: trustFiles, threshold: config.trust.threshold, retention: config.retention.deployments, onTrustWarnings });

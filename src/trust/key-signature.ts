@@ -42,6 +42,11 @@ function skInfo(r: WireReader): SkSignatureInfo {
   return { flags, counter: r.uint32() };
 }
 
+/** PROTOCOL.u2f: a security key's signature made without a touch lacks this flag; plain keys have no flags. */
+export function lacksUserPresence(sig: KeySignature): boolean {
+  return sig.sk !== undefined && (sig.sk.flags & SK_USER_PRESENT) === 0;
+}
+
 /** Parse the signature blob for `key`: SIGNATURE_MALFORMED when it is not exactly right for that key type. */
 export function parseKeySignature(blob: Buffer, key: PublicKey, origin: string): KeySignature {
   try {

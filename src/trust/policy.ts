@@ -3,7 +3,7 @@
 import { AirlockError, type ErrorCode, type Failure } from '../errors.js';
 import { SIGNATURE_NAMESPACE } from '../format/layout.js';
 import type { AllowedSigner } from './allowed-signers.js';
-import { SK_USER_PRESENT, SK_USER_VERIFIED } from './key-signature.js';
+import { lacksUserPresence, SK_USER_VERIFIED } from './key-signature.js';
 import { matchPatternList } from './pattern.js';
 import { fingerprint } from './public-key.js';
 import { isRevoked, type RevokedKeys } from './revoked-keys.js';
@@ -67,7 +67,7 @@ function checkSignature(manifestBytes: Buffer, input: SignatureInput, namespace:
  */
 function presenceFailure(sig: ParsedSshsig): Failure | undefined {
   const sk = sig.signature.sk;
-  if (!sk || (sk.flags & SK_USER_PRESENT) !== 0) return undefined;
+  if (!sk || !lacksUserPresence(sig.signature)) return undefined;
   return { code: 'NO_USER_PRESENCE', path: sig.origin, message: `${sig.origin}: the security key did not confirm user presence (flags 0x${sk.flags.toString(16).padStart(2, '0')}): nobody touched it` };
 }
 

@@ -1,7 +1,7 @@
 // Whatever holds a signing key, behind one small interface: an ed25519 key file airlock reads itself, a key
 // file ssh-keygen signs with (a security key's handle: the token asks for the touch), or a key in ssh-agent.
 import { AirlockError } from '../errors.js';
-import { SK_USER_PRESENT } from './key-signature.js';
+import { lacksUserPresence } from './key-signature.js';
 import { fingerprint, isSecurityKey, sameKey, type PublicKey } from './public-key.js';
 import type { PrivateKey } from './ssh-key.js';
 import { parseSshsig, signSshsig, verifySshsig } from './sshsig.js';
@@ -33,7 +33,7 @@ export function checkNewSignature(text: string, message: Buffer, namespace: stri
     const sig = parseSshsig(Buffer.from(text), origin);
     if (!sameKey(sig.publicKey, expected)) problem = `it is by key ${fingerprint(sig.publicKey)}, not ${fingerprint(expected)}`;
     else problem = verifySshsig(message, sig, namespace)?.message;
-    if (!problem && isSecurityKey(expected) && ((sig.signature.sk?.flags ?? 0) & SK_USER_PRESENT) === 0) {
+    if (!problem && isSecurityKey(expected) && lacksUserPresence(sig.signature)) {
       throw new AirlockError('NO_USER_PRESENCE', `${origin}: the security key signed without confirming user presence; airlock would never count this signature`);
     }
   } catch (err) {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { AirlockError, type Failure } from '../errors.js';
 import { SIGNATURE_NAMESPACE } from '../format/layout.js';
 import { encodeKeySignature, parseKeySignature, verifyKeySignature, type KeySignature } from './key-signature.js';
-import { ED25519, publicKeyFromBlob, type PublicKey } from './public-key.js';
+import { ED25519, isSecurityKey, publicKeyFromBlob, type PublicKey } from './public-key.js';
 import type { PrivateKey } from './ssh-key.js';
 import { decodeBase64Strict, WireError, WireReader, WireWriter, wrapBase64 } from './ssh-wire.js';
 
@@ -112,7 +112,11 @@ function signerKey(blob: Buffer, origin: string): PublicKey {
 /** Check a parsed signature over `message`: SIGNATURE_INVALID for bad crypto, WRONG_NAMESPACE for another purpose. */
 export function verifySshsig(message: Buffer, sig: ParsedSshsig, namespace: string): Failure | undefined {
   const data = sshsigSignedData(message, sig.namespace, sig.hashAlgorithm);
-  if (!verifyKeySignature(sig.publicKey, sig.signature, data)) return { code: 'SIGNATURE_INVALID', path: sig.origin, message: `${sig.origin}: signature does not match the signed data` };
+  if (!verifyKeySignature(sig.publicKey, sig.signature, data)) {
+    // A token that signed for another application (FIDO rpId) than its key names fails here too: say so.
+    const hint = isSecurityKey(sig.publicKey) ? ` (or the security key signed for another application than ${JSON.stringify(sig.publicKey.application)})` : '';
+    return { code: 'SIGNATURE_INVALID', path: sig.origin, message: `${sig.origin}: signature does not match the signed data${hint}` };
+  }
   // PROTOCOL.sshsig: the namespace stops a signature made for one purpose (e.g. "file") being replayed here.
   if (sig.namespace !== namespace) {
     return { code: 'WRONG_NAMESPACE', path: sig.origin, message: `${sig.origin}: signed for namespace ${JSON.stringify(sig.namespace)}, expected ${JSON.stringify(namespace)}` };

@@ -4,6 +4,7 @@ import { openBundle, type OpenedBundle } from '../../bundle/open-bundle.js';
 import { AirlockError } from '../../errors.js';
 import { SIGNATURE_NAMESPACE, SIGNATURES_DIR } from '../../format/layout.js';
 import { agentSigner } from '../../trust/agent-signer.js';
+import { lacksUserPresence } from '../../trust/key-signature.js';
 import { signerForKeyFile } from '../../trust/key-file-signer.js';
 import { terminalPrompt } from '../../trust/passphrase-prompt.js';
 import { fingerprint, sameKey, type PublicKey } from '../../trust/public-key.js';
@@ -34,7 +35,8 @@ function existingSignatureBy(bundle: OpenedBundle, key: PublicKey): string | und
   for (const s of bundle.signatures) {
     try {
       const sig = parseSshsig(s.bytes, s.name);
-      if (sameKey(sig.publicKey, key) && !verifySshsig(bundle.manifestBytes, sig, SIGNATURE_NAMESPACE)) return s.name;
+      // An untouched security-key signature never counts, so it does not stand in the way of a touched one.
+      if (sameKey(sig.publicKey, key) && !verifySshsig(bundle.manifestBytes, sig, SIGNATURE_NAMESPACE) && !lacksUserPresence(sig.signature)) return s.name;
     } catch {
       // someone else's malformed signature is verify's business, not ours
     }
