@@ -9,6 +9,7 @@ export const ERROR_TABLE = {
   TRUST_INVALID: { exit: 2, http: 400 },
   KEY_INVALID: { exit: 2, http: 400 },
   UNSUPPORTED_KEY: { exit: 2, http: 400 },
+  KRL_UNSUPPORTED: { exit: 2, http: 400 },
   PASSPHRASE_REQUIRED: { exit: 2, http: 400 },
   BAD_PASSPHRASE: { exit: 2, http: 400 },
   // bundle format and integrity (exit 1)
@@ -40,6 +41,13 @@ export const ERROR_TABLE = {
   THRESHOLD_NOT_MET: { exit: 1, http: 422 },
   EXPIRED: { exit: 1, http: 422 },
   NO_SIGNATURES: { exit: 1, http: 422 },
+  KEY_REVOKED: { exit: 1, http: 422 },
+  NO_USER_PRESENCE: { exit: 1, http: 422 },
+  NO_USER_VERIFICATION: { exit: 1, http: 422 },
+  // signing through ssh-agent or ssh-keygen (a security key): the agent or the token is missing or said no
+  AGENT_UNAVAILABLE: { exit: 2, http: 400 },
+  AGENT_KEY_MISSING: { exit: 2, http: 400 },
+  SIGNING_FAILED: { exit: 1, http: 500 },
   // trust helper: refuse to overwrite a key file or a different signature under the same label
   KEY_EXISTS: { exit: 2, http: 409 },
   SIGNATURE_EXISTS: { exit: 2, http: 409 },

@@ -102,14 +102,16 @@ t.test('bcrypt_pbkdf and Blowfish constants match published values', async (t) =
   t.same([words[0], words[17], words[18], words[1041]], [0x243f6a88, 0x8979fb1b, 0xd1310ba6, 0x3ac372e6], 'P[0], P[17], S1[0], S4[255]');
 });
 
-t.test('non-ed25519 and non-OpenSSH keys are refused with UNSUPPORTED_KEY', async (t) => {
+t.test('keys of types airlock does not verify, and non-OpenSSH key files, are refused with UNSUPPORTED_KEY', async (t) => {
   const dir = t.testdir();
   const rsa = makeKey(dir, 'rsa', { type: 'rsa' });
-  const ecdsa = makeKey(dir, 'ecdsa', { type: 'ecdsa' });
+  const p384 = makeKey(dir, 'p384', { type: 'ecdsa', bits: 384 });
+  const p256 = makeKey(dir, 'p256', { type: 'ecdsa', bits: 256 });
   t.equal(await codeOf(loadPrivateKey(rsa.privatePath)), 'UNSUPPORTED_KEY');
-  t.equal(await codeOf(loadPrivateKey(ecdsa.privatePath)), 'UNSUPPORTED_KEY');
+  t.equal(await codeOf(loadPrivateKey(p256.privatePath)), 'UNSUPPORTED_KEY', 'airlock itself signs with ed25519 only');
   t.throws(() => parsePublicKeyLine(rsa.publicLine), { code: 'UNSUPPORTED_KEY' });
-  t.throws(() => parsePublicKeyLine(ecdsa.publicLine), { code: 'UNSUPPORTED_KEY' });
+  t.throws(() => parsePublicKeyLine(p384.publicLine), { code: 'UNSUPPORTED_KEY' });
+  t.match(parsePublicKeyLine(p256.publicLine), { type: 'ecdsa-sha2-nistp256' }, 'P-256 public keys are verified');
   const pem = path.join(dir, 'pem');
   t.equal(sshKeygen(['-q', '-t', 'ecdsa', '-m', 'PEM', '-N', '', '-f', pem]).status, 0);
   t.equal(await codeOf(loadPrivateKey(pem)), 'UNSUPPORTED_KEY', 'PEM format');

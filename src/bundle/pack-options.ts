@@ -27,6 +27,8 @@ export interface PackOptions {
   profiles: Profile[];
   images: ImageArchiveSpec[];
   signKeys: string[];
+  /** --sign-agent: fingerprints or public key files of keys held by ssh-agent */
+  signAgentKeys?: string[];
   passphraseFile?: string;
   against?: string;
   servedModelName?: string;
@@ -46,6 +48,7 @@ export interface PackArgValues {
   sequence?: string;
   expires?: string;
   sign?: string[];
+  'sign-agent'?: string[];
   'passphrase-file'?: string;
   against?: string;
   'served-model-name'?: string;
@@ -90,6 +93,7 @@ export function packOptionsFromArgs(values: PackArgValues, positionals: string[]
     images: parseImageArchives(values['image-archive'] ?? [], ctx.cwd),
     signKeys: (values.sign ?? []).map((k) => path.resolve(ctx.cwd, k)),
   };
+  if (values['sign-agent']?.length) opts.signAgentKeys = values['sign-agent'];
   if (form === 'split') opts.splitSize = parseSplitSize(values['split-size'] ?? '');
   if (values.expires !== undefined) opts.expires = parseExpiry(values.expires, created);
   if (values['passphrase-file'] !== undefined) opts.passphraseFile = path.resolve(ctx.cwd, values['passphrase-file']);

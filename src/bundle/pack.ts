@@ -37,7 +37,8 @@ export async function packBundle(opts: PackOptions, hooks: PackHooks = {}): Prom
   const progress = hooks.progress ?? silentProgress;
   await checkLocations(opts);
   // Keys and inventory first: a wrong passphrase should not cost an hour of hashing.
-  const signers = await loadSigners(opts.signKeys, { ...hooks.signers, ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}) });
+  const sources = { keyFiles: opts.signKeys, agentKeys: opts.signAgentKeys ?? [] };
+  const signers = await loadSigners(sources, { ...hooks.signers, ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}) });
   const held = opts.against ? await loadInventory(opts.against) : undefined;
   const entries = await scanSource(opts.source);
   return opts.form === 'dir' ? packDir(opts, entries, signers, held, progress) : packTar(opts, entries, signers, held, progress);
@@ -77,7 +78,8 @@ async function stage(root: string, opts: PackOptions, entries: SourceEntry[], si
     files,
   };
   const manifestBytes = serializeManifest(manifest);
-  const signatures = signers.map((s) => ({ label: s.label, text: s.sign(manifestBytes) }));
+  const signatures: SignatureFile[] = [];
+  for (const s of signers) signatures.push({ label: s.label, text: await s.sign(manifestBytes) }); // one touch at a time
   return { manifest, manifestBytes, signatures };
 }
 

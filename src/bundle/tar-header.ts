@@ -28,6 +28,14 @@ const TYPES: Record<string, EntryKind> = { '0': 'file', '1': 'hardlink', '2': 's
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Numeric header fields besides the size: name, offset, length. */
+const NUMERIC_FIELDS: ReadonlyArray<readonly [string, number, number]> = [
+  ['mode', 100, 8],
+  ['uid', 108, 8],
+  ['gid', 116, 8],
+  ['mtime', 136, 12],
+];
+
 function invalid(origin: string, at: number, why: string): AirlockError {
   return new AirlockError('TAR_INVALID', `${origin} is not a valid airlock tar: ${why} (header at byte ${at})`, { path: origin });
 }
@@ -47,6 +55,11 @@ export function decodeHeader(block: Buffer, origin: string, at: number): Decoded
   if (type === 'x') {
     if (size > MAX_PAX_BYTES) throw invalid(origin, at, `a pax header of ${size} bytes`);
     return { kind: 'pax', size };
+  }
+  // Fields airlock itself ignores must still be what GNU tar can read: it refuses an archive over one of them.
+  // (node-tar's portable mode leaves uid and gid all NUL, which GNU tar reads as 0.)
+  for (const [name, start, length] of NUMERIC_FIELDS) {
+    if (!isZero(block.subarray(start, start + length)) && numeric(block, start, length) === undefined) throw invalid(origin, at, `the ${name} field is not a number`);
   }
   const entryKind = TYPES[type];
   if (!entryKind) throw invalid(origin, at, `unsupported entry type ${JSON.stringify(type)}`);

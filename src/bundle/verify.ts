@@ -5,12 +5,15 @@ import { expiryFailure, manifestTotals, type ManifestTotals } from '../format/ma
 import { HashPool } from '../hash/hash-pool.js';
 import type { AllowedSigner } from '../trust/allowed-signers.js';
 import { evaluateSignatures, type TrustReport } from '../trust/policy.js';
+import type { RevokedKeys } from '../trust/revoked-keys.js';
 import { fileSystemSource } from './fs-source.js';
 import { walkPayload } from './payload-walk.js';
 import type { BundleHeader, BundleSource, OpenedBundle, ReadLimits } from './source.js';
 
 export interface VerifyOptions {
   allowedSigners: AllowedSigner[];
+  /** signatures by these keys never count (KEY_REVOKED) */
+  revokedKeys?: RevokedKeys;
   threshold: number;
   now?: Date;
   limits?: ReadLimits;
@@ -68,8 +71,12 @@ export function summarize(bundle: OpenedBundle): BundleSummary {
 }
 
 /** The signature threshold over the exact manifest bytes: the first gate, before anything is parsed. */
-export function evaluateTrust(header: Pick<BundleHeader, 'manifestBytes' | 'signatures'>, opts: { allowedSigners: AllowedSigner[]; threshold: number; now: Date }): TrustReport {
-  return evaluateSignatures(header.manifestBytes, header.signatures, opts.allowedSigners, { threshold: opts.threshold, now: opts.now });
+export function evaluateTrust(
+  header: Pick<BundleHeader, 'manifestBytes' | 'signatures'>,
+  opts: { allowedSigners: AllowedSigner[]; revokedKeys?: RevokedKeys; threshold: number; now: Date },
+): TrustReport {
+  const revoked = opts.revokedKeys ? { revoked: opts.revokedKeys } : {};
+  return evaluateSignatures(header.manifestBytes, header.signatures, opts.allowedSigners, { threshold: opts.threshold, now: opts.now, ...revoked });
 }
 
 /**

@@ -14,7 +14,8 @@ export interface DaemonConfig {
   /** How many directory levels below a media root are watched (/media/USER/STICK/bundle/airlock.json is 3). */
   mediaDepth: number;
   store: string;
-  trust: { allowedSigners: string; threshold: number };
+  /** revokedKeys: public keys (one per line, as `ssh-keygen -Y verify -r` reads) whose signatures never count. */
+  trust: { allowedSigners: string; revokedKeys?: string; threshold: number };
   /** A complete bundle must stay unchanged this long before it is verified. */
   quietPeriodMs: number;
   api: { host: string; port: number; socket?: string; tokenFile: string };

@@ -7,21 +7,34 @@ import { ProbeWorker } from '../watcher/probe-pool.js';
 import type { DeploymentStore } from '../pipeline/ports.js';
 import { createRuntime } from '../runtime/index.js';
 import { deploymentLister, rollback } from '../store/deployments.js';
-import { loadAllowedSigners } from '../trust/allowed-signers.js';
+import { loadTrust, type TrustFiles } from '../trust/load-trust.js';
 import type { DaemonDeps } from './daemon.js';
 import type { Loggers } from './logger.js';
 import { runtimeDeployer } from './runtime-deployer.js';
 
 export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, version: string): Promise<DaemonDeps> {
   const { config } = loaded;
-  // Fail at start-up (exit 2, TRUST_INVALID) rather than at the first bundle.
-  const signers = await loadAllowedSigners(config.trust.allowedSigners);
-  loggers.log.info({ allowedSigners: config.trust.allowedSigners, keys: signers.length, threshold: config.trust.threshold }, 'trust file loaded');
+  const trustFiles: TrustFiles = { allowedSigners: config.trust.allowedSigners, ...(config.trust.revokedKeys ? { revokedKeys: config.trust.revokedKeys } : {}) };
+  const onTrustWarnings = trustWarningLogger(loggers);
+  // Fail at start-up (exit 2, TRUST_INVALID / KRL_UNSUPPORTED) rather than at the first bundle.
+  const trust = await loadTrust(trustFiles);
+  onTrustWarnings(trust.warnings);
+  loggers.log.info(
+    {
+      allowedSigners: trustFiles.allowedSigners,
+      ...(trustFiles.revokedKeys ? { revokedKeysFile: trustFiles.revokedKeys } : {}),
+      keys: trust.signers.length,
+      revokedKeys: trust.revoked?.blobs.length ?? 0,
+      threshold: config.trust.threshold,
+    },
+    'trust file loaded',
+  );
   const installer = new WorkerInstaller({
     store: config.store,
-    allowedSignersFile: config.trust.allowedSigners,
+    trust: trustFiles,
     threshold: config.trust.threshold,
     retention: config.retention.deployments,
+    onTrustWarnings,
     maxManifestBytes: config.limits.manifestBytes,
     roots: [...config.dropFolders, ...config.mediaRoots],
   });
@@ -39,6 +52,17 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
     loggers,
     version,
     ...(extensions.length ? { extensions } : {}),
+  };
+}
+
+/** Skipped trust-file lines, logged once each time the set of them changes (the file is re-read per bundle). */
+function trustWarningLogger(loggers: Loggers): (warnings: string[]) => void {
+  let last = '';
+  return (warnings) => {
+    const key = warnings.join('\n');
+    if (key === last) return;
+    last = key;
+    for (const warning of warnings) loggers.log.warn({ warning }, 'trust file line skipped');
   };
 }
 

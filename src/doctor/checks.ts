@@ -61,6 +61,18 @@ export interface PortFacts {
   error?: string;
 }
 
+export interface TrustFacts {
+  allowedSigners: string;
+  /** usable keys, when the file loads */
+  keys?: number;
+  /** lines skipped (key types airlock cannot use) */
+  warnings: string[];
+  /** `CODE: message` when the file cannot be used */
+  problem?: string;
+  /** absent when trust.revokedKeys is not configured */
+  revoked?: { path: string; keys?: number; problem?: string };
+}
+
 export interface DoctorFacts {
   configSource: string;
   /** why the config file is not a valid daemon config (secrets are reported apart) */
@@ -76,6 +88,8 @@ export interface DoctorFacts {
   models: ModelFacts[];
   port?: PortFacts;
   disk?: { path: string; freeBytes: number; needBytes: number };
+  /** from the config's trust section; absent without a (valid) config file */
+  trust?: TrustFacts;
 }
 
 const pass = (name: string, message: string): Check => ({ status: 'PASS', name, message });
@@ -85,6 +99,7 @@ export function evaluateDoctor(f: DoctorFacts): Check[] {
   const checks: Check[] = [];
   checks.push(f.configProblem ? fail('config', `${f.configSource}: ${f.configProblem}; fix the file (see schema/config.schema.json)`) : pass('config', f.configSource));
   checks.push(secretsCheck(f));
+  if (f.trust) checks.push(...trustChecks(f.trust));
   if (f.runtime.kind === 'none') {
     checks.push(pass('runtime', 'kind "none": models are installed but no container is started, so Docker is not checked'));
   } else if (f.docker) {
@@ -111,6 +126,19 @@ function secretsCheck(f: DoctorFacts): Check {
   const where = [...f.envSecrets.map((n) => `${n} in the environment`), ...(f.configSecret ? [`${f.configSecret} in the config's runtime section`] : [])];
   if (where.length === 0) return pass('secrets', 'no NGC_API_KEY or HF_TOKEN in the environment or config');
   return fail('secrets', `${where.join(', ')}: the air-gapped side must not hold download credentials; unset them (and remove them from the config)`);
+}
+
+function trustChecks(tf: TrustFacts): Check[] {
+  const skipped = tf.warnings.length > 0 ? `; ${tf.warnings.length} line(s) skipped, e.g. ${tf.warnings[0]}` : '';
+  const trust = tf.problem
+    ? fail('trust', `${tf.problem}; the daemon refuses to start until the allowed_signers file loads (see docs/keys.md)`)
+    : pass('trust', `${tf.keys ?? 0} usable key(s) in ${tf.allowedSigners}${skipped}`);
+  const r = tf.revoked;
+  if (!r) return [trust, pass('revoked-keys', 'none configured (trust.revokedKeys): a lost key is withdrawn only by removing it from allowed_signers')];
+  const revoked = r.problem
+    ? fail('revoked-keys', `${r.problem}; fix the file (one public key per line, no KRL) or the daemon refuses to start`)
+    : pass('revoked-keys', `${r.keys ?? 0} revoked key(s) in ${r.path}: their signatures never count`);
+  return [trust, revoked];
 }
 
 function dockerCheck(d: DockerFacts): Check {

@@ -6,13 +6,15 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { configFromDocument } from '../config/load-config.js';
 import { toAirlockError } from '../errors.js';
+import { readAllowedSigners } from '../trust/allowed-signers.js';
+import { loadRevokedKeys } from '../trust/revoked-keys.js';
 import { findSecret, isSecretEnvName, resolveRuntimeConfig, SECRET_ENV_NAMES, type RuntimeConfig } from '../runtime/config.js';
 import { LABELS, RUNTIME_MANIFEST } from '../runtime/container-spec.js';
 import { createDockerClient, describeEndpoint } from '../runtime/docker-endpoint.js';
 import { imageId } from '../runtime/image-store.js';
 import { checkStore } from '../store/check-store.js';
 import { listDeployments, type DeploymentInfo } from '../store/deployments.js';
-import type { DockerFacts, DoctorFacts, ImageFacts, ModelFacts, PortFacts } from './checks.js';
+import type { DockerFacts, DoctorFacts, ImageFacts, ModelFacts, PortFacts, TrustFacts } from './checks.js';
 import { parseContainerUser, treeAccess } from './tree-access.js';
 
 export interface DoctorOptions {
@@ -31,6 +33,7 @@ export async function gatherDoctorFacts(opts: DoctorOptions): Promise<DoctorFact
   const store = opts.store !== undefined ? path.resolve(opts.cwd, opts.store) : cfg.store;
   const envSecrets = SECRET_ENV_NAMES.filter((n) => (opts.env[n] ?? '') !== '');
   const facts: DoctorFacts = { configSource: cfg.source, runtime: cfg.runtime, envSecrets, models: [], ...pick(cfg, 'configProblem', 'configSecret') };
+  if (cfg.trust) facts.trust = await trustFacts(cfg.trust);
   let docker: Docker | undefined;
   if (cfg.runtime.kind !== 'none') {
     docker = createDockerClient(opts.env);
@@ -57,6 +60,7 @@ interface ConfigFacts {
   source: string;
   runtime: RuntimeConfig;
   store?: string;
+  trust?: { allowedSigners: string; revokedKeys?: string };
   configProblem?: string;
   configSecret?: string;
 }
@@ -95,6 +99,7 @@ async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
     const config = configFromDocument({ ...doc, ...(rawRuntime !== undefined ? { runtime: rawRuntime } : {}) }, path.dirname(abs), abs);
     out.runtime = config.runtime;
     out.store = config.store;
+    out.trust = config.trust;
   } catch (err) {
     out.configProblem = toAirlockError(err).message;
     try {
@@ -102,6 +107,26 @@ async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
     } catch {
       // the config line already says what is wrong
     }
+  }
+  return out;
+}
+
+/** The trust files as the daemon would read them at start-up: loads, how many keys, what was skipped. */
+async function trustFacts(files: { allowedSigners: string; revokedKeys?: string }): Promise<TrustFacts> {
+  const describe = (err: unknown) => {
+    const e = toAirlockError(err);
+    return `${e.code}: ${e.message}`;
+  };
+  const out: TrustFacts = await readAllowedSigners(files.allowedSigners).then(
+    (f) => ({ allowedSigners: files.allowedSigners, keys: f.signers.length, warnings: f.warnings }),
+    (err: unknown) => ({ allowedSigners: files.allowedSigners, warnings: [], problem: describe(err) }),
+  );
+  if (files.revokedKeys !== undefined) {
+    const path = files.revokedKeys;
+    out.revoked = await loadRevokedKeys(path).then(
+      (r) => ({ path, keys: r.blobs.length }),
+      (err: unknown) => ({ path, problem: describe(err) }),
+    );
   }
   return out;
 }

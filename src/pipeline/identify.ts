@@ -4,14 +4,14 @@
 import { fileSystemSource } from '../bundle/fs-source.js';
 import { evaluateTrust, passGates } from '../bundle/verify.js';
 import { AirlockError } from '../errors.js';
-import { loadAllowedSigners } from '../trust/allowed-signers.js';
+import { loadTrust, type TrustFiles } from '../trust/load-trust.js';
 import type { BundleIdentity } from './ports.js';
 
 export interface IdentifyRequest {
   location: string;
   /** the watched root the drop lies in: nothing between it and the bundle is followed */
   within?: string;
-  allowedSignersFile: string;
+  trust: TrustFiles;
   threshold: number;
   maxManifestBytes: number;
 }
@@ -19,11 +19,11 @@ export interface IdentifyRequest {
 export async function identifyBundle(req: IdentifyRequest): Promise<BundleIdentity> {
   const header = await fileSystemSource(req.location, req.within === undefined ? {} : { within: req.within }).open({ maxManifestBytes: req.maxManifestBytes });
   try {
-    // The trust file is read each time: an operator's edit applies to the next bundle without a restart.
-    const allowedSigners = await loadAllowedSigners(req.allowedSignersFile);
+    // The trust files are read each time: an operator's edit (a revoked key) applies to the next bundle without a restart.
+    const set = await loadTrust(req.trust);
     const now = new Date();
-    const trust = evaluateTrust(header, { allowedSigners, threshold: req.threshold, now });
-    const identity: BundleIdentity = { manifestDigest: header.digest, signers: trust.signers };
+    const trust = evaluateTrust(header, { allowedSigners: set.signers, ...(set.revoked ? { revokedKeys: set.revoked } : {}), threshold: req.threshold, now });
+    const identity: BundleIdentity = { manifestDigest: header.digest, signers: trust.signers, ...(set.warnings.length ? { trustWarnings: set.warnings } : {}) };
     try {
       const m = passGates(header, trust, now).manifest;
       return { ...identity, bundleId: m.id, name: m.name, kind: m.kind, channel: m.channel, sequence: m.sequence };

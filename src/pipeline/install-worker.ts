@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { toAirlockError } from '../errors.js';
 import { fileSystemSource } from '../bundle/fs-source.js';
 import { installBundle } from '../store/install.js';
-import { loadAllowedSigners } from '../trust/allowed-signers.js';
+import { loadTrust } from '../trust/load-trust.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
 import { throttled } from './throttle-progress.js';
 
@@ -15,11 +15,12 @@ async function run(req: WorkerRequest): Promise<void> {
   });
   const post = (m: WorkerMessage) => port.postMessage(m);
   try {
-    const allowedSigners = await loadAllowedSigners(req.allowedSignersFile);
+    const trustSet = await loadTrust(req.trust);
     const report = throttled((progress) => post({ type: 'progress', progress }));
     const result = await installBundle(fileSystemSource(req.location, req.within === undefined ? {} : { within: req.within }), {
       store: req.store,
-      allowedSigners,
+      allowedSigners: trustSet.signers,
+      ...(trustSet.revoked ? { revokedKeys: trustSet.revoked } : {}),
       threshold: req.threshold,
       retention: req.retention,
       limits: { maxManifestBytes: req.maxManifestBytes },

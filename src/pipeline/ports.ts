@@ -18,6 +18,8 @@ export interface BundleIdentity {
   kind?: string;
   channel?: string;
   sequence?: number;
+  /** lines skipped in the trust file when it was read for this bundle */
+  trustWarnings?: string[];
   /** the failures that reject the bundle already (signatures, manifest, expiry): nothing more is read */
   rejected?: { failures: Failure[]; failureCount: number; message: string };
 }

@@ -9,7 +9,7 @@ import { fileSystemSource } from '../bundle/fs-source.js';
 import { isInside, locateBundle } from '../bundle/locate.js';
 import { installBundle } from '../store/install.js';
 import { AirlockError, ERROR_TABLE, type ErrorCode } from '../errors.js';
-import { loadAllowedSigners } from '../trust/allowed-signers.js';
+import { loadTrust, type TrustFiles, type TrustSet } from '../trust/load-trust.js';
 import { RequestWorker } from '../util/request-worker.js';
 import type { IdentifyRequest } from './identify.js';
 import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from './ports.js';
@@ -18,8 +18,11 @@ import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
 
 export interface WorkerInstallerOptions {
   store: string;
-  allowedSignersFile: string;
+  /** allowed_signers and (optionally) revoked keys: read again for every bundle */
+  trust: TrustFiles;
   threshold: number;
+  /** lines skipped in the trust file, each time it is read */
+  onTrustWarnings?: (warnings: string[]) => void;
   retention: number;
   maxManifestBytes: number;
   /** the watched roots (drop folders, media roots): a drop is read confined below the one it lies in */
@@ -47,15 +50,24 @@ export class WorkerInstaller implements Installer {
 
   constructor(private readonly o: WorkerInstallerOptions) {}
 
-  identify(location: string): Promise<BundleIdentity> {
+  async identify(location: string): Promise<BundleIdentity> {
     const within = this.rootOf(location);
-    return this.identifier.request({
+    const identity = await this.identifier.request({
       location,
       ...(within === undefined ? {} : { within }),
-      allowedSignersFile: this.o.allowedSignersFile,
+      trust: this.o.trust,
       threshold: this.o.threshold,
       maxManifestBytes: this.o.maxManifestBytes,
     });
+    if (identity.trustWarnings?.length) this.o.onTrustWarnings?.(identity.trustWarnings);
+    return identity;
+  }
+
+  // The trust files are read each time: an operator's edit (a newly revoked key) applies to the next bundle without a restart.
+  private async trustNow(): Promise<TrustSet> {
+    const set = await loadTrust(this.o.trust);
+    this.o.onTrustWarnings?.(set.warnings);
+    return set;
   }
 
   async install(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
@@ -71,9 +83,11 @@ export class WorkerInstaller implements Installer {
 
   private async installHere(location: string, within: string | undefined, opts: InstallCallOptions): Promise<InstallOutcome> {
     const onProgress = opts.onProgress ? throttled(opts.onProgress) : undefined;
+    const set = await this.trustNow();
     const result = await installBundle(fileSystemSource(location, within === undefined ? {} : { within }), {
       store: this.o.store,
-      allowedSigners: await loadAllowedSigners(this.o.allowedSignersFile),
+      allowedSigners: set.signers,
+      ...(set.revoked ? { revokedKeys: set.revoked } : {}),
       threshold: this.o.threshold,
       retention: this.o.retention,
       limits: { maxManifestBytes: this.o.maxManifestBytes },
@@ -90,7 +104,7 @@ export class WorkerInstaller implements Installer {
       location,
       ...(within === undefined ? {} : { within }),
       store: this.o.store,
-      allowedSignersFile: this.o.allowedSignersFile,
+      trust: this.o.trust,
       threshold: this.o.threshold,
       retention: this.o.retention,
       maxManifestBytes: this.o.maxManifestBytes,

@@ -1,5 +1,6 @@
 // Messages between the daemon and its install worker (structured-clone friendly: plain data only).
 import type { ErrorCode, Failure } from '../errors.js';
+import type { TrustFiles } from '../trust/load-trust.js';
 import type { InstallOutcome, InstallProgress } from './ports.js';
 
 export interface WorkerRequest {
@@ -8,7 +9,8 @@ export interface WorkerRequest {
   within?: string;
   maxManifestBytes: number;
   store: string;
-  allowedSignersFile: string;
+  /** the worker reads these itself, at the start of its install */
+  trust: TrustFiles;
   threshold: number;
   /** earlier deployments kept per model */
   retention: number;

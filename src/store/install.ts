@@ -12,6 +12,7 @@ import { manifestTotals } from '../format/manifest.js';
 import { HashPool } from '../hash/hash-pool.js';
 import type { AllowedSigner } from '../trust/allowed-signers.js';
 import type { TrustReport } from '../trust/policy.js';
+import type { RevokedKeys } from '../trust/revoked-keys.js';
 import { adoptBlob, blobPath, fsyncBlobDirs } from './content.js';
 import { switchCurrent, toDeploymentInfo, type DeploymentInfo } from './deployments.js';
 import { fsyncDir, makeDir, pathExists, removeTree } from './durable.js';
@@ -32,6 +33,8 @@ export const DEFAULT_RETENTION = 2;
 export interface InstallOptions {
   store: string;
   allowedSigners: AllowedSigner[];
+  /** signatures by these keys never count (KEY_REVOKED) */
+  revokedKeys?: RevokedKeys;
   threshold: number;
   allowDowngrade?: boolean;
   now?: Date;
@@ -78,7 +81,7 @@ export async function installBundle(input: string | BundleSource, opts: InstallO
     emit({ phase: 'signatures', bytesDone: 0, bytesTotal: 0 });
     // Signatures before the manifest is even parsed, then expiry: all before any payload byte (and before the store is touched).
     const now = opts.now ?? new Date();
-    const trust = evaluateTrust(header, { allowedSigners: opts.allowedSigners, threshold: opts.threshold, now });
+    const trust = evaluateTrust(header, { allowedSigners: opts.allowedSigners, threshold: opts.threshold, now, ...(opts.revokedKeys ? { revokedKeys: opts.revokedKeys } : {}) });
     return await installTrusted(passGates(header, trust, now), trust, opts, emit);
   } finally {
     await header.close();

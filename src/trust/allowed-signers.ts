@@ -1,7 +1,10 @@
 // The OpenSSH allowed_signers file (ssh-keygen(1) "ALLOWED SIGNERS"): who may sign, for what, and when.
-import { readFile } from 'node:fs/promises';
 import { AirlockError } from '../errors.js';
-import { looksLikeKeyType, parsePublicKeyLine, type PublicKey } from './public-key.js';
+import { isKeyType, looksLikeKeyType, parsePublicKeyLine, splitPublicKeyLine, unsupportedKeyMessage, type PublicKey } from './public-key.js';
+import { parseSignerTime } from './signer-time.js';
+import { readTrustFile } from './trust-file.js';
+
+export { parseSignerTime } from './signer-time.js';
 
 export interface AllowedSigner {
   principals: string[];
@@ -10,11 +13,11 @@ export interface AllowedSigner {
   namespaces?: string[];
   validAfter?: Date;
   validBefore?: Date;
+  /** verify-required: a security key's signature must carry the user-verified flag (PIN or biometric). */
+  verifyRequired?: boolean;
   /** 1-based line number in the file, for messages. */
   line: number;
 }
-
-const MAX_TRUST_FILE_BYTES = 4 * 1024 * 1024;
 
 type Where = { origin: string; line: number };
 
@@ -72,31 +75,23 @@ function splitOptions(options: string, w: Where): Array<[string, string | undefi
   return out;
 }
 
-/**
- * valid-after / valid-before: YYYYMMDD[Z] or YYYYMMDDHHMM[SS][Z]. Like OpenSSH, times without Z are in the
- * system's local time zone; with Z they are UTC.
- */
-export function parseSignerTime(value: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?(Z?)$/.exec(value);
-  if (!m) return undefined;
-  const [y, mo, d, h = 0, mi = 0, s = 0] = m.slice(1, 7).map((x) => (x === undefined ? 0 : Number(x)));
-  const fields = [y!, mo! - 1, d!, h, mi, s] as const;
-  const date = m[7] ? new Date(Date.UTC(...fields)) : new Date(...fields);
-  const back = m[7]
-    ? [date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()]
-    : [date.getFullYear(), date.getMonth(), date.getDate(), date.getHours(), date.getMinutes(), date.getSeconds()];
-  return back.every((v, i) => v === fields[i]) ? date : undefined; // rejects 20240231 and 2460
-}
+const FLAG_OPTIONS = new Set(['cert-authority', 'verify-required']);
+const VALUE_OPTIONS = new Set(['namespaces', 'valid-after', 'valid-before']);
 
-function applyOptions(signer: Partial<AllowedSigner>, options: string, w: Where): void {
+/** sshsigopt_parse's options, plus verify-required (see docs/keys.md: OpenSSH's own allowed_signers lacks it). */
+function applyOptions(signer: Partial<AllowedSigner>, options: string, w: Where): { certAuthority: boolean } {
   const seen = new Set<string>();
+  let certAuthority = false;
   for (const [name, value] of splitOptions(options, w)) {
     if (seen.has(name)) throw trustInvalid(w, `option ${name} given twice`);
     seen.add(name);
-    if (name === 'cert-authority') {
-      throw new AirlockError('UNSUPPORTED_KEY', `${w.origin}:${w.line}: cert-authority: OpenSSH certificates are not supported; list each signer's ssh-ed25519 key`, { path: w.origin });
+    if (FLAG_OPTIONS.has(name)) {
+      if (value !== undefined) throw trustInvalid(w, `option ${name} takes no value`);
+      if (name === 'cert-authority') certAuthority = true;
+      else signer.verifyRequired = true;
+      continue;
     }
-    if (name !== 'namespaces' && name !== 'valid-after' && name !== 'valid-before') throw trustInvalid(w, `unknown option ${JSON.stringify(name)}`);
+    if (!VALUE_OPTIONS.has(name)) throw trustInvalid(w, `unknown option ${JSON.stringify(name)}`);
     if (value === undefined || value === '') throw trustInvalid(w, `option ${name} needs a quoted value`);
     if (name === 'namespaces') {
       const list = value.split(',');
@@ -104,59 +99,91 @@ function applyOptions(signer: Partial<AllowedSigner>, options: string, w: Where)
       signer.namespaces = list;
       continue;
     }
-    const time = parseSignerTime(value);
-    if (!time) throw trustInvalid(w, `${name}="${value}" is not YYYYMMDD[Z] or YYYYMMDDHHMM[SS][Z]`);
-    if (name === 'valid-after') signer.validAfter = time;
-    else signer.validBefore = time;
+    const parsed = parseSignerTime(value);
+    if ('problem' in parsed) throw trustInvalid(w, `${name}="${value}" ${parsed.problem}`);
+    if (name === 'valid-after') signer.validAfter = parsed.time;
+    else signer.validBefore = parsed.time;
   }
+  if (signer.validAfter && signer.validBefore && signer.validBefore.getTime() <= signer.validAfter.getTime()) {
+    throw trustInvalid(w, 'valid-before is not after valid-after'); // sshsigopt_parse's final consistency check
+  }
+  return { certAuthority };
 }
 
-function parseLine(text: string, w: Where): AllowedSigner {
+type LineResult = { signer: AllowedSigner } | { skipped: string };
+
+function parseLine(text: string, w: Where): LineResult {
   const [principalField, afterPrincipals] = takeField(text, w, 'principals');
   const principals = principalField.split(',');
   if (principals.some((p) => p.trim() === '')) throw trustInvalid(w, 'empty principal');
   const signer: Partial<AllowedSigner> = { principals, line: w.line };
   let rest = afterPrincipals;
+  let certAuthority = false;
   const first = /^\S*/.exec(rest)![0];
   if (first !== '' && !looksLikeKeyType(first)) {
     let options: string;
     [options, rest] = takeOptions(rest, w);
-    applyOptions(signer, options, w);
+    ({ certAuthority } = applyOptions(signer, options, w));
   }
   const keyType = /^\S*/.exec(rest)![0];
   if (keyType === '') throw trustInvalid(w, 'missing key');
   if (!looksLikeKeyType(keyType)) throw trustInvalid(w, `${JSON.stringify(keyType)} is not a key type`);
-  try {
-    signer.key = parsePublicKeyLine(rest, `${w.origin}:${w.line}`);
-  } catch (err) {
-    // Same message (it names the line), but a bad key in a trust file is a trust-file error.
-    if (err instanceof AirlockError) {
-      throw new AirlockError(err.code === 'KEY_INVALID' ? 'TRUST_INVALID' : err.code, err.message, { path: w.origin, cause: err });
-    }
-    throw err;
-  }
-  return signer as AllowedSigner;
+  const origin = `${w.origin}:${w.line}`;
+  const split = asTrustError(() => splitPublicKeyLine(rest, origin), w);
+  // Lines airlock cannot use are skipped, not fatal: they can only ever fail to vouch, never vouch wrongly.
+  if (certAuthority) return { skipped: `${origin}: cert-authority line skipped: OpenSSH certificates are not supported` };
+  if (!isKeyType(split.type)) return { skipped: `${origin}: line skipped: ${unsupportedKeyMessage(split.type)}` };
+  signer.key = asTrustError(() => parsePublicKeyLine(rest, origin), w);
+  return { signer: signer as AllowedSigner };
 }
 
-/** Parse an allowed_signers file. Comments (#) and blank lines are skipped; every other line must be usable. */
-export function parseAllowedSigners(text: string, origin: string): AllowedSigner[] {
+// Same message (it names the line), but a bad key in a trust file is a trust-file error.
+function asTrustError<T>(fn: () => T, w: Where): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof AirlockError) throw new AirlockError(err.code === 'KEY_INVALID' ? 'TRUST_INVALID' : err.code, err.message, { path: w.origin, cause: err });
+    throw err;
+  }
+}
+
+export interface AllowedSignersFile {
+  signers: AllowedSigner[];
+  /** Lines skipped (a key type or option airlock cannot use), each naming its file and line. */
+  warnings: string[];
+}
+
+/**
+ * Parse an allowed_signers file. Comments (#) and blank lines are ignored; a line with a key airlock cannot
+ * use is skipped with a warning; any other malformed line, or a file left with no usable key, is TRUST_INVALID.
+ */
+export function parseAllowedSignersFile(text: string, origin: string): AllowedSignersFile {
   const signers: AllowedSigner[] = [];
+  const warnings: string[] = [];
   const lines = text.replace(/^\uFEFF/, '').split('\n');
   for (const [i, raw] of lines.entries()) {
     const line = raw.replace(/\r$/, '').trim();
     if (line === '' || line.startsWith('#')) continue;
-    signers.push(parseLine(line, { origin, line: i + 1 }));
+    const result = parseLine(line, { origin, line: i + 1 });
+    if ('signer' in result) signers.push(result.signer);
+    else warnings.push(result.skipped);
   }
-  return signers;
+  if (signers.length === 0) {
+    const why = warnings.length > 0 ? `every key line was skipped (${warnings.length})` : 'it lists no key';
+    throw new AirlockError('TRUST_INVALID', `${origin}: no usable key: ${why}`, { path: origin });
+  }
+  return { signers, warnings };
+}
+
+/** The signers alone, for callers that have nowhere to show warnings. */
+export function parseAllowedSigners(text: string, origin: string): AllowedSigner[] {
+  return parseAllowedSignersFile(text, origin).signers;
+}
+
+export async function readAllowedSigners(file: string): Promise<AllowedSignersFile> {
+  return parseAllowedSignersFile((await readTrustFile(file, 'allowed_signers')).toString('utf8'), file);
 }
 
 export async function loadAllowedSigners(file: string): Promise<AllowedSigner[]> {
-  let text: Buffer;
-  try {
-    text = await readFile(file);
-  } catch (err) {
-    throw new AirlockError('TRUST_INVALID', `cannot read allowed_signers file ${file}: ${(err as Error).message}`, { path: file, cause: err });
-  }
-  if (text.length > MAX_TRUST_FILE_BYTES) throw new AirlockError('TRUST_INVALID', `${file} is larger than ${MAX_TRUST_FILE_BYTES} bytes`, { path: file });
-  return parseAllowedSigners(text.toString('utf8'), file);
+  return (await readAllowedSigners(file)).signers;
 }

@@ -1,8 +1,9 @@
-// The "openssh-key-v1" private key file (OpenSSH PROTOCOL.key): decode and encode, ed25519 only. Pure.
+// The "openssh-key-v1" private key file (OpenSSH PROTOCOL.key): decode and encode. The outer layer names any key
+// type; only ed25519 private sections are opened (security keys hold no secret here, only a token's key handle). Pure.
 import { randomBytes } from 'node:crypto';
 import { AirlockError } from '../errors.js';
 import { decryptSection, keyCipher } from './key-cipher.js';
-import { ED25519, publicKeyFromBlob, type PublicKey } from './public-key.js';
+import { ED25519, publicKeyFromBlob, type Ed25519PublicKey, type PublicKey } from './public-key.js';
 import { WireError, WireReader, WireWriter, wrapBase64 } from './ssh-wire.js';
 
 const BEGIN = '-----BEGIN OPENSSH PRIVATE KEY-----';
@@ -21,7 +22,7 @@ export interface KeyEnvelope {
 }
 
 export interface Ed25519Secret {
-  publicKey: PublicKey;
+  publicKey: Ed25519PublicKey;
   /** The 32-byte ed25519 seed (RFC 8032 private key). */
   seed: Buffer;
 }
@@ -46,7 +47,7 @@ function dearmor(text: string, origin: string): Buffer {
   return Buffer.from(body, 'base64');
 }
 
-/** Parse the file's outer layer (PROTOCOL.key §1); the private section stays encrypted. */
+/** Parse the file's outer layer (PROTOCOL.key §1); the private section stays encrypted. Any key type airlock verifies. */
 export function parseKeyEnvelope(text: string, origin: string): KeyEnvelope {
   const data = dearmor(text, origin);
   try {
@@ -74,6 +75,8 @@ export function parseKeyEnvelope(text: string, origin: string): KeyEnvelope {
 /** Decrypt (when needed) and parse the private section (PROTOCOL.key §3). */
 export function openKeyEnvelope(env: KeyEnvelope, passphrase?: string): Ed25519Secret {
   const { origin } = env;
+  const publicKey = env.publicKey;
+  if (publicKey.type !== ED25519) throw new AirlockError('UNSUPPORTED_KEY', `${origin}: airlock signs with ssh-ed25519 keys itself; a ${publicKey.type} key signs through ssh-keygen`, { path: origin });
   const encrypted = isEncrypted(env);
   const section = encrypted
     ? decryptSection(env.cipher, env.kdf, env.kdfOptions, env.encrypted, env.tag, passphrase ?? '', origin)
@@ -93,9 +96,9 @@ export function openKeyEnvelope(env: KeyEnvelope, passphrase?: string): Ed25519S
     const padding = r.bytes(r.remaining);
     const { blockSize } = keyCipher(env.cipher, origin);
     if (padding.length >= blockSize || padding.some((b, i) => b !== i + 1)) throw invalid(origin, 'bad padding after the private key');
-    if (!pub.equals(env.publicKey.raw)) throw invalid(origin, 'private section holds a different public key');
+    if (!pub.equals(publicKey.raw)) throw invalid(origin, 'private section holds a different public key');
     if (secret.length !== 64 || !secret.subarray(32).equals(pub)) throw invalid(origin, 'malformed ed25519 private key');
-    return { publicKey: { ...env.publicKey, ...(comment ? { comment } : {}) }, seed: Buffer.from(secret.subarray(0, 32)) };
+    return { publicKey: { ...publicKey, ...(comment ? { comment } : {}) }, seed: Buffer.from(secret.subarray(0, 32)) };
   } catch (err) {
     if (err instanceof WireError) throw invalid(origin, `malformed private section: ${err.message}`, err);
     throw err;
@@ -103,7 +106,7 @@ export function openKeyEnvelope(env: KeyEnvelope, passphrase?: string): Ed25519S
 }
 
 /** An unencrypted openssh-key-v1 file, byte-compatible with `ssh-keygen -t ed25519 -N ''`. */
-export function encodePrivateKeyFile(publicKey: PublicKey, seed: Buffer): string {
+export function encodePrivateKeyFile(publicKey: Ed25519PublicKey, seed: Buffer): string {
   const checkint = randomBytes(4).readUInt32BE(0);
   const section = new WireWriter()
     .uint32(checkint)

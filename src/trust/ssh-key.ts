@@ -1,9 +1,10 @@
-// SSH keys as airlock uses them: ed25519 public keys, and private keys loaded from or written to OpenSSH files.
+// Private keys as airlock uses them: ed25519 keys loaded from or written to OpenSSH files, and key files whose
+// secret airlock cannot hold (a security key's handle: the secret stays on the token), which ssh-keygen signs with.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { lstat, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { AirlockError } from '../errors.js';
-import { encodePrivateKeyFile, isEncrypted, openKeyEnvelope, parseKeyEnvelope } from './private-key-format.js';
-import { formatPublicKeyLine, publicKeyFromRaw, type PublicKey } from './public-key.js';
+import { encodePrivateKeyFile, isEncrypted, openKeyEnvelope, parseKeyEnvelope, type KeyEnvelope } from './private-key-format.js';
+import { ED25519, formatPublicKeyLine, parsePublicKeyLine, publicKeyFromRaw, type Ed25519PublicKey, type PublicKey } from './public-key.js';
 
 export {
   ED25519,
@@ -12,12 +13,13 @@ export {
   parsePublicKeyLine,
   publicKeyFromBlob,
   sameKey,
+  type Ed25519PublicKey,
   type PublicKey,
 } from './public-key.js';
 
 /** A key that can sign; airlock never hands the secret itself around. */
 export interface PrivateKey {
-  public: PublicKey;
+  public: Ed25519PublicKey;
   /** Raw ed25519 signature (64 bytes) over `data`. */
   sign(data: Buffer): Buffer;
 }
@@ -35,7 +37,7 @@ export interface LoadPrivateKeyOptions {
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 /** Wrap a verified ed25519 seed as a PrivateKey, checking it really belongs to `publicKey`. */
-export function privateKeyFromSeed(publicKey: PublicKey, seed: Buffer, origin: string): PrivateKey {
+export function privateKeyFromSeed(publicKey: Ed25519PublicKey, seed: Buffer, origin: string): PrivateKey {
   const jwk = { kty: 'OKP', crv: 'Ed25519', d: seed.toString('base64url'), x: publicKey.raw.toString('base64url') };
   const keyObject: KeyObject = createPrivateKey({ key: jwk, format: 'jwk' });
   const derived = createPublicKey(keyObject).export({ format: 'jwk' }).x;
@@ -58,8 +60,7 @@ async function obtainPassphrase(file: string, opts: LoadPrivateKeyOptions): Prom
   throw new AirlockError('PASSPHRASE_REQUIRED', `${file} is passphrase-protected; pass --passphrase-file FILE or run on a terminal`, { path: file });
 }
 
-/** Load an OpenSSH ed25519 private key, asking for its passphrase only when it is encrypted. */
-export async function loadPrivateKey(file: string, opts: LoadPrivateKeyOptions = {}): Promise<PrivateKey> {
+async function readKeyFile(file: string, opts: LoadPrivateKeyOptions): Promise<KeyEnvelope> {
   let text: string;
   try {
     const info = await stat(file);
@@ -71,10 +72,37 @@ export async function loadPrivateKey(file: string, opts: LoadPrivateKeyOptions =
     if (err instanceof AirlockError) throw err;
     throw new AirlockError('KEY_INVALID', `cannot read key ${file}: ${(err as Error).message}`, { path: file, cause: err });
   }
-  const envelope = parseKeyEnvelope(text, file);
+  return parseKeyEnvelope(text, file);
+}
+
+async function openEd25519(file: string, envelope: KeyEnvelope, opts: LoadPrivateKeyOptions): Promise<PrivateKey> {
   const passphrase = isEncrypted(envelope) ? await obtainPassphrase(file, opts) : undefined;
   const secret = openKeyEnvelope(envelope, passphrase);
   return privateKeyFromSeed(secret.publicKey, secret.seed, file);
+}
+
+/** Load an OpenSSH ed25519 private key, asking for its passphrase only when it is encrypted. */
+export async function loadPrivateKey(file: string, opts: LoadPrivateKeyOptions = {}): Promise<PrivateKey> {
+  return openEd25519(file, await readKeyFile(file, opts), opts);
+}
+
+/** A private key file: an ed25519 key airlock signs with, or another verifiable type (a security key) ssh-keygen signs with. */
+export type KeyFile = { kind: 'ed25519'; key: PrivateKey } | { kind: 'ssh-keygen'; file: string; public: PublicKey };
+
+export async function openKeyFile(file: string, opts: LoadPrivateKeyOptions = {}): Promise<KeyFile> {
+  const envelope = await readKeyFile(file, opts);
+  if (envelope.publicKey.type !== ED25519) return { kind: 'ssh-keygen', file, public: await withPubComment(file, envelope.publicKey) };
+  return { kind: 'ed25519', key: await openEd25519(file, envelope, opts) };
+}
+
+/** The comment (for the signature's label) is in the private section, which airlock leaves closed; KEY.pub has it too. */
+async function withPubComment(file: string, key: PublicKey): Promise<PublicKey> {
+  try {
+    const pub = parsePublicKeyLine((await readFile(`${file}.pub`, 'utf8')).trim(), `${file}.pub`);
+    return pub.blob.equals(key.blob) && pub.comment ? { ...key, comment: pub.comment } : key;
+  } catch {
+    return key; // no usable KEY.pub: the label falls back to the key's hash
+  }
 }
 
 async function exists(file: string): Promise<boolean> {

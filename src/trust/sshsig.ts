@@ -1,8 +1,10 @@
-// SSHSIG (OpenSSH PROTOCOL.sshsig): armoured detached signatures, as made by `ssh-keygen -Y sign`.
-import { createHash, verify } from 'node:crypto';
+// SSHSIG (OpenSSH PROTOCOL.sshsig): armoured detached signatures, as made by `ssh-keygen -Y sign`, by any
+// key type airlock verifies (plain or security key).
+import { createHash } from 'node:crypto';
 import { AirlockError, type Failure } from '../errors.js';
 import { SIGNATURE_NAMESPACE } from '../format/layout.js';
-import { ED25519, ed25519PublicKeyObject, publicKeyFromBlob, type PublicKey } from './public-key.js';
+import { encodeKeySignature, parseKeySignature, verifyKeySignature, type KeySignature } from './key-signature.js';
+import { ED25519, isSecurityKey, publicKeyFromBlob, type PublicKey } from './public-key.js';
 import type { PrivateKey } from './ssh-key.js';
 import { decodeBase64Strict, WireError, WireReader, WireWriter, wrapBase64 } from './ssh-wire.js';
 
@@ -18,38 +20,42 @@ export interface ParsedSshsig {
   origin: string;
   publicKey: PublicKey;
   namespace: string;
-  /** PROTOCOL.sshsig: reserved for future use; ignored but covered by the signature. */
+  /** PROTOCOL.sshsig: reserved for future use. Ignored: like sshsig_wrap_verify, airlock verifies over an empty one. */
   reserved: Buffer;
   hashAlgorithm: SshsigHash;
-  /** The raw 64-byte ed25519 signature. */
-  signature: Buffer;
+  /** The key's signature, with the flags and counter of a security key's. */
+  signature: KeySignature;
 }
 
 /** PROTOCOL.sshsig §"Signed Data": what the key actually signs (the message only through its hash). */
-function signedData(message: Buffer, namespace: string, reserved: Buffer, hash: SshsigHash): Buffer {
+export function sshsigSignedData(message: Buffer, namespace: string, hash: SshsigHash): Buffer {
   return new WireWriter()
     .raw(MAGIC)
     .string(namespace)
-    .string(reserved)
+    .string(Buffer.alloc(0)) // reserved
     .string(hash)
     .string(createHash(hash).update(message).digest())
     .toBuffer();
 }
 
-/** Sign `message` as `ssh-keygen -Y sign -n NAMESPACE` would (sha512), returning the armoured text. */
-export function signSshsig(message: Buffer, key: PrivateKey, namespace: string = SIGNATURE_NAMESPACE): string {
-  const reserved = Buffer.alloc(0);
-  const raw = key.sign(signedData(message, namespace, reserved, 'sha512'));
+/** PROTOCOL.sshsig §"Blob format", armoured (§"Armored format", base64 wrapped at 70 columns like sshsig_armor). */
+export function encodeSshsig(publicKeyBlob: Buffer, namespace: string, hash: SshsigHash, signatureBlob: Buffer): string {
   const blob = new WireWriter()
     .raw(MAGIC)
     .uint32(VERSION)
-    .string(key.public.blob)
+    .string(publicKeyBlob)
     .string(namespace)
-    .string(reserved)
-    .string('sha512')
-    .string(new WireWriter().string(ED25519).string(raw).toBuffer())
+    .string(Buffer.alloc(0))
+    .string(hash)
+    .string(signatureBlob)
     .toBuffer();
   return `${BEGIN}\n${wrapBase64(blob, 70)}${END}\n`;
+}
+
+/** Sign `message` as `ssh-keygen -Y sign -n NAMESPACE` would (sha512), returning the armoured text. */
+export function signSshsig(message: Buffer, key: PrivateKey, namespace: string = SIGNATURE_NAMESPACE): string {
+  const raw = key.sign(sshsigSignedData(message, namespace, 'sha512'));
+  return encodeSshsig(key.public.blob, namespace, 'sha512', encodeKeySignature(ED25519, { kind: 'ed25519', sig: raw }));
 }
 
 function malformed(origin: string, why: string, cause?: unknown): AirlockError {
@@ -84,12 +90,7 @@ export function parseSshsig(armoured: Buffer, origin: string): ParsedSshsig {
     if (namespace === '') throw malformed(origin, 'empty namespace');
     if (!(HASHES as readonly string[]).includes(hash)) throw malformed(origin, `unsupported hash algorithm ${JSON.stringify(hash)}`);
     const publicKey = signerKey(keyBlob, origin);
-    const s = new WireReader(sigBlob);
-    const sigType = s.text();
-    const signature = s.string();
-    s.end('the signature value');
-    if (sigType !== publicKey.type) throw malformed(origin, `signature type ${sigType} does not match key type ${publicKey.type}`);
-    if (signature.length !== 64) throw malformed(origin, `ed25519 signature is ${signature.length} bytes, not 64`);
+    const signature = parseKeySignature(sigBlob, publicKey, origin);
     return { origin, publicKey, namespace, reserved, hashAlgorithm: hash as SshsigHash, signature };
   } catch (err) {
     if (err instanceof WireError) throw malformed(origin, err.message, err);
@@ -110,14 +111,12 @@ function signerKey(blob: Buffer, origin: string): PublicKey {
 
 /** Check a parsed signature over `message`: SIGNATURE_INVALID for bad crypto, WRONG_NAMESPACE for another purpose. */
 export function verifySshsig(message: Buffer, sig: ParsedSshsig, namespace: string): Failure | undefined {
-  const data = signedData(message, sig.namespace, sig.reserved, sig.hashAlgorithm);
-  let ok = false;
-  try {
-    ok = verify(null, data, ed25519PublicKeyObject(sig.publicKey.raw), sig.signature);
-  } catch {
-    ok = false;
+  const data = sshsigSignedData(message, sig.namespace, sig.hashAlgorithm);
+  if (!verifyKeySignature(sig.publicKey, sig.signature, data)) {
+    // A token that signed for another application (FIDO rpId) than its key names fails here too: say so.
+    const hint = isSecurityKey(sig.publicKey) ? ` (or the security key signed for another application than ${JSON.stringify(sig.publicKey.application)})` : '';
+    return { code: 'SIGNATURE_INVALID', path: sig.origin, message: `${sig.origin}: signature does not match the signed data${hint}` };
   }
-  if (!ok) return { code: 'SIGNATURE_INVALID', path: sig.origin, message: `${sig.origin}: signature does not match the signed data` };
   // PROTOCOL.sshsig: the namespace stops a signature made for one purpose (e.g. "file") being replayed here.
   if (sig.namespace !== namespace) {
     return { code: 'WRONG_NAMESPACE', path: sig.origin, message: `${sig.origin}: signed for namespace ${JSON.stringify(sig.namespace)}, expected ${JSON.stringify(namespace)}` };

@@ -45,8 +45,14 @@ export async function gnuExtract(file: string, dir: string): Promise<Map<string,
 
 /** Checks GNU tar's reading of an accepted tar bundle against its manifest; returns what differs. */
 export async function gnuDisagreements(tarFile: string, scratch: string): Promise<string[]> {
-  const listing = await gnuList(tarFile);
-  const extracted = await gnuExtract(tarFile, scratch);
+  let listing: GnuEntry[];
+  let extracted: Map<string, string>;
+  try {
+    listing = await gnuList(tarFile);
+    extracted = await gnuExtract(tarFile, scratch);
+  } catch (err) {
+    return [`GNU tar refuses the archive: ${String((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`];
+  }
   const problems: string[] = [];
   const manifestBytes = await fsp.readFile(path.join(scratch, 'airlock.json')).catch(() => undefined);
   if (!manifestBytes) return ['GNU tar extracts no airlock.json'];

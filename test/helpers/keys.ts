@@ -19,6 +19,8 @@ export interface MakeKeyOptions {
   comment?: string;
   /** -Z cipher for an encrypted key, e.g. aes256-gcm@openssh.com */
   cipher?: string;
+  /** -b BITS (ecdsa: 256, 384 or 521) */
+  bits?: number;
 }
 
 export interface Run {
@@ -44,7 +46,8 @@ export function makeKey(dir: string, name: string, opts: MakeKeyOptions = {}): T
   const privatePath = path.join(dir, name);
   const type = opts.type ?? 'ed25519';
   const args = ['-q', '-t', type, '-N', opts.passphrase ?? '', '-C', opts.comment ?? `${name}@airlock.test`, '-f', privatePath];
-  if (type === 'rsa') args.push('-b', '2048');
+  if (type === 'rsa') args.push('-b', String(opts.bits ?? 2048));
+  else if (opts.bits) args.push('-b', String(opts.bits));
   if (opts.cipher) args.push('-Z', opts.cipher);
   mustRun(args);
   const publicPath = `${privatePath}.pub`;
@@ -81,4 +84,31 @@ export function sshVerify(dir: string, allowedSigners: string, principal: string
   const sigFile = path.join(dir, `verify-${Math.random().toString(36).slice(2)}.sig`);
   writeFileSync(sigFile, signature);
   return sshKeygen(['-Y', 'verify', '-f', allowedSigners, '-I', principal, '-n', namespace, '-s', sigFile], message);
+}
+
+export interface VerifyCall {
+  allowedSigners: string;
+  principal: string;
+  signature: string;
+  message: Buffer;
+  namespace?: string;
+  /** -r FILE: a revoked-keys file */
+  revoked?: string;
+  /** -O verify-time=…: check validity windows at this moment instead of now */
+  verifyTime?: Date;
+  env?: NodeJS.ProcessEnv;
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
+
+/** `ssh-keygen -Y verify` with every option airlock's verdict is compared under. */
+export function sshVerifyWith(dir: string, c: VerifyCall): Run {
+  const sigFile = path.join(dir, `verify-${Math.random().toString(36).slice(2)}.sig`);
+  writeFileSync(sigFile, c.signature);
+  const args = ['-Y', 'verify', '-f', c.allowedSigners, '-I', c.principal, '-n', c.namespace ?? 'airlock', '-s', sigFile];
+  if (c.revoked) args.push('-r', c.revoked);
+  if (c.verifyTime) args.push('-O', `verify-time=${stamp(c.verifyTime)}`);
+  const r = spawnSync('ssh-keygen', args, { input: c.message, encoding: 'buffer', env: c.env ?? process.env });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
 }

@@ -1,20 +1,21 @@
 import { openBundle, type OpenedBundle } from '../../bundle/open-bundle.js';
 import { summarize } from '../../bundle/verify.js';
-import { loadAllowedSigners } from '../../trust/allowed-signers.js';
 import { describeSignatures, evaluateSignatures } from '../../trust/policy.js';
 import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
 import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
 import { signerLines, summaryLines } from '../report-lines.js';
+import { optionalTrust } from '../trust-options.js';
 
 export const summary = 'show what a bundle claims (no payload read): profiles, images, totals, signers';
-export const usage = `usage: airlock inspect BUNDLE [--trust ALLOWED_SIGNERS] [--max-manifest-size SIZE] [--json]
+export const usage = `usage: airlock inspect BUNDLE [--trust ALLOWED_SIGNERS] [--revoked FILE] [--max-manifest-size SIZE] [--json]
   Reads only the manifest and signatures. Each signature is shown with its key fingerprint as
-  ssh-keygen -l prints it and, with --trust, the principals it maps to. The manifest is shown
-  whoever signed it: inspect is for looking, verify and install are for trusting.
+  ssh-keygen -l prints it and, with --trust, the principals it maps to; with --revoked, signatures
+  by the listed keys are shown as revoked. The manifest is shown whoever signed it: inspect is for
+  looking, verify and install are for trusting.
 ${LIMIT_USAGE}`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS }, usage);
+  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, revoked: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS }, usage);
   const bundle = await openBundle(onePositional(positionals, 'BUNDLE', usage), { limits: limitsFromOptions(values['max-manifest-size']) });
   try {
     return await show(bundle, values, io);
@@ -23,11 +24,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-async function show(bundle: OpenedBundle, values: { trust?: string; json?: boolean }, io: CliIO): Promise<number> {
+async function show(bundle: OpenedBundle, values: { trust?: string; revoked?: string; json?: boolean }, io: CliIO): Promise<number> {
   const m = bundle.manifest;
-  const signers = values.trust
-    ? evaluateSignatures(bundle.manifestBytes, bundle.signatures, await loadAllowedSigners(values.trust), { threshold: 1, now: new Date() }).signers
-    : describeSignatures(bundle.manifestBytes, bundle.signatures);
+  const trust = await optionalTrust(values, io);
+  const revoked = trust.revokedKeys ? { revoked: trust.revokedKeys } : {};
+  const signers = trust.allowedSigners
+    ? evaluateSignatures(bundle.manifestBytes, bundle.signatures, trust.allowedSigners, { threshold: 1, now: new Date(), ...revoked }).signers
+    : describeSignatures(bundle.manifestBytes, bundle.signatures, trust.revokedKeys);
   const info = { bundle: summarize(bundle), profiles: m.profiles, images: m.images, signers, ...(bundle.parts ? { parts: bundle.parts } : {}) };
   if (values.json) {
     writeJson(io, info);

@@ -6,16 +6,17 @@ import { createProgress, type Progress } from '../../util/progress.js';
 import { onePositional, parseCommandArgs, parseIntegerOption, requireOption, writeJson, type CliIO } from '../command.js';
 import { signerLines } from '../report-lines.js';
 import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
-import { trustFromOptions } from '../trust-options.js';
+import { TRUST_OPTIONS, trustFromOptions } from '../trust-options.js';
 
 export const summary = 'verify a bundle while writing it into the store, then make it current';
-export const usage = `usage: airlock install BUNDLE --store DIR --trust ALLOWED_SIGNERS [--threshold K]
+export const usage = `usage: airlock install BUNDLE --store DIR --trust ALLOWED_SIGNERS [--revoked FILE] [--threshold K]
          [--allow-downgrade] [--retention N] [--max-manifest-size SIZE] [--json]
   BUNDLE is a bundle directory, a *.airlock.tar, a *.airlock.parts.json index or its first part;
   it is only read, never written (a read-only mount is fine).
   Signatures, expiry and rollback protection are checked from the manifest before any payload
   byte is read; then each byte is read once, hashed and written into the store's private staging.
   Only when every file matches is the new deployment committed and made current.
+  --revoked FILE     public keys (one per line, as ssh-keygen -Y verify -r reads) whose signatures never count
   --allow-downgrade  install a lower sequence than the highest installed for its name and channel
   --retention N      earlier deployments kept per model besides the current one (default ${DEFAULT_RETENTION})
   --json             print a report, including the deployment's absolute path
@@ -25,12 +26,12 @@ ${LIMIT_USAGE}
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { store: { type: 'string' }, trust: { type: 'string' }, threshold: { type: 'string' }, 'allow-downgrade': { type: 'boolean' }, retention: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS },
+    { store: { type: 'string' }, ...TRUST_OPTIONS, 'allow-downgrade': { type: 'boolean' }, retention: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS },
     usage,
   );
   const location = path.resolve(io.cwd, onePositional(positionals, 'BUNDLE', usage));
   const store = path.resolve(io.cwd, requireOption(values.store, '--store', usage));
-  const trust = await trustFromOptions(values.trust, values.threshold, usage);
+  const trust = await trustFromOptions(values, usage, io);
   const retention = parseIntegerOption(values.retention, '--retention', 0);
   const progress = createProgress(io.stderr);
   let result;

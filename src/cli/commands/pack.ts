@@ -13,14 +13,19 @@ export const summary = 'pack a model tree (and image archives) into a signed bun
 export const usage = `usage: airlock pack SOURCE --out DEST --name NAME --kind nim-cache|model-store|model-dir
          [--format dir|tar] [--split-size SIZE] [--profile ID[=NAME]]... [--profile-tags ID:k=v,k=v]...
          [--image-archive FILE[=REF]]... [--image REF]... [--channel C] [--sequence N] [--expires WHEN]
-         [--sign KEY]... [--passphrase-file F] [--against INVENTORY] [--served-model-name N] [--json]
+         [--sign KEY]... [--sign-agent FINGERPRINT|PUBKEY]... [--passphrase-file F] [--against INVENTORY]
+         [--served-model-name N] [--json]
   SOURCE   a NIM cache, a model store or a model directory; regular files, directories and
            relative symlinks that stay inside it (recorded in the manifest, never copied).
   --out    dir format: the bundle directory (absent or empty); tar: a directory that receives
            <id>.airlock.tar, or with --split-size its parts <id>.airlock.tar.000… and <id>.airlock.parts.json.
   --split-size  512M, 4G, 1.5G, bytes, or fat32 (4 GiB - 1); implies --format tar.
   --expires     an RFC 3339 time or a duration such as 30d or 12h.
-  --sign KEY    an OpenSSH ed25519 private key; repeat for several signatures.
+  --sign KEY    an OpenSSH private key file: ed25519 (signed by airlock), or a security key's file from
+                ssh-keygen -t ed25519-sk / ecdsa-sk (signed by ssh-keygen: touch the token when asked).
+                Repeat for several signatures.
+  --sign-agent FINGERPRINT|PUBKEY  a key held by ssh-agent (SSH_AUTH_SOCK), named by its SHA256:
+                fingerprint (ssh-add -l) or its .pub file; repeatable.
   --image REF   save REF from the engine DOCKER_HOST names (docker save, streamed) into the bundle.
   --against     an inventory from the air-gapped side (airlock inventory): content it holds is
                 listed in the manifest as omitted and left out of the payload.
@@ -42,6 +47,7 @@ const OPTIONS = {
   sequence: { type: 'string' },
   expires: { type: 'string' },
   sign: { type: 'string', multiple: true },
+  'sign-agent': { type: 'string', multiple: true },
   'passphrase-file': { type: 'string' },
   against: { type: 'string' },
   'served-model-name': { type: 'string' },
@@ -96,7 +102,7 @@ async function packWith(values: PackValues, positionals: string[], io: CliIO): P
   const prompt = terminalPrompt(io.stdin, io.stderr);
   const result = await packBundle(opts, {
     progress: createProgress(io.stderr),
-    signers: { ...(prompt ? { prompt } : {}), warn: (m) => io.stderr.write(`airlock: warning: ${m}\n`) },
+    signers: { ...(prompt ? { prompt } : {}), warn: (m) => io.stderr.write(`airlock: warning: ${m}\n`), stderr: io.stderr, env: io.env, cwd: io.cwd },
   });
   if (values.json) {
     writeJson(io, result);

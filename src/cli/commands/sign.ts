@@ -3,19 +3,29 @@ import path from 'node:path';
 import { openBundle, type OpenedBundle } from '../../bundle/open-bundle.js';
 import { AirlockError } from '../../errors.js';
 import { SIGNATURE_NAMESPACE } from '../../format/layout.js';
+import { agentSigner } from '../../trust/agent-signer.js';
+import { lacksUserPresence } from '../../trust/key-signature.js';
+import { signerForKeyFile } from '../../trust/key-file-signer.js';
 import { terminalPrompt } from '../../trust/passphrase-prompt.js';
+import { fingerprint, sameKey, type PublicKey } from '../../trust/public-key.js';
 import { checkLabel, defaultLabel, writeSignatureFile } from '../../trust/signature-file.js';
-import { fingerprint, loadPrivateKey, sameKey, type PrivateKey } from '../../trust/ssh-key.js';
-import { parseSshsig, signSshsig, verifySshsig } from '../../trust/sshsig.js';
-import { onePositional, parseCommandArgs, requireOption, type CliIO } from '../command.js';
+import type { SshsigSigner } from '../../trust/signer.js';
+import { parseSshsig, verifySshsig } from '../../trust/sshsig.js';
+import { onePositional, parseCommandArgs, type CliIO } from '../command.js';
+import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
 
-export const summary = 'sign or countersign a bundle with an OpenSSH ed25519 key';
-export const usage = `usage: airlock sign BUNDLE --key KEY [--label LABEL] [--passphrase-file FILE]
+export const summary = 'sign or countersign a bundle with an OpenSSH key: a key file, a security key, or ssh-agent';
+export const usage = `usage: airlock sign BUNDLE (--key KEY | --agent FINGERPRINT|PUBKEY) [--label LABEL] [--passphrase-file FILE] [--max-manifest-size SIZE]
   Signs the exact bytes of airlock.json as \`ssh-keygen -Y sign -n airlock\` would (SSHSIG, sha512).
   BUNDLE is a bundle directory (writes signatures/LABEL.sig), a *.airlock.tar, a *.airlock.parts.json
   or its first part (writes <base>.airlock.signatures/LABEL.sig beside it; the tar is never rewritten).
+  --key KEY    an ed25519 private key file (signed by airlock), or a security key's file from
+               ssh-keygen -t ed25519-sk / ecdsa-sk (signed by ssh-keygen: touch the token when asked).
+  --agent FINGERPRINT|PUBKEY  a key held by ssh-agent (SSH_AUTH_SOCK): its SHA256: fingerprint as
+               ssh-add -l prints it, or its .pub file.
   LABEL ([A-Za-z0-9][A-Za-z0-9._-]{0,63}) defaults to the key's comment made filename-safe.
-  A passphrase-protected key asks on the terminal, or reads the passphrase from --passphrase-file.`;
+  A passphrase-protected key asks on the terminal, or reads the passphrase from --passphrase-file.
+${LIMIT_USAGE}`;
 
 /** Where new signatures for this bundle go: inside a directory bundle, beside a tar or split one. */
 function signatureDir(bundle: OpenedBundle): string {
@@ -24,11 +34,12 @@ function signatureDir(bundle: OpenedBundle): string {
 }
 
 /** An existing signature by the same key over these bytes: a second one would not count (threshold counts keys). */
-function existingSignatureBy(bundle: OpenedBundle, key: PrivateKey): string | undefined {
+function existingSignatureBy(bundle: OpenedBundle, key: PublicKey): string | undefined {
   for (const s of bundle.signatures) {
     try {
       const sig = parseSshsig(s.bytes, s.name);
-      if (sameKey(sig.publicKey, key.public) && !verifySshsig(bundle.manifestBytes, sig, SIGNATURE_NAMESPACE)) return s.name;
+      // An untouched security-key signature never counts, so it does not stand in the way of a touched one.
+      if (sameKey(sig.publicKey, key) && !verifySshsig(bundle.manifestBytes, sig, SIGNATURE_NAMESPACE) && !lacksUserPresence(sig.signature)) return s.name;
     } catch {
       // someone else's malformed signature is verify's business, not ours
     }
@@ -36,42 +47,49 @@ function existingSignatureBy(bundle: OpenedBundle, key: PrivateKey): string | un
   return undefined;
 }
 
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  const options = { key: { type: 'string' }, label: { type: 'string' }, 'passphrase-file': { type: 'string' } } as const;
-  const { values, positionals } = parseCommandArgs(argv, options, usage);
-  const location = path.resolve(io.cwd, onePositional(positionals, 'BUNDLE', usage));
-  const keyFile = path.resolve(io.cwd, requireOption(values.key, '--key', usage));
-  const label = values.label === undefined ? undefined : checkLabel(values.label);
-  const passphraseFile = values['passphrase-file'] === undefined ? undefined : path.resolve(io.cwd, values['passphrase-file']);
+const OPTIONS = { key: { type: 'string' }, agent: { type: 'string' }, label: { type: 'string' }, 'passphrase-file': { type: 'string' }, ...LIMIT_OPTIONS } as const;
 
-  const bundle = await openBundle(location); // parses and validates airlock.json before we vouch for it
+async function chooseSigner(values: { key?: string; agent?: string; 'passphrase-file'?: string }, io: CliIO): Promise<SshsigSigner> {
+  if ((values.key === undefined) === (values.agent === undefined)) throw new AirlockError('USAGE', `give exactly one of --key KEY and --agent FINGERPRINT|PUBKEY\n${usage}`, { path: '--key' });
+  if (values.agent !== undefined) return agentSigner(values.agent, { env: io.env, cwd: io.cwd });
+  const passphraseFile = values['passphrase-file'] === undefined ? undefined : path.resolve(io.cwd, values['passphrase-file']);
+  const prompt = terminalPrompt(io.stdin, io.stderr);
+  return signerForKeyFile(path.resolve(io.cwd, values.key!), {
+    ...(passphraseFile ? { passphraseFile } : {}),
+    ...(prompt ? { prompt } : {}),
+    warn: (m) => io.stderr.write(`airlock: warning: ${m}\n`),
+    stderr: io.stderr,
+    env: io.env,
+  });
+}
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS, usage);
+  const location = path.resolve(io.cwd, onePositional(positionals, 'BUNDLE', usage));
+  const label = values.label === undefined ? undefined : checkLabel(values.label);
+
+  const bundle = await openBundle(location, { limits: limitsFromOptions(values['max-manifest-size']) }); // parses and validates airlock.json before we vouch for it
   try {
-    return await signOpened(bundle, keyFile, label, passphraseFile, io);
+    return await signOpened(bundle, values, label, io);
   } finally {
     await bundle.close();
   }
 }
 
-async function signOpened(bundle: OpenedBundle, keyFile: string, label: string | undefined, passphraseFile: string | undefined, io: CliIO): Promise<number> {
-  const prompt = terminalPrompt(io.stdin, io.stderr);
-  const key = await loadPrivateKey(keyFile, {
-    ...(passphraseFile ? { passphraseFile } : {}),
-    ...(prompt ? { prompt } : {}),
-    warn: (m) => io.stderr.write(`airlock: warning: ${m}\n`),
-  });
+async function signOpened(bundle: OpenedBundle, values: { key?: string; agent?: string; 'passphrase-file'?: string }, label: string | undefined, io: CliIO): Promise<number> {
+  const signer = await chooseSigner(values, io);
+  const key = signer.public;
   const already = existingSignatureBy(bundle, key);
   if (already) {
-    io.stdout.write(`already signed by ${fingerprint(key.public)} in ${already}; nothing written\n`);
+    io.stdout.write(`already signed by ${fingerprint(key)} in ${already}; nothing written\n`);
     return 0;
   }
-  const text = signSshsig(bundle.manifestBytes, key, SIGNATURE_NAMESPACE);
-  const check = verifySshsig(bundle.manifestBytes, parseSshsig(Buffer.from(text), 'new signature'), SIGNATURE_NAMESPACE);
-  if (check) throw new AirlockError('INTERNAL', `the signature just made does not verify: ${check.message}`);
-  const { file, outcome } = await writeSignatureFile(signatureDir(bundle), label ?? defaultLabel(key.public), text);
+  const text = await signer.sign(bundle.manifestBytes, SIGNATURE_NAMESPACE); // checked to verify before it is written
+  const { file, outcome } = await writeSignatureFile(signatureDir(bundle), label ?? defaultLabel(key), text);
   io.stdout.write(
     [
       `bundle       ${bundle.manifest.id} (manifest sha256 ${bundle.digest})`,
-      `key          ${fingerprint(key.public)}${key.public.comment ? ` ${key.public.comment}` : ''}`,
+      `key          ${fingerprint(key)} ${key.type}${key.comment ? ` ${key.comment}` : ''} (via ${signer.via})`,
       `${(outcome === 'written' ? 'wrote' : 'unchanged').padEnd(13)}${file}`,
     ].join('\n') + '\n',
   );

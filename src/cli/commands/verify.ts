@@ -4,20 +4,21 @@ import { humanBytes, humanDuration } from '../../util/human.js';
 import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
 import { failureLines, signerLines, summaryLines } from '../report-lines.js';
 import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
-import { trustFromOptions } from '../trust-options.js';
+import { TRUST_OPTIONS, trustFromOptions } from '../trust-options.js';
 
 export const summary = 'check a bundle: signatures first, then every payload byte';
-export const usage = `usage: airlock verify BUNDLE --trust ALLOWED_SIGNERS [--threshold K] [--max-manifest-size SIZE] [--json]
+export const usage = `usage: airlock verify BUNDLE --trust ALLOWED_SIGNERS [--revoked FILE] [--threshold K] [--max-manifest-size SIZE] [--json]
   BUNDLE is a bundle directory, a *.airlock.tar, a *.airlock.parts.json index or its first part.
   The signatures over the exact bytes of airlock.json are checked before it is even parsed; then the
   manifest and its expiry; then every byte is hashed and every mismatch, missing, unlisted or wrongly
   typed entry is reported. Exit 0 valid, 1 rejected.
+  --revoked FILE  public keys (one per line, as ssh-keygen -Y verify -r reads) whose signatures never count
 ${LIMIT_USAGE}`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, threshold: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS }, usage);
+  const { values, positionals } = parseCommandArgs(argv, { ...TRUST_OPTIONS, json: { type: 'boolean' }, ...LIMIT_OPTIONS }, usage);
   const location = onePositional(positionals, 'BUNDLE', usage);
-  const trust = await trustFromOptions(values.trust, values.threshold, usage);
+  const trust = await trustFromOptions(values, usage, io);
   const report = await verifyBundle(location, { ...trust, limits: limitsFromOptions(values['max-manifest-size']) });
   if (values.json) writeJson(io, report);
   else {

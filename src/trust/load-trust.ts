@@ -1,0 +1,23 @@
+// Everything the receiving side trusts, read together: the allowed_signers file and the revoked keys beside it.
+// Read afresh for each bundle by the daemon, so an operator's edit applies without a restart.
+import type { AllowedSigner } from './allowed-signers.js';
+import { readAllowedSigners } from './allowed-signers.js';
+import { loadRevokedKeys, type RevokedKeys } from './revoked-keys.js';
+
+export interface TrustFiles {
+  allowedSigners: string;
+  revokedKeys?: string;
+}
+
+export interface TrustSet {
+  signers: AllowedSigner[];
+  revoked?: RevokedKeys;
+  /** Lines skipped in the trust file, for the caller to show (CLI: stderr; daemon: its log). */
+  warnings: string[];
+}
+
+export async function loadTrust(files: TrustFiles): Promise<TrustSet> {
+  const { signers, warnings } = await readAllowedSigners(files.allowedSigners);
+  const revoked = files.revokedKeys === undefined ? undefined : await loadRevokedKeys(files.revokedKeys);
+  return { signers, warnings, ...(revoked ? { revoked } : {}) };
+}
