@@ -27,6 +27,17 @@ export interface ParsedSshsig {
   signature: KeySignature;
 }
 
+// Up to 64 signatures over one manifest of up to 16 MiB: each message is hashed once per algorithm, not per signature.
+const digests = new WeakMap<Buffer, Map<SshsigHash, Buffer>>();
+
+function messageDigest(message: Buffer, hash: SshsigHash): Buffer {
+  let byHash = digests.get(message);
+  if (!byHash) digests.set(message, (byHash = new Map()));
+  let d = byHash.get(hash);
+  if (!d) byHash.set(hash, (d = createHash(hash).update(message).digest()));
+  return d;
+}
+
 /** PROTOCOL.sshsig §"Signed Data": what the key actually signs (the message only through its hash). */
 export function sshsigSignedData(message: Buffer, namespace: string, hash: SshsigHash): Buffer {
   return new WireWriter()
@@ -34,7 +45,7 @@ export function sshsigSignedData(message: Buffer, namespace: string, hash: Sshsi
     .string(namespace)
     .string(Buffer.alloc(0)) // reserved
     .string(hash)
-    .string(createHash(hash).update(message).digest())
+    .string(messageDigest(message, hash))
     .toBuffer();
 }
 
