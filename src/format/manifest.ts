@@ -5,7 +5,14 @@ import { schemaProblems } from '../util/schemas.js';
 import { MAX_MANIFEST_BYTES } from './layout.js';
 import { ancestors, pathProblem, resolveLinkTarget } from './paths.js';
 
-export type BundleKind = 'nim-cache' | 'model-store' | 'model-dir';
+export type BundleKind = 'nim-cache' | 'model-store' | 'model-dir' | 'files';
+
+/** The kinds a container runtime serves; `files` (e.g. airlock's own release) is installed into the store, never run. */
+export type DeployableKind = Exclude<BundleKind, 'files'>;
+
+export function isDeployableKind(kind: string | undefined): kind is DeployableKind {
+  return kind === 'nim-cache' || kind === 'model-store' || kind === 'model-dir';
+}
 
 export interface Profile {
   id: string;
