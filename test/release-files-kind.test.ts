@@ -50,7 +50,7 @@ t.test('--kind files refuses what only a container would use', async (t) => {
   writeFileSync(path.join(dir, 'image.tar'), 'not an image');
   for (const extra of [['--image-archive', path.join(dir, 'image.tar')], ['--profile', 'a'.repeat(64)], ['--served-model-name', 'x']]) {
     const res = await airlock(['pack', source, '--out', path.join(dir, 'out'), '--name', 'airlock/release', '--kind', 'files', ...extra]);
-    t.equal(res.errorCode, 'USAGE', extra[0]);
+    t.equal(res.errorCode, 'USAGE', extra[0] ?? '');
   }
 });
 
