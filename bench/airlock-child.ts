@@ -5,12 +5,11 @@ import { PACKAGE_ROOT } from '../src/util/schemas.js';
 
 export const AIRLOCK_BIN = path.join(PACKAGE_ROOT, 'bin', 'airlock');
 
-/** The Node flags of the launcher's `#!/usr/bin/env -S node …` line: airlock runs as `airlock …` would run it,
- *  with this very Node binary. */
+/** The Node flags the launcher passes (its `exec "$n" --flag… "$r/bin/airlock"` line): airlock runs as `airlock …`
+ *  would run it, with this very Node binary. */
 export function launcherFlags(): string[] {
-  const first = readFileSync(AIRLOCK_BIN, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!\S*env\s+(?:-S\s+)?node((?:\s+--\S+)*)\s*$/.exec(first);
-  if (!m) throw new Error(`${AIRLOCK_BIN}: unexpected first line ${JSON.stringify(first)}`);
+  const m = /^":" \/\/; exec "\$n"((?:\s+--\S+)*)\s+"\$r\/bin\/airlock" "\$@"$/m.exec(readFileSync(AIRLOCK_BIN, 'utf8'));
+  if (!m) throw new Error(`${AIRLOCK_BIN}: no exec line with the Node flags found`);
   return m[1]!.trim().split(/\s+/).filter(Boolean);
 }
 

@@ -59,6 +59,8 @@ export const ERROR_TABLE = {
   STORE_INVALID: { exit: 1, http: 500 },
   STORE_BUSY: { exit: 1, http: 409 },
   NO_SUCH_DEPLOYMENT: { exit: 1, http: 404 },
+  // a files bundle (kind files) asked to run as a container
+  NOT_DEPLOYABLE: { exit: 1, http: 409 },
   // store helper: an install stopped by its AbortSignal (staging removed, store unchanged)
   ABORTED: { exit: 1, http: 409 },
   // daemon and API
@@ -76,6 +78,8 @@ export const ERROR_TABLE = {
   NOT_READY: { exit: 1, http: 503 },
   ROLLED_BACK: { exit: 1, http: 409 },
   CONTAINER_FAILED: { exit: 1, http: 500 },
+  // npm run release: the clone or the build machine cannot make a release (tools/release)
+  RELEASE_INVALID: { exit: 1, http: 500 },
   // anything unexpected
   IO_ERROR: { exit: 1, http: 500 },
   INTERNAL: { exit: 1, http: 500 },

@@ -61,7 +61,7 @@ export interface PackContext {
   randomHex: string;
 }
 
-const KINDS: readonly BundleKind[] = ['nim-cache', 'model-store', 'model-dir'];
+const KINDS: readonly BundleKind[] = ['nim-cache', 'model-store', 'model-dir', 'files'];
 export const DEFAULT_CHANNEL = 'stable';
 const ID_MAX = 128;
 
@@ -99,7 +99,15 @@ export function packOptionsFromArgs(values: PackArgValues, positionals: string[]
   if (values['passphrase-file'] !== undefined) opts.passphraseFile = path.resolve(ctx.cwd, values['passphrase-file']);
   if (values.against !== undefined) opts.against = path.resolve(ctx.cwd, values.against);
   if (values['served-model-name'] !== undefined) opts.servedModelName = values['served-model-name'];
+  if (kind === 'files') refuseModelOptions(opts);
   return opts;
+}
+
+// A files bundle is never run, so what only a container would use is a mistake, not something to carry.
+function refuseModelOptions(opts: PackOptions): void {
+  if (opts.images.length > 0) usage('--kind files carries no container image (--image, --image-archive)', '--kind');
+  if (opts.profiles.length > 0) usage('--kind files has no NIM profiles (--profile)', '--kind');
+  if (opts.servedModelName !== undefined) usage('--kind files is never served (--served-model-name)', '--kind');
 }
 
 function packForm(format: string | undefined, splitSize: string | undefined): PackForm {

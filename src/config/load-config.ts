@@ -1,4 +1,5 @@
 // Read, validate and merge the daemon configuration (once, at start-up).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AirlockError, type Failure } from '../errors.js';
@@ -18,6 +19,14 @@ export interface LoadedConfig {
 /** Load FILE, or the embedded quick-start config (paths under `cwd`) when no file is given. */
 export async function loadDaemonConfig(file: string | undefined, cwd: string): Promise<LoadedConfig> {
   if (file === undefined) {
+    // Release artifacts (tarball, .deb, npm package) leave the demo trust file out: its private key is public.
+    if (!existsSync(DEMO_ALLOWED_SIGNERS)) {
+      throw new AirlockError(
+        'CONFIG_INVALID',
+        `no --config given, and the quick-start config's demo trust file ${DEMO_ALLOWED_SIGNERS} is not part of this installation (release artifacts leave it out); run airlock daemon --config FILE (the .deb installs /etc/airlock/config.json; the template is systemd/airlock.example.json)`,
+        { path: '--config' },
+      );
+    }
     const config = configFromDocument(embeddedConfigDocument as unknown as Record<string, unknown>, cwd, 'embedded config');
     return { config, source: 'embedded', demoTrust: true };
   }

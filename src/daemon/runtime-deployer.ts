@@ -1,19 +1,24 @@
 // Deployer over the runtime's narrow Runtime interface (src/runtime): one container per model, replaced
 // after each install; when the new one is not ready the runtime restarts the previous deployment.
 import { AirlockError } from '../errors.js';
+import { isDeployableKind } from '../format/manifest.js';
 import type { DeploymentInfo } from '../pipeline/deployment-types.js';
 import type { Deployer, DeploymentStore } from '../pipeline/ports.js';
 import type { DeployState } from '../pipeline/types.js';
 import type { DeployOutcome, DeploymentTarget, HealthAnswer, Runtime } from '../runtime/index.js';
 
 export function targetFor(d: DeploymentInfo): DeploymentTarget {
+  const kind = d.kind;
+  if (!isDeployableKind(kind)) {
+    throw new AirlockError('NOT_DEPLOYABLE', `${d.name} is a ${kind} bundle: installed in the store (${d.path}), never run as a container`, { path: d.name });
+  }
   const image = d.imageArchives[0];
   if (!image) throw new AirlockError('IMAGE_MISSING', `deployment ${d.bundleId} of ${d.name} carries no container image`, { path: d.name });
   return {
     name: d.name,
     bundleId: d.bundleId,
     manifestDigest: d.manifestDigest,
-    kind: d.kind,
+    kind,
     path: d.path,
     profiles: d.profiles,
     ...(d.servedModelName !== undefined ? { servedModelName: d.servedModelName } : {}),

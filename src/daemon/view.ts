@@ -2,6 +2,7 @@
 import { AirlockError, toAirlockError } from '../errors.js';
 import type { DaemonView, ModelView, WatchedRootView } from '../api/context.js';
 import type { LoadedConfig } from '../config/load-config.js';
+import { isDeployableKind } from '../format/manifest.js';
 import type { Deployer, DeploymentStore } from '../pipeline/ports.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { DeployState } from '../pipeline/types.js';
@@ -69,7 +70,7 @@ export function createDaemonView(p: ViewParts): DaemonView {
       const deployment = await p.deployments.rollback(name, to);
       const identity = { name, bundleId: deployment.bundleId, channel: deployment.channel, sequence: deployment.sequence, manifestDigest: deployment.manifestDigest };
       p.audit.record({ event: 'rolled-back', actor: 'api', ...identity });
-      if (!p.deployer) return { deployment };
+      if (!p.deployer || !isDeployableKind(deployment.kind)) return { deployment };
       const runtime: DeployState = await p.deployer.deploy(deployment).catch((err: unknown) => {
         const e = toAirlockError(err);
         return { state: 'failed' as const, code: e.code, message: e.message };

@@ -7,7 +7,14 @@ import { clip, pathProblem } from './paths.js';
 import { PathTree, type PathNode } from './path-tree.js';
 import { parseRfc3339 } from './time.js';
 
-export type BundleKind = 'nim-cache' | 'model-store' | 'model-dir';
+export type BundleKind = 'nim-cache' | 'model-store' | 'model-dir' | 'files';
+
+/** The kinds a container runtime serves; `files` (e.g. airlock's own release) is installed into the store, never run. */
+export type DeployableKind = Exclude<BundleKind, 'files'>;
+
+export function isDeployableKind(kind: string | undefined): kind is DeployableKind {
+  return kind === 'nim-cache' || kind === 'model-store' || kind === 'model-dir';
+}
 
 export interface Profile {
   id: string;

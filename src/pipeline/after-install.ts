@@ -2,6 +2,7 @@
 // (removeAfterInstall, drop folders only).
 import { AirlockError, toAirlockError } from '../errors.js';
 import type { AuditInput } from '../daemon/audit.js';
+import { isDeployableKind } from '../format/manifest.js';
 import { auditIdentity } from './decisions.js';
 import type { Deployer, DeploymentStore } from './ports.js';
 import { removeDrop } from './remove-drop.js';
@@ -20,7 +21,8 @@ export interface AfterInstallSteps {
 }
 
 export async function runAfterInstall(rec: BundleRecord, s: AfterInstallSteps): Promise<void> {
-  if (s.deployer && s.deployments && rec.name) await deploy(rec, s.deployer, s.deployments, s);
+  // A files bundle (airlock's own release, say) ends at `installed`: there is nothing to run.
+  if (s.deployer && s.deployments && rec.name && isDeployableKind(rec.kind)) await deploy(rec, s.deployer, s.deployments, s);
   if (!s.removeAfterInstall) return;
   try {
     if (await removeDrop(rec, s.dropFolders)) {

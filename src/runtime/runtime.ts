@@ -1,6 +1,7 @@
 // The narrow container-runtime interface the pipeline uses. Docker is one adapter (docker-runtime.ts);
 // nothing outside src/runtime imports dockerode.
 import type { ErrorCode } from '../errors.js';
+import type { DeployableKind } from '../format/manifest.js';
 
 /** An installed deployment, as the runtime needs it. */
 export interface DeploymentTarget {
@@ -9,7 +10,7 @@ export interface DeploymentTarget {
   bundleId: string;
   /** sha256 hex of the bundle's airlock.json: the deployment's identity. */
   manifestDigest: string;
-  kind: 'nim-cache' | 'model-store' | 'model-dir';
+  kind: DeployableKind;
   /** Absolute path of the deployment directory (immutable store content). */
   path: string;
   profiles: { id: string; name?: string }[];

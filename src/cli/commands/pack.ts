@@ -10,13 +10,14 @@ import { createProgress } from '../../util/progress.js';
 import { parseCommandArgs, writeJson, type CliIO } from '../command.js';
 
 export const summary = 'pack a model tree (and image archives) into a signed bundle';
-export const usage = `usage: airlock pack SOURCE --out DEST --name NAME --kind nim-cache|model-store|model-dir
+export const usage = `usage: airlock pack SOURCE --out DEST --name NAME --kind nim-cache|model-store|model-dir|files
          [--format dir|tar] [--split-size SIZE] [--profile ID[=NAME]]... [--profile-tags ID:k=v,k=v]...
          [--image-archive FILE[=REF]]... [--image REF]... [--channel C] [--sequence N] [--expires WHEN]
          [--sign KEY]... [--sign-agent FINGERPRINT|PUBKEY]... [--passphrase-file F] [--against INVENTORY]
          [--served-model-name N] [--json]
   SOURCE   a NIM cache, a model store or a model directory; regular files, directories and
            relative symlinks that stay inside it (recorded in the manifest, never copied).
+  --kind files  any folder (airlock's own release/, say): installed into the store, never deployed.
   --out    dir format: the bundle directory (absent or empty); tar: a directory that receives
            <id>.airlock.tar, or with --split-size its parts <id>.airlock.tar.000… and <id>.airlock.parts.json.
   --split-size  512M, 4G, 1.5G, bytes, or fat32 (4 GiB - 1); implies --format tar.
