@@ -284,14 +284,15 @@ t.test('a response that does not match its schema is a 500 INTERNAL, not undocum
 
 t.test('deploys after install when a Deployer is configured; its state shows per model', async (t) => {
   const deployed: string[] = [];
+  let h: Harness;
   const deployer: Deployer = {
-    async deploy(target, opts) {
-      deployed.push(target.bundleId);
+    async deploy(name, opts) {
+      deployed.push(`${name}@${opts?.expectDigest?.slice(0, 4)}`);
       opts?.onState?.({ state: 'starting' });
-      return { state: 'ready', containerId: 'c0ffee', health: '200 /v1/health/ready' };
+      return { state: { state: 'ready', containerId: 'c0ffee', health: '200 /v1/health/ready' }, current: h.deployments.models[0]!.current!, fellBack: false };
     },
   };
-  const h = await start(t, {}, deployer);
+  h = await start(t, {}, deployer);
   // The fake store says meta/llama's current deployment is llama-2, digest aaaa…: make the installed bundle match it.
   h.installer.digestFor = () => 'a'.repeat(64);
   h.installer.nameFor = () => 'meta/llama';
@@ -299,28 +300,30 @@ t.test('deploys after install when a Deployer is configured; its state shows per
   await eventually(async () => (await bundles(h.url))[0]?.state === 'ready', 'ready').catch(async (err: Error) => {
     throw new Error(`${err.message}: ${JSON.stringify(await bundles(h.url))}`);
   });
-  t.same(deployed, ['llama-2']);
+  t.same(deployed, ['meta/llama@aaaa'], 'the installed bundle, by name and the digest it must be');
   const b = (await bundles(h.url))[0]!;
   t.match(b.deployment, { state: 'ready', containerId: 'c0ffee' });
   const status = await apiRequest<{ models: Array<{ runtime?: { state: string } }> }>(h.url, '/v1/status');
   t.match(status.body.models[0]!.runtime, { state: 'ready' });
 });
 
-t.test('a deploy the runtime rolled back fails the bundle and rolls the store back too', async (t) => {
+t.test('a deploy that fell back to the previous deployment fails the bundle and audits what serves again', async (t) => {
+  let h: Harness;
   const deployer: Deployer = {
     async deploy() {
-      return { state: 'rolled-back', code: 'ROLLED_BACK', message: 'not ready in time; the previous deployment serves again' };
+      const back = h.deployments.models[0]!.kept[0]!;
+      return { state: { state: 'rolled-back', code: 'ROLLED_BACK', message: 'not ready in time; the previous deployment serves again' }, current: back, fellBack: true };
     },
   };
-  const h = await start(t, {}, deployer);
+  h = await start(t, {}, deployer);
   h.installer.digestFor = () => 'a'.repeat(64);
   h.installer.nameFor = () => 'meta/llama';
   dropBundle(h.drop, 'bad-model');
   await eventually(async () => (await bundles(h.url))[0]?.state === 'failed', 'failed');
   t.match((await bundles(h.url))[0]!.deployment, { state: 'rolled-back', code: 'ROLLED_BACK' });
-  t.same(h.deployments.rollbacks, ['meta/llama']);
-  const audit = await apiRequest<{ events: Array<{ event: string; code?: string }> }>(h.url, '/v1/audit?limit=2');
-  t.match(audit.body.events, [{ event: 'deploy-failed', code: 'ROLLED_BACK' }, { event: 'rolled-back' }]);
+  t.same(h.deployments.rollbacks, [], 'the pipeline leaves the store to the deploy use case (src/ops/deploy.ts)');
+  const audit = await apiRequest<{ events: Array<{ event: string; code?: string; bundleId?: string }> }>(h.url, '/v1/audit?limit=2');
+  t.match(audit.body.events, [{ event: 'deploy-failed', code: 'ROLLED_BACK' }, { event: 'rolled-back', bundleId: 'llama-1' }]);
 });
 
 t.test('a media root that appears after start (first USB mount) is watched from then on', async (t) => {

@@ -1,5 +1,6 @@
 // The pipeline's decisions with a real state file and a test Installer: order, one at a time, idempotence,
 // restarts, rejected vs failed, retry, and removal after install (drop folders only).
+import type { DeployResult } from '../src/pipeline/ports.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -248,7 +249,7 @@ t.test('news about a drop that arrives while its model deploys is handled after 
   const dir = t.testdir();
   let finishDeploy: () => void = () => {};
   const deployer = {
-    deploy: () => new Promise<{ state: 'ready' }>((resolve) => (finishDeploy = () => resolve({ state: 'ready' }))),
+    deploy: () => new Promise<DeployResult>((resolve) => (finishDeploy = () => resolve({ state: { state: 'ready' }, current: {} as never, fellBack: false }))),
   };
   const deployments = {
     list: async () => [{ name: 'test/dep', current: { manifestDigest: 'c'.repeat(64) } as never, kept: [] }],

@@ -11,12 +11,17 @@ import { DEMO_ALLOWED_SIGNERS } from '../src/config/defaults.js';
 const MODEL = `deploy/model-${process.pid}`;
 
 t.test('usage and missing deployments need no container', async (t) => {
-  const noStore = await airlock(['deploy', 'x']);
-  t.equal(noStore.errorCode, 'USAGE');
-  const none = await airlock(['deploy', 'x', '--store', t.testdir()]);
-  t.not(none.exitCode, 0);
+  const dir = t.testdir();
+  const embedded = await airlock(['deploy', 'x'], { cwd: dir });
+  t.equal(embedded.errorCode, 'CONFIG_INVALID', 'the embedded quick-start config runs nothing (runtime kind none)');
+  t.match(embedded.stderr, /embedded quick-start config/, 'and says which config it used');
   const config = path.join(t.testdirName, 'config.json');
-  await writeFile(config, JSON.stringify({ runtime: { kind: 'docker', env: { NGC_API_KEY: 'nvapi-x' } } }));
+  await writeFile(config, JSON.stringify({ store: 'store', trust: { allowedSigners: DEMO_ALLOWED_SIGNERS }, runtime: { kind: 'docker' } }));
+  const none = await airlock(['deploy', 'x', '--config', config], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+  t.equal(none.errorCode, 'NO_SUCH_DEPLOYMENT', 'the config names the store; nothing installed there');
+  const fromEnv = await airlock(['deploy', 'x'], { env: { AIRLOCK_CONFIG: config, DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+  t.equal(fromEnv.errorCode, 'NO_SUCH_DEPLOYMENT', 'AIRLOCK_CONFIG is followed too');
+  await writeFile(config, JSON.stringify({ store: 'store', trust: { allowedSigners: DEMO_ALLOWED_SIGNERS }, runtime: { kind: 'docker', env: { NGC_API_KEY: 'nvapi-x' } } }));
   const secret = await airlock(['deploy', 'x', '--store', t.testdirName, '--config', config]);
   t.equal(secret.errorCode, 'SECRET_IN_CONFIG');
 });

@@ -39,7 +39,9 @@ t.test('a files bundle packs, verifies and installs; airlock deploy refuses it',
   const listed = await airlock(['deployments', '--store', store, '--json']);
   t.match(JSON.parse(listed.stdout), { models: [{ name: 'airlock/release', current: { kind: 'files', path: report.path } }] });
 
-  const deploy = await airlock(['deploy', 'airlock/release', '--store', store], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+  const dockerConfig = path.join(path.dirname(store), 'docker-config.json');
+  writeFileSync(dockerConfig, JSON.stringify({ store, trust: { allowedSigners: '/dev/null' }, runtime: { kind: 'docker' } }));
+  const deploy = await airlock(['deploy', 'airlock/release', '--config', dockerConfig], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
   t.equal(deploy.errorCode, 'NOT_DEPLOYABLE');
   t.equal(deploy.exitCode, 1);
 });

@@ -2,8 +2,9 @@
 import t from 'tap';
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { defaultRuntimeConfig } from '../src/runtime/config.js';
-import { DockerRuntime } from '../src/runtime/docker-runtime.js';
+import { modelContainer, replaceModel } from '../src/ops/deploy.js';
+import { defaultDeploySettings } from '../src/runtime/config.js';
+import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
 import { airlock } from './helpers/cli.js';
 import { docker, ensureFakeNimImage, fakeNimProfiles, freePort, makeNimCache, removeContainers, requireDocker, uniqueModelName } from './helpers/docker.js';
 
@@ -84,21 +85,22 @@ if (await requireDocker(t)) {
     t.teardown(() => removeContainers(`airlock.model=${name}`));
     const dir = t.testdir();
     await makeNimCache(dir, profile.id);
-    const runtime = new DockerRuntime(docker, { ...defaultRuntimeConfig, gpus: 'none', publishPort: await freePort(), pollIntervalMs: 250, env: {} });
-    const outcome = await runtime.replace({
+    const runtime = new DockerRuntime(docker);
+    const settings = { ...defaultDeploySettings, gpus: 'none' as const, publishPort: await freePort(), pollIntervalMs: 250, env: {} };
+    const ctx = { runtime, settings, deployments: { list: async () => [], rollback: async () => Promise.reject(new Error('not used here')) } };
+    const outcome = await replaceModel(ctx, {
       name,
       bundleId: 'x1',
       manifestDigest: 'a'.repeat(64),
-      kind: 'nim-cache',
       path: dir,
-      profiles: [{ id: profile.id }],
+      hints: { kind: 'nim-cache', profiles: [{ id: profile.id }] },
       image,
     });
     t.equal(outcome.status, 'ready');
     const res = await airlock(['stop', name]);
     t.equal(res.exitCode, 0, res.stderr);
     t.equal(res.stdout, `stopped ${name}\n`);
-    t.equal(await runtime.inspect(name), undefined);
+    t.equal(await modelContainer(runtime, name), undefined);
     const again = await airlock(['stop', name]);
     t.equal(again.errorCode, 'NOT_FOUND');
   });

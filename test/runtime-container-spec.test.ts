@@ -1,31 +1,34 @@
 // The NIM container per bundle kind, exactly as NVIDIA's air-gap guide runs it; pure, no Docker needed.
 import t from 'tap';
-import { buildContainerSpec, containerName, deviceRequests } from '../src/runtime/container-spec.js';
+import { buildContainerSpec as neutralSpec, containerName, type SpecInputs } from '../src/runtime/container-spec.js';
 import { parseByteSize } from '../src/util/byte-size.js';
-import { defaultRuntimeConfig, resolveRuntimeConfig, type RuntimeConfig } from '../src/runtime/config.js';
-import { dockerOptionsFromEnv } from '../src/runtime/docker-endpoint.js';
-import { planFetch } from '../src/runtime/fetch-plan.js';
-import type { DeploymentTarget } from '../src/runtime/runtime.js';
+import { defaultDeploySettings, resolveRuntimeConfig, type DeploySettings } from '../src/runtime/config.js';
+import { deviceRequests, dockerCreateOptions } from '../src/runtime/docker/docker-options.js';
+import { dockerOptionsFromEnv } from '../src/runtime/docker/endpoint.js';
+import { planFetch as neutralPlan } from '../src/runtime/fetch-plan.js';
+import type { DeploymentTarget, RuntimeHints } from '../src/runtime/runtime.js';
+
+// What the Docker Engine receives: the runtime-neutral spec, mapped by the Docker adapter.
+const buildContainerSpec = (t: DeploymentTarget, c: DeploySettings, i: SpecInputs) => dockerCreateOptions(neutralSpec(t, c, i));
+const planFetch = (...args: Parameters<typeof neutralPlan>) => neutralPlan(...args).map((s) => ({ title: s.title, spec: dockerCreateOptions(s.spec) }));
 
 const PROFILE = '1851d720e164dd4e27016ef71810883bb5b441f4ad6dcd318c1517e4415191a4';
 const OTHER = '16e9ea9484a2068aa4201d26b2d4bbdb2da9ac73afc2f427bea9871a77699e70';
 const IMAGE_ID = 'sha256:' + 'ab'.repeat(32);
 
-function target(over: Partial<DeploymentTarget> = {}): DeploymentTarget {
+function target(over: Partial<RuntimeHints> = {}): DeploymentTarget {
   return {
     name: 'meta/llama-3.1-8b-instruct',
     bundleId: 'b-20260101-1',
     manifestDigest: 'cd'.repeat(32),
-    kind: 'nim-cache',
     path: '/var/lib/airlock/store/deployments/abc',
-    profiles: [{ id: PROFILE, name: 'tensorrt_llm-h100-fp8-tp1-pp1-throughput' }],
+    hints: { kind: 'nim-cache', profiles: [{ id: PROFILE, name: 'tensorrt_llm-h100-fp8-tp1-pp1-throughput' }], ...over },
     image: { ref: 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3', id: IMAGE_ID },
-    ...over,
   };
 }
 
-function config(over: Partial<RuntimeConfig> = {}): RuntimeConfig {
-  return { ...defaultRuntimeConfig, env: {}, ...over };
+function config(over: Partial<DeploySettings> = {}): DeploySettings {
+  return { ...defaultDeploySettings, env: {}, ...over };
 }
 
 const noManifest = { hasRuntimeManifest: false };
@@ -53,6 +56,15 @@ t.test('nim-cache: the guide\'s "Use the Offline Cache" line, field for field', 
       DeviceRequests: [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }],
     },
   });
+});
+
+t.test('the neutral spec speaks no engine\'s vocabulary; the Docker adapter maps it', async (t) => {
+  const spec = neutralSpec(target(), config(), noManifest);
+  t.strictSame(spec.mounts, [{ source: '/var/lib/airlock/store/deployments/abc', target: '/opt/nim/.cache', readOnly: true }]);
+  t.strictSame(spec.ports, [{ containerPort: 8000, hostIp: '127.0.0.1', hostPort: 8000 }]);
+  t.equal(spec.gpus, 'all');
+  t.equal(spec.restart, 'unless-stopped');
+  t.equal(spec.shmBytes, 16 * 1024 ** 3);
 });
 
 t.test('model-store and model-dir: mounted read-only at /model-repo with NIM_MODEL_PATH', async (t) => {
@@ -147,6 +159,7 @@ t.test('credentials are refused wherever they appear, and never reach the contai
 
 t.test('runtime config: defaults merged, schema enforced, reserved variables refused', async (t) => {
   const c = resolveRuntimeConfig({ kind: 'docker', gpus: ['0', '1'], publishPort: 18000 });
+  if (c.kind !== 'docker') throw new Error('kind docker expected');
   t.strictSame(c.gpus, ['0', '1']);
   t.equal(c.publishPort, 18000);
   t.equal(c.shmSize, '16g');
@@ -156,6 +169,7 @@ t.test('runtime config: defaults merged, schema enforced, reserved variables ref
   for (const bad of [
     { kind: 'docker', gpu: 'all' },
     { kind: 'podman' },
+    { kind: 'none', gpus: 'all' },
     { kind: 'docker', publishPort: 0 },
     { kind: 'docker', gpus: [] },
     { kind: 'docker', gpus: 'some' },

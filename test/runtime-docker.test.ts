@@ -1,14 +1,16 @@
-// DockerRuntime against a real Docker Engine and the fake NIM image: images by ID, replace with health
-// checks, fail-fast on a crash, rollback to the previous deployment when the new one never gets ready.
+// The deploy policy (src/ops/deploy.ts) over the Docker adapter, against a real Docker Engine and the fake NIM
+// image: images by ID, replace with health checks, fail-fast on a crash, rollback to the previous deployment
+// when the new one never gets ready.
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { cp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { defaultRuntimeConfig, type RuntimeConfig } from '../src/runtime/config.js';
-import { DockerRuntime } from '../src/runtime/docker-runtime.js';
-import type { DeploymentTarget, DeployState } from '../src/runtime/runtime.js';
+import { modelContainer, replaceModel, stopModel, type DeployState } from '../src/ops/deploy.js';
+import { defaultDeploySettings, type DeploySettings } from '../src/runtime/config.js';
+import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
+import type { DeploymentTarget, RuntimeHints } from '../src/runtime/runtime.js';
 import { PACKAGE_ROOT } from '../src/util/schemas.js';
 import {
   docker,
@@ -31,8 +33,23 @@ if (await requireDocker(t)) {
   const [profile] = await fakeNimProfiles();
   if (!profile) throw new Error('fake NIM lists no profile');
 
-  const config = async (over: Partial<RuntimeConfig> = {}): Promise<RuntimeConfig> => ({
-    ...defaultRuntimeConfig,
+  const engine = new DockerRuntime(docker, { stopTimeoutSec: 5 });
+  /** The deploy use case with these settings, and the engine's view of a model's container. */
+  const deployWith = (settings: DeploySettings) => {
+    const ctx = { runtime: engine, settings, deployments: { list: async () => [], rollback: async () => Promise.reject(new Error('not used here')) } };
+    return {
+      replace: (target: DeploymentTarget, previous?: DeploymentTarget, hooks?: { onState?: (s: DeployState) => void }) => replaceModel(ctx, target, previous, hooks),
+      inspect: async (name: string) => {
+        const c = await modelContainer(engine, name);
+        return c && { ...c, containerId: c.id };
+      },
+      stop: (name: string) => stopModel(engine, name),
+      ensureImage: engine.ensureImage.bind(engine),
+    };
+  };
+
+  const config = async (over: Partial<DeploySettings> = {}): Promise<DeploySettings> => ({
+    ...defaultDeploySettings,
     gpus: 'none',
     publishPort: await freePort(),
     pollIntervalMs: 250,
@@ -49,10 +66,8 @@ if (await requireDocker(t)) {
       name,
       bundleId,
       manifestDigest: bundleId.padEnd(64, '0').slice(0, 64),
-      kind: 'nim-cache',
       path: dir,
-      profiles: [{ id: profile.id, name: profile.name }],
-      servedModelName: `${name}-${bundleId}`,
+      hints: { kind: 'nim-cache', profiles: [{ id: profile.id, name: profile.name }], servedModelName: `${name}-${bundleId}` } as RuntimeHints,
       image: { ref: image.ref, id: image.id },
     };
   };
@@ -60,7 +75,7 @@ if (await requireDocker(t)) {
   const models = (port: number) => getJson(`http://127.0.0.1:${port}/v1/models`);
 
   t.test('ensureImage: reuse by ID, load an archive, refuse an archive holding another image', async (t) => {
-    const runtime = new DockerRuntime(docker, await config());
+    const runtime = deployWith(await config());
     t.strictSame(await runtime.ensureImage({ ref: image.ref, id: image.id }), { loaded: false }, 'present by ID: not loaded again');
 
     // A private image (unique ID) saved to an archive, then removed from the engine.
@@ -82,7 +97,7 @@ if (await requireDocker(t)) {
     const name = uniqueModelName('rt');
     t.teardown(() => removeContainers(`airlock.model=${name}`));
     const cfg = await config({ readyTimeoutMs: 8000 });
-    const runtime = new DockerRuntime(docker, cfg, { stopTimeoutSec: 5 });
+    const runtime = deployWith(cfg);
     const root = t.testdir();
 
     // A tag that points at another image must not be what runs: the spec uses the manifest's ID.
@@ -110,7 +125,7 @@ if (await requireDocker(t)) {
     t.notOk(info.Config.Env.some((e) => e.startsWith('NGC_API_KEY=')));
 
     // A refused deployment (credential in config) leaves the serving container alone.
-    const leaky = new DockerRuntime(docker, { ...cfg, env: { NGC_API_KEY: 'nvapi-x' } });
+    const leaky = deployWith({ ...cfg, env: { NGC_API_KEY: 'nvapi-x' } });
     await t.rejects(leaky.replace(good, good), { code: 'SECRET_IN_CONFIG' });
     t.equal((await runtime.inspect(name))?.containerId, first.containerId, 'still the same container');
 
@@ -137,7 +152,7 @@ if (await requireDocker(t)) {
   t.test('a container that crashes fails fast (CONTAINER_FAILED, not a timeout) and keeps its logs', async (t) => {
     const name = uniqueModelName('crash');
     t.teardown(() => removeContainers(`airlock.model=${name}`));
-    const runtime = new DockerRuntime(docker, await config({ readyTimeoutMs: 120_000 }), { stopTimeoutSec: 5 });
+    const runtime = deployWith(await config({ readyTimeoutMs: 120_000 }));
     const target = await cacheTarget(t.testdir(), name, 'c1', 'airlock-fake-nim-crash');
     const states: DeployState[] = [];
     const outcome = await runtime.replace(target, undefined, { onState: (s) => states.push(s) });
@@ -152,16 +167,15 @@ if (await requireDocker(t)) {
     const name = uniqueModelName('store');
     t.teardown(() => removeContainers(`airlock.model=${name}`));
     const cfg = await config();
-    const runtime = new DockerRuntime(docker, cfg, { stopTimeoutSec: 5 });
+    const runtime = deployWith(cfg);
     const dir = t.testdir();
     await cp(path.join(PACKAGE_ROOT, 'fixtures', 'model-store'), dir, { recursive: true });
     const target: DeploymentTarget = {
       name,
       bundleId: 's1',
       manifestDigest: 'e'.repeat(64),
-      kind: 'model-store',
       path: dir,
-      profiles: [],
+      hints: { kind: 'model-store', profiles: [] },
       image: { ref: image.ref, id: image.id },
     };
     const outcome = await runtime.replace(target);
@@ -172,10 +186,10 @@ if (await requireDocker(t)) {
   t.test('a remote model path without a cached runtime manifest is refused before anything starts', async (t) => {
     const name = uniqueModelName('remote');
     t.teardown(() => removeContainers(`airlock.model=${name}`));
-    const runtime = new DockerRuntime(docker, await config());
+    const runtime = deployWith(await config());
     const target = await cacheTarget(t.testdir(), name, 'r1');
-    target.modelPath = 'ngc://nim/meta/llama-3.1-8b-instruct:1.3.3';
-    target.profiles = [];
+    target.hints.modelPath = 'ngc://nim/meta/llama-3.1-8b-instruct:1.3.3';
+    target.hints.profiles = [];
     await t.rejects(runtime.replace(target), { code: 'REMOTE_MODEL_PATH' });
     t.equal(await runtime.inspect(name), undefined);
     await writeFile(path.join(target.path, 'nim_runtime_manifest.yaml'), 'model: ngc://nim/meta/llama-3.1-8b-instruct:1.3.3\n');
@@ -184,9 +198,11 @@ if (await requireDocker(t)) {
   });
 
   t.test('an unreachable engine is DOCKER_UNREACHABLE', async (t) => {
-    const runtime = DockerRuntime.fromEnv(await config(), { DOCKER_HOST: `unix://${path.join(t.testdir(), 'no.sock')}` });
+    const runtime = DockerRuntime.fromEnv({ DOCKER_HOST: `unix://${path.join(t.testdir(), 'no.sock')}` });
     await t.rejects(runtime.ping(), { code: 'DOCKER_UNREACHABLE' });
     await t.rejects(runtime.inspect('x'), { code: 'DOCKER_UNREACHABLE' });
+    await t.rejects(modelContainer(runtime, 'x'), { code: 'DOCKER_UNREACHABLE' });
+    t.match(await runtime.describe(), { reachable: false });
   });
 }
 

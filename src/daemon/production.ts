@@ -10,7 +10,7 @@ import { deploymentLister, rollback } from '../store/deployments.js';
 import { loadTrust, type TrustFiles } from '../trust/load-trust.js';
 import type { DaemonDeps } from './daemon.js';
 import type { Loggers } from './logger.js';
-import { runtimeDeployer } from './runtime-deployer.js';
+import { opsDeployer } from './ops-deployer.js';
 
 export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, version: string): Promise<DaemonDeps> {
   const { config } = loaded;
@@ -48,7 +48,7 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
     installer,
     probe: new ProbeWorker({ maxManifestBytes: config.limits.manifestBytes }),
     deployments,
-    ...(runtime ? { deployer: runtimeDeployer(runtime, deployments) } : {}),
+    ...(runtime && config.runtime.kind !== 'none' ? { deployer: opsDeployer({ runtime, settings: config.runtime, deployments }) } : {}),
     loggers,
     version,
     ...(extensions.length ? { extensions } : {}),

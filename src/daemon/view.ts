@@ -71,10 +71,14 @@ export function createDaemonView(p: ViewParts): DaemonView {
       const identity = { name, bundleId: deployment.bundleId, channel: deployment.channel, sequence: deployment.sequence, manifestDigest: deployment.manifestDigest };
       p.audit.record({ event: 'rolled-back', actor: 'api', ...identity });
       if (!p.deployer || !isDeployableKind(deployment.kind)) return { deployment };
-      const runtime: DeployState = await p.deployer.deploy(deployment).catch((err: unknown) => {
-        const e = toAirlockError(err);
-        return { state: 'failed' as const, code: e.code, message: e.message };
-      });
+      // The deploy use case starts what is now current and, should it fail, puts the previous one back in both places.
+      const runtime: DeployState = await p.deployer.deploy(name, { expectDigest: deployment.manifestDigest }).then(
+        (r) => r.state,
+        (err: unknown) => {
+          const e = toAirlockError(err);
+          return { state: 'failed' as const, code: e.code, message: e.message };
+        },
+      );
       runtime.updatedAt ??= new Date().toISOString();
       runtimeState.set(name, runtime);
       p.hub.publish({ event: 'deployment', data: { name, runtime } });

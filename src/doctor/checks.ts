@@ -1,6 +1,6 @@
 // doctor's decisions: facts gathered by the probes (probes.ts) in, PASS/FAIL lines out. Pure.
 import type { Failure } from '../errors.js';
-import type { RuntimeConfig } from '../runtime/config.js';
+import { deploySettingsOf, type DockerRuntimeConfig, type RuntimeConfig } from '../runtime/config.js';
 import { isRemoteModelPath, RUNTIME_MANIFEST } from '../runtime/container-spec.js';
 import { humanBytes } from '../util/human.js';
 
@@ -148,7 +148,7 @@ function dockerCheck(d: DockerFacts): Check {
   return pass('docker', `reachable at ${d.endpoint}${d.version ? ` (Docker ${d.version})` : ''}`);
 }
 
-function gpuCheck(d: DockerFacts, rc: RuntimeConfig): Check {
+function gpuCheck(d: DockerFacts, rc: DockerRuntimeConfig): Check {
   if (rc.gpus === 'none') return pass('gpu-runtime', 'GPUs disabled in the config (runtime.gpus "none"): no device requests');
   const found = [
     ...(d.runtimes.includes('nvidia') ? ['the nvidia runtime in docker info'] : []),
@@ -168,7 +168,7 @@ function modelChecks(m: ModelFacts, f: DoctorFacts): Check[] {
   const docker = f.runtime.kind !== 'none' && f.docker?.reachable;
   if (docker && m.image) out.push(imageCheck(m.name, m.image));
   if (docker && !m.image) out.push(fail(`image ${m.name}`, `deployment ${m.bundleId} carries no container image; pack the bundle with --image or --image-archive`));
-  out.push(treeCheck(m, f.runtime.user));
+  out.push(treeCheck(m, deploySettingsOf(f.runtime).user));
   if (m.modelPath !== undefined && isRemoteModelPath(m.modelPath)) {
     out.push(
       m.hasRuntimeManifest

@@ -3,15 +3,16 @@
 import { access, readFile, statfs } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import type Docker from 'dockerode';
 import { configFromDocument } from '../config/load-config.js';
 import { toAirlockError } from '../errors.js';
 import { readAllowedSigners } from '../trust/allowed-signers.js';
 import { loadRevokedKeys } from '../trust/revoked-keys.js';
-import { findSecret, isSecretEnvName, resolveRuntimeConfig, SECRET_ENV_NAMES, type RuntimeConfig } from '../runtime/config.js';
+import { chooseConfig, describeConfig } from '../config/discover.js';
+import { loadDaemonConfig } from '../config/load-config.js';
+import { deploySettingsOf, findSecret, isSecretEnvName, resolveRuntimeConfig, SECRET_ENV_NAMES, type DeploySettings, type RuntimeConfig } from '../runtime/config.js';
 import { LABELS, RUNTIME_MANIFEST } from '../runtime/container-spec.js';
-import { createDockerClient, describeEndpoint } from '../runtime/docker-endpoint.js';
-import { imageId } from '../runtime/image-store.js';
+import { createRuntime } from '../runtime/index.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { checkStore } from '../store/check-store.js';
 import { listDeployments, type DeploymentInfo } from '../store/deployments.js';
 import type { DockerFacts, DoctorFacts, ImageFacts, ModelFacts, PortFacts, TrustFacts } from './checks.js';
@@ -34,11 +35,10 @@ export async function gatherDoctorFacts(opts: DoctorOptions): Promise<DoctorFact
   const envSecrets = SECRET_ENV_NAMES.filter((n) => (opts.env[n] ?? '') !== '');
   const facts: DoctorFacts = { configSource: cfg.source, runtime: cfg.runtime, envSecrets, models: [], ...pick(cfg, 'configProblem', 'configSecret') };
   if (cfg.trust) facts.trust = await trustFacts(cfg.trust);
-  let docker: Docker | undefined;
-  if (cfg.runtime.kind !== 'none') {
-    docker = createDockerClient(opts.env);
-    facts.docker = await dockerFacts(docker, opts.env);
-    if (!facts.docker.reachable) docker = undefined;
+  let runtime = await createRuntime(cfg.runtime, opts.env);
+  if (runtime) {
+    facts.docker = await dockerFacts(runtime, opts.env);
+    if (!facts.docker.reachable) runtime = undefined;
   }
   if (store !== undefined) {
     facts.store = store;
@@ -47,12 +47,12 @@ export async function gatherDoctorFacts(opts: DoctorOptions): Promise<DoctorFact
       (ms) => ms.flatMap((m) => (m.current ? [m.current] : [])),
       () => [] as DeploymentInfo[],
     );
-    for (const d of current) facts.models.push(await modelFacts(d, cfg.runtime, docker));
+    for (const d of current) facts.models.push(await modelFacts(d, deploySettingsOf(cfg.runtime), runtime));
     const largest = Math.max(0, ...current.map((d) => d.bytes + d.imageArchives.reduce((s, i) => s + i.size, 0)));
     const fs = await statfs(store).catch(() => undefined);
     if (fs) facts.disk = { path: store, freeBytes: fs.bavail * fs.bsize, needBytes: Math.max(MIN_FREE, largest) };
   }
-  if (cfg.runtime.kind !== 'none') facts.port = await portFacts(cfg.runtime, docker);
+  if (cfg.runtime.kind !== 'none') facts.port = await portFacts(cfg.runtime, runtime);
   return facts;
 }
 
@@ -67,8 +67,10 @@ interface ConfigFacts {
 
 /** The daemon config, validated; a credential in it is reported, and the rest is still checked without it. */
 async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
-  if (opts.configFile === undefined) return { source: 'no config file: runtime defaults (docker, gpus all, 127.0.0.1:8000)', runtime: resolveRuntimeConfig({ kind: 'docker' }) };
-  const abs = path.resolve(opts.cwd, opts.configFile);
+  // The same config discovery as every command, so doctor checks the setup the daemon runs.
+  const choice = chooseConfig(opts.configFile, opts.env);
+  if (choice.file === undefined) return embeddedConfigFacts(opts.cwd);
+  const abs = path.resolve(opts.cwd, choice.file);
   let doc: Record<string, unknown>;
   try {
     doc = JSON.parse(await readFile(abs, 'utf8')) as Record<string, unknown>;
@@ -131,29 +133,31 @@ async function trustFacts(files: { allowedSigners: string; revokedKeys?: string 
   return out;
 }
 
-async function dockerFacts(docker: Docker, env: NodeJS.ProcessEnv): Promise<DockerFacts> {
-  const endpoint = describeEndpoint(env);
-  const cdiSpecs = await nvidiaCdiSpecs();
-  const nvidiaHook = await onPath('nvidia-container-runtime-hook', env);
-  const base = { endpoint, cdiSpecs, ...(nvidiaHook ? { nvidiaHook } : {}) };
+async function embeddedConfigFacts(cwd: string): Promise<ConfigFacts> {
   try {
-    await withTimeout(docker.ping(), 10_000);
-    const info = (await withTimeout(docker.info(), 10_000)) as { ServerVersion?: string; Runtimes?: Record<string, unknown> };
-    return { ...base, reachable: true, runtimes: Object.keys(info.Runtimes ?? {}), ...(info.ServerVersion ? { version: info.ServerVersion } : {}) };
+    const loaded = await loadDaemonConfig(undefined, cwd);
+    const c = loaded.config;
+    return { source: describeConfig({ source: loaded.source, origin: 'embedded' }), runtime: c.runtime, store: c.store, trust: { allowedSigners: c.trust.allowedSigners } };
   } catch (err) {
-    return { ...base, reachable: false, runtimes: [], error: (err as Error).message };
+    return { source: 'the embedded quick-start config', runtime: { kind: 'none' }, configProblem: toAirlockError(err).message };
   }
 }
 
-async function modelFacts(d: DeploymentInfo, rc: RuntimeConfig, docker: Docker | undefined): Promise<ModelFacts> {
+async function dockerFacts(runtime: Runtime, env: NodeJS.ProcessEnv): Promise<DockerFacts> {
+  const cdiSpecs = await nvidiaCdiSpecs();
+  const nvidiaHook = await onPath('nvidia-container-runtime-hook', env);
+  return { ...(await runtime.describe()), cdiSpecs, ...(nvidiaHook ? { nvidiaHook } : {}) };
+}
+
+async function modelFacts(d: DeploymentInfo, rc: DeploySettings, runtime: Runtime | undefined): Promise<ModelFacts> {
   const user = parseContainerUser(rc.user);
   const tree = user ? await treeAccess(d.path, user) : { exists: true, unreadable: [], unreadableCount: 0 };
   const modelPath = rc.modelPath ?? d.modelPath;
   const img = d.imageArchives[0];
   let image: ImageFacts | undefined;
-  if (img && docker) {
-    const present = (await imageId(docker, img.id).catch(() => undefined)) === img.id;
-    const tagId = present ? undefined : await imageId(docker, img.ref).catch(() => undefined);
+  if (img && runtime) {
+    const present = (await runtime.imageId(img.id).catch(() => undefined)) === img.id;
+    const tagId = present ? undefined : await runtime.imageId(img.ref).catch(() => undefined);
     const archiveReadable = await access(img.path).then(() => true, () => false);
     image = { ref: img.ref, id: img.id, present, archivePath: img.path, archiveReadable, ...(tagId ? { tagId } : {}) };
   }
@@ -172,7 +176,7 @@ async function modelFacts(d: DeploymentInfo, rc: RuntimeConfig, docker: Docker |
 }
 
 /** Free when we can listen on it; otherwise, whether one of airlock's containers publishes it. */
-async function portFacts(rc: RuntimeConfig, docker: Docker | undefined): Promise<PortFacts> {
+async function portFacts(rc: DeploySettings, runtime: Runtime | undefined): Promise<PortFacts> {
   const base = { host: rc.publishHost, port: rc.publishPort };
   const error = await new Promise<string | undefined>((resolve) => {
     const server = net.createServer();
@@ -180,11 +184,9 @@ async function portFacts(rc: RuntimeConfig, docker: Docker | undefined): Promise
     server.listen(rc.publishPort, rc.publishHost, () => server.close(() => resolve(undefined)));
   });
   if (error === undefined) return { ...base, free: true };
-  const ours = docker
-    ? await docker.listContainers({ filters: { label: [`${LABELS.managed}=true`] } }).catch(() => [] as Docker.ContainerInfo[])
-    : [];
-  const holder = ours.find((c) => c.Ports.some((p) => p.PublicPort === rc.publishPort));
-  return { ...base, free: false, error, ...(holder ? { heldBy: (holder.Names[0] ?? holder.Id).replace(/^\//, '') } : {}) };
+  const ours = runtime ? await runtime.list({ labels: { [LABELS.managed]: 'true' } }).catch(() => []) : [];
+  const holder = ours.find((c) => c.running && c.publishedPorts.includes(rc.publishPort));
+  return { ...base, free: false, error, ...(holder ? { heldBy: holder.name } : {}) };
 }
 
 async function nvidiaCdiSpecs(): Promise<string[]> {
@@ -206,10 +208,6 @@ async function onPath(bin: string, env: NodeJS.ProcessEnv): Promise<string | und
   return undefined;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)))]).finally(() => clearTimeout(timer));
-}
 
 function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};

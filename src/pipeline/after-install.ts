@@ -1,16 +1,15 @@
 // What follows a successful install: deploy the model (runtime kind docker), then remove the drop
 // (removeAfterInstall, drop folders only).
-import { AirlockError, toAirlockError } from '../errors.js';
+import { toAirlockError } from '../errors.js';
 import type { AuditInput } from '../daemon/audit.js';
 import { isDeployableKind } from '../format/manifest.js';
 import { auditIdentity } from './decisions.js';
-import type { Deployer, DeploymentStore } from './ports.js';
+import type { Deployer } from './ports.js';
 import { removeDrop } from './remove-drop.js';
 import type { BundleRecord, BundleState, DeployState } from './types.js';
 
 export interface AfterInstallSteps {
   deployer?: Deployer;
-  deployments?: DeploymentStore;
   dropFolders: string[];
   removeAfterInstall: boolean;
   audit(e: AuditInput): void;
@@ -22,7 +21,7 @@ export interface AfterInstallSteps {
 
 export async function runAfterInstall(rec: BundleRecord, s: AfterInstallSteps): Promise<void> {
   // A files bundle (airlock's own release, say) ends at `installed`: there is nothing to run.
-  if (s.deployer && s.deployments && rec.name && isDeployableKind(rec.kind)) await deploy(rec, s.deployer, s.deployments, s);
+  if (s.deployer && rec.name && isDeployableKind(rec.kind)) await deploy(rec, s.deployer, s);
   if (!s.removeAfterInstall) return;
   try {
     if (await removeDrop(rec, s.dropFolders)) {
@@ -35,23 +34,34 @@ export async function runAfterInstall(rec: BundleRecord, s: AfterInstallSteps): 
   }
 }
 
-async function deploy(rec: BundleRecord, deployer: Deployer, deployments: DeploymentStore, s: AfterInstallSteps): Promise<void> {
+async function deploy(rec: BundleRecord, deployer: Deployer, s: AfterInstallSteps): Promise<void> {
   s.setState(rec, 'deploying');
   let state: DeployState;
   try {
-    const target = (await deployments.list()).find((m) => m.name === rec.name)?.current;
-    if (!target || target.manifestDigest !== rec.manifestDigest) throw new AirlockError('NO_SUCH_DEPLOYMENT', `the store's current deployment of ${rec.name} is not this bundle`);
     const onState = (d: DeployState) => {
       rec.deployment = d;
       s.changed(rec);
     };
-    state = { updatedAt: s.now(), ...(await deployer.deploy(target, { onState })) };
+    const result = await deployer.deploy(rec.name!, { ...(rec.manifestDigest ? { expectDigest: rec.manifestDigest } : {}), onState });
+    state = { ...result.state, updatedAt: s.now() };
+    // The deploy put the previous deployment back, in the runtime and in the store alike.
+    if (result.fellBack) {
+      const back = result.current;
+      s.audit({
+        event: 'rolled-back',
+        name: back.name,
+        bundleId: back.bundleId,
+        channel: back.channel,
+        sequence: back.sequence,
+        manifestDigest: back.manifestDigest,
+        message: `${rec.bundleId} was not ready; ${back.bundleId} serves again`,
+      });
+    }
   } catch (err) {
     const e = toAirlockError(err);
     state = { state: 'failed', code: e.code, message: e.message, updatedAt: s.now() };
   }
   rec.deployment = state;
-  if (state.state === 'rolled-back') await rollBackStore(rec, deployments, s);
   const ok = state.state === 'ready';
   s.audit({
     event: ok ? 'deployed' : 'deploy-failed',
@@ -61,22 +71,4 @@ async function deploy(rec: BundleRecord, deployer: Deployer, deployments: Deploy
     ...(state.containerId ? { containerId: state.containerId } : {}),
   });
   s.setState(rec, ok ? 'ready' : 'failed');
-}
-
-// The runtime put the previous container back; point the store's current at it too, so a restart agrees.
-async function rollBackStore(rec: BundleRecord, deployments: DeploymentStore, s: AfterInstallSteps): Promise<void> {
-  try {
-    const back = await deployments.rollback(rec.name!);
-    s.audit({
-      event: 'rolled-back',
-      name: back.name,
-      bundleId: back.bundleId,
-      channel: back.channel,
-      sequence: back.sequence,
-      manifestDigest: back.manifestDigest,
-      message: `${rec.bundleId} was not ready; ${back.bundleId} serves again`,
-    });
-  } catch (err) {
-    s.log.error({ err, recordId: rec.id }, 'the container rolled back but the store could not');
-  }
 }

@@ -300,7 +300,6 @@ export class Pipeline {
       log: this.o.log,
       now: () => this.clock().toISOString(),
       ...(this.o.deployer ? { deployer: this.o.deployer } : {}),
-      ...(this.o.deployments ? { deployments: this.o.deployments } : {}),
     };
     await runAfterInstall(rec, steps);
   }

@@ -50,9 +50,19 @@ export interface Installer {
   close?(): Promise<void>;
 }
 
-/** Starts the installed model (issue 5's runtime). Absent when config.runtime.kind is 'none'. */
+/** What a deploy reached, and where it left the store's current pointer. */
+export interface DeployResult {
+  state: DeployState;
+  /** the deployment the store's current names afterwards: the one that serves, after a fallback */
+  current: DeploymentInfo;
+  /** the target did not become ready and the previous deployment serves (and is current) again */
+  fellBack: boolean;
+}
+
+/** Starts installed models (src/ops/deploy.ts over the runtime). Absent when config.runtime.kind is 'none'. */
 export interface Deployer {
-  deploy(target: DeploymentInfo, opts?: { signal?: AbortSignal; onState?: (s: DeployState) => void }): Promise<DeployState>;
+  /** Start the store's current deployment of `name`; `expectDigest`: it must be that bundle (NO_SUCH_DEPLOYMENT). */
+  deploy(name: string, opts?: { expectDigest?: string; onState?: (s: DeployState) => void }): Promise<DeployResult>;
   close?(): Promise<void>;
 }
 

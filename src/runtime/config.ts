@@ -1,12 +1,13 @@
-// The runtime configuration (the daemon config's `runtime` key): type, defaults, validation.
+// The runtime configuration (the daemon config's `runtime` key): a union by kind, defaults, validation.
+// The container settings are the deploy policy's, the same for every runtime; a new runtime adds its branch.
 import { AirlockError } from '../errors.js';
 import { schemaProblems } from '../util/schemas.js';
+import type { GpuRequest, RestartPolicyName } from './runtime.js';
 
-export type GpuRequest = 'all' | 'none' | string[];
-export type RestartPolicyName = 'no' | 'always' | 'unless-stopped' | 'on-failure';
+export type { GpuRequest, RestartPolicyName } from './runtime.js';
 
-export interface RuntimeConfig {
-  kind: 'docker' | 'none';
+/** How a deployment's container is run and awaited, whatever runs it. */
+export interface DeploySettings {
   gpus: GpuRequest;
   publishHost: string;
   publishPort: number;
@@ -21,8 +22,10 @@ export interface RuntimeConfig {
   env: Record<string, string>;
 }
 
-export const defaultRuntimeConfig: Readonly<RuntimeConfig> = Object.freeze({
-  kind: 'docker',
+export type RuntimeConfig = { kind: 'none' } | DockerRuntimeConfig;
+export type DockerRuntimeConfig = { kind: 'docker' } & DeploySettings;
+
+export const defaultDeploySettings: Readonly<DeploySettings> = Object.freeze({
   gpus: 'all',
   publishHost: '127.0.0.1',
   publishPort: 8000,
@@ -36,6 +39,8 @@ export const defaultRuntimeConfig: Readonly<RuntimeConfig> = Object.freeze({
   modelPath: undefined,
   env: {},
 });
+
+export const defaultRuntimeConfig: Readonly<DockerRuntimeConfig> = Object.freeze({ kind: 'docker', ...defaultDeploySettings });
 
 /**
  * Credentials NIM reads to download models. The guide: "In the air-gapped phase, do not set NGC_API_KEY or HF_TOKEN".
@@ -96,12 +101,20 @@ export function resolveRuntimeConfig(raw: unknown, origin = 'runtime'): RuntimeC
       problems.map((p) => ({ code: 'CONFIG_INVALID' as const, path: `${origin}/${p.field}`, message: `${origin}/${p.field}: ${p.message}` })),
     );
   }
-  const given = raw as Partial<RuntimeConfig>;
+  if ((raw as { kind?: unknown }).kind === 'none') return { kind: 'none' };
+  const given = raw as Partial<DockerRuntimeConfig>;
   const reserved = Object.keys(given.env ?? {}).find((name) => RESERVED_ENV_NAMES.includes(name));
   if (reserved !== undefined) {
     throw new AirlockError('CONFIG_INVALID', `${origin}/env/${reserved} is set by airlock from the deployment; use the runtime keys instead`, {
       path: `${origin}/env/${reserved}`,
     });
   }
-  return { ...defaultRuntimeConfig, ...given, env: { ...(given.env ?? {}) } };
+  return { ...defaultRuntimeConfig, ...given, kind: 'docker', env: { ...(given.env ?? {}) } };
+}
+
+/** The container settings a config implies; the defaults for kind none (nothing runs, but doctor still checks trees). */
+export function deploySettingsOf(rc: RuntimeConfig): DeploySettings {
+  if (rc.kind === 'none') return defaultDeploySettings;
+  const { kind: _kind, ...settings } = rc;
+  return settings;
 }

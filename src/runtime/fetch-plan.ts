@@ -1,7 +1,7 @@
 // The connected-side containers `airlock fetch` runs: the guide's "Network-Connected Phase" docker run lines
-// (download-to-cache, create-model-store, list-model-profiles) as Engine create options. Pure.
-import type Docker from 'dockerode';
-import { CACHE_MOUNT, deviceRequests, MODEL_REPO_MOUNT } from './container-spec.js';
+// (download-to-cache, create-model-store, list-model-profiles) as container specs of the runtime seam. Pure.
+import { CACHE_MOUNT, MODEL_REPO_MOUNT } from './container-spec.js';
+import type { ContainerSpec, MountSpec } from './runtime.js';
 
 export const CA_MOUNT = '/opt/nim/proxy-ca.pem';
 /** Credentials go to these containers only: the connected phase downloads with them. */
@@ -28,7 +28,7 @@ export interface FetchRequest {
 export interface FetchStep {
   /** The command line shown to the user, e.g. "download-to-cache -p <id>". */
   title: string;
-  spec: Docker.ContainerCreateOptions;
+  spec: ContainerSpec;
 }
 
 export function planFetch(req: FetchRequest, env: NodeJS.ProcessEnv): FetchStep[] {
@@ -47,31 +47,27 @@ function step(req: FetchRequest, env: NodeJS.ProcessEnv, cmd: string[], withCred
   const passed = [...(withCredentials ? CREDENTIAL_ENV_NAMES : []), ...PROXY_ENV_NAMES].filter((n) => env[n] !== undefined && env[n] !== '');
   const vars = passed.map((n) => `${n}=${env[n]}`);
   if (req.caFile !== undefined) vars.push(`SSL_CERT_FILE=${CA_MOUNT}`);
-  const mounts: Docker.MountSettings[] = [];
-  if (req.cacheDir !== undefined) mounts.push({ Type: 'bind', Source: req.cacheDir, Target: CACHE_MOUNT });
+  const mounts: MountSpec[] = [];
+  if (req.cacheDir !== undefined) mounts.push({ source: req.cacheDir, target: CACHE_MOUNT, readOnly: false });
   if (req.modelStoreDir !== undefined && cmd[0] === 'create-model-store') {
-    mounts.push({ Type: 'bind', Source: req.modelStoreDir, Target: MODEL_REPO_MOUNT });
+    mounts.push({ source: req.modelStoreDir, target: MODEL_REPO_MOUNT, readOnly: false });
   }
-  if (req.caFile !== undefined) mounts.push({ Type: 'bind', Source: req.caFile, Target: CA_MOUNT, ReadOnly: true });
-  const devices = deviceRequests(req.gpus);
+  if (req.caFile !== undefined) mounts.push({ source: req.caFile, target: CA_MOUNT, readOnly: true });
   // The guide's proxy example reaches a proxy on the host as host.docker.internal.
   const needsHostGateway = PROXY_ENV_NAMES.some((n) => env[n]?.includes('host.docker.internal'));
   return {
     title: cmd.join(' '),
     spec: {
-      Image: req.image,
-      Cmd: cmd,
-      Env: vars,
-      User: req.user,
-      Tty: false,
-      AttachStdout: true,
-      AttachStderr: true,
-      Labels: { [FETCH_LABEL]: 'true' },
-      HostConfig: {
-        Mounts: mounts,
-        ...(devices ? { DeviceRequests: devices } : {}),
-        ...(needsHostGateway ? { ExtraHosts: ['host.docker.internal:host-gateway'] } : {}),
-      },
+      image: req.image,
+      command: cmd,
+      env: vars,
+      user: req.user,
+      mounts,
+      ports: [],
+      restart: 'no',
+      gpus: req.gpus,
+      labels: { [FETCH_LABEL]: 'true' },
+      ...(needsHostGateway ? { extraHosts: ['host.docker.internal:host-gateway'] } : {}),
     },
   };
 }

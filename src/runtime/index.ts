@@ -1,13 +1,15 @@
-// The runtime's public face for the pipeline and CLI: the narrow interface, config, and a factory.
-export type { ContainerState, DeployOutcome, DeployState, DeploymentTarget, HealthAnswer, ImageSpec, Runtime, RuntimeHooks, StateDetail } from './runtime.js';
-export { defaultRuntimeConfig, resolveRuntimeConfig, type RuntimeConfig } from './config.js';
+// The runtime's public face: the narrow interface, config, and the factory. dockerode loads only here.
+export type { ContainerSpec, ContainerState, DeploymentTarget, EngineFacts, HealthAnswer, ImageSpec, Runtime, RuntimeHints } from './runtime.js';
+export { defaultRuntimeConfig, resolveRuntimeConfig, type DeploySettings, type RuntimeConfig } from './config.js';
 
-/** The runtime a config asks for; undefined for `kind: none` (install without starting anything). dockerode loads only here. */
-export async function createRuntime(
-  config: import('./config.js').RuntimeConfig,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<import('./runtime.js').Runtime | undefined> {
+/** The runtime a config asks for; undefined for `kind: none` (install without starting anything). */
+export async function createRuntime(config: import('./config.js').RuntimeConfig, env: NodeJS.ProcessEnv = process.env): Promise<import('./runtime.js').Runtime | undefined> {
   if (config.kind === 'none') return undefined;
-  const { DockerRuntime } = await import('./docker-runtime.js');
-  return DockerRuntime.fromEnv(config, env);
+  return dockerRuntime(env);
+}
+
+/** The Docker Engine DOCKER_HOST names, for commands that need an engine whatever the config says (pack --image, fetch). */
+export async function dockerRuntime(env: NodeJS.ProcessEnv = process.env): Promise<import('./runtime.js').Runtime> {
+  const { DockerRuntime } = await import('./docker/docker-runtime.js');
+  return DockerRuntime.fromEnv(env);
 }

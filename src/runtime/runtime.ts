@@ -1,7 +1,19 @@
-// The narrow container-runtime interface the pipeline uses. Docker is one adapter (docker-runtime.ts);
-// nothing outside src/runtime imports dockerode.
+// The container runtime seam: engine operations only, in a vocabulary of airlock's own (no Docker types).
+// Policy (which deployment to start, waiting for health, putting the previous one back, where the store's
+// current pointer goes) lives in src/ops/deploy.ts, written once for every runtime. Docker is one adapter
+// (runtime/docker/); a Podman or Kubernetes adapter implements this interface and nothing else.
 import type { ErrorCode } from '../errors.js';
-import type { DeployableKind } from '../format/manifest.js';
+import type { DeployableKind, Profile } from '../format/manifest.js';
+
+/** What a manifest tells the runtime about serving its model, carried as one object from manifest to container. */
+export interface RuntimeHints {
+  kind: DeployableKind;
+  profiles: Profile[];
+  /** default NIM_SERVED_MODEL_NAME */
+  servedModelName?: string;
+  /** a model-free NIM's NIM_MODEL_PATH (a remote URI such as ngc://…) */
+  modelPath?: string;
+}
 
 /** An installed deployment, as the runtime needs it. */
 export interface DeploymentTarget {
@@ -10,13 +22,9 @@ export interface DeploymentTarget {
   bundleId: string;
   /** sha256 hex of the bundle's airlock.json: the deployment's identity. */
   manifestDigest: string;
-  kind: DeployableKind;
   /** Absolute path of the deployment directory (immutable store content). */
   path: string;
-  profiles: { id: string; name?: string }[];
-  servedModelName?: string;
-  /** A model-free NIM's NIM_MODEL_PATH from the manifest (a remote URI such as ngc://…). */
-  modelPath?: string;
+  hints: RuntimeHints;
   image: ImageSpec;
 }
 
@@ -28,7 +36,54 @@ export interface ImageSpec {
   archivePath?: string;
 }
 
-export type DeployState = 'starting' | 'ready' | 'failed' | 'rolled-back';
+export type GpuRequest = 'all' | 'none' | string[];
+export type RestartPolicyName = 'no' | 'always' | 'unless-stopped' | 'on-failure';
+
+export interface MountSpec {
+  /** absolute host path */
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/** A container to create, in no engine's vocabulary. */
+export interface ContainerSpec {
+  name?: string;
+  /** an image ID (deployments: never a tag) or, for one-shot connected-side runs, a reference */
+  image: string;
+  command?: string[];
+  /** NAME=value, in order */
+  env: string[];
+  user: string;
+  mounts: MountSpec[];
+  ports: Array<{ containerPort: number; hostIp: string; hostPort: number }>;
+  shmBytes?: number;
+  restart: RestartPolicyName;
+  gpus: GpuRequest;
+  labels: Record<string, string>;
+  /** `host:address` lines, e.g. host.docker.internal:host-gateway */
+  extraHosts?: string[];
+}
+
+/** What the engine says about one container. */
+export interface ContainerState {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  /** the image ID the container runs */
+  image: string;
+  running: boolean;
+  restarting: boolean;
+  /** the engine's state word: created, running, restarting, exited, … */
+  status: string;
+  exitCode?: number;
+  oomKilled: boolean;
+  error?: string;
+  startedAt?: string;
+  restartCount: number;
+  /** host ports the container publishes */
+  publishedPorts: number[];
+}
 
 /** One health request and what came back (or why nothing did). */
 export interface HealthAnswer {
@@ -40,65 +95,42 @@ export interface HealthAnswer {
   error?: string;
 }
 
-export interface DeployOutcome {
-  status: 'ready' | 'rolled-back' | 'failed';
-  /** The container started for the target (absent when creating it failed). */
-  containerId?: string;
-  /** The last health answer from that container. */
-  health?: HealthAnswer;
-  /** When the target failed and a previous deployment existed: what restarting it gave. */
-  previous?: DeployOutcome;
-  /** ROLLED_BACK when the previous deployment serves again; otherwise why the target failed (NOT_READY, CONTAINER_FAILED). */
-  code?: ErrorCode;
-  message?: string;
-  /** The failed container's last log lines, kept because the container itself is removed. */
-  logs?: string;
-}
-
-export interface StateDetail {
-  model: string;
-  bundleId: string;
-  containerId?: string;
-  health?: HealthAnswer;
-  code?: ErrorCode;
-  message?: string;
-}
-
-export interface RuntimeHooks {
-  onState?(state: DeployState, detail: StateDetail): void;
-  /** Every health answer while waiting, for a live status view. */
-  onHealth?(answer: HealthAnswer, detail: StateDetail): void;
-}
-
-/** What the engine says about a model's container. */
-export interface ContainerState {
-  model: string;
-  containerName: string;
-  containerId: string;
-  bundleId?: string;
-  manifestDigest?: string;
-  /** The image ID the container runs. */
-  image: string;
-  running: boolean;
-  /** Docker's state word: created, running, restarting, exited, … */
-  status: string;
-  exitCode?: number;
-  startedAt?: string;
-  restartCount: number;
+/** What doctor reports about the engine. */
+export interface EngineFacts {
+  endpoint: string;
+  reachable: boolean;
+  version?: string;
+  /** container runtimes the engine offers (nvidia among them on a GPU host) */
+  runtimes: string[];
+  error?: string;
 }
 
 export interface Runtime {
+  /** The adapter's name, e.g. "docker". */
+  readonly kind: string;
+  /** Throws DOCKER_UNREACHABLE (the engine's code) when the engine does not answer. */
+  ping(): Promise<void>;
+  describe(): Promise<EngineFacts>;
+  /** The image's ID when the engine has `nameOrId`, else undefined. */
+  imageId(nameOrId: string): Promise<string | undefined>;
   /** Make the image available by its ID: reuse it, or load its archive and check the ID (IMAGE_MISMATCH). */
   ensureImage(image: ImageSpec): Promise<{ loaded: boolean }>;
-  /**
-   * Replace the model's container with one for `target` and wait until it is ready; when it is not,
-   * restart `previous` and report both. Throws (touching nothing) when the target cannot be deployed at all:
-   * SECRET_IN_CONFIG, REMOTE_MODEL_PATH, CONFIG_INVALID, IMAGE_MISSING, IMAGE_MISMATCH, DOCKER_UNREACHABLE.
-   */
-  replace(target: DeploymentTarget, previous?: DeploymentTarget, hooks?: RuntimeHooks): Promise<DeployOutcome>;
-  /** Stop and remove the model's container; false when there was none. */
-  stop(name: string): Promise<boolean>;
-  inspect(name: string): Promise<ContainerState | undefined>;
-  /** Throws DOCKER_UNREACHABLE when the engine does not answer. */
-  ping(): Promise<void>;
+  /** Write the image's archive (`docker save`) to `file`; returns its ID. */
+  saveImage(ref: string, file: string): Promise<string>;
+  /** Create (not start) a container; returns its id. */
+  create(spec: ContainerSpec): Promise<string>;
+  start(id: string): Promise<void>;
+  /** undefined when there is no such container */
+  inspect(id: string): Promise<ContainerState | undefined>;
+  /** The last `tail` lines of output, undefined when there are none to be had. */
+  logs(id: string, tail: number): Promise<string | undefined>;
+  /** Stop gracefully (then kill) and remove; a container already gone is no error. */
+  remove(id: string): Promise<void>;
+  /** Containers carrying every one of `labels`, or holding the name `name`. */
+  list(filter: { labels: Record<string, string> } | { name: string }): Promise<ContainerState[]>;
+  /** Run to completion with output streamed, then remove (`docker run --rm`); returns the exit code. */
+  runToCompletion(spec: ContainerSpec, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream, signal?: AbortSignal): Promise<number>;
 }
+
+/** Why a deployment could not be replaced, the codes the deploy policy reports. */
+export type DeployFailureCode = Extract<ErrorCode, 'NOT_READY' | 'CONTAINER_FAILED' | 'ROLLED_BACK'>;

@@ -15,7 +15,8 @@ export interface CliResult {
 
 /** The environment for child processes: tap's loader hooks (NODE_OPTIONS) must not leak into them. */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  // No test picks up the machine's /etc/airlock/config.json (the .deb test installs one for a while).
+  const env: NodeJS.ProcessEnv = { AIRLOCK_SYSTEM_CONFIG: '/nonexistent/airlock/config.json', ...process.env, ...extra };
   delete env.NODE_OPTIONS;
   for (const k of Object.keys(env)) if (k.startsWith('TAP') || k.startsWith('_TAP')) delete env[k];
   return env;

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import type { Test } from 'tap';
-import { createDockerClient, describeEndpoint } from '../../src/runtime/docker-endpoint.js';
+import { createDockerClient, describeEndpoint } from '../../src/runtime/docker/endpoint.js';
 import { PACKAGE_ROOT } from '../../src/util/schemas.js';
 
 const run = promisify(execFile);

@@ -2,10 +2,8 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AirlockError } from '../../errors.js';
-import { createDockerClient } from '../../runtime/docker-endpoint.js';
 import { CREDENTIAL_ENV_NAMES, planFetch, type FetchMode } from '../../runtime/fetch-plan.js';
-import { imageId } from '../../runtime/image-store.js';
-import { runOneShot } from '../../runtime/one-shot.js';
+import { dockerRuntime } from '../../runtime/index.js';
 import { parseCommandArgs, requireOption, type CliIO } from '../command.js';
 
 export const summary = 'download NIM model profiles into a cache (connected side), through the NIM image';
@@ -50,8 +48,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   // Like `mkdir -p "$LOCAL_NIM_CACHE"` in the guide: a missing bind source would be an error.
   for (const dir of [cacheDir, modelStoreDir]) if (dir !== undefined) await mkdir(dir, { recursive: true });
 
-  const docker = createDockerClient(io.env);
-  if ((await imageId(docker, image)) === undefined) {
+  const runtime = await dockerRuntime(io.env);
+  if ((await runtime.imageId(image)) === undefined) {
     throw new AirlockError('IMAGE_MISSING', `image ${image} is not in the local engine; pull it first (docker login nvcr.io; docker pull ${image})`);
   }
   if (!('list' in mode) && !CREDENTIAL_ENV_NAMES.some((n) => io.env[n])) {
@@ -67,7 +65,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   try {
     for (const step of steps) {
       io.stderr.write(`airlock: running ${step.title} in ${image}\n`);
-      const code = await runOneShot(docker, step.spec, io.stdout, io.stderr, { signal: abort.signal });
+      const code = await runtime.runToCompletion(step.spec, io.stdout, io.stderr, abort.signal);
       if (abort.signal.aborted) throw new AirlockError('CONTAINER_FAILED', `${step.title} interrupted`);
       if (code !== 0) throw new AirlockError('CONTAINER_FAILED', `${step.title} exited with code ${code}`);
     }

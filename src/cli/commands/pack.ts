@@ -75,14 +75,15 @@ async function saveImages(refs: string[], out: string | undefined, io: CliIO): P
   const parent = path.dirname(path.resolve(io.cwd, out));
   await mkdir(parent, { recursive: true });
   const dir = await mkdtemp(path.join(parent, '.airlock-images-'));
-  const { saveImageArchive } = await import('../../runtime/save-image.js');
+  const { dockerRuntime } = await import('../../runtime/index.js');
+  const runtime = await dockerRuntime(io.env);
   const archives: string[] = [];
   try {
     for (const [i, ref] of refs.entries()) {
       const base = ref.replace(/@sha256:.*$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+/, '') || `image-${i}`;
       const file = path.join(dir, `${base}.tar`);
       io.stderr.write(`saving image ${ref}\n`);
-      await saveImageArchive(ref, file, io.env);
+      await runtime.saveImage(ref, file);
       archives.push(`${file}=${ref}`);
     }
   } catch (err) {

@@ -1,19 +1,25 @@
 // airlock stop: stop and remove a model's container by hand.
+import { describeConfig, discoverConfig } from '../../config/discover.js';
 import { AirlockError } from '../../errors.js';
-import { defaultRuntimeConfig } from '../../runtime/config.js';
-import { DockerRuntime } from '../../runtime/docker-runtime.js';
+import { stopModel } from '../../ops/deploy.js';
+import { dockerRuntime } from '../../runtime/index.js';
 import { onePositional, parseCommandArgs, type CliIO } from '../command.js';
 
 export const summary = "stop and remove a model's NIM container";
-export const usage = `usage: airlock stop NAME
-  Stops (graceful, then killed after 30 s) and removes the container airlock runs for model NAME,
-  on the engine DOCKER_HOST names. The daemon starts it again only on the next install or deploy.`;
+export const usage = `usage: airlock stop NAME [--config FILE]
+  Stops (graceful, then killed after 30 s) and removes the container airlock runs for model NAME.
+  The config is found as for every command (--config, $AIRLOCK_CONFIG, /etc/airlock/config.json, else the
+  embedded one); the engine is the one DOCKER_HOST names. The daemon starts the model again only on the
+  next install or deploy.`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { positionals } = parseCommandArgs(argv, {}, usage);
+  const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string' } }, usage);
   const name = onePositional(positionals, 'NAME', usage);
-  const runtime = DockerRuntime.fromEnv(defaultRuntimeConfig, io.env);
-  if (!(await runtime.stop(name))) throw new AirlockError('NOT_FOUND', `no container for model ${name}`);
+  const loaded = await discoverConfig(values.config, io.env, io.cwd);
+  // A config with runtime kind none still names the host's engine for a container started by hand.
+  const runtime = await dockerRuntime(io.env);
+  io.stderr.write(`airlock: config ${describeConfig(loaded)}\n`);
+  if (!(await stopModel(runtime, name))) throw new AirlockError('NOT_FOUND', `no container for model ${name}`);
   io.stdout.write(`stopped ${name}\n`);
   return 0;
 }

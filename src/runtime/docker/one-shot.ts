@@ -1,7 +1,9 @@
 // Run a container to completion with its output streamed to ours, then remove it (`docker run --rm`).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import { dockerFailure } from './docker-errors.js';
+import type { ContainerSpec } from '../runtime.js';
+import { dockerCreateOptions } from './docker-options.js';
+import { dockerFailure } from './errors.js';
 
 export interface OneShotOptions {
   /** Aborting kills the container (Ctrl-C on the CLI). */
@@ -11,16 +13,16 @@ export interface OneShotOptions {
 /** Returns the container's exit code. */
 export async function runOneShot(
   docker: Docker,
-  spec: Docker.ContainerCreateOptions,
+  spec: ContainerSpec,
   stdout: NodeJS.WritableStream,
   stderr: NodeJS.WritableStream,
   options: OneShotOptions = {},
 ): Promise<number> {
   let container: Docker.Container;
   try {
-    container = await docker.createContainer(spec);
+    container = await docker.createContainer(dockerCreateOptions(spec));
   } catch (err) {
-    throw dockerFailure(err, `create container from ${spec.Image}`);
+    throw dockerFailure(err, `create container from ${spec.image}`);
   }
   const kill = () => void container.kill().catch(() => undefined);
   try {
@@ -39,7 +41,7 @@ export async function runOneShot(
     await Promise.race([drained, sleep(2000, undefined, { ref: false })]);
     return StatusCode;
   } catch (err) {
-    throw dockerFailure(err, `run ${spec.Cmd?.join(' ') ?? 'container'}`);
+    throw dockerFailure(err, `run ${spec.command?.join(' ') ?? 'container'}`);
   } finally {
     options.signal?.removeEventListener('abort', kill);
     await container.remove({ force: true }).catch(() => undefined);

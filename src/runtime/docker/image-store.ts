@@ -3,9 +3,9 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type Docker from 'dockerode';
-import { AirlockError } from '../errors.js';
-import { dockerFailure, isNotFound } from './docker-errors.js';
-import type { ImageSpec } from './runtime.js';
+import { AirlockError } from '../../errors.js';
+import { dockerFailure, isNotFound } from './errors.js';
+import type { ImageSpec } from '../runtime.js';
 
 /** The image's ID when the engine has it, else undefined. */
 export async function imageId(docker: Docker, nameOrId: string): Promise<string | undefined> {

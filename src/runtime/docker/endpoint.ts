@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { AirlockError } from '../errors.js';
+import { AirlockError } from '../../errors.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 

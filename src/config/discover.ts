@@ -1,0 +1,48 @@
+// Which config every command uses, decided in one place: --config FILE, else $AIRLOCK_CONFIG, else the system
+// config (/etc/airlock/config.json, where the .deb installs it) when it exists, else the embedded quick-start
+// config `npm start` runs. The daemon, doctor, deploy, stop and status all follow it and say which one they used.
+import { existsSync } from 'node:fs';
+import { loadDaemonConfig, type LoadedConfig } from './load-config.js';
+
+export const SYSTEM_CONFIG = '/etc/airlock/config.json';
+
+export type ConfigOrigin = '--config' | 'AIRLOCK_CONFIG' | 'system' | 'embedded';
+
+export interface ConfigChoice {
+  origin: ConfigOrigin;
+  /** the file to read; absent for the embedded config */
+  file?: string;
+}
+
+/** The choice (pure but for `exists`). AIRLOCK_SYSTEM_CONFIG moves the system path (packagers, tests). */
+export function chooseConfig(flag: string | undefined, env: NodeJS.ProcessEnv, exists: (p: string) => boolean = existsSync): ConfigChoice {
+  if (flag !== undefined) return { origin: '--config', file: flag };
+  const fromEnv = env['AIRLOCK_CONFIG'];
+  if (fromEnv !== undefined && fromEnv !== '') return { origin: 'AIRLOCK_CONFIG', file: fromEnv };
+  const system = env['AIRLOCK_SYSTEM_CONFIG'] || SYSTEM_CONFIG;
+  if (exists(system)) return { origin: 'system', file: system };
+  return { origin: 'embedded' };
+}
+
+export interface DiscoveredConfig extends LoadedConfig {
+  origin: ConfigOrigin;
+}
+
+export async function discoverConfig(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<DiscoveredConfig> {
+  const choice = chooseConfig(flag, env);
+  return { ...(await loadDaemonConfig(choice.file, cwd)), origin: choice.origin };
+}
+
+/** One line for a person: which config, and why that one. */
+export function describeConfig(c: { source: string; origin: ConfigOrigin }): string {
+  switch (c.origin) {
+    case '--config':
+      return `${c.source} (--config)`;
+    case 'AIRLOCK_CONFIG':
+      return `${c.source} (from AIRLOCK_CONFIG)`;
+    case 'system':
+      return `${c.source} (the system config)`;
+    case 'embedded':
+      return 'the embedded quick-start config (./var under the working directory, demo trust)';
+  }
+}

@@ -1,0 +1,35 @@
+// The daemon's Deployer: the one deploy use case (src/ops/deploy.ts), one container replacement per model at a time.
+import { deployCurrent, type DeployContext, type DeployOutcome, type StateDetail } from '../ops/deploy.js';
+import type { HealthAnswer } from '../runtime/runtime.js';
+import type { Deployer } from '../pipeline/ports.js';
+import type { DeployState } from '../pipeline/types.js';
+import { Serializer } from '../util/serializer.js';
+
+function healthLine(h: HealthAnswer | undefined): string | undefined {
+  if (!h) return undefined;
+  return `${h.status ?? h.error ?? 'no answer'} ${h.endpoint}`;
+}
+
+/** A record's deploy state from what the use case reported (an outcome or a live state change). */
+export function deployStateOf(state: DeployState['state'], d: Pick<DeployOutcome, 'containerId' | 'health' | 'code' | 'message'> | StateDetail): DeployState {
+  const health = healthLine(d.health);
+  return {
+    state,
+    updatedAt: new Date().toISOString(),
+    ...(d.containerId ? { containerId: d.containerId } : {}),
+    ...(health ? { health } : {}),
+    ...(d.code ? { code: d.code } : {}),
+    ...(d.message ? { message: d.message } : {}),
+  };
+}
+
+export function opsDeployer(ctx: DeployContext): Deployer {
+  const perModel = new Serializer();
+  return {
+    deploy: (name, opts = {}) =>
+      perModel.run(name, async () => {
+        const r = await deployCurrent(ctx, name, { onState: (state, detail) => opts.onState?.(deployStateOf(state, detail)) }, opts.expectDigest);
+        return { state: deployStateOf(r.outcome.status, r.outcome), current: r.current, fellBack: r.current.bundleId !== r.target.bundleId };
+      }),
+  };
+}
