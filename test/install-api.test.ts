@@ -6,7 +6,7 @@ import os, { hostname } from 'node:os';
 import path from 'node:path';
 import { parseManifest } from '../src/format/manifest.js';
 import { checkStore } from '../src/store/check-store.js';
-import { installBundle, type InstallProgress } from '../src/store/install.js';
+import { installBundle, type InstallProgress } from '../src/ops/install.js';
 import { acquireStoreLock, formatOwner } from '../src/store/lock.js';
 import { buildTree } from '../src/store/tree-builder.js';
 import { loadAllowedSigners } from '../src/trust/allowed-signers.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadAllowedSigners } from '../src/trust/allowed-signers.js';
 import { checkStore } from '../src/store/check-store.js';
-import { installBundle } from '../src/store/install.js';
+import { installBundle } from '../src/ops/install.js';
 import { packFixture } from './helpers/fixtures.js';
 import { installCli, makeSigner, snapshotStore, tryRun } from './helpers/store.js';
 

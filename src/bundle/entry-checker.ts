@@ -2,7 +2,10 @@
 import type { Failure } from '../errors.js';
 import { IMAGES_DIR, MANIFEST_NAME, PAYLOAD_DIR, SIGNATURES_DIR } from '../format/layout.js';
 import { isSymlink, type Manifest } from '../format/manifest.js';
+import type { Expected } from '../format/payload.js';
 import { PathTree } from '../format/path-tree.js';
+
+export type { Expected } from '../format/payload.js';
 import { digestsEqual } from '../hash/digest.js';
 
 export type EntryKind = 'file' | 'directory' | 'symlink' | 'hardlink' | 'device' | 'fifo' | 'socket' | 'other';
@@ -15,15 +18,6 @@ export interface SeenEntry {
   size: number;
 }
 
-export interface Expected {
-  path: string;
-  size: number;
-  sha256: string;
-  /** 'payload' entries install into the tree; 'image' entries are container image archives */
-  role: 'payload' | 'image';
-  /** the manifest's own path: relative to payload/ for payload entries */
-  manifestPath: string;
-}
 
 export type Decision = { action: 'check'; expected: Expected } | { action: 'skip' } | { action: 'reject'; failure: Failure };
 

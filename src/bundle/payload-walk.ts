@@ -4,19 +4,12 @@ import { createReadStream } from 'node:fs';
 import { AirlockError, FailureList, type Failure } from '../errors.js';
 import { tallyBody } from '../hash/digest.js';
 import type { HashPool } from '../hash/hash-pool.js';
-import { EntryChecker, type Expected } from './entry-checker.js';
+import type { Expected, WalkSink } from '../format/payload.js';
+import { EntryChecker } from './entry-checker.js';
+
+export type { WalkSink } from '../format/payload.js';
 import type { BundleEntry, EntryData, OpenedBundle } from './source.js';
 
-export interface WalkSink {
-  /** Where a worker should copy a file it reads directly (reads and writes off the event loop; not fsynced). */
-  copyTarget?(exp: Expected): Promise<string | undefined>;
-  /** Receives the bytes of a streamed entry as they arrive; called once per entry before its first chunk. */
-  open?(exp: Expected): Promise<(chunk: Buffer) => Promise<void> | void>;
-  /** Called when an entry verified; `close` (for streamed entries) finishes its file. */
-  verified?(exp: Expected): Promise<void>;
-  /** Called when an entry failed after its sink was opened, so partial output can be discarded. */
-  discarded?(exp: Expected): Promise<void>;
-}
 
 export interface WalkOptions {
   pool?: HashPool;

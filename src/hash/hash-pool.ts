@@ -21,6 +21,7 @@ export class HashPool {
   private readonly pending = new Map<number, Pending>();
   private readonly waiting: Array<() => void> = [];
   private nextId = 1;
+  private closed = false;
 
   constructor(size = Math.max(1, Math.min(os.availableParallelism(), 8))) {
     this.size = size;
@@ -41,13 +42,17 @@ export class HashPool {
     }
   }
 
+  /** Terminate the workers: running jobs reject, and so does every job still waiting for a worker. */
   async close(): Promise<void> {
+    this.closed = true;
+    for (const wake of this.waiting.splice(0)) wake();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
   }
 
   private async acquire(): Promise<Slot> {
     for (;;) {
+      if (this.closed) throw new Error('hash pool closed');
       const free = this.slots.find((s) => !s.busy);
       if (free) {
         free.busy = true;

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { toAirlockError } from '../errors.js';
 import { fileSystemSource } from '../bundle/fs-source.js';
-import { installBundle } from '../store/install.js';
+import { installBundle } from '../ops/install.js';
 import { loadTrust } from '../trust/load-trust.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
 import { throttled } from './throttle-progress.js';

@@ -4,7 +4,7 @@ import type { DeploymentInfo, ModelDeployments } from './deployment-types.js';
 import type { DeployState } from './types.js';
 import type { Failure } from '../errors.js';
 import type { SignerReport } from '../trust/policy.js';
-import type { InstallResult } from '../store/install.js';
+import type { InstallResult } from '../ops/install.js';
 
 /** What reading the head of a bundle tells: its identity, and (when its signatures did not hold) why it is rejected. */
 export interface BundleIdentity {

@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { fileSystemSource } from '../bundle/fs-source.js';
 import { isInside, locateBundle } from '../bundle/locate.js';
-import { installBundle } from '../store/install.js';
+import { installBundle } from '../ops/install.js';
 import { AirlockError, ERROR_TABLE, type ErrorCode } from '../errors.js';
 import { loadTrust, type TrustFiles, type TrustSet } from '../trust/load-trust.js';
 import { RequestWorker } from '../util/request-worker.js';

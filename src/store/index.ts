@@ -1,5 +1,5 @@
-// The content-addressed store: install, deployments and rollback, gc, inventory, and its consistency check.
-export { installBundle, DEFAULT_RETENTION, type InstallOptions, type InstallProgress, type InstallResult } from './install.js';
+// The content-addressed store: activation, deployments and rollback, gc, inventory, and its consistency check.
+export { activateBundle, type ActivationInput, type ActivationOptions, type FillResult } from './activate.js';
 export { listDeployments, rollback, type DeploymentInfo, type ModelDeployments, type ImageArchive } from './deployments.js';
 export { gcStore, type GcReport } from './gc.js';
 export { buildInventory, type Inventory } from './inventory.js';

@@ -4,8 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Expected } from '../bundle/entry-checker.js';
-import type { WalkSink } from '../bundle/payload-walk.js';
+import type { Expected, WalkSink } from '../format/payload.js';
 import { writeAll } from '../util/write-all.js';
 import { BLOB_MODE } from './content.js';
 import { makeDir, removeTree } from './durable.js';

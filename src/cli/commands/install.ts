@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { toAirlockError } from '../../errors.js';
-import { installBundle, DEFAULT_RETENTION, type InstallProgress } from '../../store/install.js';
+import { installBundle, DEFAULT_RETENTION, type InstallProgress } from '../../ops/install.js';
 import { humanBytes, humanDuration } from '../../util/human.js';
 import { createProgress, type Progress } from '../../util/progress.js';
 import { onePositional, parseCommandArgs, parseIntegerOption, requireOption, writeJson, type CliIO } from '../command.js';

@@ -1,0 +1,159 @@
+// Activation: the store's half of an install. Given a manifest whose signatures were judged and a way to stream
+// its payload into private staging, make the new tree a deployment with one commit (state.json), or leave the
+// store exactly as it was. The bundle reader and the trust decision live above (src/ops/install.ts).
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { WalkSink } from '../format/payload.js';
+import { AirlockError, toAirlockError, type FailureList } from '../errors.js';
+import { manifestTotals, type Manifest } from '../format/manifest.js';
+import { adoptBlob, blobPath, fsyncBlobDirs } from './content.js';
+import { switchCurrent } from './deployments.js';
+import { fsyncDir, makeDir, pathExists, removeTree } from './durable.js';
+import { contentPresence, missingOmitted, spacePlanFor } from './install-plan.js';
+import { DEPLOYMENTS_DIR, deploymentRelDir, storePath } from './layout.js';
+import { checkSpace, freeSpace, spaceNeeded } from './space.js';
+import { Staging } from './staging.js';
+import { readStateBytes, writeState } from './state-file.js';
+import { applyInstall, type DeploymentRecord, type StoreState } from './state.js';
+import { buildTree } from './tree-builder.js';
+
+export interface LockedOutcome {
+  record: DeploymentRecord;
+  bytesVerified: number;
+  bytesWritten: number;
+  evicted: string[];
+  warnings: string[];
+}
+
+/** A verified manifest to activate: the payload comes from `fill`, which streams it into the staging sink. */
+export interface ActivationInput {
+  manifest: Manifest;
+  digest: string;
+  manifestBytes: Buffer;
+}
+
+export interface ActivationOptions {
+  retention: number;
+  signal?: AbortSignal;
+  onActivating?: () => void;
+}
+
+/** What filling staging gave: failures (the first ends the install) and the bytes verified. */
+export interface FillResult {
+  failures: FailureList;
+  bytesVerified: number;
+}
+
+/**
+ * Under the store's lock: check space and delta content, stage the payload through `fill` (one pass: each byte
+ * read, hashed and written by the caller's walk into the staging sink), then build the tree, adopt the blobs and
+ * commit state.json. Anything before the commit is undone on failure; the store is then as it was.
+ */
+export async function activateBundle(store: string, state: StoreState, bundle: ActivationInput, opts: ActivationOptions, fill: (sink: WalkSink) => Promise<FillResult>): Promise<LockedOutcome> {
+  const m = bundle.manifest;
+  const presence = await contentPresence(store, m, bundle.digest, bundle.manifestBytes.length);
+  // Delta bundles: every omitted file must already be verified content here; named before any payload is read.
+  const missing = missingOmitted(m, presence);
+  if (missing.length > 0) throw AirlockError.fromFailures(missing, `${missing.length} file(s) the delta bundle leaves out are not in this store: ${missing.slice(0, 3).map((f) => f.path).join(', ')}`);
+  const plan = spacePlanFor(m, presence, (await readStateBytes(store))?.length ?? 0, { digest: bundle.digest, size: bundle.manifestBytes.length });
+  const free = await freeSpace(store);
+  checkSpace(spaceNeeded(plan, free.blockSize), free, store);
+
+  const staging = await Staging.create(store, (sha) => presence.get(sha) === true, opts.signal);
+  const undo: Array<() => Promise<void>> = [];
+  try {
+    await staging.stageBytes(bundle.digest, bundle.manifestBytes);
+    const walk = await fill(staging.sink());
+    if (!walk.failures.empty) throw walk.failures.toError(`bundle ${m.id} rejected: ${walk.failures.items[0]!.message}`);
+    await staging.flush();
+    opts.onActivating?.();
+    const tree = await buildTree(staging.treeDir, m, (sha) => staging.staged.get(sha)?.file ?? blobPath(store, sha), opts.signal);
+    opts.signal?.throwIfAborted();
+
+    let bytesWritten = 0;
+    for (const [sha, blob] of staging.staged) {
+      const u = await adoptBlob(store, blob.file, sha, blob.size);
+      if (u) {
+        undo.push(u);
+        bytesWritten += blob.size;
+      }
+    }
+    await fsyncBlobDirs(store, staging.staged.keys());
+
+    const rel = deploymentRelDir(m.name, m.id);
+    const dest = storePath(store, rel);
+    const modelDir = path.dirname(dest);
+    if (await makeDir(modelDir)) undo.push(() => fsp.rmdir(modelDir));
+    if (await pathExists(dest)) throw new AirlockError('STORE_INVALID', `${dest} exists but the store state does not reference it`, { path: dest });
+    await fsp.rename(staging.treeDir, dest);
+    undo.push(() => removeTree(dest));
+    await fsyncDir(modelDir);
+    await fsyncDir(storePath(store, DEPLOYMENTS_DIR));
+
+    const totals = manifestTotals(m);
+    const record: DeploymentRecord = {
+      bundleId: m.id,
+      name: m.name,
+      channel: m.channel,
+      sequence: m.sequence,
+      manifestDigest: bundle.digest,
+      kind: m.kind,
+      dir: rel,
+      installedAt: new Date().toISOString(),
+      profiles: m.profiles,
+      images: m.images.map((i) => ({ ref: i.ref, id: i.id, sha256: i.sha256, size: i.size })),
+      ...(m.servedModelName !== undefined ? { servedModelName: m.servedModelName } : {}),
+      ...(m.modelPath !== undefined ? { modelPath: m.modelPath } : {}),
+      files: tree.files,
+      symlinks: tree.symlinks,
+      bytes: totals.payloadBytes,
+      linkMode: tree.fallbackCopies > 0 ? 'copy' : 'hardlink',
+    };
+    const { state: next, evicted } = applyInstall(state, record, opts.retention, new Date());
+    opts.signal?.throwIfAborted();
+    const warnings = await commit(store, next);
+    undo.length = 0;
+
+    // After the commit nothing can fail the install; what goes wrong now the next run's recovery finishes.
+    if (tree.fallbackCopies > 0) warnings.push(`the file system refused hard links: ${tree.fallbackCopies} file(s) were copied out of content instead of linked`);
+    await switchCurrent(store, m.name, m.id).catch((err: Error) => warnings.push(`current pointer not switched (repaired on the next run): ${err.message}`));
+    for (const old of evicted) {
+      await evict(store, staging.dir, old).catch((err: Error) => warnings.push(`could not remove evicted ${old.dir} (removed on the next run): ${err.message}`));
+    }
+    return { record, bytesVerified: walk.bytesVerified, bytesWritten, evicted: evicted.map((e) => e.bundleId), warnings };
+  } catch (err) {
+    for (const u of undo.reverse()) await u().catch(() => undefined);
+    throw installError(err, opts.signal);
+  } finally {
+    await staging.dispose();
+  }
+}
+
+/** Write the new state; throws only when the commit did not happen (the state file still holds the old bytes). */
+async function commit(store: string, next: StoreState): Promise<string[]> {
+  try {
+    await writeState(store, next);
+    return [];
+  } catch (err) {
+    const onDisk = await readStateBytes(store).catch(() => undefined);
+    if (onDisk?.equals(Buffer.from(JSON.stringify(next, null, 2) + '\n'))) return [`state committed, but: ${(err as Error).message}`];
+    throw err;
+  }
+}
+
+// Moved into staging in one rename, so a half-removed tree is never visible under deployments/.
+async function evict(store: string, stagingDir: string, old: DeploymentRecord): Promise<void> {
+  const aside = path.join(stagingDir, `evicted-${old.bundleId}`);
+  await fsp.rename(storePath(store, old.dir), aside);
+  await fsyncDir(path.dirname(storePath(store, old.dir)));
+  await removeTree(aside);
+}
+
+function installError(err: unknown, signal: AbortSignal | undefined): AirlockError {
+  if (signal?.aborted) return new AirlockError('ABORTED', 'install aborted; the store is unchanged', { cause: err });
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (!(err instanceof AirlockError) && (code === 'ENOSPC' || code === 'EDQUOT')) {
+    return new AirlockError('INSUFFICIENT_SPACE', `the store's file system filled up during the install (${(err as Error).message}); the store is unchanged`, { cause: err });
+  }
+  return toAirlockError(err);
+}
