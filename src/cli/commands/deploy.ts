@@ -6,7 +6,7 @@ import { AirlockError } from '../../errors.js';
 import { createRuntime, resolveRuntimeConfig, type DeployOutcome, type RuntimeConfig } from '../../runtime/index.js';
 import { describeAnswer } from '../../runtime/health.js';
 import { listDeployments, rollback, type DeploymentInfo } from '../../store/deployments.js';
-import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, writeJson, writeLines, type CliIO } from '../command.js';
 
 export const summary = "start a model's current deployment in its NIM container";
 export const usage = `usage: airlock deploy NAME [--store DIR] [--config FILE] [--json]
@@ -28,7 +28,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
   const runtime = await createRuntime(settings.runtime, io.env);
   if (!runtime) throw new AirlockError('CONFIG_INVALID', 'runtime.kind is "none" in the config: nothing would be started', { path: 'runtime/kind' });
-  const say = (line: string) => (values.json ? undefined : io.stderr.write(`${line}\n`));
+  const say = (line: string) => (values.json ? undefined : writeLines(io, [line], 'stderr'));
   const outcome = await runtime.replace(targetFor(current), previous ? targetFor(previous) : undefined, {
     onState: (state, d) => say(`${state.padEnd(11)} ${d.model} bundle ${d.bundleId}${d.containerId ? ` container ${d.containerId.slice(0, 12)}` : ''}`),
   });
@@ -36,7 +36,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (outcome.status === 'rolled-back' && previous) await rollback(storeArg, name, previous.bundleId);
 
   if (values.json) writeJson(io, { ok: outcome.status === 'ready', model: name, bundleId: current.bundleId, outcome });
-  else io.stdout.write(describeOutcome(name, current, previous, outcome, settings.runtime));
+  else writeLines(io, describeOutcome(name, current, previous, outcome, settings.runtime));
   if (outcome.status === 'ready') return 0;
   throw new AirlockError(outcome.code ?? 'CONTAINER_FAILED', outcome.message ?? `${name} did not become ready`);
 }
@@ -69,7 +69,7 @@ async function deploymentsOf(store: string, name: string): Promise<{ current: De
   return { current: model.current, ...(previous ? { previous } : {}) };
 }
 
-function describeOutcome(name: string, current: DeploymentInfo, previous: DeploymentInfo | undefined, o: DeployOutcome, rc: RuntimeConfig): string {
+function describeOutcome(name: string, current: DeploymentInfo, previous: DeploymentInfo | undefined, o: DeployOutcome, rc: RuntimeConfig): string[] {
   const lines = [`model     ${name}`, `bundle    ${current.bundleId} (sequence ${current.sequence})`, `status    ${o.status}${o.code ? ` (${o.code})` : ''}`];
   if (o.containerId) lines.push(`container ${o.containerId.slice(0, 12)}`);
   if (o.health) lines.push(`health    ${describeAnswer(o.health)}`);
@@ -80,5 +80,5 @@ function describeOutcome(name: string, current: DeploymentInfo, previous: Deploy
     if (o.previous.health) lines.push(`          ${describeAnswer(o.previous.health)}`);
   }
   if (o.status === 'ready' || o.previous?.status === 'ready') lines.push(`serving   http://${rc.publishHost}:${rc.publishPort}/v1/models`);
-  return lines.join('\n') + '\n';
+  return lines;
 }

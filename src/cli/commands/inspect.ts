@@ -2,7 +2,7 @@ import { openBundle } from '../../bundle/open-bundle.js';
 import { summarize } from '../../bundle/verify.js';
 import { loadAllowedSigners } from '../../trust/allowed-signers.js';
 import { describeSignatures, evaluateSignatures } from '../../trust/policy.js';
-import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, writeJson, writeLines, type CliIO } from '../command.js';
 import { signerLines, summaryLines } from '../report-lines.js';
 
 export const summary = 'show what a bundle claims (no payload read): profiles, images, totals, signers';
@@ -31,6 +31,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   for (const i of m.images) lines.push(`  ${i.ref}  ${i.id}  ${i.archive}`);
   if (bundle.parts) lines.push(`parts (${bundle.parts.parts.length}): ${bundle.parts.parts.map((p) => p.name).join(' ')}`);
   lines.push(`signatures${values.trust ? '' : ' (no --trust given: principals unknown)'}:`, ...signerLines(signers));
-  io.stdout.write(lines.join('\n') + '\n');
+  writeLines(io, lines);
   return 0;
 }

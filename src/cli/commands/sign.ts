@@ -7,7 +7,7 @@ import { terminalPrompt } from '../../trust/passphrase-prompt.js';
 import { checkLabel, defaultLabel, writeSignatureFile } from '../../trust/signature-file.js';
 import { fingerprint, loadPrivateKey, sameKey, type PrivateKey } from '../../trust/ssh-key.js';
 import { parseSshsig, signSshsig, verifySshsig } from '../../trust/sshsig.js';
-import { onePositional, parseCommandArgs, requireOption, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, requireOption, writeLines, type CliIO } from '../command.js';
 
 export const summary = 'sign or countersign a bundle with an OpenSSH ed25519 key';
 export const usage = `usage: airlock sign BUNDLE --key KEY [--label LABEL] [--passphrase-file FILE]
@@ -48,23 +48,21 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const key = await loadPrivateKey(keyFile, {
     ...(passphraseFile ? { passphraseFile } : {}),
     ...(prompt ? { prompt } : {}),
-    warn: (m) => io.stderr.write(`airlock: warning: ${m}\n`),
+    warn: (m) => writeLines(io, [`airlock: warning: ${m}`], 'stderr'),
   });
   const already = existingSignatureBy(bundle, key);
   if (already) {
-    io.stdout.write(`already signed by ${fingerprint(key.public)} in ${already}; nothing written\n`);
+    writeLines(io, [`already signed by ${fingerprint(key.public)} in ${already}; nothing written`]);
     return 0;
   }
   const text = signSshsig(bundle.manifestBytes, key, SIGNATURE_NAMESPACE);
   const check = verifySshsig(bundle.manifestBytes, parseSshsig(Buffer.from(text), 'new signature'), SIGNATURE_NAMESPACE);
   if (check) throw new AirlockError('INTERNAL', `the signature just made does not verify: ${check.message}`);
   const { file, outcome } = await writeSignatureFile(signatureDir(bundle), label ?? defaultLabel(key.public), text);
-  io.stdout.write(
-    [
-      `bundle       ${bundle.manifest.id} (manifest sha256 ${bundle.digest})`,
-      `key          ${fingerprint(key.public)}${key.public.comment ? ` ${key.public.comment}` : ''}`,
-      `${(outcome === 'written' ? 'wrote' : 'unchanged').padEnd(13)}${file}`,
-    ].join('\n') + '\n',
-  );
+  writeLines(io, [
+    `bundle       ${bundle.manifest.id} (manifest sha256 ${bundle.digest})`,
+    `key          ${fingerprint(key.public)}${key.public.comment ? ` ${key.public.comment}` : ''}`,
+    `${(outcome === 'written' ? 'wrote' : 'unchanged').padEnd(13)}${file}`,
+  ]);
   return 0;
 }

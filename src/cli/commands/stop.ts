@@ -2,7 +2,7 @@
 import { AirlockError } from '../../errors.js';
 import { defaultRuntimeConfig } from '../../runtime/config.js';
 import { DockerRuntime } from '../../runtime/docker-runtime.js';
-import { onePositional, parseCommandArgs, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, writeLines, type CliIO } from '../command.js';
 
 export const summary = "stop and remove a model's NIM container";
 export const usage = `usage: airlock stop NAME
@@ -14,6 +14,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const name = onePositional(positionals, 'NAME', usage);
   const runtime = DockerRuntime.fromEnv(defaultRuntimeConfig, io.env);
   if (!(await runtime.stop(name))) throw new AirlockError('NOT_FOUND', `no container for model ${name}`);
-  io.stdout.write(`stopped ${name}\n`);
+  writeLines(io, [`stopped ${name}`]);
   return 0;
 }

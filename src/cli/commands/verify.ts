@@ -1,7 +1,7 @@
 import { AirlockError } from '../../errors.js';
 import { verifyBundle } from '../../bundle/verify.js';
 import { humanBytes, humanDuration } from '../../util/human.js';
-import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, writeJson, writeLines, type CliIO } from '../command.js';
 import { failureLines, signerLines, summaryLines } from '../report-lines.js';
 import { trustFromOptions } from '../trust-options.js';
 
@@ -23,7 +23,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     else lines.push('payload   not read: the manifest was rejected');
     if (report.ok) lines.push('OK');
     else lines.push(`REJECTED: ${report.failures.length} problem(s)`, ...failureLines(report.failures));
-    io.stdout.write(lines.join('\n') + '\n');
+    writeLines(io, lines);
   }
   if (!report.ok) throw AirlockError.fromFailures(report.failures, `bundle ${report.bundle.id} rejected: ${report.failures[0]?.message ?? ''}`);
   return 0;
