@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   deployments: () => import('./commands/deployments.js'),
   gc: () => import('./commands/gc.js'),
   inventory: () => import('./commands/inventory.js'),
+  unlock: () => import('./commands/unlock.js'),
   daemon: () => import('./commands/daemon.js'),
   status: () => import('./commands/status.js'),
 };
