@@ -1,5 +1,6 @@
 // Typed errors with stable string codes. Codes are part of airlock's interface:
 // tests, scripts and the HTTP API rely on them; messages may change.
+import { escapeText } from './util/escape-text.js';
 
 /** Every code airlock can report, grouped by area; `ERROR_TABLE` maps each to an exit code and HTTP status. */
 export const ERROR_TABLE = {
@@ -192,8 +193,12 @@ export function httpStatusFor(code: ErrorCode): number {
   return ERROR_TABLE[code].http;
 }
 
-/** The one line a person sees: `airlock: CODE: message (path)`. */
+/**
+ * The one line a person sees: `airlock: CODE: message (path)`. Messages carry untrusted names (paths from a
+ * bundle, principals, ids), so control characters are escaped: the error stays one line and cannot repaint
+ * the terminal.
+ */
 export function formatErrorLine(err: AirlockError): string {
   const where = err.path && !err.message.includes(err.path) ? ` (${err.path})` : '';
-  return `airlock: ${err.code}: ${err.message}${where}`;
+  return escapeText(`airlock: ${err.code}: ${err.message}${where}`);
 }

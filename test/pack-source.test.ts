@@ -40,6 +40,16 @@ const hostile: Array<{ name: string; make: (src: string) => Promise<void> }> = [
       await fsp.symlink('a', path.join(src, 'snapshots/main/b'));
     },
   },
+  // Resolved against the walked tree as the kernel would, not lexically: each of these passes a normalising check.
+  { name: 'a symlink through a folder that does not exist', make: (src) => fsp.symlink('../../gone/../blobs/aaaa', path.join(src, 'snapshots/main/via-gone')) },
+  {
+    name: 'a symlink through an empty folder (not carried, so it would dangle once installed)',
+    make: async (src) => {
+      await fsp.mkdir(path.join(src, 'hollow'));
+      await fsp.symlink('../../hollow/../blobs/aaaa', path.join(src, 'snapshots/main/via-hollow'));
+    },
+  },
+  { name: 'a symlink through a file', make: (src) => fsp.symlink('../../blobs/aaaa/../aaaa', path.join(src, 'snapshots/main/via-file')) },
   { name: 'a file name with a backslash', make: (src) => fsp.writeFile(path.join(src, 'blobs/evil\\name'), 'x') },
   { name: 'a file name with a control character', make: (src) => fsp.writeFile(path.join(src, 'blobs/bell\x07'), 'x') },
 ];

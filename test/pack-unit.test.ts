@@ -5,6 +5,8 @@ import { AirlockError } from '../src/errors.js';
 import { chooseImage } from '../src/bundle/image-archive.js';
 import { bundleId, parseExpiry, parseImageArchives, parseProfiles } from '../src/bundle/pack-options.js';
 import { uniqueLabels } from '../src/bundle/pack-sign.js';
+import { walkedLinkProblem, walkedTree } from '../src/bundle/source-links.js';
+import { mapLimited } from '../src/util/map-limited.js';
 import { buildPartsIndex, parsePartsIndex, serializePartsIndex } from '../src/bundle/parts-index.js';
 import { FAT32_MAX_FILE, parseSplitSize } from '../src/bundle/split-size.js';
 import { TAR_END, tarHeader, tarPadding } from '../src/bundle/write-tar.js';
@@ -18,6 +20,58 @@ const code = (fn: () => unknown): string | undefined => {
   }
   return undefined;
 };
+
+t.test('symlinks resolve against the walked tree, one component at a time as the kernel would', async (t) => {
+  const tree = walkedTree([
+    { type: 'file', path: 'blobs/aaaa' },
+    { type: 'file', path: 'top.txt' },
+    { type: 'symlink', path: 'snapshots/main/model.bin', target: '../../blobs/aaaa' },
+    { type: 'symlink', path: 'snapshots/main/alias.bin', target: './model.bin' },
+    { type: 'symlink', path: 'snapshots/main/dotted', target: '../main/../../top.txt' },
+    { type: 'symlink', path: 'loop-a', target: 'loop-b' },
+    { type: 'symlink', path: 'loop-b', target: 'loop-a' },
+  ]);
+  const ok = (link: string, target: string) => walkedLinkProblem(walkedTree([...entriesOf(tree), { type: 'symlink', path: link, target }]), link);
+  t.equal(walkedLinkProblem(tree, 'snapshots/main/model.bin'), undefined, 'a snapshot link');
+  t.equal(walkedLinkProblem(tree, 'snapshots/main/alias.bin'), undefined, 'a chain of links');
+  t.equal(walkedLinkProblem(tree, 'snapshots/main/dotted'), undefined, '.. after real folders');
+  t.match(walkedLinkProblem(tree, 'loop-a'), /more than 40 links/);
+  t.match(ok('x', '/etc/passwd'), /absolute/);
+  t.match(ok('x', '../outside'), /leaves SOURCE/);
+  t.match(ok('x', 'gone/../top.txt'), /passes through gone/, 'a folder that does not exist');
+  t.match(ok('x', 'top.txt/../top.txt'), /passes through top\.txt/, 'a file is not a folder');
+  t.match(ok('x', 'snapshots/main/model.bin/../alias.bin'), /passes through/, 'nor is a link');
+  t.match(ok('x', 'blobs'), /directory/);
+  t.match(ok('x', 'top.txt/'), /directory/);
+  t.match(ok('x', 'missing'), /does not resolve/);
+});
+
+function entriesOf(tree: ReturnType<typeof walkedTree>): Array<{ type: 'file' | 'symlink'; path: string; target?: string }> {
+  return [...[...tree.files].map((p) => ({ type: 'file' as const, path: p })), ...[...tree.links].map(([p, target]) => ({ type: 'symlink' as const, path: p, target }))];
+}
+
+t.test('mapLimited keeps order, bounds concurrency, and stops starting work after a failure', async (t) => {
+  let running = 0;
+  let peak = 0;
+  const out = await mapLimited([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
+    peak = Math.max(peak, ++running);
+    await new Promise((r) => setImmediate(r));
+    running--;
+    return n * 10;
+  });
+  t.same(out, [10, 20, 30, 40, 50, 60, 70]);
+  t.equal(peak, 3);
+  const started: number[] = [];
+  const err = await mapLimited([1, 2, 3, 4, 5, 6], 2, async (n) => {
+    started.push(n);
+    await new Promise((r) => setImmediate(r));
+    if (n === 2) throw new Error('boom');
+    return n;
+  }).catch((e: unknown) => e);
+  t.equal((err as Error).message, 'boom');
+  t.ok(started.length < 6, `no new item after the failure (started ${started.join(',')})`);
+  t.equal(running, 0);
+});
 
 t.test('split sizes', async (t) => {
   t.equal(parseSplitSize('fat32'), 4294967295, 'fat32 is the largest FAT32 file');

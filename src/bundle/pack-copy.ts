@@ -1,6 +1,5 @@
-// Read a source file once: hash it, and copy it when there is somewhere to copy to.
+// Read an opened file once: hash it, and copy it when there is somewhere to copy to (image archives).
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { AirlockError } from '../errors.js';
 import type { Progress } from '../util/progress.js';
@@ -26,9 +25,8 @@ export interface HashCopyResult {
   size: number;
 }
 
-export async function hashCopy(src: string, opts: HashCopyOptions): Promise<HashCopyResult> {
-  // O_NOFOLLOW: a file swapped for a symlink after the scan is refused, not followed out of the tree.
-  const input = await open(src, constants.O_RDONLY | constants.O_NOFOLLOW);
+/** Read `input` (opened and checked by the caller, who closes it) from its start. */
+export async function hashCopy(input: FileHandle, opts: HashCopyOptions): Promise<HashCopyResult> {
   let output: FileHandle | undefined;
   try {
     if (opts.dest !== undefined) output = await open(opts.dest, 'wx', opts.destMode ?? 0o644);
@@ -37,7 +35,7 @@ export async function hashCopy(src: string, opts: HashCopyOptions): Promise<Hash
     for (;;) {
       // A fresh buffer per read: onChunk consumers may keep slices of it.
       const buf = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await input.read(buf, 0, CHUNK, null);
+      const { bytesRead } = await input.read(buf, 0, CHUNK, size);
       if (bytesRead === 0) break;
       const chunk = buf.subarray(0, bytesRead);
       size += bytesRead;
@@ -54,7 +52,6 @@ export async function hashCopy(src: string, opts: HashCopyOptions): Promise<Hash
     if (output) await output.sync();
     return { sha256: hash.digest('hex'), size };
   } finally {
-    await input.close();
     await output?.close();
   }
 }

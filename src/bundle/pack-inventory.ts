@@ -1,6 +1,6 @@
 // `pack --against INVENTORY`: which content the receiving side already holds (a hint; the installer checks).
-import { readFile } from 'node:fs/promises';
 import { AirlockError } from '../errors.js';
+import { readSmallRegular } from '../safe-fs/open-regular.js';
 import { schemaProblems } from '../util/schemas.js';
 
 /** Refuse absurd inventories before JSON.parse (a million entries is about 100 MB). */
@@ -29,11 +29,12 @@ export function contentIndex(content: Array<{ sha256: string; size: number }>): 
 export async function loadInventory(file: string): Promise<ContentIndex> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    // Never blocks on a FIFO, never follows a link, refused unless a regular file, size capped before reading.
+    bytes = await readSmallRegular(file, `inventory ${file}`, MAX_INVENTORY_BYTES, 'CONFIG_INVALID');
   } catch (err) {
-    throw new AirlockError('CONFIG_INVALID', `cannot read inventory ${file}: ${(err as Error).message}`, { path: file, cause: err });
+    const why = err instanceof AirlockError ? err.message : `cannot read inventory ${file}: ${(err as Error).message}`;
+    throw new AirlockError('CONFIG_INVALID', why, { path: file, cause: err });
   }
-  if (bytes.length > MAX_INVENTORY_BYTES) throw new AirlockError('CONFIG_INVALID', `inventory ${file} is over ${MAX_INVENTORY_BYTES} bytes`, { path: file });
   let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString('utf8'));

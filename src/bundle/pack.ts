@@ -12,8 +12,9 @@ import type { PackForm, PackOptions } from './pack-options.js';
 import { loadInventory, type ContentIndex } from './pack-inventory.js';
 import { checkLocations } from './pack-locations.js';
 import { loadSigners, type LoadSignersOptions, type ManifestSigner } from './pack-sign.js';
-import { scanSource, type SourceEntry } from './source-scan.js';
-import { writeDurably, writeImages, writeManifestFiles, writePayload, type SignatureFile } from './write-dir.js';
+import { scanSource } from './source-scan.js';
+import type { SourceTree } from './source-tree.js';
+import { closeImageArchives, openImageArchives, writeDurably, writeImages, writeManifestFiles, writePayload, type OpenedImageArchive, type SignatureFile } from './write-dir.js';
 import { fileSink, splitSink, type TarSink } from './write-parts.js';
 import { writeTar, type TarEntry } from './write-tar.js';
 
@@ -40,8 +41,27 @@ export async function packBundle(opts: PackOptions, hooks: PackHooks = {}): Prom
   const sources = { keyFiles: opts.signKeys, agentKeys: opts.signAgentKeys ?? [] };
   const signers = await loadSigners(sources, { ...hooks.signers, ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}) });
   const held = opts.against ? await loadInventory(opts.against) : undefined;
-  const entries = await scanSource(opts.source);
-  return opts.form === 'dir' ? packDir(opts, entries, signers, held, progress) : packTar(opts, entries, signers, held, progress);
+  // Everything pack reads is opened up front and read by descriptor from then on: the image archives, and
+  // SOURCE as a tree of folder handles (its files are opened through them as the workers need them).
+  const images = await openImageArchives(opts.images);
+  let tree: SourceTree | undefined;
+  try {
+    tree = await scanSource(opts.source);
+    const input: PackInput = { tree, images, signers, held, progress };
+    return await (opts.form === 'dir' ? packDir(opts, input) : packTar(opts, input));
+  } finally {
+    await tree?.close();
+    await closeImageArchives(images);
+  }
+}
+
+/** What pack reads from, opened and checked before any output is written. */
+interface PackInput {
+  tree: SourceTree;
+  images: OpenedImageArchive[];
+  signers: ManifestSigner[];
+  held: ContentIndex | undefined;
+  progress: Progress;
 }
 
 interface Staged {
@@ -51,18 +71,19 @@ interface Staged {
 }
 
 /** Payload and images into `root` (hash + copy in one read of the source), then the manifest and its signatures. */
-async function stage(root: string, opts: PackOptions, entries: SourceEntry[], signers: ManifestSigner[], held: ContentIndex | undefined, progress: Progress): Promise<Staged> {
-  const sourceBytes = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
-  const imageBytes = await sizeOfImages(opts);
+async function stage(root: string, opts: PackOptions, input: PackInput): Promise<Staged> {
+  const { tree, signers, held, progress } = input;
+  const sourceBytes = tree.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
+  const imageBytes = input.images.reduce((n, a) => n + a.opened.stat.size, 0);
   progress.phase('hash + copy', sourceBytes + imageBytes);
   const pool = new HashPool();
   let files;
   try {
-    files = await writePayload(root, entries, { pool, progress, ...(held ? { held } : {}) });
+    files = await writePayload(root, tree, { pool, progress, ...(held ? { held } : {}) });
   } finally {
     await pool.close();
   }
-  const images = await writeImages(root, opts.images, progress);
+  const images = await writeImages(root, input.images, progress);
   const manifest: Manifest = {
     schema: MANIFEST_SCHEMA_VERSION,
     id: opts.id,
@@ -83,12 +104,13 @@ async function stage(root: string, opts: PackOptions, entries: SourceEntry[], si
   return { manifest, manifestBytes, signatures };
 }
 
-async function packDir(opts: PackOptions, entries: SourceEntry[], signers: ManifestSigner[], held: ContentIndex | undefined, progress: Progress): Promise<PackResult> {
+async function packDir(opts: PackOptions, input: PackInput): Promise<PackResult> {
+  const { progress } = input;
   await mkdir(path.dirname(opts.out), { recursive: true });
   const work = path.join(path.dirname(opts.out), `.${path.basename(opts.out)}.partial-${randomBytes(4).toString('hex')}`);
   await mkdir(work);
   try {
-    const staged = await stage(work, opts, entries, signers, held, progress);
+    const staged = await stage(work, opts, input);
     await writeManifestFiles(work, staged.manifestBytes, staged.signatures);
     // rename(2) replaces an empty directory atomically, so DEST appears complete or not at all.
     await rename(work, opts.out);
@@ -106,14 +128,15 @@ async function packDir(opts: PackOptions, entries: SourceEntry[], signers: Manif
 // dir form next to DEST (one read of the source, hash + copy together), then stream the tar from the
 // staged copy, deleting each staged file once it is in: the source is read once at the cost of writing
 // the payload twice, and disk use peaks near one bundle plus one file rather than two bundles.
-async function packTar(opts: PackOptions, entries: SourceEntry[], signers: ManifestSigner[], held: ContentIndex | undefined, progress: Progress): Promise<PackResult> {
+async function packTar(opts: PackOptions, input: PackInput): Promise<PackResult> {
+  const { progress } = input;
   await mkdir(opts.out, { recursive: true });
   const work = path.join(opts.out, `.${opts.id}.partial-${randomBytes(4).toString('hex')}`);
   const root = path.join(work, 'bundle');
   await mkdir(root, { recursive: true });
   let sink: TarSink | undefined;
   try {
-    const staged = await stage(root, opts, entries, signers, held, progress);
+    const staged = await stage(root, opts, input);
     const tarName = `${opts.id}${TAR_SUFFIX}`;
     const tarEntries = tarLayout(root, staged);
     progress.phase('writing tar', tarEntries.reduce((n, e) => n + e.size, 0));
@@ -175,12 +198,6 @@ async function removeMovedParts(opts: PackOptions): Promise<void> {
   const prefix = `${opts.id}${TAR_SUFFIX}.`;
   const names = await readdir(opts.out).catch(() => [] as string[]);
   await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(path.join(opts.out, n), { force: true })));
-}
-
-async function sizeOfImages(opts: PackOptions): Promise<number> {
-  let n = 0;
-  for (const img of opts.images) n += (await stat(img.file).catch(() => ({ size: 0 }))).size;
-  return n;
 }
 
 async function syncDir(dir: string): Promise<void> {

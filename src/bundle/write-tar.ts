@@ -1,8 +1,8 @@
 // Write a bundle as one deterministic tar stream: fixed order, regular files only, uid/gid 0, one mtime.
-import { constants } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { Header, Pax } from 'tar';
 import { AirlockError } from '../errors.js';
+import { openRegular } from '../safe-fs/open-regular.js';
 import type { Progress } from '../util/progress.js';
 
 const BLOCK = 512;
@@ -63,7 +63,8 @@ export async function writeTar(entries: TarEntry[], sink: ByteSink, opts: WriteT
 }
 
 async function streamFile(file: string, entry: TarEntry, sink: ByteSink, progress: Progress | undefined): Promise<void> {
-  const input = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  // Staged by pack itself, but inside DEST: opened like any other file, so nothing swapped in there is followed.
+  const { fh: input } = await openRegular(file, entry.path);
   try {
     let done = 0;
     // One buffer per file: the sink is done with a chunk when write() resolves, and a fresh megabyte

@@ -1,6 +1,7 @@
 // What every CLI command module exports, and the small helpers they share.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AirlockError } from '../errors.js';
+import { escapeText } from '../util/escape-text.js';
 
 /** The process pieces a command may touch; tests pass their own. */
 export interface CliIO {
@@ -53,4 +54,12 @@ export function parseIntegerOption(value: string | undefined, flag: string, min 
 
 export function writeJson(io: CliIO, value: unknown): void {
   io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * A human-readable report, one element per line, each escaped (util/escape-text.ts): names from bundles, stores
+ * and trust files cannot break a line or reach the terminal as control sequences. Defaults to stdout.
+ */
+export function writeLines(io: CliIO, lines: string[], to: 'stdout' | 'stderr' = 'stdout'): void {
+  io[to].write(lines.map(escapeText).join('\n') + '\n');
 }

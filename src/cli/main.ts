@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   deployments: () => import('./commands/deployments.js'),
   gc: () => import('./commands/gc.js'),
   inventory: () => import('./commands/inventory.js'),
+  unlock: () => import('./commands/unlock.js'),
   daemon: () => import('./commands/daemon.js'),
   status: () => import('./commands/status.js'),
 };
@@ -54,10 +55,20 @@ export async function main(argv: string[], proc: ProcessLike): Promise<number> {
     return await command.run(rest, io);
   } catch (err) {
     const e = toAirlockError(err);
-    io.stderr.write(formatErrorLine(e) + '\n');
+    // Usage errors end with the command's usage text (ours, several lines): it is printed after the error
+    // line, as it is, while the line itself is escaped like any other.
+    const { line, usage } = splitUsage(e, command.usage);
+    io.stderr.write(formatErrorLine(line) + '\n' + (usage ? usage + '\n' : ''));
     if (e.code === 'INTERNAL' && io.env.AIRLOCK_DEBUG) io.stderr.write(String((err as Error).stack) + '\n');
     return exitCodeFor(e.code);
   }
+}
+
+function splitUsage(e: AirlockError, usage: string): { line: AirlockError; usage?: string } {
+  const suffix = `\n${usage}`;
+  if (!e.message.endsWith(suffix)) return { line: e };
+  const message = e.message.slice(0, -suffix.length);
+  return { line: new AirlockError(e.code, message, { ...(e.path === undefined ? {} : { path: e.path }), failures: e.failures }), usage };
 }
 
 async function printHelp(io: CliIO, topic: string | undefined): Promise<number> {

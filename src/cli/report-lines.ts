@@ -1,4 +1,5 @@
 // Human-readable lines for bundle summaries, signer reports and failures, shared by verify, inspect and install.
+// They quote untrusted names verbatim: print them with writeLines (command.ts), which escapes each line.
 import type { Failure } from '../errors.js';
 import type { SignerReport } from '../trust/policy.js';
 import type { BundleSummary } from '../bundle/verify.js';

@@ -6,3 +6,4 @@ export { buildInventory, type Inventory } from './inventory.js';
 export { checkStore, type CheckOptions } from './check-store.js';
 export { recoverStore, repairStore, type RecoveryReport } from './recover.js';
 export { acquireStoreLock, lockHolder } from './lock.js';
+export { unlockStore, decideUnlock, type UnlockResult } from './unlock.js';

@@ -1,5 +1,6 @@
 // One writer per store: a lock file naming its holder's pid. A lock whose holder died (kill -9, power
 // loss) is stale and taken over, so a crash never blocks the next install; a live holder means STORE_BUSY.
+// A holder on another host name cannot be checked from here; its STORE_BUSY says how to clear it (unlock.ts).
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,10 +40,8 @@ export async function acquireStoreLock(store: string): Promise<StoreLock> {
       const held = await fsp.readFile(file, 'utf8').catch(() => undefined);
       if (held === undefined) continue;
       const holder = parseOwner(held);
-      if (holder && isAlive(holder)) {
-        throw new AirlockError('STORE_BUSY', `store ${store} is in use by process ${holder.pid} on ${holder.host}`, { path: file });
-      }
-      await breakStaleLock(store, file, held);
+      if (holder && isAlive(holder)) throw new AirlockError('STORE_BUSY', busyMessage(store, holder), { path: file });
+      await breakLock(store, held);
     }
     throw new AirlockError('STORE_BUSY', `could not take the lock of store ${store}`, { path: file });
   } finally {
@@ -50,18 +49,33 @@ export async function acquireStoreLock(store: string): Promise<StoreLock> {
   }
 }
 
-// Move the stale lock aside under a private name; if it turns out to be someone else's fresh lock
-// (they broke the same stale lock first), put it back.
-async function breakStaleLock(store: string, file: string, staleText: string): Promise<void> {
+/** What STORE_BUSY says: who holds the store and, for a holder this host cannot check, how to clear it safely. */
+export function busyMessage(store: string, holder: LockOwner, here = os.hostname()): string {
+  if (holder.host === here) return `store ${store} is in use by process ${holder.pid} on this host (${here}); wait for it to finish`;
+  return (
+    `store ${store} is locked by process ${holder.pid} on host ${holder.host}, not this host (${here}), so airlock cannot tell ` +
+    `whether it still runs. If no airlock on ${holder.host} uses this store any more (e.g. a container recreated ` +
+    `with a new host name), clear the lock with: airlock unlock --store ${store} --host ${holder.host}`
+  );
+}
+
+/**
+ * Remove the lock if it still holds exactly `heldText`: it is moved aside under a private name first, and put
+ * back if it turns out to be someone else's fresh lock (they broke the same lock first). True when removed.
+ */
+export async function breakLock(store: string, heldText: string): Promise<boolean> {
+  const file = path.join(store, LOCK_FILE);
   const aside = path.join(store, `${TEMP_PREFIX}stale-lock-${randomBytes(6).toString('hex')}`);
   try {
     await fsp.rename(file, aside);
   } catch {
-    return;
+    return false;
   }
   const moved = await fsp.readFile(aside, 'utf8').catch(() => undefined);
-  if (moved !== staleText) await fsp.link(aside, file).catch(() => undefined);
+  const ours = moved === heldText;
+  if (!ours) await fsp.link(aside, file).catch(() => undefined);
   await fsp.rm(aside, { force: true });
+  return ours;
 }
 
 async function releaseLock(file: string, owner: LockOwner): Promise<void> {
@@ -88,7 +102,15 @@ export function parseOwner(text: string): LockOwner | undefined {
 
 /** A holder is alive when its pid exists on this host with the same start time. Other hosts are assumed alive. */
 export function isAlive(o: LockOwner): boolean {
-  if (o.host !== os.hostname()) return true;
+  return o.host !== os.hostname() || runsHere(o);
+}
+
+/**
+ * Whether a process with the holder's pid and start time runs on this machine, whatever host name it wrote
+ * (the host name may have changed under a running process). A recreated container's old processes lived in
+ * another pid namespace: their pid may exist here, but not with the same start time.
+ */
+export function runsHere(o: Pick<LockOwner, 'pid' | 'startTime'>): boolean {
   try {
     process.kill(o.pid, 0);
   } catch (err) {

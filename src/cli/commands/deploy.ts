@@ -6,7 +6,7 @@ import { deployCurrent, type DeployOutcome, type ModelDeployResult } from '../..
 import { createRuntime, type DeploySettings } from '../../runtime/index.js';
 import { describeAnswer } from '../../runtime/health.js';
 import { listDeployments, rollback } from '../../store/deployments.js';
-import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, writeJson, writeLines, type CliIO } from '../command.js';
 
 export const summary = "start a model's current deployment in its NIM container";
 export const usage = `usage: airlock deploy NAME [--config FILE] [--store DIR] [--json]
@@ -29,7 +29,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const store = values.store !== undefined ? path.resolve(io.cwd, values.store) : loaded.config.store;
   const runtime = (await createRuntime(runtimeConfig, io.env))!;
-  const say = (line: string) => (values.json ? undefined : io.stderr.write(`${line}\n`));
+  const say = (line: string) => (values.json ? undefined : writeLines(io, [line], 'stderr'));
   say(`config      ${describeConfig(loaded)}`);
   const result = await deployCurrent(
     { runtime, settings: runtimeConfig, deployments: { list: () => listDeployments(store), rollback: (n, to) => rollback(store, n, to) } },
@@ -38,12 +38,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   );
   const { outcome, target } = result;
   if (values.json) writeJson(io, { ok: outcome.status === 'ready', model: name, bundleId: target.bundleId, current: result.current.bundleId, outcome });
-  else io.stdout.write(describeOutcome(name, result, runtimeConfig));
+  else writeLines(io, describeOutcome(name, result, runtimeConfig));
   if (outcome.status === 'ready') return 0;
   throw new AirlockError(outcome.code ?? 'CONTAINER_FAILED', outcome.message ?? `${name} did not become ready`);
 }
 
-function describeOutcome(name: string, r: ModelDeployResult, rc: DeploySettings): string {
+function describeOutcome(name: string, r: ModelDeployResult, rc: DeploySettings): string[] {
   const o: DeployOutcome = r.outcome;
   const lines = [`model     ${name}`, `bundle    ${r.target.bundleId} (sequence ${r.target.sequence})`, `status    ${o.status}${o.code ? ` (${o.code})` : ''}`];
   if (o.containerId) lines.push(`container ${o.containerId.slice(0, 12)}`);
@@ -56,5 +56,5 @@ function describeOutcome(name: string, r: ModelDeployResult, rc: DeploySettings)
   }
   lines.push(`current   ${r.current.bundleId} (in the store)`);
   if (o.status === 'ready' || o.previous?.status === 'ready') lines.push(`serving   http://${rc.publishHost}:${rc.publishPort}/v1/models`);
-  return lines.join('\n') + '\n';
+  return lines;
 }

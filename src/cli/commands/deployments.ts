@@ -3,7 +3,7 @@ import { AirlockError } from '../../errors.js';
 import { listDeployments, type DeploymentInfo } from '../../store/deployments.js';
 import { assertStoreShape } from '../../store/store-dir.js';
 import { humanBytes } from '../../util/human.js';
-import { parseCommandArgs, requireOption, writeJson, type CliIO } from '../command.js';
+import { parseCommandArgs, requireOption, writeJson, writeLines, type CliIO } from '../command.js';
 
 export const summary = 'list the models in a store with their current and kept deployments';
 export const usage = `usage: airlock deployments --store DIR [--json]`;
@@ -19,7 +19,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   if (models.length === 0) {
-    io.stdout.write(`no deployments in ${store}\n`);
+    writeLines(io, [`no deployments in ${store}`]);
     return 0;
   }
   const lines: string[] = [];
@@ -28,7 +28,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (m.current) lines.push(line('*', m.current));
     for (const k of m.kept) lines.push(line(' ', k));
   }
-  io.stdout.write(lines.join('\n') + '\n');
+  writeLines(io, lines);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // airlock doctor: is this host ready to serve models with no network? PASS/FAIL lines, exit 1 on any FAIL.
 import { doctorFailed, evaluateDoctor, formatChecks } from '../../doctor/checks.js';
 import { gatherDoctorFacts } from '../../doctor/probes.js';
+import { escapeText } from '../../util/escape-text.js';
 import { parseCommandArgs, writeJson, type CliIO } from '../command.js';
 
 export const summary = 'check air-gap readiness: Docker, GPU runtime, images, deployments, secrets, port, disk, store';
@@ -21,6 +22,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const checks = evaluateDoctor(facts);
   const failed = doctorFailed(checks);
   if (values.json) writeJson(io, { ok: !failed, checks });
-  else io.stdout.write(formatChecks(checks));
+  // Checks quote paths, image references and engine answers: escaped field by field, so each stays one line.
+  else io.stdout.write(formatChecks(checks.map((c) => ({ ...c, name: escapeText(c.name), message: escapeText(c.message) }))));
   return failed ? 1 : 0;
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { AirlockError } from '../../errors.js';
 import { gcStore } from '../../store/gc.js';
 import { humanBytes } from '../../util/human.js';
-import { parseCommandArgs, requireOption, writeJson, type CliIO } from '../command.js';
+import { parseCommandArgs, requireOption, writeJson, writeLines, type CliIO } from '../command.js';
 
 export const summary = 'remove content no kept deployment references';
 export const usage = `usage: airlock gc --store DIR [--json]
@@ -17,7 +17,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const r = await gcStore(store);
   if (values.json) writeJson(io, { store, ...r });
   else {
-    io.stdout.write(`removed   ${r.removedBlobs} blobs, ${humanBytes(r.removedBytes)}\nkept      ${r.keptBlobs} blobs, ${humanBytes(r.keptBytes)}\n`);
+    writeLines(io, [`removed   ${r.removedBlobs} blobs, ${humanBytes(r.removedBytes)}`, `kept      ${r.keptBlobs} blobs, ${humanBytes(r.keptBytes)}`]);
   }
   return 0;
 }

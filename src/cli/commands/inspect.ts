@@ -1,7 +1,7 @@
 import { openBundle, type OpenedBundle } from '../../bundle/open-bundle.js';
 import { summarize } from '../../bundle/verify.js';
 import { describeSignatures, evaluateSignatures } from '../../trust/policy.js';
-import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, writeJson, writeLines, type CliIO } from '../command.js';
 import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
 import { signerLines, summaryLines } from '../report-lines.js';
 import { optionalTrust } from '../trust-options.js';
@@ -45,6 +45,6 @@ async function show(bundle: OpenedBundle, values: { trust?: string; revoked?: st
   for (const i of m.images) lines.push(`  ${i.ref}  ${i.id}  ${i.archive}`);
   if (bundle.parts) lines.push(`parts (${bundle.parts.parts.length}): ${bundle.parts.parts.map((p) => p.name).join(' ')}`);
   lines.push(`signatures${values.trust ? '' : ' (no --trust given: principals unknown)'}:`, ...signerLines(signers));
-  io.stdout.write(lines.join('\n') + '\n');
+  writeLines(io, lines);
   return 0;
 }

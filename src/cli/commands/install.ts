@@ -3,7 +3,7 @@ import { toAirlockError } from '../../errors.js';
 import { installBundle, DEFAULT_RETENTION, type InstallProgress } from '../../ops/install.js';
 import { humanBytes, humanDuration } from '../../util/human.js';
 import { createProgress, type Progress } from '../../util/progress.js';
-import { onePositional, parseCommandArgs, parseIntegerOption, requireOption, writeJson, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, parseIntegerOption, requireOption, writeJson, writeLines, type CliIO } from '../command.js';
 import { signerLines } from '../report-lines.js';
 import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
 import { TRUST_OPTIONS, trustFromOptions } from '../trust-options.js';
@@ -66,7 +66,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         ];
   lines.push(`signatures (threshold ${result.trust.threshold}, ${result.trust.trustedKeys} trusted):`, ...signerLines(result.trust.signers));
   for (const w of result.warnings) lines.push(`warning: ${w}`);
-  io.stdout.write(lines.join('\n') + '\n');
+  writeLines(io, lines);
   return 0;
 }
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { AirlockError } from '../../errors.js';
 import { writeFileAtomic } from '../../store/durable.js';
 import { buildInventory } from '../../store/inventory.js';
-import { parseCommandArgs, requireOption, writeJson, type CliIO } from '../command.js';
+import { parseCommandArgs, requireOption, writeJson, writeLines, type CliIO } from '../command.js';
 
 export const summary = 'write what a store holds, for delta bundles (pack --against)';
 export const usage = `usage: airlock inventory --store DIR [--out FILE]
@@ -19,7 +19,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   else {
     const out = path.resolve(io.cwd, values.out);
     await writeFileAtomic(out, JSON.stringify(inventory, null, 2) + '\n');
-    io.stdout.write(`wrote     ${out} (${inventory.content.length} blobs, ${inventory.bundles.length} bundles)\n`);
+    writeLines(io, [`wrote     ${out} (${inventory.content.length} blobs, ${inventory.bundles.length} bundles)`]);
   }
   return 0;
 }

@@ -2,7 +2,7 @@
 import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import { fingerprint, formatPublicKeyLine, generateKeyPair } from '../../trust/ssh-key.js';
-import { onePositional, parseCommandArgs, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, writeLines, type CliIO } from '../command.js';
 
 export const summary = 'create an ed25519 signing key pair (OpenSSH format)';
 export const usage = `usage: airlock keygen PATH [--comment COMMENT]
@@ -23,14 +23,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const file = path.resolve(io.cwd, onePositional(positionals, 'PATH', usage));
   const key = await generateKeyPair(file, values.comment ?? defaultComment());
   const keyPart = formatPublicKeyLine({ ...key, comment: undefined });
-  io.stdout.write(
+  writeLines(
+    io,
     [
       `private key  ${file} (mode 0600, no passphrase; add one with: ssh-keygen -p -f ${file})`,
       `public key   ${file}.pub`,
       `fingerprint  ${fingerprint(key)}`,
       'trust it on the receiving side with an allowed_signers line such as:',
       `  you@example.org namespaces="airlock" ${keyPart}`,
-    ].join('\n') + '\n',
+    ],
   );
   return 0;
 }

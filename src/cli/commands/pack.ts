@@ -7,7 +7,7 @@ import { packOptionsFromArgs } from '../../bundle/pack-options.js';
 import { humanBytes } from '../../util/human.js';
 import { terminalPrompt } from '../../trust/passphrase-prompt.js';
 import { createProgress } from '../../util/progress.js';
-import { parseCommandArgs, writeJson, type CliIO } from '../command.js';
+import { parseCommandArgs, writeJson, writeLines, type CliIO } from '../command.js';
 
 export const summary = 'pack a model tree (and image archives) into a signed bundle';
 export const usage = `usage: airlock pack SOURCE --out DEST --name NAME --kind nim-cache|model-store|model-dir|files
@@ -82,7 +82,7 @@ async function saveImages(refs: string[], out: string | undefined, io: CliIO): P
     for (const [i, ref] of refs.entries()) {
       const base = ref.replace(/@sha256:.*$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+/, '') || `image-${i}`;
       const file = path.join(dir, `${base}.tar`);
-      io.stderr.write(`saving image ${ref}\n`);
+      writeLines(io, [`saving image ${ref}`], 'stderr');
       await runtime.saveImage(ref, file);
       archives.push(`${file}=${ref}`);
     }
@@ -104,7 +104,7 @@ async function packWith(values: PackValues, positionals: string[], io: CliIO): P
   const prompt = terminalPrompt(io.stdin, io.stderr);
   const result = await packBundle(opts, {
     progress: createProgress(io.stderr),
-    signers: { ...(prompt ? { prompt } : {}), warn: (m) => io.stderr.write(`airlock: warning: ${m}\n`), stderr: io.stderr, env: io.env, cwd: io.cwd },
+    signers: { ...(prompt ? { prompt } : {}), warn: (m) => writeLines(io, [`airlock: warning: ${m}`], 'stderr'), stderr: io.stderr, env: io.env, cwd: io.cwd },
   });
   if (values.json) {
     writeJson(io, result);
@@ -120,6 +120,6 @@ async function packWith(values: PackValues, positionals: string[], io: CliIO): P
     `signed    ${t.signatures === 0 ? 'not signed' : `${t.signatures} signature(s)`}`,
     ...result.outputs.map((o, i) => `${i === 0 ? 'wrote    ' : '         '} ${o}`),
   ];
-  io.stdout.write(lines.join('\n') + '\n');
+  writeLines(io, lines);
   return 0;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { rollback } from '../../store/deployments.js';
-import { onePositional, parseCommandArgs, requireOption, writeJson, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, requireOption, writeJson, writeLines, type CliIO } from '../command.js';
 
 export const summary = 'make a kept earlier deployment of a model current again';
 export const usage = `usage: airlock rollback NAME --store DIR [--to ID] [--json]
@@ -15,6 +15,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const store = path.resolve(io.cwd, requireOption(values.store, '--store', usage));
   const d = await rollback(store, name, values.to);
   if (values.json) writeJson(io, { ok: true, deployment: d });
-  else io.stdout.write(`current   ${d.name} ${d.bundleId} (channel ${d.channel}, sequence ${d.sequence})\npath      ${d.path}\n`);
+  else writeLines(io, [`current   ${d.name} ${d.bundleId} (channel ${d.channel}, sequence ${d.sequence})`, `path      ${d.path}`]);
   return 0;
 }

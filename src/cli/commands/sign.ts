@@ -11,7 +11,7 @@ import { fingerprint, sameKey, type PublicKey } from '../../trust/public-key.js'
 import { checkLabel, defaultLabel, writeSignatureFile } from '../../trust/signature-file.js';
 import type { SshsigSigner } from '../../trust/signer.js';
 import { parseSshsig, verifySshsig } from '../../trust/sshsig.js';
-import { onePositional, parseCommandArgs, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, writeLines, type CliIO } from '../command.js';
 import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
 
 export const summary = 'sign or countersign a bundle with an OpenSSH key: a key file, a security key, or ssh-agent';
@@ -57,7 +57,7 @@ async function chooseSigner(values: { key?: string; agent?: string; 'passphrase-
   return signerForKeyFile(path.resolve(io.cwd, values.key!), {
     ...(passphraseFile ? { passphraseFile } : {}),
     ...(prompt ? { prompt } : {}),
-    warn: (m) => io.stderr.write(`airlock: warning: ${m}\n`),
+    warn: (m) => writeLines(io, [`airlock: warning: ${m}`], 'stderr'),
     stderr: io.stderr,
     env: io.env,
   });
@@ -81,17 +81,15 @@ async function signOpened(bundle: OpenedBundle, values: { key?: string; agent?: 
   const key = signer.public;
   const already = existingSignatureBy(bundle, key);
   if (already) {
-    io.stdout.write(`already signed by ${fingerprint(key)} in ${already}; nothing written\n`);
+    writeLines(io, [`already signed by ${fingerprint(key)} in ${already}; nothing written`]);
     return 0;
   }
   const text = await signer.sign(bundle.manifestBytes, SIGNATURE_NAMESPACE); // checked to verify before it is written
   const { file, outcome } = await writeSignatureFile(signatureDir(bundle), label ?? defaultLabel(key), text);
-  io.stdout.write(
-    [
-      `bundle       ${bundle.manifest.id} (manifest sha256 ${bundle.digest})`,
-      `key          ${fingerprint(key)} ${key.type}${key.comment ? ` ${key.comment}` : ''} (via ${signer.via})`,
-      `${(outcome === 'written' ? 'wrote' : 'unchanged').padEnd(13)}${file}`,
-    ].join('\n') + '\n',
-  );
+  writeLines(io, [
+    `bundle       ${bundle.manifest.id} (manifest sha256 ${bundle.digest})`,
+    `key          ${fingerprint(key)} ${key.type}${key.comment ? ` ${key.comment}` : ''} (via ${signer.via})`,
+    `${(outcome === 'written' ? 'wrote' : 'unchanged').padEnd(13)}${file}`,
+  ]);
   return 0;
 }

@@ -5,6 +5,7 @@ import { apiRequest } from '../../api/client.js';
 import type { ModelView } from '../../api/context.js';
 import { AirlockError, type ErrorCode } from '../../errors.js';
 import type { BundleRecord } from '../../pipeline/types.js';
+import { escapeText } from '../../util/escape-text.js';
 import { humanBytes } from '../../util/human.js';
 import { parseCommandArgs, writeJson, type CliIO } from '../command.js';
 
@@ -52,7 +53,7 @@ async function get<T>(url: string, route: string, token: string | undefined): Pr
   return answer.body;
 }
 
-/** The table (pure). */
+/** The table (pure). Bundle names, paths and error messages come from drops: every line is escaped. */
 export function formatStatus(url: string, s: StatusDoc, bundles: BundleRecord[]): string {
   const out: string[] = [];
   out.push(`airlock ${s.version} at ${url}, up ${uptime(s.uptimeSeconds)}; config ${s.config.source}; store ${s.config.store}; runtime ${s.config.runtime}`);
@@ -71,7 +72,7 @@ export function formatStatus(url: string, s: StatusDoc, bundles: BundleRecord[])
       ),
     );
   }
-  return out.join('\n') + '\n';
+  return out.map(escapeText).join('\n') + '\n';
 }
 
 function bundleRow(b: BundleRecord): string[] {
@@ -101,6 +102,8 @@ function detail(b: BundleRecord): string {
 }
 
 function table(head: string[], rows: string[][]): string[] {
+  // Escaped before measuring, so the columns line up with what is shown.
+  rows = rows.map((r) => r.map(escapeText));
   const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
   const fmt = (r: string[]) =>
     r

@@ -3,7 +3,7 @@ import { describeConfig, discoverConfig } from '../../config/discover.js';
 import { AirlockError } from '../../errors.js';
 import { stopModel } from '../../ops/deploy.js';
 import { dockerRuntime } from '../../runtime/index.js';
-import { onePositional, parseCommandArgs, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, writeLines, type CliIO } from '../command.js';
 
 export const summary = "stop and remove a model's NIM container";
 export const usage = `usage: airlock stop NAME [--config FILE]
@@ -18,8 +18,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const loaded = await discoverConfig(values.config, io.env, io.cwd);
   // A config with runtime kind none still names the host's engine for a container started by hand.
   const runtime = await dockerRuntime(io.env);
-  io.stderr.write(`airlock: config ${describeConfig(loaded)}\n`);
+  writeLines(io, [`airlock: config ${describeConfig(loaded)}`], 'stderr');
   if (!(await stopModel(runtime, name))) throw new AirlockError('NOT_FOUND', `no container for model ${name}`);
-  io.stdout.write(`stopped ${name}\n`);
+  writeLines(io, [`stopped ${name}`]);
   return 0;
 }

@@ -1,7 +1,7 @@
 import { AirlockError } from '../../errors.js';
 import { verifyBundle } from '../../bundle/verify.js';
 import { humanBytes, humanDuration } from '../../util/human.js';
-import { onePositional, parseCommandArgs, writeJson, type CliIO } from '../command.js';
+import { onePositional, parseCommandArgs, writeJson, writeLines, type CliIO } from '../command.js';
 import { failureLines, signerLines, summaryLines } from '../report-lines.js';
 import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
 import { TRUST_OPTIONS, trustFromOptions } from '../trust-options.js';
@@ -27,7 +27,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     else lines.push('payload   not read: the manifest was rejected');
     if (report.ok) lines.push('OK');
     else lines.push(`REJECTED: ${report.failureCount} problem(s)${report.failureCount > report.failures.length ? ` (the first ${report.failures.length} listed)` : ''}`, ...failureLines(report.failures));
-    io.stdout.write(lines.join('\n') + '\n');
+    writeLines(io, lines);
   }
   if (!report.ok) throw AirlockError.fromFailures(report.failures, `bundle ${report.bundle.id ?? report.bundle.location} rejected: ${report.failures[0]?.message ?? ''}`, report.failureCount);
   return 0;
