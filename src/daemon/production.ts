@@ -11,6 +11,7 @@ import { loadTrust, type TrustFiles } from '../trust/load-trust.js';
 import type { DaemonDeps } from './daemon.js';
 import type { Loggers } from './logger.js';
 import { opsDeployer } from './ops-deployer.js';
+import { StoreQueue } from './store-queue.js';
 
 export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, version: string): Promise<DaemonDeps> {
   const { config } = loaded;
@@ -29,7 +30,9 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
     },
     'trust file loaded',
   );
-  const installer = new WorkerInstaller({
+  // Every store write of the daemon goes through one queue: it never collides with itself on the store's lock.
+  const storeQueue = new StoreQueue();
+  const installer = storeQueue.installer(new WorkerInstaller({
     store: config.store,
     trust: trustFiles,
     threshold: config.trust.threshold,
@@ -37,11 +40,11 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
     onTrustWarnings,
     maxManifestBytes: config.limits.manifestBytes,
     roots: [...config.dropFolders, ...config.mediaRoots],
-  });
-  const deployments: DeploymentStore = {
+  }));
+  const deployments: DeploymentStore = storeQueue.deployments({
     list: deploymentLister(config.store),
     rollback: (name, to) => rollback(config.store, name, to),
-  };
+  });
   const runtime = await createRuntime(config.runtime);
   const extensions = await statusPage(loggers);
   return {
