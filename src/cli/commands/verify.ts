@@ -1,4 +1,4 @@
-import { AirlockError } from '../../errors.js';
+import { AirlockError, toAirlockError } from '../../errors.js';
 import { verifyBundle } from '../../bundle/verify.js';
 import { humanBytes, humanDuration } from '../../util/human.js';
 import { onePositional, parseCommandArgs, writeJson, writeLines, type CliIO } from '../command.js';
@@ -19,7 +19,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { ...TRUST_OPTIONS, json: { type: 'boolean' }, ...LIMIT_OPTIONS }, usage);
   const location = onePositional(positionals, 'BUNDLE', usage);
   const trust = await trustFromOptions(values, usage, io);
-  const report = await verifyBundle(location, { ...trust, limits: limitsFromOptions(values['max-manifest-size']) });
+  let report;
+  try {
+    report = await verifyBundle(location, { ...trust, limits: limitsFromOptions(values['max-manifest-size']) });
+  } catch (err) {
+    // A bundle that cannot even be opened (no manifest, a FIFO, a broken part index) is still a report, as for install.
+    if (values.json) writeJson(io, { ok: false, error: toAirlockError(err).toJSON() });
+    throw err;
+  }
   if (values.json) writeJson(io, report);
   else {
     const lines = [...summaryLines(report.bundle), `signatures (threshold ${report.trust.threshold}, ${report.trust.trustedKeys} trusted):`, ...signerLines(report.trust.signers)];
