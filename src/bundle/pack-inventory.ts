@@ -1,7 +1,7 @@
 // `pack --against INVENTORY`: which content the receiving side already holds (a hint; the installer checks).
 import { AirlockError } from '../errors.js';
 import { readSmallRegular } from '../safe-fs/open-regular.js';
-import { schemaProblems } from '../util/schemas.js';
+import { parseJsonDocument } from '../util/json-document.js';
 
 /** Refuse absurd inventories before JSON.parse (a million entries is about 100 MB). */
 const MAX_INVENTORY_BYTES = 256 * 1024 * 1024;
@@ -35,15 +35,6 @@ export async function loadInventory(file: string): Promise<ContentIndex> {
     const why = err instanceof AirlockError ? err.message : `cannot read inventory ${file}: ${(err as Error).message}`;
     throw new AirlockError('CONFIG_INVALID', why, { path: file, cause: err });
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new AirlockError('CONFIG_INVALID', `inventory ${file} is not JSON`, { path: file, cause: err });
-  }
-  const problems = schemaProblems('inventory', doc);
-  if (problems.length > 0) {
-    throw new AirlockError('CONFIG_INVALID', `inventory ${file}: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`, { path: file });
-  }
-  return contentIndex((doc as { content: Array<{ sha256: string; size: number }> }).content);
+  const doc = parseJsonDocument<{ content: Array<{ sha256: string; size: number }> }>(bytes, { schema: 'inventory', origin: `inventory ${file}`, code: 'CONFIG_INVALID' });
+  return contentIndex(doc.content);
 }

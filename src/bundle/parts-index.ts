@@ -1,6 +1,7 @@
 // The split-bundle index `<base>.airlock.parts.json`: build, serialise, parse. Pure.
 import { AirlockError, type Failure } from '../errors.js';
 import { partName } from '../format/layout.js';
+import { parseJsonDocument } from '../util/json-document.js';
 import { firstSchemaProblem } from '../util/schemas.js';
 
 export const PARTS_SCHEMA_VERSION = 'airlock.parts/v1';
@@ -33,13 +34,7 @@ export function serializePartsIndex(index: PartsIndex): Buffer {
 
 /** Validate an index read from disk; throws PARTS_INVALID with every problem. */
 export function parsePartsIndex(bytes: Buffer, origin: string): PartsIndex {
-  if (bytes.length > MAX_PARTS_INDEX_BYTES) throw new AirlockError('PARTS_INVALID', `${origin} is larger than ${MAX_PARTS_INDEX_BYTES} bytes`, { path: origin });
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new AirlockError('PARTS_INVALID', `${origin} is not JSON`, { path: origin, cause: err });
-  }
+  const doc = parseJsonDocument<unknown>(bytes, { schema: 'parts', origin, code: 'PARTS_INVALID', maxBytes: MAX_PARTS_INDEX_BYTES });
   const failures = partsIndexProblems(doc, origin);
   if (failures.length > 0) throw AirlockError.fromFailures(failures);
   return doc as PartsIndex;

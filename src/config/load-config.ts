@@ -1,9 +1,10 @@
 // Read, validate and merge the daemon configuration (once, at start-up).
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AirlockError, type Failure } from '../errors.js';
 import { resolveRuntimeConfig } from '../runtime/config.js';
+import { readSmallRegular } from '../safe-fs/open-regular.js';
+import { parseJsonDocument } from '../util/json-document.js';
 import { schemaProblems } from '../util/schemas.js';
 import { DEMO_ALLOWED_SIGNERS, defaultConfig, embeddedConfigDocument, type DaemonConfig } from './defaults.js';
 import { mergeDocuments, resolveConfigPaths } from './merge.js';
@@ -31,21 +32,21 @@ export async function loadDaemonConfig(file: string | undefined, cwd: string): P
     return { config, source: 'embedded', demoTrust: true };
   }
   const abs = path.resolve(cwd, file);
-  let text: string;
+  let text: Buffer;
   try {
-    text = await readFile(abs, 'utf8');
+    // Never blocks (a FIFO where the config should be) and never reads more than a config can be.
+    text = await readSmallRegular(abs, abs, MAX_CONFIG_BYTES, 'CONFIG_INVALID');
   } catch (err) {
     throw new AirlockError('CONFIG_INVALID', `cannot read config ${abs}: ${(err as Error).message}`, { path: abs, cause: err });
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new AirlockError('CONFIG_INVALID', `config ${abs} is not JSON: ${(err as Error).message}`, { path: abs, cause: err });
-  }
+  // Validated by configFromDocument, every problem at once (a person fixes them all in one go).
+  const doc = parseJsonDocument<unknown>(text, { origin: `config ${abs}`, code: 'CONFIG_INVALID' });
   const config = configFromDocument(doc, path.dirname(abs), abs);
   return { config, source: abs, demoTrust: config.trust.allowedSigners === DEMO_ALLOWED_SIGNERS };
 }
+
+/** A config is a page of JSON; anything near this is not one. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** Validate a config document (unknown keys are errors naming the key), merge it over the defaults, resolve paths. */
 export function configFromDocument(doc: unknown, baseDir: string, origin: string): DaemonConfig {

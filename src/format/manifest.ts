@@ -1,7 +1,8 @@
 // The manifest (airlock.json): typed entity, parsing and semantic checks. Pure.
 import { createHash } from 'node:crypto';
 import { AirlockError, FailureList, type Failure } from '../errors.js';
-import { firstSchemaProblem, schemaProblems } from '../util/schemas.js';
+import { parseJsonDocument } from '../util/json-document.js';
+import { schemaProblems } from '../util/schemas.js';
 import { DEFAULT_MAX_MANIFEST_BYTES } from './layout.js';
 import { clip, pathProblem } from './paths.js';
 import { PathTree, type PathNode } from './path-tree.js';
@@ -123,18 +124,8 @@ export interface ParseOptions {
 export function parseManifest(bytes: Buffer, opts: ParseOptions = {}): Manifest {
   const origin = opts.origin ?? 'airlock.json';
   const max = opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
-  if (bytes.length > max) {
-    throw new AirlockError('MANIFEST_TOO_LARGE', `${origin} is ${bytes.length} bytes, over the ${max}-byte limit`, { path: origin });
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new AirlockError('MANIFEST_INVALID', `${origin} is not JSON: ${clip((err as Error).message)}`, { path: origin, cause: err });
-  }
   // The first schema problem only: collecting all of them for a hostile document once took gigabytes.
-  const problem = firstSchemaProblem('manifest', doc);
-  if (problem) throw new AirlockError('MANIFEST_INVALID', `${origin}: ${clip(problem.field)} ${problem.message}`, { path: clip(problem.field) });
+  const doc = parseJsonDocument<unknown>(bytes, { schema: 'manifest', origin, code: 'MANIFEST_INVALID', maxBytes: max, tooLargeCode: 'MANIFEST_TOO_LARGE' });
   const manifest = doc as Manifest;
   const failures = manifestProblems(manifest);
   if (!failures.empty) throw failures.toError();

@@ -3,6 +3,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
+import { parseJsonDocument } from '../util/json-document.js';
 import { schemaProblems } from '../util/schemas.js';
 import { writeFileAtomic } from './durable.js';
 import { STATE_FILE } from './layout.js';
@@ -24,16 +25,10 @@ export async function readStateBytes(store: string): Promise<Buffer | undefined>
 }
 
 export function parseState(bytes: Buffer, origin: string): StoreState {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new AirlockError('STORE_INVALID', `${origin} is not JSON: ${(err as Error).message}`, { path: origin, cause: err });
-  }
-  const problems = [...schemaProblems('store-state', doc).map((p) => `${p.field} ${p.message}`)];
-  if (problems.length === 0) problems.push(...stateProblems(doc as StoreState));
+  const doc = parseJsonDocument<StoreState>(bytes, { schema: 'store-state', origin, code: 'STORE_INVALID', maxBytes: MAX_STATE_BYTES });
+  const problems = stateProblems(doc);
   if (problems.length > 0) throw new AirlockError('STORE_INVALID', `${origin}: ${problems.join('; ')}`, { path: origin });
-  return doc as StoreState;
+  return doc;
 }
 
 /** The committed state; an empty one for a store nothing was installed into yet. */
