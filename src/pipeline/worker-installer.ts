@@ -80,7 +80,7 @@ export class WorkerInstaller implements Installer {
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'progress') opts.onProgress?.(m.progress);
         else if (m.type === 'result') settle(() => resolve(m.result));
-        else settle(() => reject(new AirlockError(m.error.code, m.error.message, { failures: m.error.failures, ...(m.error.path === undefined ? {} : { path: m.error.path }) })));
+        else settle(() => reject(new AirlockError(m.error.code, m.error.message, { failures: m.error.failures, failureCount: m.error.failureCount, ...(m.error.path === undefined ? {} : { path: m.error.path }) })));
       });
       worker.on('error', (err) => settle(() => reject(err)));
       worker.on('exit', (code) => {

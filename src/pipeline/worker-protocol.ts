@@ -14,4 +14,4 @@ export interface WorkerRequest {
 export type WorkerMessage =
   | { type: 'progress'; progress: InstallProgress }
   | { type: 'result'; result: InstallOutcome }
-  | { type: 'error'; error: { code: ErrorCode; message: string; path?: string; failures: Failure[] }; aborted: boolean };
+  | { type: 'error'; error: { code: ErrorCode; message: string; path?: string; failures: Failure[]; failureCount: number }; aborted: boolean };
