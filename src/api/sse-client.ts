@@ -1,6 +1,7 @@
 // One event-stream client with a bounded buffer. Node buffers whatever a socket cannot send yet, without limit;
 // a client that never reads would make the daemon hold every event for it. Here a client is dropped as soon as
-// more than `budgetBytes` wait for it in the daemon (the kernel's socket buffers come on top and are bounded).
+// more than `budgetBytes` wait for it in the daemon when the next message comes (so at most the budget and one
+// message, itself bounded by the record caps, are ever held; the kernel's socket buffers come on top).
 import type { ServerResponse } from 'node:http';
 
 export class SseClient {
@@ -15,18 +16,17 @@ export class SseClient {
     res.on('error', () => (this.closed = true));
   }
 
-  /** Send one message, or drop the client if it has left too much unread. */
+  /** Send one message, or drop the client if it has left more than the budget unread. */
   send(text: string): void {
     if (this.closed) return;
-    const bytes = Buffer.byteLength(text);
     if (this.replaying) {
       // Live events during the replay wait here, counted against the same budget.
-      if (this.queuedBytes + bytes > this.budgetBytes) return this.drop();
+      if (this.queuedBytes > this.budgetBytes) return this.drop();
       this.queued.push(text);
-      this.queuedBytes += bytes;
+      this.queuedBytes += Buffer.byteLength(text);
       return;
     }
-    if (this.res.writableLength + bytes > this.budgetBytes) return this.drop();
+    if (this.res.writableLength > this.budgetBytes) return this.drop();
     this.res.write(text);
   }
 

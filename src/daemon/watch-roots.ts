@@ -41,9 +41,9 @@ function view(p: string, real: string, kind: 'drop' | 'media', depth: number, wa
 export async function resolveWatchRoots(config: LoadedConfig['config'], log: Log): Promise<ResolvedRoots> {
   const out: ResolvedRoots = { roots: [], watched: [], dropFolders: [] };
   for (const p of config.dropFolders) {
-    await fsp.mkdir(p, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-      // EEXIST from mkdir -p: a dangling symlink or a file; realFolder names the problem.
-      if (err.code !== 'EEXIST') throw err;
+    await fsp.mkdir(p, { recursive: true }).catch(async (err: unknown) => {
+      // A dangling symlink or a file in the way: realFolder names the problem (CONFIG_INVALID).
+      if (!(await fsp.lstat(p).catch(() => undefined))) throw err;
     });
     const real = await realFolder(p, 'drop folder');
     out.roots.push({ path: real, depth: config.dropDepth, media: false });

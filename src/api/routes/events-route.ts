@@ -28,6 +28,13 @@ export function formatSse(e: HubEvent): string {
 
 export async function registerEventsRoute(app: FastifyInstance, view: DaemonView, opts: EventsRouteOptions): Promise<void> {
   const clients = new Set<SseClient>();
+  // Every subscriber gets the same event object: serialise it once, not once per client.
+  const formatted = new WeakMap<HubEvent, string>();
+  const once = (e: HubEvent) => {
+    let text = formatted.get(e);
+    if (text === undefined) formatted.set(e, (text = formatSse(e)));
+    return text;
+  };
   // The stream is written by hand (hijacked); EventStream documents it and its messages are Bundle / AuditEvent documents.
   app.get('/v1/events', { schema: { response: { 200: apiRef('EventStream'), '4xx': apiRef('Error'), '5xx': apiRef('Error') } } }, async (req, reply) => {
     if (clients.size >= opts.maxClients) {
@@ -47,7 +54,7 @@ export async function registerEventsRoute(app: FastifyInstance, view: DaemonView
       opts.onDrop?.();
     });
     clients.add(client);
-    const unsubscribe = view.hub.subscribe((e) => client.send(formatSse(e)));
+    const unsubscribe = view.hub.subscribe((e) => client.send(once(e)));
     const keepAlive = setInterval(() => client.send(`: keep-alive\n\n`), opts.keepAliveMs);
     res.on('close', () => {
       clearInterval(keepAlive);
