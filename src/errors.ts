@@ -70,6 +70,12 @@ export const ERROR_TABLE = {
   UNAUTHORIZED: { exit: 1, http: 401 },
   CONFLICT: { exit: 1, http: 409 },
   DAEMON_UNREACHABLE: { exit: 1, http: 502 },
+  // a request whose Host is not one of the daemon's own names (DNS rebinding)
+  MISDIRECTED_HOST: { exit: 1, http: 421 },
+  // more event-stream clients than limits.eventClients
+  TOO_MANY_CLIENTS: { exit: 1, http: 503 },
+  // a bundle step that reported no progress for limits.stallSeconds; the queue moved on
+  STALLED: { exit: 1, http: 504 },
   // container runtime
   DOCKER_UNREACHABLE: { exit: 1, http: 502 },
   IMAGE_MISSING: { exit: 1, http: 422 },
@@ -96,8 +102,34 @@ export interface Failure {
   message: string;
 }
 
-/** Every list of failures that is collected, stored or served keeps at most this many (and counts the rest). */
+// Bounded work before trust (TUF's "endless data"): an unsigned drop can yield millions of failures with
+// megabyte paths. Every error keeps the first MAX_REPORTED_FAILURES and the total, so every record, state
+// file, audit line and API answer built from an AirlockError inherits the bound.
 export const MAX_REPORTED_FAILURES = 100;
+/** A failure's message or path is cut to this many characters (UTF-16 units), with a marker. */
+export const MAX_FAILURE_TEXT = 1024;
+/** An error's own message (usage texts included) is cut to this many characters. */
+export const MAX_ERROR_MESSAGE = 8192;
+
+/** `s` cut to at most `max` characters, the cut marked and its size said. */
+export function capText(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const marker = `… (${s.length - max} more characters)`;
+  return s.slice(0, Math.max(0, max - marker.length)) + marker;
+}
+
+/** One failure with its message and path cut to MAX_FAILURE_TEXT. */
+export function capFailure(f: Failure): Failure {
+  const message = capText(f.message, MAX_FAILURE_TEXT);
+  const path = f.path === undefined ? undefined : capText(f.path, MAX_FAILURE_TEXT);
+  if (message === f.message && path === f.path) return f;
+  return { code: f.code, message, ...(path === undefined ? {} : { path }) };
+}
+
+/** The first MAX_REPORTED_FAILURES failures (each capped) and how many there were in all. */
+export function capFailures(failures: readonly Failure[], total = failures.length): { failures: Failure[]; failureCount: number } {
+  return { failures: failures.slice(0, MAX_REPORTED_FAILURES).map(capFailure), failureCount: Math.max(total, failures.length) };
+}
 
 /** Collects failures, keeping the first `max` and counting every one: hostile input can yield millions. */
 export class FailureList {
@@ -133,35 +165,44 @@ export class FailureList {
   }
 }
 
+export interface AirlockErrorOptions {
+  path?: string;
+  cause?: unknown;
+  failures?: readonly Failure[];
+  /** How many failures there were in all, when `failures` is already a capped prefix (default its length). */
+  failureCount?: number;
+}
+
 export class AirlockError<C extends ErrorCode = ErrorCode> extends Error {
   readonly code: C;
   /** The offending file or field, when there is one. */
   readonly path: string | undefined;
-  /** The failures found, when several were (a rejected bundle): at most MAX_REPORTED_FAILURES; the first is this error's own. */
+  /** The first MAX_REPORTED_FAILURES failures found (a rejected bundle); the first is this error's own. */
   readonly failures: Failure[];
-  /** How many failures there were in all (more than `failures` holds when the list was capped). */
+  /** How many failures were found in all (at least failures.length). */
   readonly failureCount: number;
 
-  constructor(code: C, message: string, options: { path?: string; cause?: unknown; failures?: Failure[]; failureCount?: number } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: C, message: string, options: AirlockErrorOptions = {}) {
+    super(capText(message, MAX_ERROR_MESSAGE), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AirlockError';
     this.code = code;
-    this.path = options.path;
-    const failures = options.failures ?? [{ code, message, ...(options.path === undefined ? {} : { path: options.path }) }];
-    this.failures = failures.length > MAX_REPORTED_FAILURES ? failures.slice(0, MAX_REPORTED_FAILURES) : failures;
-    this.failureCount = Math.max(options.failureCount ?? 0, failures.length);
+    this.path = options.path === undefined ? undefined : capText(options.path, MAX_FAILURE_TEXT);
+    const own: Failure = { code, message, ...(options.path === undefined ? {} : { path: options.path }) };
+    const capped = capFailures(options.failures ?? [own], options.failureCount);
+    this.failures = capped.failures;
+    this.failureCount = capped.failureCount;
   }
 
-  /** `total` counts failures left out of `failures` by a cap (see FailureList). */
-  static fromFailures(failures: Failure[], summary?: string, total = failures.length): AirlockError {
+  /** An error from collected failures; `total` is their number when `failures` is already a capped prefix. */
+  static fromFailures(failures: readonly Failure[], summary?: string, total = failures.length): AirlockError {
     const first = failures[0];
     if (!first) throw new Error('fromFailures needs at least one failure');
-    const all = Math.max(total, failures.length);
-    const more = all > 1 ? ` (and ${all - 1} more)` : '';
-    return new AirlockError(first.code, (summary ?? first.message) + more, {
+    const count = Math.max(total, failures.length);
+    const more = count > 1 ? ` (and ${count - 1} more)` : '';
+    return new AirlockError(first.code, capText(summary ?? first.message, MAX_FAILURE_TEXT) + more, {
       ...(first.path === undefined ? {} : { path: first.path }),
       failures,
-      failureCount: all,
+      failureCount: count,
     });
   }
 

@@ -1,6 +1,7 @@
 // The pipeline's decisions with a real state file and a test Installer: order, one at a time, idempotence,
 // restarts, rejected vs failed, retry, and removal after install (drop folders only).
 import type { DeployResult } from '../src/pipeline/ports.js';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -43,10 +44,47 @@ const complete = (location: string, fingerprint = 'f1', media = false): ArrivalE
 const stateOf = (p: Pipeline, location: string) => p.get(recordIdFor(location))?.state;
 
 t.test('record ids are stable, readable and location-specific', async (t) => {
-  t.match(recordIdFor('/srv/drop/llama-3.1.airlock.tar'), /^llama-3\.1-[0-9a-f]{8}$/);
+  t.match(recordIdFor('/srv/drop/llama-3.1.airlock.tar'), /^llama-3\.1-[0-9a-f]{16}$/);
   t.equal(recordIdFor('/a/b'), recordIdFor('/a/b'));
   t.not(recordIdFor('/a/b'), recordIdFor('/c/b'));
-  t.match(recordIdFor('/drop/.../ü'), /^bundle-[0-9a-f]{8}$|^[A-Za-z0-9][A-Za-z0-9._-]*$/);
+  t.match(recordIdFor('/drop/.../ü'), /^bundle-[0-9a-f]{16}$|^[A-Za-z0-9][A-Za-z0-9._-]*$/);
+});
+
+/** Two locations `${prefix}N/llama` (one name, so one slug) whose sha256 agree in the first `hex` digits: a birthday search. */
+function colliding(prefix: string, hex: number): [string, string] {
+  const seen = new Map<string, string>();
+  for (let i = 0; ; i++) {
+    const loc = `${prefix}${i}/llama`;
+    const key = createHash('sha256').update(loc).digest('hex').slice(0, hex);
+    const other = seen.get(key);
+    if (other !== undefined) return [other, loc];
+    seen.set(key, loc);
+  }
+}
+
+t.test('two drop locations whose 8-hex ids collided get distinct records', async (t) => {
+  // The old ids were `<name>-<8 hex>`: a drop named to match another's could take over its record.
+  const [a, b] = colliding('/srv/airlock/drop/x', 8);
+  const { pipeline, installer } = setup(t.testdir());
+  installer.digestFor = (l) => createHash('sha256').update(`m:${l}`).digest('hex');
+  pipeline.handle(complete(a));
+  pipeline.handle(complete(b));
+  await eventually(() => pipeline.records().filter((r) => r.state === 'installed').length === 2, 'both installed');
+  t.equal(recordIdFor(a).slice(0, -8), recordIdFor(b).slice(0, -8), 'the same name and the first 8 hex digits');
+  t.same(pipeline.records().map((r) => r.location).sort(), [a, b].sort());
+  t.equal(new Set(pipeline.records().map((r) => r.id)).size, 2);
+  await pipeline.stop();
+});
+
+t.test('an id already held by another location falls back to the whole digest', async (t) => {
+  const [a, b] = colliding('/drop/y', 3);
+  const short = (l: string) => recordIdFor(l, undefined, 3);
+  t.equal(short(a), short(b), 'the short ids collide');
+  const holder = (id: string) => (id === short(a) ? a : undefined);
+  const idB = recordIdFor(b, holder, 3);
+  t.not(idB, short(a));
+  t.equal(idB, `llama-${createHash('sha256').update(b).digest('hex')}`);
+  t.equal(recordIdFor(a, holder, 3), short(a), 'the holder keeps its id');
 });
 
 t.test('rejected vs failed: the bundle is to blame, or the host is', async (t) => {

@@ -6,7 +6,10 @@ import type { DeploymentInfo } from '../pipeline/deployment-types.js';
 import type { BundleRecord, DeployState } from '../pipeline/types.js';
 
 export interface WatchedRootView {
+  /** as configured */
   path: string;
+  /** the folder watched, when `path` is a symlink (resolved once at start-up) */
+  realPath?: string;
   kind: 'drop' | 'media';
   depth: number;
   watching: boolean;
@@ -34,6 +37,8 @@ export interface DaemonView {
   retry(id: string): BundleRecord;
   rollback(name: string, to?: string): Promise<{ deployment: DeploymentInfo; runtime?: DeployState }>;
   hub: EventHub;
+  /** an event-stream client was dropped for not reading (metrics) */
+  eventClientDropped(): void;
 }
 
 /** An extra fastify plugin the daemon registers (the status page at `/`: src/api/ui/index.ts exports `registerUi`). */

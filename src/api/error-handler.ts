@@ -8,6 +8,7 @@ interface ErrorBody {
   message: string;
   path?: string;
   failures?: Array<{ code: string; message: string; path?: string }>;
+  failureCount?: number;
 }
 
 export function errorBody(err: AirlockError): ErrorBody {
@@ -15,7 +16,7 @@ export function errorBody(err: AirlockError): ErrorBody {
     code: err.code,
     message: err.message,
     ...(err.path === undefined ? {} : { path: err.path }),
-    ...(err.failures.length > 1 ? { failures: err.failures } : {}),
+    ...(err.failureCount > 1 ? { failures: err.failures, failureCount: err.failureCount } : {}),
   };
 }
 

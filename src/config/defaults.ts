@@ -21,12 +21,23 @@ export interface DaemonConfig {
   api: { host: string; port: number; socket?: string; tokenFile: string };
   /** Delete a bundle from its drop folder after it installed (never on media). */
   removeAfterInstall: boolean;
-  retention: { bundles: number; deployments: number; auditEvents: number };
-  /** bounds on what a drop can make the daemon do before its signatures are judged */
-  limits: { manifestBytes: number };
+  retention: { bundles: number; rejected: number; deployments: number; auditEvents: number };
+  /** Bounds on what one drop or one local client can make the daemon spend (docs/security.md, "Limits of the daemon"). */
+  limits: DaemonLimits;
   /** resolved by the runtime's own defaults (src/runtime/config.ts) */
   runtime: RuntimeConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+export interface DaemonLimits {
+  /** a manifest (airlock.json) larger than this is refused before it is read (MANIFEST_TOO_LARGE) */
+  manifestBytes: number;
+  /** concurrent GET /v1/events clients; one more is answered 503 TOO_MANY_CLIENTS */
+  eventClients: number;
+  /** bytes an event-stream client may leave unread in the daemon before it is dropped */
+  eventBufferBytes: number;
+  /** a bundle step reporting no progress this long ends `failed` with STALLED, and the queue moves on */
+  stallSeconds: number;
 }
 
 /** Defaults for every key a config file may leave out. Relative paths resolve against the config file's folder. */
@@ -38,8 +49,8 @@ export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust' | 'runtime'> & 
   quietPeriodMs: 3000,
   api: { host: '127.0.0.1', port: 7480, tokenFile: 'api-token' },
   removeAfterInstall: false,
-  retention: { bundles: 500, deployments: 2, auditEvents: 1000 },
-  limits: { manifestBytes: DEFAULT_MAX_MANIFEST_BYTES },
+  retention: { bundles: 500, rejected: 100, deployments: 2, auditEvents: 1000 },
+  limits: { manifestBytes: DEFAULT_MAX_MANIFEST_BYTES, eventClients: 32, eventBufferBytes: 1024 * 1024, stallSeconds: 300 },
   runtime: { kind: 'none' },
   trust: { threshold: 1 },
   log: { level: 'info' },

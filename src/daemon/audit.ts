@@ -39,7 +39,10 @@ export interface AuditEvent {
   signers?: AuditSigner[];
   code?: ErrorCode;
   message?: string;
+  /** the first MAX_REPORTED_FAILURES (src/errors.ts) */
   failures?: Failure[];
+  /** how many failures there were in all */
+  failureCount?: number;
   /** who asked, for API-triggered decisions */
   actor?: 'api';
   containerId?: string;
@@ -50,17 +53,41 @@ export type AuditInput = Omit<AuditEvent, 'at'>;
 /** Lines read back from audit.jsonl at start-up: enough for the ring, not the whole history. */
 const TAIL_BYTES = 4 * 1024 * 1024;
 
+export interface AuditLogOptions {
+  file: string;
+  logger: Logger;
+  hub: EventHub;
+  /** events kept in memory for GET /v1/audit */
+  capacity: number;
+  clock?: () => Date;
+  /** the trail cannot be kept: `maxFailures` appends in a row failed, or one has not completed in `timeoutMs` */
+  onFatal?: (err: unknown) => void;
+  maxFailures?: number;
+  retryMs?: number;
+  timeoutMs?: number;
+}
+
 export class AuditLog {
   private readonly ring: AuditEvent[] = [];
   private appending: Promise<void> = Promise.resolve();
+  /** lines not in the file yet: a failed append is tried again with them, in order */
+  private pending: string[] = [];
+  private failures = 0;
+  private retry: NodeJS.Timeout | undefined;
+  private fatal = false;
+  private readonly file: string;
+  private readonly logger: Logger;
+  private readonly hub: EventHub;
+  private readonly capacity: number;
+  private readonly clock: () => Date;
 
-  constructor(
-    private readonly file: string,
-    private readonly logger: Logger,
-    private readonly hub: EventHub,
-    private readonly capacity: number,
-    private readonly clock: () => Date = () => new Date(),
-  ) {}
+  constructor(private readonly o: AuditLogOptions) {
+    this.file = o.file;
+    this.logger = o.logger;
+    this.hub = o.hub;
+    this.capacity = o.capacity;
+    this.clock = o.clock ?? (() => new Date());
+  }
 
   /** Load the most recent events from the file (newest kept). */
   async load(): Promise<void> {
@@ -95,10 +122,8 @@ export class AuditLog {
     const event: AuditEvent = { at: this.clock().toISOString(), ...input };
     this.push(event);
     this.logger.info({ audit: event.event, ...withoutAt(event) }, `audit: ${event.event}${event.name ? ` ${event.name}` : ''}${event.code ? ` ${event.code}` : ''}`);
-    const line = JSON.stringify(event) + '\n';
-    this.appending = this.appending
-      .then(() => fsp.appendFile(this.file, line, { mode: 0o600 }))
-      .catch((err: unknown) => this.logger.error({ err }, 'cannot append to the audit file'));
+    this.pending.push(JSON.stringify(event) + '\n');
+    this.scheduleAppend();
     this.hub.publish({ event: 'audit', data: event });
     return event;
   }
@@ -113,8 +138,44 @@ export class AuditLog {
     return out;
   }
 
+  /** Wait until every event is in the file (or the trail has failed for good). */
   async flush(): Promise<void> {
+    if (this.pending.length > 0 && !this.fatal) this.scheduleAppend();
     await this.appending;
+  }
+
+  private scheduleAppend(): void {
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
+    this.appending = this.appending.then(() => this.appendPending());
+  }
+
+  // A daemon that cannot keep its audit trail must not linger: a run of failed appends, or one that hangs, is fatal.
+  private async appendPending(): Promise<void> {
+    if (this.pending.length === 0 || this.fatal) return;
+    const n = this.pending.length;
+    const timeoutMs = this.o.timeoutMs ?? 60000;
+    const hung = setTimeout(() => this.die(new Error(`appending to ${this.file} has not completed within ${timeoutMs / 1000} s`)), timeoutMs);
+    hung.unref();
+    try {
+      await fsp.appendFile(this.file, this.pending.slice(0, n).join(''), { mode: 0o600 });
+      this.pending.splice(0, n);
+      this.failures = 0;
+    } catch (err) {
+      this.failures++;
+      this.logger.error({ err }, 'cannot append to the audit file; trying again');
+      if (this.failures >= (this.o.maxFailures ?? 3)) return this.die(err);
+      this.retry = setTimeout(() => this.scheduleAppend(), this.o.retryMs ?? 1000);
+      this.retry.unref();
+    } finally {
+      clearTimeout(hung);
+    }
+  }
+
+  private die(err: unknown): void {
+    if (this.fatal) return;
+    this.fatal = true;
+    (this.o.onFatal ?? ((e: unknown) => this.logger.error({ err: e }, 'cannot keep the audit file')))(err);
   }
 
   private push(e: AuditEvent): void {

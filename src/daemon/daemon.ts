@@ -3,23 +3,24 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { repairStore } from '../store/recover.js';
 import type { FastifyInstance } from 'fastify';
-import type { ApiExtension, WatchedRootView } from '../api/context.js';
+import type { ApiExtension } from '../api/context.js';
 import { loadOrCreateToken } from '../api/auth.js';
+import { listenApi } from '../api/listen.js';
 import { createApiServer } from '../api/server.js';
 import type { LoadedConfig } from '../config/load-config.js';
-import { AirlockError } from '../errors.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Deployer, DeploymentStore, Installer } from '../pipeline/ports.js';
 import { ArrivalTracker } from '../watcher/arrival-tracker.js';
 import { createChokidarSource } from '../watcher/chokidar-source.js';
 import type { Candidate } from '../watcher/candidates.js';
-import type { FsEventSource, WatchRoot } from '../watcher/fs-events.js';
+import type { FsEventSource } from '../watcher/fs-events.js';
 import type { Probe } from '../watcher/probe.js';
 import { AuditLog } from './audit.js';
 import { EventHub } from './event-hub.js';
 import type { Loggers } from './logger.js';
 import { Metrics } from './metrics.js';
 import { createDaemonView } from './view.js';
+import { resolveWatchRoots, watchNewMediaRoots } from './watch-roots.js';
 
 export interface DaemonDeps {
   installer: Installer;
@@ -43,6 +44,11 @@ export interface RunningDaemon {
   pipeline: Pipeline;
   /** live events (SSE subscribers count as listeners) */
   hub: EventHub;
+  /**
+   * Settles (never rejects) with the error when the daemon can no longer keep its state file or audit trail:
+   * it must then stop and exit non-zero (EXIT_FATAL) so the service manager starts it afresh.
+   */
+  fatal: Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -73,15 +79,22 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   await fsp.mkdir(config.store, { recursive: true, mode: 0o755 });
   await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
   await repairAtStart(config.store, log);
-  for (const d of config.dropFolders) await fsp.mkdir(d, { recursive: true });
+  const { roots, watched, dropFolders } = await resolveWatchRoots(config, log);
 
   const token = await loadOrCreateToken(config.api.tokenFile);
   if (token.created) log.info({ tokenFile: config.api.tokenFile }, 'created the API token file (mode 0600)');
   if (token.tooOpen) log.warn({ tokenFile: config.api.tokenFile }, 'the API token file is readable by group or others; chmod 600 it');
 
+  let reportFatal: (err: unknown) => void = () => {};
+  const fatal = new Promise<unknown>((resolve) => (reportFatal = resolve));
+  const fatalIn = (what: string) => (err: unknown) => {
+    log.fatal({ err }, `cannot keep the ${what}; the daemon stops and exits so that it is started afresh`);
+    reportFatal(err);
+  };
+
   const hub = new EventHub();
   const metrics = new Metrics();
-  const audit = new AuditLog(path.join(stateDir, 'audit.jsonl'), deps.loggers.audit, hub, config.retention.auditEvents);
+  const audit = new AuditLog({ file: path.join(stateDir, 'audit.jsonl'), logger: deps.loggers.audit, hub, capacity: config.retention.auditEvents, onFatal: fatalIn('audit trail') });
   await audit.load();
 
   const pipeline = new Pipeline({
@@ -90,9 +103,12 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     ...(deps.deployer ? { deployer: deps.deployer } : {}),
     ...(deps.deployments ? { deployments: deps.deployments } : {}),
     log,
-    dropFolders: config.dropFolders,
+    dropFolders,
     removeAfterInstall: config.removeAfterInstall,
     retention: config.retention.bundles,
+    retainRejected: config.retention.rejected,
+    stallMs: config.limits.stallSeconds * 1000,
+    onFatal: fatalIn('daemon state'),
     hooks: {
       audit: (e) => audit.record(e),
       changed: (rec) => hub.publish({ event: 'bundle', data: rec }),
@@ -105,7 +121,6 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   });
   await pipeline.load();
 
-  const { roots, watched } = await watchRoots(config);
   for (const w of watched) if (!w.watching) log.info({ path: w.path }, 'media root does not exist yet; watched once it appears');
   const tracker = new ArrivalTracker({
     roots,
@@ -131,12 +146,15 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const app = await createApiServer(view, {
     token: token.token,
     logger: log.child({ component: 'api' }),
+    listen: config.api.socket ? { socket: config.api.socket } : { host: config.api.host, port: config.api.port },
+    eventClients: config.limits.eventClients,
+    eventBufferBytes: config.limits.eventBufferBytes,
     ...(deps.extensions ? { extensions: deps.extensions } : {}),
     ...(deps.keepAliveMs ? { keepAliveMs: deps.keepAliveMs } : {}),
   });
   let url: string;
   try {
-    url = await listen(app, config.api);
+    url = await listenApi(app, config.api);
   } catch (err) {
     // A half-started server would keep the process alive after a failed start.
     await app.close().catch(() => undefined);
@@ -189,52 +207,5 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
       }
       log.info({}, 'stopped');
     })());
-  return { url, app, pipeline, hub, stop };
-}
-
-async function watchRoots(config: LoadedConfig['config']): Promise<{ roots: WatchRoot[]; watched: WatchedRootView[] }> {
-  const roots: WatchRoot[] = [];
-  const watched: WatchedRootView[] = [];
-  for (const p of config.dropFolders) {
-    roots.push({ path: p, depth: config.dropDepth, media: false });
-    watched.push({ path: p, kind: 'drop', depth: config.dropDepth, watching: true });
-  }
-  for (const p of config.mediaRoots) {
-    const present = await fsp.stat(p).then((s) => s.isDirectory(), () => false);
-    if (present) roots.push({ path: p, depth: config.mediaDepth, media: true });
-    watched.push({ path: p, kind: 'media', depth: config.mediaDepth, watching: present });
-  }
-  return { roots, watched };
-}
-
-async function watchNewMediaRoots(tracker: ArrivalTracker, watched: WatchedRootView[], depth: number, log: Loggers['log']): Promise<void> {
-  for (const w of watched) {
-    if (w.watching || w.kind !== 'media') continue;
-    if (!(await fsp.stat(w.path).then((s) => s.isDirectory(), () => false))) continue;
-    try {
-      await tracker.addRoot({ path: w.path, depth, media: true });
-      // Shown as watched once the initial scan is done, so what it holds is already seen.
-      w.watching = true;
-      log.info({ path: w.path }, 'media root appeared; now watched');
-    } catch (err) {
-      log.warn({ err, path: w.path }, 'cannot watch media root');
-    }
-  }
-}
-
-async function listen(app: FastifyInstance, api: LoadedConfig['config']['api']): Promise<string> {
-  if (api.socket) {
-    // A socket file left by a crash would make listen fail with EADDRINUSE; only a socket is removed.
-    const st = await fsp.lstat(api.socket).catch(() => undefined);
-    if (st?.isSocket()) await fsp.rm(api.socket);
-    else if (st) throw new AirlockError('CONFIG_INVALID', `api.socket ${api.socket} exists and is not a socket`, { path: api.socket });
-    await app.listen({ path: api.socket });
-    await fsp.chmod(api.socket, 0o660);
-    return `unix:${api.socket}`;
-  }
-  await app.listen({ host: api.host, port: api.port });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : api.port;
-  const host = api.host.includes(':') ? `[${api.host}]` : api.host;
-  return `http://${host}:${port}`;
+  return { url, app, pipeline, hub, fatal, stop };
 }

@@ -13,6 +13,8 @@ export interface MetricsSnapshot {
   bundlesByState: Record<string, number>;
   queueLength: number;
   startTimeSeconds: number;
+  eventClients: number;
+  eventClientsDroppedTotal: number;
 }
 
 export class Metrics {
@@ -21,6 +23,7 @@ export class Metrics {
   private readonly bucketCounts = DURATION_BUCKETS.map(() => 0);
   private durationSum = 0;
   private durationCount = 0;
+  private eventClientsDropped = 0;
   readonly startTimeSeconds = Math.floor(Date.now() / 1000);
 
   countOutcome(outcome: Outcome): void {
@@ -39,8 +42,13 @@ export class Metrics {
     });
   }
 
-  snapshot(extra: Pick<MetricsSnapshot, 'currentSequence' | 'bundlesByState' | 'queueLength'>): MetricsSnapshot {
+  countEventClientDropped(): void {
+    this.eventClientsDropped++;
+  }
+
+  snapshot(extra: Pick<MetricsSnapshot, 'currentSequence' | 'bundlesByState' | 'queueLength' | 'eventClients'>): MetricsSnapshot {
     return {
+      eventClientsDroppedTotal: this.eventClientsDropped,
       bundlesTotal: { ...this.bundlesTotal },
       bytesVerifiedTotal: this.bytesVerified,
       duration: { buckets: [...this.bucketCounts], sum: this.durationSum, count: this.durationCount },
@@ -72,6 +80,10 @@ export function renderMetrics(s: MetricsSnapshot): string {
   for (const [state, n] of Object.entries(s.bundlesByState)) out.push(`airlock_bundles{state="${label(state)}"} ${n}`);
   head('airlock_queue_length', 'gauge', 'Complete bundles waiting for verification.');
   out.push(`airlock_queue_length ${s.queueLength}`);
+  head('airlock_event_clients', 'gauge', 'Clients following GET /v1/events now.');
+  out.push(`airlock_event_clients ${s.eventClients}`);
+  head('airlock_event_clients_dropped_total', 'counter', 'Event-stream clients dropped for leaving more than limits.eventBufferBytes unread.');
+  out.push(`airlock_event_clients_dropped_total ${s.eventClientsDroppedTotal}`);
   head('airlock_start_time_seconds', 'gauge', 'When the daemon started (Unix time).');
   out.push(`airlock_start_time_seconds ${s.startTimeSeconds}`);
   return out.join('\n') + '\n';

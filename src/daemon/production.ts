@@ -1,5 +1,6 @@
 // The real dependencies of `airlock daemon`: the worker installer over src/store, the store's deployments,
 // the container runtime when configured, and the status page when the build has one.
+import { realpath } from 'node:fs/promises';
 import type { ApiExtension } from '../api/context.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { WorkerInstaller } from '../pipeline/worker-installer.js';
@@ -39,7 +40,8 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
     retention: config.retention.deployments,
     onTrustWarnings,
     maxManifestBytes: config.limits.manifestBytes,
-    roots: [...config.dropFolders, ...config.mediaRoots],
+    // Watched by their real paths (watch-roots.ts): confinement starts at the same folders.
+    roots: await Promise.all([...config.dropFolders, ...config.mediaRoots].map((p) => realpath(p).catch(() => p))),
   }));
   const deployments: DeploymentStore = storeQueue.deployments({
     list: deploymentLister(config.store),

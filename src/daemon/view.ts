@@ -62,7 +62,7 @@ export function createDaemonView(p: ViewParts): DaemonView {
       for (const b of p.pipeline.records()) bundlesByState[b.state] = (bundlesByState[b.state] ?? 0) + 1;
       const currentSequence = (await models().catch(() => [])).flatMap((m) => (m.current ? [{ model: m.name, channel: m.current.channel, sequence: m.current.sequence }] : []));
       const queueLength = p.pipeline.queued().length;
-      return renderMetrics(p.metrics.snapshot({ currentSequence, bundlesByState, queueLength }));
+      return renderMetrics(p.metrics.snapshot({ currentSequence, bundlesByState, queueLength, eventClients: p.hub.size }));
     },
     retry: (id) => p.pipeline.retry(id),
     rollback: async (name, to) => {
@@ -86,5 +86,6 @@ export function createDaemonView(p: ViewParts): DaemonView {
       return { deployment, runtime };
     },
     hub: p.hub,
+    eventClientDropped: () => p.metrics.countEventClientDropped(),
   };
 }

@@ -1,20 +1,31 @@
-// Pure decisions of the pipeline: record ids, idempotence, rejected vs failed, retention.
+// Pure decisions of the pipeline: record ids, idempotence, rejected vs failed, retention, paging.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { AuditInput } from '../daemon/audit.js';
-import type { ErrorCode } from '../errors.js';
-import { TERMINAL_STATES, type BundleRecord, type BundleState, type ProcessedEntry } from './types.js';
+import { capText, MAX_FAILURE_TEXT, MAX_REPORTED_FAILURES, type ErrorCode } from '../errors.js';
+import type { SignerReport, TrustReport } from '../trust/policy.js';
+import { TERMINAL_STATES, type BoundedTrustReport, type BundleRecord, type BundleState, type ProcessedEntry } from './types.js';
 
-/** A stable, readable id for the bundle at `location`: `<name-slug>-<8 hex of sha256(location)>`. */
-export function recordIdFor(location: string): string {
+/** Hex digits of sha256(location) in a record id: 64 bits, so no drop name can be chosen to take another's id. */
+export const RECORD_ID_HEX = 16;
+
+/**
+ * A stable, readable id for the bundle at `location`: `<name-slug>-<16 hex of sha256(location)>`. When that id
+ * already belongs to another location (`holderOf` says whose it is), the whole digest is used instead, so two
+ * locations never share a record.
+ */
+export function recordIdFor(location: string, holderOf?: (id: string) => string | undefined, hexChars = RECORD_ID_HEX): string {
   const base = path.basename(location).replace(/\.airlock\.(tar|parts\.json)$/, '');
   const slug = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 48) || 'bundle';
-  return `${slug}-${createHash('sha256').update(location).digest('hex').slice(0, 8)}`;
+  const digest = createHash('sha256').update(location).digest('hex');
+  const short = `${slug}-${digest.slice(0, hexChars)}`;
+  const holder = holderOf?.(short);
+  return holder === undefined || holder === location ? short : `${slug}-${digest}`;
 }
 
 // Errors of the host rather than of the bundle: the bundle is not to blame and may be retried as is.
 const HOST_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'IO_ERROR', 'INTERNAL', 'INSUFFICIENT_SPACE', 'STORE_INVALID', 'STORE_BUSY', 'CONFIG_INVALID', 'TRUST_INVALID',
+  'IO_ERROR', 'INTERNAL', 'INSUFFICIENT_SPACE', 'STORE_INVALID', 'STORE_BUSY', 'CONFIG_INVALID', 'TRUST_INVALID', 'STALLED',
 ]);
 
 export function outcomeForError(code: ErrorCode): 'rejected' | 'failed' {
@@ -51,11 +62,95 @@ export function rateOf(bytesDone: number, startedAt: number, now: number): numbe
   return seconds >= 0.2 ? Math.round(bytesDone / seconds) : undefined;
 }
 
-/** Keep every unfinished record and the newest `keep` finished ones. */
-export function pruneRecords(records: BundleRecord[], keep: number): BundleRecord[] {
-  const finished = records.filter((r) => TERMINAL_STATES.has(r.state)).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
-  const drop = new Set(finished.slice(keep).map((r) => r.id));
+const UNSUCCESSFUL: ReadonlySet<BundleState> = new Set(['rejected', 'failed']);
+
+/**
+ * Keep every unfinished record and the newest `keep` finished ones, of which at most `keepUnsuccessful`
+ * rejected or failed: junk drops cannot push out the history of what was installed.
+ */
+export function pruneRecords(records: BundleRecord[], keep: number, keepUnsuccessful = keep): BundleRecord[] {
+  // Newest first; of two finished in the same millisecond, the one later in `records` (detected later).
+  const order = new Map(records.map((r, i) => [r.id, i]));
+  const finished = records
+    .filter((r) => TERMINAL_STATES.has(r.state))
+    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || order.get(b.id)! - order.get(a.id)!);
+  const drop = new Set(finished.filter((r) => UNSUCCESSFUL.has(r.state)).slice(keepUnsuccessful).map((r) => r.id));
+  const rest = finished.filter((r) => !drop.has(r.id));
+  for (const r of rest.slice(keep)) drop.add(r.id);
   return records.filter((r) => !drop.has(r.id));
+}
+
+/**
+ * The digests remembered for idempotence: every one a kept record refers to, then the newest others
+ * up to `keep` in all. A forgotten digest costs only a second look (the store itself refuses a duplicate install).
+ */
+export function pruneProcessed(processed: Record<string, ProcessedEntry>, keptRecordIds: ReadonlySet<string>, keep: number): Record<string, ProcessedEntry> {
+  const entries = Object.entries(processed);
+  if (entries.length <= keep) return processed;
+  const referenced = entries.filter(([, e]) => keptRecordIds.has(e.recordId));
+  const others = entries.filter(([, e]) => !keptRecordIds.has(e.recordId)).sort(([, a], [, b]) => b.at.localeCompare(a.at));
+  return Object.fromEntries([...referenced, ...others.slice(0, Math.max(0, keep - referenced.length))]);
+}
+
+/** Default and largest page of GET /v1/bundles (and the replay of GET /v1/events). */
+export const BUNDLE_PAGE = { default: 100, max: 1000 } as const;
+
+export interface BundlePage {
+  /** newest first */
+  bundles: BundleRecord[];
+  total: number;
+  /** pass as `before` for the next, older page */
+  next?: string;
+}
+
+const newestFirst = (a: BundleRecord, b: BundleRecord) => b.detectedAt.localeCompare(a.detectedAt) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/** The page cursor of a record: its detection time and id, so it stays valid when records are pruned. */
+export function pageCursor(r: Pick<BundleRecord, 'detectedAt' | 'id'>): string {
+  return `${r.detectedAt}~${r.id}`;
+}
+
+/** Up to `limit` records, newest first, strictly older than the `before` cursor when one is given. */
+export function pageOfRecords(records: readonly BundleRecord[], limit: number = BUNDLE_PAGE.default, before?: string): BundlePage {
+  const sorted = [...records].sort(newestFirst);
+  let start = 0;
+  if (before !== undefined) {
+    const sep = before.indexOf('~');
+    const cursor = { detectedAt: before.slice(0, sep), id: before.slice(sep + 1) } as BundleRecord;
+    start = sorted.findIndex((r) => newestFirst(cursor, r) < 0);
+    if (start < 0) start = sorted.length;
+  }
+  const bundles = sorted.slice(start, start + limit);
+  const last = bundles[bundles.length - 1];
+  return { bundles, total: records.length, ...(last && start + limit < sorted.length ? { next: pageCursor(last) } : {}) };
+}
+
+/** The first MAX_REPORTED_FAILURES signers, each string capped, and their number when there were more. */
+export function boundedSigners(signers: readonly SignerReport[]): { signers: SignerReport[]; signerCount?: number } {
+  const capped = signers.slice(0, MAX_REPORTED_FAILURES).map(boundedSigner);
+  return signers.length > MAX_REPORTED_FAILURES ? { signers: capped, signerCount: signers.length } : { signers: capped };
+}
+
+function boundedSigner(s: SignerReport): SignerReport {
+  return {
+    ...s,
+    signature: capText(s.signature, MAX_FAILURE_TEXT),
+    principals: s.principals.slice(0, MAX_REPORTED_FAILURES).map((p) => capText(p, MAX_FAILURE_TEXT)),
+    ...(s.message === undefined ? {} : { message: capText(s.message, MAX_FAILURE_TEXT) }),
+  };
+}
+
+/** A trust report with its signer and failure lists bounded like every other list the daemon keeps. */
+export function boundedTrust(t: TrustReport): BoundedTrustReport {
+  const signers = boundedSigners(t.signers);
+  const failures = t.failures.slice(0, MAX_REPORTED_FAILURES).map((f) => ({ ...f, message: capText(f.message, MAX_FAILURE_TEXT), ...(f.path === undefined ? {} : { path: capText(f.path, MAX_FAILURE_TEXT) }) }));
+  return {
+    ...t,
+    signers: signers.signers,
+    failures,
+    ...(signers.signerCount === undefined ? {} : { signerCount: signers.signerCount }),
+    ...(t.failures.length > MAX_REPORTED_FAILURES ? { failureCount: t.failures.length } : {}),
+  };
 }
 
 /** The bundle fields every audit event carries, as far as they are known. */

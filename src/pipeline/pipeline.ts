@@ -5,8 +5,9 @@ import type { AuditInput } from '../daemon/audit.js';
 import type { ArrivalEvent } from '../watcher/arrival-tracker.js';
 import type { Candidate } from '../watcher/candidates.js';
 import { runAfterInstall, type AfterInstallSteps } from './after-install.js';
-import { auditIdentity, isUnchangedFinished, outcomeForError, processingDecision, pruneRecords, rateOf, recordIdFor } from './decisions.js';
+import { auditIdentity, boundedSigners, boundedTrust, isUnchangedFinished, outcomeForError, processingDecision, pruneProcessed, pruneRecords, rateOf, recordIdFor } from './decisions.js';
 import type { Deployer, DeploymentStore, InstallOutcome, Installer } from './ports.js';
+import { StallGuard } from './stall-guard.js';
 import { readStateFile, StateWriter, STATE_SCHEMA_VERSION, type DaemonStateDocument } from './state-file.js';
 import { TERMINAL_STATES, type BundleRecord, type BundleState, type ProcessedEntry } from './types.js';
 
@@ -33,11 +34,22 @@ export interface PipelineOptions {
   log: PipelineLogger;
   dropFolders: string[];
   removeAfterInstall: boolean;
+  /** finished records kept (config retention.bundles) */
   retention: number;
+  /** of which rejected or failed, at most (config retention.rejected; default `retention`) */
+  retainRejected?: number;
+  /** a step with no progress for this long ends the bundle `failed` STALLED (config limits.stallSeconds; default 60 s) */
+  stallMs?: number;
+  /** how long stop() waits for an aborted step to wind down before abandoning it (default 2000 ms) */
+  stopGraceMs?: number;
+  /** the state file cannot be written (repeatedly, or a write hangs): the daemon must exit */
+  onFatal?: (err: unknown) => void;
   clock?: () => Date;
   /** how often verification progress is published, at most */
   progressIntervalMs?: number;
 }
+
+export const DEFAULT_STALL_MS = 300_000;
 
 interface QueueEntry {
   id: string;
@@ -49,7 +61,7 @@ export class Pipeline {
   private processed: Record<string, ProcessedEntry> = {};
   private readonly queue: QueueEntry[] = [];
   private readonly deferred = new Map<string, ArrivalEvent>();
-  private current: { id: string; controller: AbortController; reason?: 'changed' | 'stopping' } | undefined;
+  private current: { id: string; controller: AbortController; guard: StallGuard; reason?: 'changed' | 'stopping' } | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
   private readonly writer: StateWriter;
@@ -57,15 +69,26 @@ export class Pipeline {
 
   constructor(private readonly o: PipelineOptions) {
     this.clock = o.clock ?? (() => new Date());
-    this.writer = new StateWriter(o.stateFile, () => this.document(), (err) => o.log.error({ err }, 'cannot write the daemon state'));
+    this.writer = new StateWriter(o.stateFile, () => this.document(), {
+      onError: (err) => o.log.error({ err }, 'cannot write the daemon state; trying again'),
+      onFatal: o.onFatal ?? ((err) => o.log.error({ err }, 'cannot write the daemon state')),
+    });
   }
 
   /** Read the state file. Unfinished records are forgotten: the watcher's first scan finds them again and they start over. */
   async load(): Promise<void> {
     const doc = await readStateFile(this.o.stateFile);
     if (!doc) return;
-    this.processed = doc.processed;
-    for (const r of doc.records) if (TERMINAL_STATES.has(r.state)) this.byId.set(r.id, r);
+    // Ids are derived again (records from before 16-hex ids get today's), and the caps apply to an old file too.
+    const renamed = new Map<string, string>();
+    for (const r of doc.records) {
+      if (!TERMINAL_STATES.has(r.state)) continue;
+      const id = this.idFor(r.location);
+      if (id !== r.id) renamed.set(r.id, id);
+      this.byId.set(id, { ...r, id });
+    }
+    this.processed = Object.fromEntries(Object.entries(doc.processed).map(([d, e]) => [d, { ...e, recordId: renamed.get(e.recordId) ?? e.recordId }]));
+    this.prune();
   }
 
   /** Finished drops and the content they finished with, so an unchanged drop is not reported again after a restart. */
@@ -92,7 +115,7 @@ export class Pipeline {
 
   handle(e: ArrivalEvent): void {
     if (this.stopping) return;
-    const id = recordIdFor(e.candidate.location);
+    const id = this.idFor(e.candidate.location);
     const rec = this.byId.get(id);
     // A container start can take many minutes; news about its drop waits until the deploy is over.
     if (rec?.state === 'deploying') {
@@ -123,15 +146,28 @@ export class Pipeline {
     return rec;
   }
 
-  /** Stop taking work; abort the current verification (it starts over after a restart) and save state. */
+  /**
+   * Stop taking work; abort the current verification (it starts over after a restart) and save state.
+   * A step that does not wind down within the grace period (a read that never returns) is abandoned.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.current) {
       this.current.reason = 'stopping';
       this.current.controller.abort();
     }
-    await this.running;
+    const grace = setTimeout(() => this.current?.guard.abandon(new AirlockError('ABORTED', 'abandoned at shutdown')), this.o.stopGraceMs ?? 2000);
+    try {
+      await this.running;
+    } finally {
+      clearTimeout(grace);
+    }
     await this.writer.flush();
+  }
+
+  /** The record id for `location`: never one that already belongs to another location. */
+  private idFor(location: string): string {
+    return recordIdFor(location, (id) => this.byId.get(id)?.location);
   }
 
   private fresh(id: string, c: Candidate, previous: BundleRecord | undefined): BundleRecord {
@@ -199,14 +235,18 @@ export class Pipeline {
 
   private async processOne(rec: BundleRecord, force: boolean): Promise<void> {
     const controller = new AbortController();
-    this.current = { id: rec.id, controller };
+    // A step that stops making progress is given up; its signal is aborted so it can wind down if it still runs.
+    const guard = new StallGuard(this.o.stallMs ?? DEFAULT_STALL_MS, () => controller.abort());
+    const attempt = { id: rec.id, controller, guard };
+    this.current = attempt;
     const started = Date.now();
     delete rec.error;
     delete rec.note;
+    delete rec.signerCount;
     rec.verification = { bytesDone: 0, bytesTotal: 0, startedAt: new Date(started).toISOString() };
     this.update(rec, 'verifying');
     try {
-      const identity = await this.o.installer.identify(rec.location);
+      const identity = await guard.run(this.o.installer.identify(rec.location), 'reading its manifest and signatures');
       Object.assign(rec, {
         bundleId: identity.bundleId,
         name: identity.name,
@@ -214,7 +254,7 @@ export class Pipeline {
         channel: identity.channel,
         sequence: identity.sequence,
         manifestDigest: identity.manifestDigest,
-        signers: identity.signers,
+        ...boundedSigners(identity.signers),
       });
       // Rejected from its head alone (signatures, manifest, expiry): no payload byte is read.
       if (identity.rejected) throw new AirlockError(identity.rejected.failures[0]?.code ?? 'INTERNAL', identity.rejected.message, { failures: identity.rejected.failures, failureCount: identity.rejected.failureCount });
@@ -227,10 +267,16 @@ export class Pipeline {
         return;
       }
       this.update(rec, 'verifying');
-      const result = await this.o.installer.install(rec.location, {
+      const install = this.o.installer.install(rec.location, {
         signal: controller.signal,
-        onProgress: (p) => this.progress(rec, p.phase, p.bytesDone, p.bytesTotal, started),
+        onProgress: (p) => {
+          // An abandoned attempt that still reports must not touch the record any more.
+          if (this.current !== attempt) return;
+          guard.touch();
+          this.progress(rec, p.phase, p.bytesDone, p.bytesTotal, started);
+        },
       });
+      const result = await guard.run(install, 'verifying it');
       await this.installed(rec, result, started);
     } catch (err) {
       this.settleError(rec, err, started);
@@ -258,8 +304,10 @@ export class Pipeline {
 
   private async installed(rec: BundleRecord, result: InstallOutcome, started: number): Promise<void> {
     const durationMs = Date.now() - started;
-    rec.trust = result.trust;
-    rec.signers = result.trust.signers;
+    rec.trust = boundedTrust(result.trust);
+    delete rec.signerCount;
+    rec.signers = rec.trust.signers;
+    if (rec.trust.signerCount !== undefined) rec.signerCount = rec.trust.signerCount;
     rec.install = { status: result.status, path: result.path, bytesVerified: result.bytesVerified, durationMs: result.durationMs };
     rec.verification = { ...rec.verification, bytesDone: rec.verification.bytesTotal || result.bytesVerified, durationMs };
     this.processed[result.manifestDigest] = { outcome: 'installed', recordId: rec.id, location: rec.location, fingerprint: rec.fingerprint ?? '', at: this.clock().toISOString() };
@@ -279,13 +327,13 @@ export class Pipeline {
     }
     const e = toAirlockError(err);
     const outcome = outcomeForError(e.code);
-    rec.error = { code: e.code, message: e.message, failures: e.failures, ...(e.path === undefined ? {} : { path: e.path }) };
+    rec.error = { code: e.code, message: e.message, failures: e.failures, failureCount: e.failureCount, ...(e.path === undefined ? {} : { path: e.path }) };
     rec.verification = { ...rec.verification, durationMs: Date.now() - started };
     if (outcome === 'rejected' && rec.manifestDigest) {
       this.processed[rec.manifestDigest] = { outcome: 'rejected', recordId: rec.id, location: rec.location, fingerprint: rec.fingerprint ?? '', at: this.clock().toISOString() };
     }
     if (outcome === 'failed') this.o.log.error({ err: e, recordId: rec.id }, 'install failed');
-    this.o.hooks.audit({ event: outcome, code: e.code, message: e.message, failures: e.failures, ...auditIdentity(rec) });
+    this.o.hooks.audit({ event: outcome, code: e.code, message: e.message, failures: e.failures, failureCount: e.failureCount, ...auditIdentity(rec) });
     this.o.hooks.finished?.(outcome, { seconds: (Date.now() - started) / 1000 });
     this.update(rec, outcome);
   }
@@ -313,8 +361,9 @@ export class Pipeline {
   }
 
   private prune(): void {
-    const kept = new Set(pruneRecords([...this.byId.values()], this.o.retention).map((r) => r.id));
+    const kept = new Set(pruneRecords([...this.byId.values()], this.o.retention, this.o.retainRejected).map((r) => r.id));
     for (const id of [...this.byId.keys()]) if (!kept.has(id)) this.byId.delete(id);
+    this.processed = pruneProcessed(this.processed, kept, this.o.retention);
   }
 
   private document(): DaemonStateDocument {

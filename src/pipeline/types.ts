@@ -26,8 +26,14 @@ export interface BundleError {
   code: ErrorCode;
   message: string;
   path?: string;
+  /** the first MAX_REPORTED_FAILURES (src/errors.ts) */
   failures: Failure[];
+  /** how many failures there were in all (absent in records written before the cap) */
+  failureCount?: number;
 }
+
+/** A trust report as the daemon keeps it: at most MAX_REPORTED_FAILURES signers and failures, with totals when cut. */
+export type BoundedTrustReport = TrustReport & { signerCount?: number; failureCount?: number };
 
 /** What a container deployment reached; filled by the Deployer (runtime), absent with runtime kind none. */
 export interface DeployState {
@@ -59,7 +65,9 @@ export interface BundleRecord {
   verification: VerificationProgress;
   /** signers as last evaluated: from the install on success, from the manifest's signatures otherwise */
   signers?: SignerReport[];
-  trust?: TrustReport;
+  /** how many signatures there were when `signers` lists only the first MAX_REPORTED_FAILURES */
+  signerCount?: number;
+  trust?: BoundedTrustReport;
   error?: BundleError;
   install?: { status: 'installed' | 'already-installed'; path: string; bytesVerified: number; durationMs: number };
   deployment?: DeployState;

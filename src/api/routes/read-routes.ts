@@ -1,6 +1,7 @@
 // Read-only routes: health, status, bundles, deployments, audit, metrics.
 import type { FastifyInstance } from 'fastify';
 import { AirlockError } from '../../errors.js';
+import { pageOfRecords } from '../../pipeline/decisions.js';
 import type { DaemonView } from '../context.js';
 import { apiRef } from '../schema-compilers.js';
 
@@ -24,7 +25,12 @@ export async function registerReadRoutes(app: FastifyInstance, view: DaemonView)
     };
   });
 
-  app.get('/v1/bundles', { schema: { response: { 200: apiRef('BundleList'), ...errors } } }, async () => ({ bundles: view.bundles() }));
+  // Newest first, a page at a time: a flood of junk drops never makes one answer large.
+  app.get<{ Querystring: { limit?: number; before?: string } }>(
+    '/v1/bundles',
+    { schema: { querystring: apiRef('BundleQuery'), response: { 200: apiRef('BundleList'), ...errors } } },
+    async (req) => pageOfRecords(view.bundles(), req.query.limit, req.query.before),
+  );
 
   app.get<{ Params: { id: string } }>(
     '/v1/bundles/:id',

@@ -6,6 +6,7 @@ import { loadDaemonConfig } from '../../config/load-config.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLoggers } from '../../daemon/logger.js';
 import { productionDeps } from '../../daemon/production.js';
+import { armShutdownDeadline, EXIT_FATAL, raise } from '../../daemon/shutdown.js';
 import { PACKAGE_ROOT } from '../../util/schemas.js';
 import { parseCommandArgs, type CliIO } from '../command.js';
 
@@ -14,7 +15,9 @@ export const usage = `usage: airlock daemon [--config FILE]
 
 Without --config, runs the embedded quick-start config: drop folder ./var/drop, store ./var/store,
 the DEMO trust file fixtures/keys/allowed_signers.demo, API on http://127.0.0.1:7480, token in ./var/api-token.
-Logs and audit events are JSON lines on stdout. SIGTERM or SIGINT stops it cleanly.`;
+Logs and audit events are JSON lines on stdout. SIGTERM or SIGINT stops it cleanly, within 5 s whatever a
+bundle is doing (past that, the process ends by the signal itself); a second signal ends it at once.
+Exits 74 when it cannot keep its state file or audit trail (so that systemd starts it again), 2 for a bad config.`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string' } }, usage);
@@ -23,24 +26,37 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const loggers = createLoggers(loaded.config.log.level, io.stdout);
   const version = await packageVersion();
   const daemon = await startDaemon(loaded, await productionDeps(loaded, loggers, version));
-  await new Promise<void>((resolve) => {
+  return new Promise<number>((resolve) => {
     let signals = 0;
+    // Stop gracefully, but within SHUTDOWN_DEADLINE_MS whatever a bundle is doing (see shutdown.ts).
+    const shutDown = (code: number, deadlineSignal: NodeJS.Signals) => {
+      const deadline = armShutdownDeadline(process, deadlineSignal);
+      const done = () => {
+        deadline.settled();
+        resolve(code);
+      };
+      daemon.stop().then(done, (err: unknown) => {
+        loggers.log.error({ err }, 'shutdown failed');
+        done();
+      });
+    };
     const onSignal = (sig: NodeJS.Signals) => {
       signals++;
       if (signals > 1) {
         loggers.log.warn({ signal: sig }, 'second signal: exiting now');
-        process.exit(130);
+        return raise(process, sig);
       }
       loggers.log.info({ signal: sig }, 'shutting down');
-      void daemon.stop().then(resolve, (err: unknown) => {
-        loggers.log.error({ err }, 'shutdown failed');
-        resolve();
-      });
+      shutDown(0, sig);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Half-alive is worse than restarted: without its state file or audit trail the daemon exits non-zero.
+    void daemon.fatal.then(() => {
+      if (signals++ > 0) return;
+      shutDown(EXIT_FATAL, 'SIGKILL');
+    });
   });
-  return 0;
 }
 
 async function packageVersion(): Promise<string> {

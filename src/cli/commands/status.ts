@@ -14,7 +14,7 @@ export const usage = `usage: airlock status [--url URL] [--token-file FILE] [--j
 
   --url URL          the daemon's API (default http://127.0.0.1:7480; unix:/path for a socket)
   --token-file FILE  send the API token (not needed to read status)
-  --json             print {status, bundles} as JSON
+  --json             print {status, bundles, total} as JSON (the newest 100 bundles, newest first)
 Exit 1 with DAEMON_UNREACHABLE when no daemon answers.`;
 
 export const DEFAULT_URL = 'http://127.0.0.1:7480';
@@ -38,9 +38,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const url = values.url ?? io.env.AIRLOCK_URL ?? DEFAULT_URL;
   const token = values['token-file'] ? (await readFile(path.resolve(io.cwd, values['token-file']), 'utf8')).trim() : undefined;
   const status = await get<StatusDoc>(url, '/v1/status', token);
-  const { bundles } = await get<{ bundles: BundleRecord[] }>(url, '/v1/bundles', token);
-  if (values.json) writeJson(io, { url, status, bundles });
-  else io.stdout.write(formatStatus(url, status, bundles));
+  // The newest page (100); --json shows the same page with `total` so a script knows whether there is more.
+  const { bundles, total } = await get<{ bundles: BundleRecord[]; total: number }>(url, '/v1/bundles', token);
+  if (values.json) writeJson(io, { url, status, bundles, total });
+  else io.stdout.write(formatStatus(url, status, bundles, total));
   return 0;
 }
 
@@ -53,8 +54,10 @@ async function get<T>(url: string, route: string, token: string | undefined): Pr
   return answer.body;
 }
 
-/** The table (pure). Bundle names, paths and error messages come from drops: every line is escaped. */
-export function formatStatus(url: string, s: StatusDoc, bundles: BundleRecord[]): string {
+/** The table (pure): bundles oldest first, as they arrived; `total` says how many the daemon holds. Bundle names,
+ * paths and error messages come from drops: every line is escaped. */
+export function formatStatus(url: string, s: StatusDoc, newestFirst: BundleRecord[], total = newestFirst.length): string {
+  const bundles = [...newestFirst].reverse();
   const out: string[] = [];
   out.push(`airlock ${s.version} at ${url}, up ${uptime(s.uptimeSeconds)}; config ${s.config.source}; store ${s.config.store}; runtime ${s.config.runtime}`);
   if (s.config.demoTrust) out.push('WARNING: the demo trust file is in use; do not use this daemon for real bundles');
@@ -63,6 +66,7 @@ export function formatStatus(url: string, s: StatusDoc, bundles: BundleRecord[])
   out.push('');
   if (bundles.length === 0) out.push('no bundles seen yet');
   else out.push(...table(['BUNDLE', 'NAME', 'CHANNEL', 'SEQ', 'STATE', 'PROGRESS', 'DETAIL'], bundles.map(bundleRow)));
+  if (total > bundles.length) out.push(`(the newest ${bundles.length} of ${total} bundles; GET /v1/bundles?before=… pages through the rest)`);
   if (s.models.length > 0) {
     out.push('');
     out.push(
