@@ -3,7 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import type { AuditInput } from '../src/daemon/audit.js';
+import type { AuditInput } from '../src/pipeline/audit-events.js';
 import { AirlockError, capText, MAX_FAILURE_TEXT, MAX_REPORTED_FAILURES, type Failure } from '../src/errors.js';
 import { BUNDLE_PAGE, pageOfRecords, pruneProcessed, pruneRecords, recordIdFor } from '../src/pipeline/decisions.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import type { AuditInput } from '../src/daemon/audit.js';
+import type { AuditInput } from '../src/pipeline/audit-events.js';
 import { AirlockError } from '../src/errors.js';
 import { outcomeForError, processingDecision, pruneRecords, recordIdFor } from '../src/pipeline/decisions.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';

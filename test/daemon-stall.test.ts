@@ -3,7 +3,7 @@
 // The in-process half; test/daemon-hardening.test.ts does the same to the real daemon with a real FIFO.
 import path from 'node:path';
 import t from 'tap';
-import type { AuditInput } from '../src/daemon/audit.js';
+import type { AuditInput } from '../src/pipeline/audit-events.js';
 import { recordIdFor } from '../src/pipeline/decisions.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import type { BundleIdentity, InstallCallOptions, InstallOutcome } from '../src/pipeline/ports.js';

@@ -7,7 +7,7 @@ import { cp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { modelContainer, replaceModel, stopModel, type DeployState } from '../src/ops/deploy.js';
+import { modelContainer, replaceModel, stopModel, type DeployPhase } from '../src/ops/deploy.js';
 import { defaultDeploySettings, type DeploySettings } from '../src/runtime/config.js';
 import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
 import type { DeploymentTarget, RuntimeHints } from '../src/runtime/runtime.js';
@@ -38,7 +38,7 @@ if (await requireDocker(t)) {
   const deployWith = (settings: DeploySettings) => {
     const ctx = { runtime: engine, settings, deployments: { list: async () => [], rollback: async () => Promise.reject(new Error('not used here')) } };
     return {
-      replace: (target: DeploymentTarget, previous?: DeploymentTarget, hooks?: { onState?: (s: DeployState) => void }) => replaceModel(ctx, target, previous, hooks),
+      replace: (target: DeploymentTarget, previous?: DeploymentTarget, hooks?: { onState?: (s: DeployPhase) => void }) => replaceModel(ctx, target, previous, hooks),
       inspect: async (name: string) => {
         const c = await modelContainer(engine, name);
         return c && { ...c, containerId: c.id };
@@ -106,7 +106,7 @@ if (await requireDocker(t)) {
     const good = await cacheTarget(path.join(root, 'good'), name, 'b1');
     good.image = { ref: decoy.ref, id: image.id };
 
-    const states: DeployState[] = [];
+    const states: DeployPhase[] = [];
     const first = await runtime.replace(good, undefined, { onState: (s) => states.push(s) });
     t.equal(first.status, 'ready', `first deployment ready (${first.message ?? ''} ${first.logs ?? ''})`);
     t.strictSame(states, ['starting', 'ready']);
@@ -131,7 +131,7 @@ if (await requireDocker(t)) {
 
     // The next bundle never becomes ready: stopped, the previous one restarted and serving again.
     const bad = await cacheTarget(path.join(root, 'bad'), name, 'b2', 'airlock-fake-nim-not-ready');
-    const states2: DeployState[] = [];
+    const states2: DeployPhase[] = [];
     const second = await runtime.replace(bad, good, { onState: (s) => states2.push(s) });
     t.equal(second.status, 'rolled-back');
     t.equal(second.code, 'ROLLED_BACK');
@@ -154,7 +154,7 @@ if (await requireDocker(t)) {
     t.teardown(() => removeContainers(`airlock.model=${name}`));
     const runtime = deployWith(await config({ readyTimeoutMs: 120_000 }));
     const target = await cacheTarget(t.testdir(), name, 'c1', 'airlock-fake-nim-crash');
-    const states: DeployState[] = [];
+    const states: DeployPhase[] = [];
     const outcome = await runtime.replace(target, undefined, { onState: (s) => states.push(s) });
     t.equal(outcome.status, 'failed');
     t.equal(outcome.code, 'CONTAINER_FAILED');

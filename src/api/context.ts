@@ -1,7 +1,7 @@
 // What the API (and the status page plugin) may see and do: a narrow view of the running daemon.
 import type { FastifyInstance } from 'fastify';
-import type { AuditEvent } from '../daemon/audit.js';
-import type { EventHub } from '../daemon/event-hub.js';
+import type { AuditEvent } from '../pipeline/audit-events.js';
+import type { EventHub } from '../pipeline/event-hub.js';
 import type { DeploymentInfo } from '../pipeline/deployment-types.js';
 import type { BundleRecord, DeployState } from '../pipeline/types.js';
 

@@ -2,53 +2,10 @@
 // for GET /v1/audit, and appended to STORE/daemon/audit.jsonl so they survive restarts. Never carries secrets.
 import { promises as fsp } from 'node:fs';
 import type { Logger } from 'pino';
-import type { ErrorCode, Failure } from '../errors.js';
-import type { EventHub } from './event-hub.js';
+import type { EventHub } from '../pipeline/event-hub.js';
+import type { AuditEvent, AuditInput } from '../pipeline/audit-events.js';
 
-export type AuditKind =
-  | 'detected'
-  | 'accepted'
-  | 'rejected'
-  | 'installed'
-  | 'failed'
-  | 'duplicate'
-  | 'deployed'
-  | 'deploy-failed'
-  | 'rolled-back'
-  | 'removed'
-  | 'retry'
-  | 'gone';
-
-export interface AuditSigner {
-  principals: string[];
-  fingerprint?: string;
-  status: string;
-}
-
-export interface AuditEvent {
-  /** ISO time of the decision */
-  at: string;
-  event: AuditKind;
-  recordId?: string;
-  bundleId?: string;
-  name?: string;
-  channel?: string;
-  sequence?: number;
-  manifestDigest?: string;
-  location?: string;
-  signers?: AuditSigner[];
-  code?: ErrorCode;
-  message?: string;
-  /** the first MAX_REPORTED_FAILURES (src/errors.ts) */
-  failures?: Failure[];
-  /** how many failures there were in all */
-  failureCount?: number;
-  /** who asked, for API-triggered decisions */
-  actor?: 'api';
-  containerId?: string;
-}
-
-export type AuditInput = Omit<AuditEvent, 'at'>;
+export type { AuditEvent, AuditInput, AuditKind, AuditSigner } from '../pipeline/audit-events.js';
 
 /** Lines read back from audit.jsonl at start-up: enough for the ring, not the whole history. */
 const TAIL_BYTES = 4 * 1024 * 1024;

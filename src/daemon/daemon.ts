@@ -16,7 +16,7 @@ import type { Candidate } from '../watcher/candidates.js';
 import type { FsEventSource } from '../watcher/fs-events.js';
 import type { Probe } from '../watcher/probe.js';
 import { AuditLog } from './audit.js';
-import { EventHub } from './event-hub.js';
+import { EventHub } from '../pipeline/event-hub.js';
 import type { Loggers } from './logger.js';
 import { Metrics } from './metrics.js';
 import { createDaemonView } from './view.js';

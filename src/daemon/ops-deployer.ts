@@ -1,5 +1,5 @@
 // The daemon's Deployer: the one deploy use case (src/ops/deploy.ts), one container replacement per model at a time.
-import { deployCurrent, type DeployContext, type DeployOutcome, type StateDetail } from '../ops/deploy.js';
+import { deployCurrent, type DeployContext, type DeployOutcome, type DeployPhase, type StateDetail } from '../ops/deploy.js';
 import type { HealthAnswer } from '../runtime/runtime.js';
 import type { Deployer } from '../pipeline/ports.js';
 import type { DeployState } from '../pipeline/types.js';
@@ -11,7 +11,7 @@ function healthLine(h: HealthAnswer | undefined): string | undefined {
 }
 
 /** A record's deploy state from what the use case reported (an outcome or a live state change). */
-export function deployStateOf(state: DeployState['state'], d: Pick<DeployOutcome, 'containerId' | 'health' | 'code' | 'message'> | StateDetail): DeployState {
+export function deployStateOf(state: DeployPhase, d: Pick<DeployOutcome, 'containerId' | 'health' | 'code' | 'message'> | StateDetail): DeployState {
   const health = healthLine(d.health);
   return {
     state,

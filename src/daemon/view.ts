@@ -7,7 +7,7 @@ import type { Deployer, DeploymentStore } from '../pipeline/ports.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { DeployState } from '../pipeline/types.js';
 import type { AuditLog } from './audit.js';
-import type { EventHub } from './event-hub.js';
+import type { EventHub } from '../pipeline/event-hub.js';
 import { renderMetrics, type Metrics } from './metrics.js';
 
 export interface ViewParts {

@@ -11,7 +11,7 @@ import type { DeploymentInfo, ModelDeployments } from '../store/deployments.js';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 
-export type DeployState = 'starting' | 'ready' | 'failed' | 'rolled-back';
+export type DeployPhase = 'starting' | 'ready' | 'failed' | 'rolled-back';
 
 export interface DeployOutcome {
   status: 'ready' | 'rolled-back' | 'failed';
@@ -38,7 +38,7 @@ export interface StateDetail {
 }
 
 export interface DeployHooks {
-  onState?(state: DeployState, detail: StateDetail): void;
+  onState?(state: DeployPhase, detail: StateDetail): void;
   /** Every health answer while waiting, for a live status view. */
   onHealth?(answer: HealthAnswer, detail: StateDetail): void;
 }

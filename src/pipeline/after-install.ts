@@ -1,7 +1,7 @@
 // What follows a successful install: deploy the model (runtime kind docker), then remove the drop
 // (removeAfterInstall, drop folders only).
 import { toAirlockError } from '../errors.js';
-import type { AuditInput } from '../daemon/audit.js';
+import type { AuditInput } from './audit-events.js';
 import { isDeployableKind } from '../format/manifest.js';
 import { auditIdentity } from './decisions.js';
 import type { Deployer } from './ports.js';

@@ -1,7 +1,7 @@
 // Pure decisions of the pipeline: record ids, idempotence, rejected vs failed, retention, paging.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { AuditInput } from '../daemon/audit.js';
+import type { AuditInput } from './audit-events.js';
 import { capText, MAX_FAILURE_TEXT, MAX_REPORTED_FAILURES, type ErrorCode } from '../errors.js';
 import type { SignerReport, TrustReport } from '../trust/policy.js';
 import { TERMINAL_STATES, type BoundedTrustReport, type BundleRecord, type BundleState, type ProcessedEntry } from './types.js';

@@ -1,7 +1,7 @@
 // The daemon's workflow: arrivals become records, complete ones queue in arrival order, one verifies and
 // installs at a time (in a worker, through the Installer), then the Deployer starts it. State survives restarts.
 import { AirlockError, toAirlockError } from '../errors.js';
-import type { AuditInput } from '../daemon/audit.js';
+import type { AuditInput } from './audit-events.js';
 import type { ArrivalEvent } from '../watcher/arrival-tracker.js';
 import type { Candidate } from '../watcher/candidates.js';
 import { runAfterInstall, type AfterInstallSteps } from './after-install.js';

@@ -4,7 +4,7 @@ import type { DeploymentInfo, ModelDeployments } from './deployment-types.js';
 import type { DeployState } from './types.js';
 import type { Failure } from '../errors.js';
 import type { SignerReport } from '../trust/policy.js';
-import type { InstallResult } from '../ops/install.js';
+import type { InstallProgress, InstallResult } from '../ops/install.js';
 
 /** What reading the head of a bundle tells: its identity, and (when its signatures did not hold) why it is rejected. */
 export interface BundleIdentity {
@@ -24,12 +24,7 @@ export interface BundleIdentity {
   rejected?: { failures: Failure[]; failureCount: number; message: string };
 }
 
-export interface InstallProgress {
-  phase: 'signatures' | 'payload' | 'activating';
-  bytesDone: number;
-  bytesTotal: number;
-  file?: string;
-}
+export type { InstallProgress } from '../ops/install.js';
 
 export interface InstallCallOptions {
   onProgress?: (p: InstallProgress) => void;

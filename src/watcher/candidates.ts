@@ -2,7 +2,9 @@
 import path from 'node:path';
 import { MANIFEST_NAME, PARTS_INDEX_SUFFIX, TAR_SUFFIX } from '../format/layout.js';
 
-export type BundleForm = 'dir' | 'tar' | 'split';
+import type { BundleForm } from '../bundle/source.js';
+
+export type { BundleForm } from '../bundle/source.js';
 
 /** A place that holds (or is receiving) a bundle. `location` is what openBundle/installBundle take. */
 export interface Candidate {

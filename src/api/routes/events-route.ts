@@ -3,7 +3,7 @@
 // At most `maxClients` at once, each with a bounded buffer (sse-client.ts).
 import type { FastifyInstance } from 'fastify';
 import type { DaemonView } from '../context.js';
-import type { HubEvent } from '../../daemon/event-hub.js';
+import type { HubEvent } from '../../pipeline/event-hub.js';
 import { AirlockError } from '../../errors.js';
 import { BUNDLE_PAGE, pageOfRecords } from '../../pipeline/decisions.js';
 import { apiRef } from '../schema-compilers.js';

@@ -1,0 +1,48 @@
+// The audit trail's vocabulary: one event per decision the pipeline, the deploy step and the API make.
+// Types only; the daemon's AuditLog (src/daemon/audit.ts) writes them to journald, a ring and audit.jsonl.
+import type { ErrorCode, Failure } from '../errors.js';
+
+export type AuditKind =
+  | 'detected'
+  | 'accepted'
+  | 'rejected'
+  | 'installed'
+  | 'failed'
+  | 'duplicate'
+  | 'deployed'
+  | 'deploy-failed'
+  | 'rolled-back'
+  | 'removed'
+  | 'retry'
+  | 'gone';
+
+export interface AuditSigner {
+  principals: string[];
+  fingerprint?: string;
+  status: string;
+}
+
+export interface AuditEvent {
+  /** ISO time of the decision */
+  at: string;
+  event: AuditKind;
+  recordId?: string;
+  bundleId?: string;
+  name?: string;
+  channel?: string;
+  sequence?: number;
+  manifestDigest?: string;
+  location?: string;
+  signers?: AuditSigner[];
+  code?: ErrorCode;
+  message?: string;
+  /** the first MAX_REPORTED_FAILURES (src/errors.ts) */
+  failures?: Failure[];
+  /** how many failures there were in all */
+  failureCount?: number;
+  /** who asked, for API-triggered decisions */
+  actor?: 'api';
+  containerId?: string;
+}
+
+export type AuditInput = Omit<AuditEvent, 'at'>;
