@@ -3,6 +3,7 @@
 // The in-process half; test/daemon-hardening.test.ts does the same to the real daemon with a real FIFO.
 import path from 'node:path';
 import t from 'tap';
+import type { SourceRef } from '../src/bundle/source.js';
 import type { AuditInput } from '../src/pipeline/audit-events.js';
 import { recordIdFor } from '../src/pipeline/decisions.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
@@ -18,12 +19,14 @@ class StuckInstaller extends FakeInstaller {
   readonly deaf = new Set<string>();
   readonly lateRelease = new Map<string, () => void>();
 
-  override identify(location: string): Promise<BundleIdentity> {
+  override identify(source: SourceRef | string): Promise<BundleIdentity> {
+    const location = typeof source === 'string' ? source : source.location;
     if (this.stuck.has(location)) return new Promise<BundleIdentity>(() => {});
     return super.identify(location);
   }
 
-  override async install(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
+  override async install(source: SourceRef | string, opts: InstallCallOptions): Promise<InstallOutcome> {
+    const location = typeof source === 'string' ? source : source.location;
     if (this.deaf.has(location)) {
       opts.onProgress?.({ phase: 'payload', bytesDone: 1, bytesTotal: 1000 });
       await new Promise<void>((resolve) => this.lateRelease.set(location, resolve));

@@ -80,3 +80,14 @@ export async function withHeader<T>(source: BundleSource, limits: ReadLimits | u
     await header.close();
   }
 }
+
+/**
+ * A source named in plain data: it crosses into worker threads, is kept in the daemon's records and names the
+ * bundle in the API. `kind` picks the opener (bundle/sources.ts); `location` is how a person sees it.
+ */
+export interface SourceRef {
+  kind: string;
+  location: string;
+  /** what the opener of `kind` needs besides the location (fs: `within`, the watched root) */
+  params?: Record<string, string | number | boolean>;
+}

@@ -2,6 +2,7 @@
 // the deploy use case's store alignment all wait their turn here, so the daemon never reports STORE_BUSY against
 // itself. The store's lock file still guards against other processes (a hand-run `airlock install`), which keep
 // getting STORE_BUSY.
+import type { SourceRef } from '../bundle/source.js';
 import type { DeploymentStore, InstallCallOptions, InstallOutcome, Installer } from '../pipeline/ports.js';
 import { Serializer } from '../util/serializer.js';
 
@@ -21,7 +22,7 @@ export class StoreQueue {
   installer(inner: Installer): Installer {
     return {
       identify: (location) => inner.identify(location),
-      install: (location: string, opts: InstallCallOptions): Promise<InstallOutcome> => this.run(() => inner.install(location, opts)),
+      install: (source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> => this.run(() => inner.install(source, opts)),
       ...(inner.close ? { close: () => inner.close!() } : {}),
     };
   }

@@ -1,23 +1,22 @@
 // Identify a dropped bundle from its head alone: the manifest's bytes and the signatures, judged against the
 // trust file before anything is parsed. Runs in the identify worker (identify-worker.ts): all of it is work
 // on untrusted input, bounded by the size limit, and none of it may run on the daemon's event loop.
-import { fileSystemSource } from '../bundle/fs-source.js';
+import type { SourceRef } from '../bundle/source.js';
+import { sourceFromRef } from '../bundle/sources.js';
 import { evaluateTrust, passGates } from '../bundle/verify.js';
 import { AirlockError } from '../errors.js';
 import { loadTrust, type TrustFiles } from '../trust/load-trust.js';
 import type { BundleIdentity } from './ports.js';
 
 export interface IdentifyRequest {
-  location: string;
-  /** the watched root the drop lies in: nothing between it and the bundle is followed */
-  within?: string;
+  source: SourceRef;
   trust: TrustFiles;
   threshold: number;
   maxManifestBytes: number;
 }
 
 export async function identifyBundle(req: IdentifyRequest): Promise<BundleIdentity> {
-  const header = await fileSystemSource(req.location, req.within === undefined ? {} : { within: req.within }).open({ maxManifestBytes: req.maxManifestBytes });
+  const header = await sourceFromRef(req.source).open({ maxManifestBytes: req.maxManifestBytes });
   try {
     // The trust files are read each time: an operator's edit (a revoked key) applies to the next bundle without a restart.
     const set = await loadTrust(req.trust);

@@ -1,7 +1,7 @@
 // Worker-thread entry: runs the store's installBundle off the daemon's event loop and posts progress back.
 import { parentPort, workerData } from 'node:worker_threads';
 import { toAirlockError } from '../errors.js';
-import { fileSystemSource } from '../bundle/fs-source.js';
+import { sourceFromRef } from '../bundle/sources.js';
 import { installBundle } from '../ops/install.js';
 import { loadTrust } from '../trust/load-trust.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
@@ -17,7 +17,7 @@ async function run(req: WorkerRequest): Promise<void> {
   try {
     const trustSet = await loadTrust(req.trust);
     const report = throttled((progress) => post({ type: 'progress', progress }));
-    const result = await installBundle(fileSystemSource(req.location, req.within === undefined ? {} : { within: req.within }), {
+    const result = await installBundle(sourceFromRef(req.source), {
       store: req.store,
       allowedSigners: trustSet.signers,
       ...(trustSet.revoked ? { revokedKeys: trustSet.revoked } : {}),

@@ -1,5 +1,7 @@
 // The daemon's workflow: arrivals become records, complete ones queue in arrival order, one verifies and
 // installs at a time (in a worker, through the Installer), then the Deployer starts it. State survives restarts.
+import type { SourceRef } from '../bundle/source.js';
+import { fsRef } from '../bundle/sources.js';
 import { AirlockError, toAirlockError } from '../errors.js';
 import type { AuditInput } from './audit-events.js';
 import type { ArrivalEvent } from '../watcher/arrival-tracker.js';
@@ -175,6 +177,7 @@ export class Pipeline {
     const rec: BundleRecord = {
       id,
       location: c.location,
+      source: fsRef(c.location, c.root),
       form: c.form,
       media: c.media,
       state: 'arriving',
@@ -246,7 +249,7 @@ export class Pipeline {
     rec.verification = { bytesDone: 0, bytesTotal: 0, startedAt: new Date(started).toISOString() };
     this.update(rec, 'verifying');
     try {
-      const identity = await guard.run(this.o.installer.identify(rec.location), 'reading its manifest and signatures');
+      const identity = await guard.run(this.o.installer.identify(sourceOf(rec)), 'reading its manifest and signatures');
       Object.assign(rec, {
         bundleId: identity.bundleId,
         name: identity.name,
@@ -267,7 +270,7 @@ export class Pipeline {
         return;
       }
       this.update(rec, 'verifying');
-      const install = this.o.installer.install(rec.location, {
+      const install = this.o.installer.install(sourceOf(rec), {
         signal: controller.signal,
         onProgress: (p) => {
           // An abandoned attempt that still reports must not touch the record any more.
@@ -369,4 +372,9 @@ export class Pipeline {
   private document(): DaemonStateDocument {
     return { schema: STATE_SCHEMA_VERSION, records: this.records(), processed: this.processed };
   }
+}
+
+/** Where a record's bundle is read from; records from before sources were kept are drops on disk. */
+function sourceOf(rec: BundleRecord): SourceRef {
+  return rec.source ?? fsRef(rec.location);
 }

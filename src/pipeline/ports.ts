@@ -2,6 +2,7 @@
 // and the container runtime; tests pass doubles.
 import type { DeploymentInfo, ModelDeployments } from './deployment-types.js';
 import type { DeployState } from './types.js';
+import type { SourceRef } from '../bundle/source.js';
 import type { Failure } from '../errors.js';
 import type { SignerReport } from '../trust/policy.js';
 import type { InstallProgress, InstallResult } from '../ops/install.js';
@@ -40,8 +41,8 @@ export type InstallOutcome = Pick<
 /** Verifies and installs bundles. Throws AirlockError (with failures) when a bundle is rejected. */
 export interface Installer {
   /** Read the manifest and signatures only (never the payload), off the event loop. */
-  identify(location: string): Promise<BundleIdentity>;
-  install(location: string, opts: InstallCallOptions): Promise<InstallOutcome>;
+  identify(source: SourceRef): Promise<BundleIdentity>;
+  install(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome>;
   close?(): Promise<void>;
 }
 

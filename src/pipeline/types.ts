@@ -1,4 +1,5 @@
 // The daemon's view of one dropped bundle, as kept in its state file and answered by the API.
+import type { SourceRef } from '../bundle/source.js';
 import type { ErrorCode, Failure } from '../errors.js';
 import type { SignerReport, TrustReport } from '../trust/policy.js';
 import type { ArrivalProgress } from '../watcher/arrival.js';
@@ -50,6 +51,8 @@ export interface BundleRecord {
   /** stable record id derived from the drop location */
   id: string;
   location: string;
+  /** where the bundle is read from (a drop on disk: kind fs, confined below its watched root) */
+  source?: SourceRef;
   form: BundleForm;
   /** found on removable media (never modified) */
   media: boolean;

@@ -5,8 +5,9 @@
 // workers, less memory); split parts are parsed and hashed as one stream, in a worker thread of their own.
 // Every read is confined below the watched root the drop lies in.
 import { Worker } from 'node:worker_threads';
-import { fileSystemSource } from '../bundle/fs-source.js';
 import { isInside, locateBundle } from '../bundle/locate.js';
+import type { SourceRef } from '../bundle/source.js';
+import { fsRef, sourceFromRef } from '../bundle/sources.js';
 import { installBundle } from '../ops/install.js';
 import { AirlockError, ERROR_TABLE, type ErrorCode } from '../errors.js';
 import { loadTrust, type TrustFiles, type TrustSet } from '../trust/load-trust.js';
@@ -50,11 +51,9 @@ export class WorkerInstaller implements Installer {
 
   constructor(private readonly o: WorkerInstallerOptions) {}
 
-  async identify(location: string): Promise<BundleIdentity> {
-    const within = this.rootOf(location);
+  async identify(source: SourceRef): Promise<BundleIdentity> {
     const identity = await this.identifier.request({
-      location,
-      ...(within === undefined ? {} : { within }),
+      source: this.confined(source),
       trust: this.o.trust,
       threshold: this.o.threshold,
       maxManifestBytes: this.o.maxManifestBytes,
@@ -70,21 +69,25 @@ export class WorkerInstaller implements Installer {
     return set;
   }
 
-  async install(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
-    const within = this.rootOf(location);
-    const where = await locateBundle(location, within);
-    return where.form === 'split' ? this.installInWorker(location, within, opts) : this.installHere(location, within, opts);
+  async install(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {
+    const ref = this.confined(source);
+    // Streams (split parts, any source that is not a folder or a single tar on disk) are parsed and hashed on
+    // one thread: that thread is a worker of its own. Folders and tars use the hash pool from here.
+    const streamed = ref.kind !== 'fs' || (await locateBundle(ref.location, withinOf(ref))).form === 'split';
+    return streamed ? this.installInWorker(ref, opts) : this.installHere(ref, opts);
   }
 
-  /** The watched root `location` lies in (the deepest, when roots nest). */
-  private rootOf(location: string): string | undefined {
-    return this.o.roots.filter((r) => isInside(r, location)).sort((a, b) => b.length - a.length)[0];
+  /** A drop on disk is read confined below the watched root it lies in (the deepest, when roots nest). */
+  private confined(source: SourceRef): SourceRef {
+    if (source.kind !== 'fs' || withinOf(source) !== undefined) return source;
+    const root = this.o.roots.filter((r) => isInside(r, source.location)).sort((a, b) => b.length - a.length)[0];
+    return fsRef(source.location, root);
   }
 
-  private async installHere(location: string, within: string | undefined, opts: InstallCallOptions): Promise<InstallOutcome> {
+  private async installHere(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {
     const onProgress = opts.onProgress ? throttled(opts.onProgress) : undefined;
     const set = await this.trustNow();
-    const result = await installBundle(fileSystemSource(location, within === undefined ? {} : { within }), {
+    const result = await installBundle(sourceFromRef(source), {
       store: this.o.store,
       allowedSigners: set.signers,
       ...(set.revoked ? { revokedKeys: set.revoked } : {}),
@@ -99,10 +102,9 @@ export class WorkerInstaller implements Installer {
     return { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs };
   }
 
-  private installInWorker(location: string, within: string | undefined, opts: InstallCallOptions): Promise<InstallOutcome> {
+  private installInWorker(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {
     const request: WorkerRequest = {
-      location,
-      ...(within === undefined ? {} : { within }),
+      source,
       store: this.o.store,
       trust: this.o.trust,
       threshold: this.o.threshold,
@@ -144,4 +146,9 @@ export class WorkerInstaller implements Installer {
     await this.identifier.close();
     await Promise.all([...this.workers].map((w) => w.terminate()));
   }
+}
+
+function withinOf(ref: SourceRef): string | undefined {
+  const w = ref.params?.['within'];
+  return typeof w === 'string' ? w : undefined;
 }

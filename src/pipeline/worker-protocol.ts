@@ -1,12 +1,11 @@
 // Messages between the daemon and its install worker (structured-clone friendly: plain data only).
 import type { ErrorCode, Failure } from '../errors.js';
+import type { SourceRef } from '../bundle/source.js';
 import type { TrustFiles } from '../trust/load-trust.js';
 import type { InstallOutcome, InstallProgress } from './ports.js';
 
 export interface WorkerRequest {
-  location: string;
-  /** the watched root the drop lies in (reads are confined below it) */
-  within?: string;
+  source: SourceRef;
   maxManifestBytes: number;
   store: string;
   /** the worker reads these itself, at the start of its install */

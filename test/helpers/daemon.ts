@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { apiRequest, type ApiAnswer, type ApiRequestOptions } from '../../src/api/client.js';
 import { DEMO_ALLOWED_SIGNERS } from '../../src/config/defaults.js';
+import type { SourceRef } from '../../src/bundle/source.js';
 import { AirlockError } from '../../src/errors.js';
 import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from '../../src/pipeline/ports.js';
 import type { BundleRecord } from '../../src/pipeline/types.js';
@@ -183,7 +184,8 @@ export class FakeInstaller implements Installer {
   digestFor: (location: string) => string = (location) => createHash('sha256').update(path.basename(location)).digest('hex');
   private gates: Gate[] = [];
 
-  async identify(location: string): Promise<BundleIdentity> {
+  async identify(source: SourceRef | string): Promise<BundleIdentity> {
+    const location = typeof source === 'string' ? source : source.location;
     this.identified.push(location);
     const base = path.basename(location);
     if (base.startsWith('unreadable')) throw new AirlockError('MANIFEST_INVALID', `${location}/airlock.json is not JSON`, { path: 'airlock.json' });
@@ -198,7 +200,8 @@ export class FakeInstaller implements Installer {
     };
   }
 
-  async install(location: string, opts: InstallCallOptions): Promise<InstallOutcome> {
+  async install(source: SourceRef | string, opts: InstallCallOptions): Promise<InstallOutcome> {
+    const location = typeof source === 'string' ? source : source.location;
     this.installs.push(location);
     opts.onProgress?.({ phase: 'signatures', bytesDone: 0, bytesTotal: 1000 });
     let outcome = this.outcomeFor(location);

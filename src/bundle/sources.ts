@@ -1,0 +1,26 @@
+// Every kind of bundle source by name: a new source is one opener file plus one line here.
+import { AirlockError } from '../errors.js';
+import { fileSystemSource } from './fs-source.js';
+import type { BundleSource, SourceRef } from './source.js';
+
+type Opener = (ref: SourceRef) => BundleSource;
+
+const OPENERS: Record<string, Opener> = {
+  fs: (ref) => fileSystemSource(ref.location, typeof ref.params?.['within'] === 'string' ? { within: ref.params['within'] } : {}),
+};
+
+/** Register another kind (the registry source registers itself here when its module loads). */
+export function registerSourceKind(kind: string, open: Opener): void {
+  OPENERS[kind] = open;
+}
+
+export function sourceFromRef(ref: SourceRef): BundleSource {
+  const open = OPENERS[ref.kind];
+  if (!open) throw new AirlockError('INTERNAL', `no bundle source of kind ${JSON.stringify(ref.kind)}`);
+  return open(ref);
+}
+
+/** A bundle on disk; `within`: the watched root it lies in (every level below it is opened without following links). */
+export function fsRef(location: string, within?: string): SourceRef {
+  return { kind: 'fs', location, ...(within === undefined ? {} : { params: { within } }) };
+}
