@@ -1,5 +1,7 @@
 // Path rules for every name inside a bundle. Pure: no file system access.
 
+import { capText } from '../errors.js';
+
 /** A bundle path has at most this many segments (a NIM cache is under ten deep). */
 export const MAX_PATH_SEGMENTS = 128;
 
@@ -25,5 +27,5 @@ export function pathProblem(p: string): string | undefined {
 
 /** At most `max` characters of an untrusted string, for messages (a hostile path can be megabytes long). */
 export function clip(s: string, max = 256): string {
-  return s.length <= max ? s : `${s.slice(0, max)}…(${s.length - max} more characters)`;
+  return capText(s, max);
 }
