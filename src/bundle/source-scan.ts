@@ -9,26 +9,10 @@ import { pathProblem } from '../format/paths.js';
 import { DirHandle } from '../safe-fs/dir-handle.js';
 import type { FileIdentity } from '../safe-fs/open-regular.js';
 import { walkedLinkProblem, walkedTree } from './source-links.js';
+import type { SourceEntry } from './source-entry.js';
 import { changedWhilePacked, SourceTree } from './source-tree.js';
 
-export interface SourceFile {
-  type: 'file';
-  /** Tree-relative, /-separated. */
-  path: string;
-  size: number;
-  executable: boolean;
-  /** the identity the walk saw: the file pack opens later must be this one */
-  dev: number;
-  ino: number;
-}
-
-export interface SourceSymlink {
-  type: 'symlink';
-  path: string;
-  target: string;
-}
-
-export type SourceEntry = SourceFile | SourceSymlink;
+export type { SourceEntry, SourceFile, SourceSymlink } from './source-entry.js';
 
 /** Byte order of the UTF-8 path, so manifests sort the same on every platform and locale. */
 export function compareBytes(a: string, b: string): number {
@@ -54,7 +38,11 @@ export async function scanSource(root: string): Promise<SourceTree> {
     await walkDir(handle, '', walk);
     walk.failures.push(...symlinkFailures(walk.entries, walk.failures));
     if (walk.failures.length > 0) throw AirlockError.fromFailures(walk.failures);
-    return new SourceTree(handle, walk.entries.sort((a, b) => compareBytes(a.path, b.path)), walk.dirs);
+    return new SourceTree(
+      handle,
+      walk.entries.sort((a, b) => compareBytes(a.path, b.path)),
+      walk.dirs,
+    );
   } catch (err) {
     await handle.close();
     throw err;
@@ -122,10 +110,22 @@ function symlinkFailures(entries: SourceEntry[], known: Failure[]): Failure[] {
   const files: ManifestEntry[] = entries.map((e) =>
     e.type === 'symlink' ? { path: e.path, type: 'symlink', target: e.target } : { path: e.path, size: e.size, sha256: '' },
   );
-  const probe: Manifest = { schema: 'airlock.bundle/v1', id: 'scan', name: 'scan', kind: 'model-dir', channel: 'scan', sequence: 0, created: '', profiles: [], images: [], files };
+  const probe: Manifest = {
+    schema: 'airlock.bundle/v1',
+    id: 'scan',
+    name: 'scan',
+    kind: 'model-dir',
+    channel: 'scan',
+    sequence: 0,
+    created: '',
+    profiles: [],
+    images: [],
+    files,
+  };
   const reported = new Set([...known, ...failures].map((f) => f.path));
   for (const f of manifestProblems(probe).items) {
-    if (f.code === 'BAD_SYMLINK' && !reported.has(f.path)) failures.push({ code: 'SOURCE_INVALID', message: f.message, ...(f.path === undefined ? {} : { path: f.path }) });
+    if (f.code === 'BAD_SYMLINK' && !reported.has(f.path))
+      failures.push({ code: 'SOURCE_INVALID', message: f.message, ...(f.path === undefined ? {} : { path: f.path }) });
   }
   return failures;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { AirlockError, isAirlockError } from '../errors.js';
 import type { DirHandle } from '../safe-fs/dir-handle.js';
 import type { FileIdentity, OpenedRegular } from '../safe-fs/open-regular.js';
-import type { SourceEntry, SourceFile } from './source-scan.js';
+import type { SourceEntry, SourceFile } from './source-entry.js';
 
 /** Folder handles kept open between files: the walk is in path order, so the folders in use are few. */
 const CACHED_DIRS = 32;
@@ -40,7 +40,14 @@ export class SourceTree {
   async close(): Promise<void> {
     const slots = [...this.cache.values()];
     this.cache.clear();
-    await Promise.all(slots.map((s) => s.handle.then((d) => d.close(), () => undefined)));
+    await Promise.all(
+      slots.map((s) =>
+        s.handle.then(
+          (d) => d.close(),
+          () => undefined,
+        ),
+      ),
+    );
     await this.root.close();
   }
 
@@ -57,7 +64,8 @@ export class SourceTree {
 
   private acquire(rel: string): Slot {
     let slot = this.cache.get(rel);
-    if (slot) this.cache.delete(rel); // re-inserted below: the map's order is least recently used first
+    if (slot)
+      this.cache.delete(rel); // re-inserted below: the map's order is least recently used first
     else {
       slot = { handle: this.openDir(rel), users: 0 };
       const opened = slot;
@@ -91,7 +99,10 @@ export class SourceTree {
       if (this.cache.size <= CACHED_DIRS) return;
       if (slot.users > 0) continue;
       this.cache.delete(rel);
-      void slot.handle.then((d) => d.close(), () => undefined);
+      void slot.handle.then(
+        (d) => d.close(),
+        () => undefined,
+      );
     }
   }
 }
