@@ -27,7 +27,10 @@ function header(opts: BenchOptions, ws: Workspace, cache: string, started: Date,
     `data: ${ws.plan.length} files, ${(ws.payloadBytes / GiB).toFixed(2)} GiB of random bytes (${shards} safetensors shards, ${engines} engines, ${ws.plan.length - shards - engines} small files) in ${ws.root}`,
     `runs: ${opts.runs} per command, round-robin; wall-clock time of the whole child process (node start-up included); MB = 10^6 bytes of payload`,
     `page cache: ${cache}`,
-    `load average: ${startLoad.join(' ')} at start, ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end (1, 5, 15 min; anything else running skews the numbers)`,
+    `load average: ${startLoad.join(' ')} at start, ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at end (1, 5, 15 min; anything else running skews the numbers)`,
     `peak RSS: ${HAVE_GNU_TIME ? "GNU time's %M (the kernel's ru_maxrss of the child, worker threads included)" : 'not measured (/usr/bin/time missing)'}`,
   ];
 }
@@ -68,9 +71,22 @@ async function main(argv: string[]): Promise<number> {
         schema: 'airlock.bench/v1',
         date: started.toISOString(),
         command: `npm run bench --${argv.length ? ' ' + argv.join(' ') : ''}`,
-        machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model.trim(), memBytes: os.totalmem(), os: `${os.type()} ${os.release()}`, node: process.version },
+        machine: {
+          cpus: os.cpus().length,
+          cpuModel: os.cpus()[0]?.model.trim(),
+          memBytes: os.totalmem(),
+          os: `${os.type()} ${os.release()}`,
+          node: process.version,
+        },
         loadAverage: { start: startLoad, end: os.loadavg().map((l) => round(l, 2)) },
-        options: { size: opts.size, runs: opts.runs, mode: opts.mode, cold: opts.cold, apiRequests: opts.apiRequests, apiConcurrency: opts.apiConcurrency },
+        options: {
+          size: opts.size,
+          runs: opts.runs,
+          mode: opts.mode,
+          cold: opts.cold,
+          apiRequests: opts.apiRequests,
+          apiConcurrency: opts.apiConcurrency,
+        },
         data: { files: ws.plan.length, payloadBytes: ws.payloadBytes, payloadGiB: round(ws.payloadBytes / GiB, 3) },
         cache,
         rssMethod: HAVE_GNU_TIME ? 'gnu-time-%M' : 'none',

@@ -22,7 +22,11 @@ export function cacheStatement(
   residency: { minPct: number; medianPct: number } | undefined,
 ): CacheStatement {
   if (cold) {
-    return { state: 'cold', note: 'cold: page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every command', ...(residency ? { residency } : {}) };
+    return {
+      state: 'cold',
+      note: 'cold: page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every command',
+      ...(residency ? { residency } : {}),
+    };
   }
   const set = WORKING_SET_FACTOR * size;
   const sizes = `working set ≈ ${(set / GiB).toFixed(1)} GiB, RAM ${(totalMem / GiB).toFixed(1)} GiB`;
@@ -32,6 +36,7 @@ export function cacheStatement(
       ? { state: 'warm', note: `warm (${measured})`, residency }
       : { state: 'partly warm', note: `partly warm: some reads came from the disk (${measured})`, residency };
   }
-  if (set < 0.8 * totalMem) return { state: 'warm', note: `warm (not measured: every input was written or read just before and fits in RAM; ${sizes})` };
+  if (set < 0.8 * totalMem)
+    return { state: 'warm', note: `warm (not measured: every input was written or read just before and fits in RAM; ${sizes})` };
   return { state: 'partly warm', note: `partly warm (not measured: the data does not all fit in RAM; ${sizes})` };
 }

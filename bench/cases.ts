@@ -23,14 +23,62 @@ const airlock = (args: string[]): Invocation => ({ argv: airlockArgv(args), env:
 const sh = (script: string, args: string[], cwd?: string): Invocation => ({ argv: ['sh', '-c', script, 'sh', ...args], ...(cwd ? { cwd } : {}) });
 
 export const CASES: BenchCase[] = [
-  { id: 'pack-dir', label: 'airlock pack (dir)', kind: 'airlock', inputs: source, invocation: (ws, s) => airlock(packArgs(ws, ['--out', path.join(s, 'bundle')])) },
-  { id: 'pack-tar', label: 'airlock pack (tar)', kind: 'airlock', inputs: source, invocation: (ws, s) => airlock(packArgs(ws, ['--format', 'tar', '--out', s])) },
-  { id: 'verify-dir', label: 'airlock verify (dir)', kind: 'airlock', inputs: dir, invocation: (ws) => airlock(['verify', ws.dirBundle, '--trust', ws.allowedSigners]) },
-  { id: 'verify-tar', label: 'airlock verify (tar)', kind: 'airlock', inputs: tar, invocation: (ws) => airlock(['verify', ws.tarBundle, '--trust', ws.allowedSigners]) },
-  { id: 'verify-split', label: 'airlock verify (split)', kind: 'airlock', inputs: parts, invocation: (ws) => airlock(['verify', ws.partsIndex, '--trust', ws.allowedSigners]) },
-  { id: 'install-tar', label: 'airlock install (tar)', kind: 'airlock', inputs: tar, invocation: (ws, s) => airlock(['install', ws.tarBundle, '--store', path.join(s, 'store'), '--trust', ws.allowedSigners]) },
-  { id: 'install-dir', label: 'airlock install (dir)', kind: 'airlock', inputs: dir, invocation: (ws, s) => airlock(['install', ws.dirBundle, '--store', path.join(s, 'store'), '--trust', ws.allowedSigners]) },
-  { id: 'sha256sum', label: 'sha256sum -c', kind: 'baseline', inputs: dir, invocation: (ws) => ({ argv: ['sha256sum', '--quiet', '--strict', '-c', ws.sumsFile], cwd: ws.dirBundle }) },
+  {
+    id: 'pack-dir',
+    label: 'airlock pack (dir)',
+    kind: 'airlock',
+    inputs: source,
+    invocation: (ws, s) => airlock(packArgs(ws, ['--out', path.join(s, 'bundle')])),
+  },
+  {
+    id: 'pack-tar',
+    label: 'airlock pack (tar)',
+    kind: 'airlock',
+    inputs: source,
+    invocation: (ws, s) => airlock(packArgs(ws, ['--format', 'tar', '--out', s])),
+  },
+  {
+    id: 'verify-dir',
+    label: 'airlock verify (dir)',
+    kind: 'airlock',
+    inputs: dir,
+    invocation: (ws) => airlock(['verify', ws.dirBundle, '--trust', ws.allowedSigners]),
+  },
+  {
+    id: 'verify-tar',
+    label: 'airlock verify (tar)',
+    kind: 'airlock',
+    inputs: tar,
+    invocation: (ws) => airlock(['verify', ws.tarBundle, '--trust', ws.allowedSigners]),
+  },
+  {
+    id: 'verify-split',
+    label: 'airlock verify (split)',
+    kind: 'airlock',
+    inputs: parts,
+    invocation: (ws) => airlock(['verify', ws.partsIndex, '--trust', ws.allowedSigners]),
+  },
+  {
+    id: 'install-tar',
+    label: 'airlock install (tar)',
+    kind: 'airlock',
+    inputs: tar,
+    invocation: (ws, s) => airlock(['install', ws.tarBundle, '--store', path.join(s, 'store'), '--trust', ws.allowedSigners]),
+  },
+  {
+    id: 'install-dir',
+    label: 'airlock install (dir)',
+    kind: 'airlock',
+    inputs: dir,
+    invocation: (ws, s) => airlock(['install', ws.dirBundle, '--store', path.join(s, 'store'), '--trust', ws.allowedSigners]),
+  },
+  {
+    id: 'sha256sum',
+    label: 'sha256sum -c',
+    kind: 'baseline',
+    inputs: dir,
+    invocation: (ws) => ({ argv: ['sha256sum', '--quiet', '--strict', '-c', ws.sumsFile], cwd: ws.dirBundle }),
+  },
   { id: 'tar-x', label: 'tar -xf', kind: 'baseline', inputs: tar, invocation: (ws, s) => ({ argv: ['tar', '-xf', ws.tarBundle, '-C', s] }) },
   {
     id: 'tar-x-sha256sum',
@@ -40,10 +88,28 @@ export const CASES: BenchCase[] = [
     invocation: (ws, s) => sh('tar -xf "$1" -C "$2" && cd "$2" && exec sha256sum --quiet --strict -c "$3"', [ws.tarBundle, s, ws.sumsFile]),
   },
   // tar does not fsync; airlock's install does (crash safety), so this shows what durability costs.
-  { id: 'tar-x-sync', label: 'tar -xf && sync', kind: 'baseline', inputs: tar, invocation: (ws, s) => sh('tar -xf "$1" -C "$2" && exec sync -f "$2"', [ws.tarBundle, s]) },
-  { id: 'tar-c', label: 'tar -cf', kind: 'baseline', inputs: source, invocation: (ws, s) => ({ argv: ['tar', '-cf', path.join(s, 'out.tar'), '-C', ws.source, '.'] }) },
+  {
+    id: 'tar-x-sync',
+    label: 'tar -xf && sync',
+    kind: 'baseline',
+    inputs: tar,
+    invocation: (ws, s) => sh('tar -xf "$1" -C "$2" && exec sync -f "$2"', [ws.tarBundle, s]),
+  },
+  {
+    id: 'tar-c',
+    label: 'tar -cf',
+    kind: 'baseline',
+    inputs: source,
+    invocation: (ws, s) => ({ argv: ['tar', '-cf', path.join(s, 'out.tar'), '-C', ws.source, '.'] }),
+  },
   { id: 'cp-r', label: 'cp -r', kind: 'baseline', inputs: source, invocation: (ws, s) => ({ argv: ['cp', '-r', ws.source, path.join(s, 'copy')] }) },
-  { id: 'cat', label: 'cat FILES > /dev/null (floor)', kind: 'baseline', inputs: dir, invocation: (ws) => sh('exec cat -- "$@" > /dev/null', ws.payloadFiles, ws.dirBundle) },
+  {
+    id: 'cat',
+    label: 'cat FILES > /dev/null (floor)',
+    kind: 'baseline',
+    inputs: dir,
+    invocation: (ws) => sh('exec cat -- "$@" > /dev/null', ws.payloadFiles, ws.dirBundle),
+  },
 ];
 
 /** Each airlock command against the standard commands it replaces; the ratio is time over time. */

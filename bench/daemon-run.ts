@@ -60,7 +60,10 @@ async function waitHealthy(d: RunningDaemon): Promise<void> {
   try {
     for (let i = 0; i < 300; i++) {
       if (d.child.exitCode !== null) throw new Error(`the daemon exited (${d.child.exitCode}); see ${d.logFile}`);
-      const ok = await getOnce(agent, d.port, '/healthz', 1000).then((r) => r.status === 200, () => false);
+      const ok = await getOnce(agent, d.port, '/healthz', 1000).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) return;
       await sleep(100);
     }

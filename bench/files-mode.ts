@@ -32,7 +32,9 @@ export async function runFilesMode(ws: Workspace, cases: BenchCase[], opts: File
       if (cached !== undefined) run.inputCached = cached;
       results[i]?.runs.push(run);
       const cacheNote = cached === undefined ? '' : `  (input ${(100 * cached).toFixed(0)}% cached)`;
-      opts.log(`round ${round}/${opts.runs}  ${c.label.padEnd(30)} ${(run.ms / 1000).toFixed(2)} s${cacheNote}${run.exitCode === 0 ? '' : `  FAILED (exit ${run.exitCode}): ${firstLine(run.errorTail)}`}`);
+      opts.log(
+        `round ${round}/${opts.runs}  ${c.label.padEnd(30)} ${(run.ms / 1000).toFixed(2)} s${cacheNote}${run.exitCode === 0 ? '' : `  FAILED (exit ${run.exitCode}): ${firstLine(run.errorTail)}`}`,
+      );
       await fsp.rm(scratch, { recursive: true, force: true });
       // Flush what the run wrote so its write-back is not billed to the next command.
       await syncDisks();
@@ -47,6 +49,8 @@ function firstLine(text: string | undefined): string {
 
 export function syncDisks(): Promise<void> {
   return new Promise((resolve) => {
-    spawn('sync', [], { stdio: 'ignore' }).on('close', () => resolve()).on('error', () => resolve());
+    spawn('sync', [], { stdio: 'ignore' })
+      .on('close', () => resolve())
+      .on('error', () => resolve());
   });
 }

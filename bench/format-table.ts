@@ -11,7 +11,12 @@ export interface TableInput {
 
 function grid(lines: string[][]): string[] {
   const widths = lines[0]?.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length))) ?? [];
-  return lines.map((l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd());
+  return lines.map((l) =>
+    l
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 const num = (v: number | undefined, digits = 2) => (v === undefined ? '-' : v.toFixed(digits));
@@ -42,7 +47,7 @@ export function formatTable(input: TableInput): string {
     ]);
   }
   out.push(...grid(lines));
-  out.push('(cached %: the lowest share of the command\'s input found in the page cache just before a run)');
+  out.push("(cached %: the lowest share of the command's input found in the page cache just before a run)");
   if (input.api) out.push('', ...formatApi(input.api));
   out.push('', 'targets:');
   for (const t of input.targets) out.push(`  ${t.verdict.padEnd(4)}  ${t.text}: ${t.measured}`);
@@ -57,7 +62,10 @@ function formatApi(api: ApiReport): string[] {
   }
   const out = grid(lines);
   const busy = api.phases.find((p) => p.install)?.install;
-  if (busy) out.push(`  install by the daemon: ${busy.state} after ${busy.seconds.toFixed(1)} s; ${busy.requestsDuringInstall} requests answered while it ran`);
+  if (busy)
+    out.push(
+      `  install by the daemon: ${busy.state} after ${busy.seconds.toFixed(1)} s; ${busy.requestsDuringInstall} requests answered while it ran`,
+    );
   if (api.daemonPeakRssMB !== undefined) out.push(`  daemon peak RSS (VmHWM from /proc): ${api.daemonPeakRssMB.toFixed(0)} MB`);
   if (api.note) out.push(`  ${api.note}`);
   return out;

@@ -16,7 +16,7 @@ export async function writeSource(root: string, plan: PlannedFile[]): Promise<vo
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const fh = await fsp.open(file, 'wx');
     try {
-      for (let done = 0; done < f.size; ) {
+      for (let done = 0; done < f.size;) {
         const n = Math.min(BLOCK, f.size - done);
         varyBlock(block, scratch, n, counter++);
         await writeFully(fh, scratch.subarray(0, n));
@@ -39,7 +39,7 @@ function varyBlock(block: Buffer, scratch: Buffer, n: number, counter: number): 
 }
 
 async function writeFully(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
-  for (let off = 0; off < buf.length; ) {
+  for (let off = 0; off < buf.length;) {
     const { bytesWritten } = await fh.write(buf, off, buf.length - off);
     off += bytesWritten;
   }

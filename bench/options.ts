@@ -44,7 +44,8 @@ export function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
   const unit = m ? SIZE_UNITS[(m[2] ?? '').toUpperCase()] : undefined;
   const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
-  if (!Number.isSafeInteger(bytes) || bytes < 1024 * 1024) throw new BenchUsageError(`--size ${JSON.stringify(text)}: expected a size of at least 1M such as 2G or 8M`);
+  if (!Number.isSafeInteger(bytes) || bytes < 1024 * 1024)
+    throw new BenchUsageError(`--size ${JSON.stringify(text)}: expected a size of at least 1M such as 2G or 8M`);
   return bytes;
 }
 

@@ -17,7 +17,9 @@ export async function residentFraction(files: string[]): Promise<number | undefi
   let total = 0;
   try {
     for (let i = 0; i < files.length; i += BATCH) {
-      const { stdout } = await run(FINCORE, ['--bytes', '--noheadings', '--raw', '--output', 'RES,SIZE', '--', ...files.slice(i, i + BATCH)], { maxBuffer: 4 * 1024 * 1024 });
+      const { stdout } = await run(FINCORE, ['--bytes', '--noheadings', '--raw', '--output', 'RES,SIZE', '--', ...files.slice(i, i + BATCH)], {
+        maxBuffer: 4 * 1024 * 1024,
+      });
       for (const line of stdout.trim().split('\n')) {
         const [res, size] = line.trim().split(/\s+/).map(Number);
         if (res === undefined || size === undefined || Number.isNaN(res) || Number.isNaN(size)) continue;

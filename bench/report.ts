@@ -110,7 +110,12 @@ export function judgeTargets(rows: RowReport[], comparisons: ComparisonReport[],
   const sizeText = `${round(sizeBytes / 1024 ** 3, 2)} GiB`;
   return [
     { id: 'install-vs-tar', text: 'install from tar ≤ 1.3× tar -xf', verdict: atMost(tarX, 1.3), measured: fmt(tarX, '×') },
-    { id: 'install-vs-tar-sha256sum', text: 'install from tar ≤ 0.5× tar -xf && sha256sum -c', verdict: atMost(tarXSum, 0.5), measured: fmt(tarXSum, '×') },
+    {
+      id: 'install-vs-tar-sha256sum',
+      text: 'install from tar ≤ 0.5× tar -xf && sha256sum -c',
+      verdict: atMost(tarXSum, 0.5),
+      measured: fmt(tarXSum, '×'),
+    },
     {
       id: 'verify-throughput',
       text: 'verify dir ≥ 3× the throughput of sha256sum -c',

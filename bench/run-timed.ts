@@ -56,7 +56,9 @@ export async function runTimed(inv: Invocation, rssFile: string): Promise<TimedR
 /** Empty the page cache (root only): writes dirty pages first so the drop is complete. */
 export async function dropPageCache(): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    spawn('sync', [], { stdio: 'ignore' }).on('close', () => resolve()).on('error', reject);
+    spawn('sync', [], { stdio: 'ignore' })
+      .on('close', () => resolve())
+      .on('error', reject);
   });
   await fsp.writeFile('/proc/sys/vm/drop_caches', '3\n');
 }

@@ -102,7 +102,9 @@ async function findOne(dir: string, suffix: string): Promise<string> {
 
 /** The checksum file comes from the signed manifest, so the baselines check exactly what airlock checks. */
 async function writeSums(ws: Workspace): Promise<void> {
-  const manifest = JSON.parse(await fsp.readFile(path.join(ws.dirBundle, 'airlock.json'), 'utf8')) as { files: Array<{ path: string; sha256?: string; type?: string }> };
+  const manifest = JSON.parse(await fsp.readFile(path.join(ws.dirBundle, 'airlock.json'), 'utf8')) as {
+    files: Array<{ path: string; sha256?: string; type?: string }>;
+  };
   const lines = manifest.files.filter((f) => f.type !== 'symlink' && f.sha256).map((f) => `${f.sha256}  payload/${f.path}`);
   await fsp.writeFile(ws.sumsFile, lines.join('\n') + '\n');
 }

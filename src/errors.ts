@@ -207,7 +207,13 @@ export class AirlockError<C extends ErrorCode = ErrorCode> extends Error {
   }
 
   toJSON(): { code: C; message: string; path?: string; failures: Failure[]; failureCount: number } {
-    return { code: this.code, message: this.message, ...(this.path === undefined ? {} : { path: this.path }), failures: this.failures, failureCount: this.failureCount };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.path === undefined ? {} : { path: this.path }),
+      failures: this.failures,
+      failureCount: this.failureCount,
+    };
   }
 }
 

@@ -65,7 +65,11 @@ t.test('60 SSE clients that never read are dropped during 40 junk drops; the rea
   const heapBefore = process.memoryUsage().heapUsed;
 
   for (let i = 0; i < 40; i++) dropBundle(h.drop, `junk-${i}`);
-  await eventually(async () => ((await apiRequest<BundlePage>(h.url, '/v1/bundles')).body.bundles.filter((b) => b.state === 'rejected').length === 40), 'all rejected', 60000);
+  await eventually(
+    async () => (await apiRequest<BundlePage>(h.url, '/v1/bundles')).body.bundles.filter((b) => b.state === 'rejected').length === 40,
+    'all rejected',
+    60000,
+  );
   await eventually(() => h.daemon.hub.size === 2, 'the non-readers dropped', 30000);
   t.equal(await metric(h.url, 'airlock_event_clients_dropped_total'), 60);
   t.equal(await metric(h.url, 'airlock_event_clients'), 2);
@@ -74,7 +78,11 @@ t.test('60 SSE clients that never read are dropped during 40 junk drops; the rea
   const grown = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
   t.ok(grown < 150, `heap grew ${grown.toFixed(0)} MB`);
 
-  await eventually(() => readers.every((r) => (r.text().match(/"state":"rejected"/g) ?? []).length >= 40), 'every rejection reached the readers', 30000);
+  await eventually(
+    () => readers.every((r) => (r.text().match(/"state":"rejected"/g) ?? []).length >= 40),
+    'every rejection reached the readers',
+    30000,
+  );
   for (const r of readers) {
     const text = r.text();
     for (let i = 0; i < 40; i++) t.ok(text.includes(`"location":"${h.drop}/junk-${i}"`), `reader saw junk-${i}`);
@@ -86,14 +94,17 @@ t.test('60 SSE clients that never read are dropped during 40 junk drops; the rea
 t.test('GET /v1/bundles answers a page at a time, newest first, with a cursor for the next', async (t) => {
   const h = await startInProcess(t);
   for (let i = 0; i < 5; i++) dropBundle(h.drop, `b${i}`);
-  await eventually(async () => (await apiRequest<BundlePage>(h.url, '/v1/bundles')).body.bundles.filter((b) => b.state === 'installed').length === 5, 'installed');
+  await eventually(
+    async () => (await apiRequest<BundlePage>(h.url, '/v1/bundles')).body.bundles.filter((b) => b.state === 'installed').length === 5,
+    'installed',
+  );
   const first = await apiRequest<BundlePage>(h.url, '/v1/bundles?limit=2');
   t.equal(first.status, 200);
   t.equal(first.body.bundles.length, 2);
   t.equal(first.body.total, 5);
   t.type(first.body.next, 'string');
   const seen = [...first.body.bundles];
-  for (let next = first.body.next; next; ) {
+  for (let next = first.body.next; next;) {
     const page = await apiRequest<BundlePage>(h.url, `/v1/bundles?limit=2&before=${encodeURIComponent(next)}`);
     seen.push(...page.body.bundles);
     next = page.body.next;
@@ -101,7 +112,10 @@ t.test('GET /v1/bundles answers a page at a time, newest first, with a cursor fo
   t.equal(seen.length, 5);
   t.same(
     seen.map((b) => b.detectedAt),
-    [...seen].map((b) => b.detectedAt).sort().reverse(),
+    [...seen]
+      .map((b) => b.detectedAt)
+      .sort()
+      .reverse(),
     'newest first',
   );
   t.equal(new Set(seen.map((b) => b.id)).size, 5, 'each once');

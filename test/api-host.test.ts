@@ -12,7 +12,18 @@ import { scratchDir } from './helpers/scratch.js';
 t.test('the rule: loopback names and the configured host, with the listening port', async (t) => {
   const tcp = { host: '127.0.0.1', port: 7480 };
   for (const ok of ['localhost:7480', '127.0.0.1:7480', '[::1]:7480', 'LocalHost:7480']) t.ok(hostAllowed(ok, tcp), ok);
-  for (const bad of [undefined, '', 'evil.example:7480', 'evil.example', 'localhost', 'localhost:7481', '127.0.0.1:7480.evil', 'localhost.:7480', '127.0.0.2:7480', 'localhost:7480@evil'])
+  for (const bad of [
+    undefined,
+    '',
+    'evil.example:7480',
+    'evil.example',
+    'localhost',
+    'localhost:7481',
+    '127.0.0.1:7480.evil',
+    'localhost.:7480',
+    '127.0.0.2:7480',
+    'localhost:7480@evil',
+  ])
     t.notOk(hostAllowed(bad, tcp), String(bad));
   t.ok(hostAllowed('airlock.lan:9000', { host: 'airlock.lan', port: 9000 }), 'the configured api.host');
   t.ok(hostAllowed('[fd00::1]:9000', { host: 'fd00::1', port: 9000 }), 'an IPv6 api.host, bracketed');

@@ -39,7 +39,9 @@ function deployment(name: string, bundleId: string, sequence: number, current: b
 }
 
 class FakeDeployments implements DeploymentStore {
-  models: ModelDeployments[] = [{ name: 'meta/llama', current: deployment('meta/llama', 'llama-2', 2, true), kept: [deployment('meta/llama', 'llama-1', 1, false)] }];
+  models: ModelDeployments[] = [
+    { name: 'meta/llama', current: deployment('meta/llama', 'llama-2', 2, true), kept: [deployment('meta/llama', 'llama-1', 1, false)] },
+  ];
   rollbacks: string[] = [];
   async list() {
     return this.models;
@@ -121,17 +123,31 @@ t.test('read routes answer with documents matching their schemas', async (t) => 
   const list = await bundles(h.url);
   t.equal(list.length, 1);
   const b = list[0]!;
-  t.match(b, { name: 'test/llama', channel: 'stable', sequence: 1, state: 'installed', manifestDigest: /^[0-9a-f]{64}$/, location: path.join(h.drop, 'llama') });
+  t.match(b, {
+    name: 'test/llama',
+    channel: 'stable',
+    sequence: 1,
+    state: 'installed',
+    manifestDigest: /^[0-9a-f]{64}$/,
+    location: path.join(h.drop, 'llama'),
+  });
   t.match(b.arrival, { bytesPresent: 0 });
   t.match(b.verification, { bytesDone: 1000, bytesTotal: 1000 });
 
   const detail = await apiRequest<{ bundle: BundleRecord; audit: Array<{ event: string }> }>(h.url, `/v1/bundles/${b.id}`);
   t.equal(detail.status, 200);
   t.match(detail.body.bundle.trust, { satisfied: true, signers: [{ principals: ['demo@airlock.invalid'], fingerprint: 'SHA256:fake' }] });
-  t.same(detail.body.audit.map((e) => e.event), ['installed', 'accepted', 'detected'], 'its audit events, newest first');
+  t.same(
+    detail.body.audit.map((e) => e.event),
+    ['installed', 'accepted', 'detected'],
+    'its audit events, newest first',
+  );
 
   const audit = await apiRequest<{ events: Array<{ event: string }> }>(h.url, '/v1/audit?limit=2');
-  t.same(audit.body.events.map((e) => e.event), ['installed', 'accepted']);
+  t.same(
+    audit.body.events.map((e) => e.event),
+    ['installed', 'accepted'],
+  );
   const deployments = await apiRequest<{ models: unknown[] }>(h.url, '/v1/deployments');
   t.equal(deployments.status, 200);
   t.equal(deployments.body.models.length, 1);
@@ -154,7 +170,11 @@ t.test('bad requests are 400 BAD_REQUEST, unknown ids and routes 404 NOT_FOUND',
   }
   const noRetry = await apiRequest<{ code: string }>(h.url, '/v1/bundles/nope-12345678/retry', { method: 'POST', token: h.token });
   t.same([noRetry.status, noRetry.body.code], [404, 'NOT_FOUND']);
-  const junk = await apiRequest<{ code: string }>(h.url, '/v1/deployments/meta%2Fllama/rollback', { method: 'POST', token: h.token, body: { to: 5 } });
+  const junk = await apiRequest<{ code: string }>(h.url, '/v1/deployments/meta%2Fllama/rollback', {
+    method: 'POST',
+    token: h.token,
+    body: { to: 5 },
+  });
   t.same([junk.status, junk.body.code], [400, 'BAD_REQUEST']);
 });
 
@@ -182,14 +202,21 @@ t.test('mutating routes need the bearer token: 401 without it or with a wrong on
   t.equal(h.installer.installs.length, 1, 'no retry happened');
   t.same(h.deployments.rollbacks, [], 'no rollback happened');
   t.equal((await bundles(h.url))[0]!.state, 'rejected');
-  t.notOk(h.logs.some((l) => l.includes(h.token)), 'the token never appears in the logs');
+  t.notOk(
+    h.logs.some((l) => l.includes(h.token)),
+    'the token never appears in the logs',
+  );
 
   const ok = await apiRequest<{ bundle: BundleRecord }>(h.url, `/v1/bundles/${id}/retry`, { method: 'POST', token: h.token });
   t.equal(ok.status, 202);
   t.equal(ok.body.bundle.id, id);
   await eventually(async () => (await bundles(h.url))[0]!.state === 'installed', 'installed after retry');
 
-  const rb = await apiRequest<{ deployment: DeploymentInfo }>(h.url, '/v1/deployments/meta%2Fllama/rollback', { method: 'POST', token: h.token, body: { to: 'llama-1' } });
+  const rb = await apiRequest<{ deployment: DeploymentInfo }>(h.url, '/v1/deployments/meta%2Fllama/rollback', {
+    method: 'POST',
+    token: h.token,
+    body: { to: 'llama-1' },
+  });
   t.equal(rb.status, 200);
   t.equal(rb.body.deployment.bundleId, 'llama-1');
   t.same(h.deployments.rollbacks, ['meta/llama@llama-1']);
@@ -222,12 +249,16 @@ t.test('server-sent events: bundle progress and state changes, audit events, kee
   await eventually(() => received.join('').includes(': keep-alive'), 'keep-alive comment');
   const text = received.join('');
   const events = text.split('\n\n').filter((b) => b.startsWith('event: '));
-  const parsed = events.map((b) => ({ event: /^event: (\w+)/.exec(b)![1], data: JSON.parse(/\ndata: (.*)$/m.exec(b)![1]!) as Record<string, unknown> }));
+  const parsed = events.map((b) => ({
+    event: /^event: (\w+)/.exec(b)![1],
+    data: JSON.parse(/\ndata: (.*)$/m.exec(b)![1]!) as Record<string, unknown>,
+  }));
   const states = parsed.filter((e) => e.event === 'bundle').map((e) => e.data['state']);
   t.ok(states.includes('arriving') || states.includes('queued'), 'arrival or queueing seen');
   t.ok(states.includes('verifying'));
   t.equal(states[states.length - 1], 'installed');
-  for (const e of parsed.filter((x) => x.event === 'bundle')) t.same(schemaProblems('daemon-state', { schema: 'airlock.daemon-state/v1', records: [e.data], processed: {} }), []);
+  for (const e of parsed.filter((x) => x.event === 'bundle'))
+    t.same(schemaProblems('daemon-state', { schema: 'airlock.daemon-state/v1', records: [e.data], processed: {} }), []);
   t.same(
     parsed.filter((e) => e.event === 'audit').map((e) => e.data['event']),
     ['detected', 'accepted', 'installed'],
@@ -284,15 +315,18 @@ t.test('a response that does not match its schema is a 500 INTERNAL, not undocum
 
 t.test('deploys after install when a Deployer is configured; its state shows per model', async (t) => {
   const deployed: string[] = [];
-  let h: Harness;
   const deployer: Deployer = {
     async deploy(name, opts) {
       deployed.push(`${name}@${opts?.expectDigest?.slice(0, 4)}`);
       opts?.onState?.({ state: 'starting' });
-      return { state: { state: 'ready', containerId: 'c0ffee', health: '200 /v1/health/ready' }, current: h.deployments.models[0]!.current!, fellBack: false };
+      return {
+        state: { state: 'ready', containerId: 'c0ffee', health: '200 /v1/health/ready' },
+        current: h.deployments.models[0]!.current!,
+        fellBack: false,
+      };
     },
   };
-  h = await start(t, {}, deployer);
+  const h: Harness = await start(t, {}, deployer);
   // The fake store says meta/llama's current deployment is llama-2, digest aaaa…: make the installed bundle match it.
   h.installer.digestFor = () => 'a'.repeat(64);
   h.installer.nameFor = () => 'meta/llama';
@@ -308,14 +342,17 @@ t.test('deploys after install when a Deployer is configured; its state shows per
 });
 
 t.test('a deploy that fell back to the previous deployment fails the bundle and audits what serves again', async (t) => {
-  let h: Harness;
   const deployer: Deployer = {
     async deploy() {
       const back = h.deployments.models[0]!.kept[0]!;
-      return { state: { state: 'rolled-back', code: 'ROLLED_BACK', message: 'not ready in time; the previous deployment serves again' }, current: back, fellBack: true };
+      return {
+        state: { state: 'rolled-back', code: 'ROLLED_BACK', message: 'not ready in time; the previous deployment serves again' },
+        current: back,
+        fellBack: true,
+      };
     },
   };
-  h = await start(t, {}, deployer);
+  const h: Harness = await start(t, {}, deployer);
   h.installer.digestFor = () => 'a'.repeat(64);
   h.installer.nameFor = () => 'meta/llama';
   dropBundle(h.drop, 'bad-model');
@@ -323,15 +360,22 @@ t.test('a deploy that fell back to the previous deployment fails the bundle and 
   t.match((await bundles(h.url))[0]!.deployment, { state: 'rolled-back', code: 'ROLLED_BACK' });
   t.same(h.deployments.rollbacks, [], 'the pipeline leaves the store to the deploy use case (src/ops/deploy.ts)');
   const audit = await apiRequest<{ events: Array<{ event: string; code?: string; bundleId?: string }> }>(h.url, '/v1/audit?limit=2');
-  t.match(audit.body.events, [{ event: 'deploy-failed', code: 'ROLLED_BACK' }, { event: 'rolled-back', bundleId: 'llama-1' }]);
+  t.match(audit.body.events, [
+    { event: 'deploy-failed', code: 'ROLLED_BACK' },
+    { event: 'rolled-back', bundleId: 'llama-1' },
+  ]);
 });
 
 t.test('a media root that appears after start (first USB mount) is watched from then on', async (t) => {
   const base = scratchDir(t);
   const mediaRoot = path.join(base, 'run-media');
   const h = await start(t, { mediaRoots: [mediaRoot], dropFolders: [path.join(base, 'drop')] }, undefined, 100);
-  const watched = async () => (await apiRequest<{ watched: Array<{ path: string; kind: string; watching: boolean }> }>(h.url, '/v1/status')).body.watched;
-  t.match((await watched()).find((w) => w.kind === 'media'), { path: mediaRoot, watching: false });
+  const watched = async () =>
+    (await apiRequest<{ watched: Array<{ path: string; kind: string; watching: boolean }> }>(h.url, '/v1/status')).body.watched;
+  t.match(
+    (await watched()).find((w) => w.kind === 'media'),
+    { path: mediaRoot, watching: false },
+  );
   mkdirSync(path.join(mediaRoot, 'operator'), { recursive: true });
   await eventually(async () => (await watched()).some((w) => w.kind === 'media' && w.watching), 'media root watched');
   dropBundle(path.join(mediaRoot, 'operator', 'STICK'), 'from-usb');
@@ -342,7 +386,11 @@ t.test('listens on a unix socket when configured', async (t) => {
   // Not in tap's fixture folder: its name can exceed the 107 bytes a socket path may have.
   const dir = scratchDir(t);
   const socket = path.join(dir, 'api.sock');
-  const loaded = { config: configFromDocument(testConfig(dir, { api: { socket, tokenFile: path.join(dir, 'tok') } }), dir, 'test'), source: 'test', demoTrust: false };
+  const loaded = {
+    config: configFromDocument(testConfig(dir, { api: { socket, tokenFile: path.join(dir, 'tok') } }), dir, 'test'),
+    source: 'test',
+    demoTrust: false,
+  };
   const daemon = await startDaemon(loaded, { installer: new FakeInstaller(), loggers: createLoggers('silent', new PassThrough()), version: 't' });
   t.equal(daemon.url, `unix:${socket}`);
   const r = await apiRequest(daemon.url, '/healthz');

@@ -10,13 +10,21 @@ import type { CaseRuns } from '../bench/files-mode.js';
 t.test('the plan fills the asked size with shards, two engines and a few hundred small files', async (t) => {
   for (const size of [8 * 1024 ** 2, 2 * 1024 ** 3, 8 * 1024 ** 3]) {
     const plan = planSource(size);
-    t.equal(plan.reduce((n, f) => n + f.size, 0), size, `${size}: sizes add up`);
+    t.equal(
+      plan.reduce((n, f) => n + f.size, 0),
+      size,
+      `${size}: sizes add up`,
+    );
     t.equal(new Set(plan.map((f) => f.path)).size, plan.length, 'paths are unique');
     t.equal(plan.filter((f) => f.path.endsWith('.engine')).length, 2);
     t.ok(plan.filter((f) => f.size <= 64 * 1024).length >= 290, 'a few hundred small files');
     t.ok(plan.every((f) => f.size > 0));
   }
-  t.ok(planSource(8 * 1024 ** 3).filter((f) => f.path.endsWith('.safetensors')).length > planSource(2 * 1024 ** 3).filter((f) => f.path.endsWith('.safetensors')).length, 'more shards for more bytes');
+  t.ok(
+    planSource(8 * 1024 ** 3).filter((f) => f.path.endsWith('.safetensors')).length >
+      planSource(2 * 1024 ** 3).filter((f) => f.path.endsWith('.safetensors')).length,
+    'more shards for more bytes',
+  );
 });
 
 t.test('sizes and options', async (t) => {
@@ -61,7 +69,10 @@ t.test('targets: PASS and MISS follow the medians', async (t) => {
   t.equal(rows[0]?.mbPerSec, 2000);
   t.equal(rows[0]?.overFloor, 2);
   const comparisons = buildComparisons(rows);
-  const api = { phases: [{ label: 'during-install' as const, errors: 0, latencyMs: { count: 10, p50: 1, p90: 2, p99: 60, max: 70 } }], daemonPeakRssMB: 100 };
+  const api = {
+    phases: [{ label: 'during-install' as const, errors: 0, latencyMs: { count: 10, p50: 1, p90: 2, p99: 60, max: 70 } }],
+    daemonPeakRssMB: 100,
+  };
   const verdicts = Object.fromEntries(judgeTargets(rows, comparisons, api, 2e9).map((x) => [x.id, x.verdict]));
   t.same(verdicts, {
     'install-vs-tar': 'PASS', // 2.6 / 2 = 1.3
@@ -72,11 +83,19 @@ t.test('targets: PASS and MISS follow the medians', async (t) => {
     'api-p99': 'MISS',
   });
   const none = Object.fromEntries(judgeTargets([], [], undefined, 2e9).map((x) => [x.id, x.verdict]));
-  t.ok(Object.values(none).every((v) => v === 'N/A'), 'nothing measured, nothing judged');
+  t.ok(
+    Object.values(none).every((v) => v === 'N/A'),
+    'nothing measured, nothing judged',
+  );
 });
 
 t.test('a failed run marks its row, and its ratios go unmeasured', async (t) => {
-  const failed: CaseRuns = { id: 'install-tar', label: 'install-tar', kind: 'airlock', runs: [{ ms: 10, exitCode: 1, errorTail: 'airlock: HASH_MISMATCH: x' }] };
+  const failed: CaseRuns = {
+    id: 'install-tar',
+    label: 'install-tar',
+    kind: 'airlock',
+    runs: [{ ms: 10, exitCode: 1, errorTail: 'airlock: HASH_MISMATCH: x' }],
+  };
   const rows = buildRows([failed, runsOf('tar-x', 'baseline', [1])], 1e6);
   t.equal(rows[0]?.ok, false);
   t.match(rows[0]?.error, /HASH_MISMATCH/);

@@ -39,11 +39,11 @@ interface Doc {
 t.test('npm run bench -- --size 8M --runs 1 measures every command and writes the table as JSON', async (t) => {
   const dir = t.testdir();
   const json = path.join(dir, 'bench.json');
-  const { stdout } = await run(
-    process.execPath,
-    [BENCH, '--size', '8M', '--runs', '1', '--json', json, '--work-dir', dir, '--api-requests', '100'],
-    { cwd: PACKAGE_ROOT, env: childEnv(), maxBuffer: 16 * 1024 * 1024 },
-  );
+  const { stdout } = await run(process.execPath, [BENCH, '--size', '8M', '--runs', '1', '--json', json, '--work-dir', dir, '--api-requests', '100'], {
+    cwd: PACKAGE_ROOT,
+    env: childEnv(),
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const doc = JSON.parse(await fsp.readFile(json, 'utf8')) as Doc;
   t.equal(doc.schema, 'airlock.bench/v1');
   t.equal(doc.options.size, 8 * 1024 * 1024);
@@ -51,8 +51,16 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
   t.ok(doc.data.files > 300, 'a few hundred small files beside the shards');
   t.equal(doc.cache.state, 'warm');
 
-  t.same(doc.rows.map((r) => r.id), CASES.map((c) => c.id), 'one row per command, airlock and baselines');
-  for (const id of ['sha256sum', 'tar-x', 'tar-x-sha256sum', 'cat']) t.ok(doc.rows.some((r) => r.id === id && r.kind === 'baseline'), `baseline ${id} present`);
+  t.same(
+    doc.rows.map((r) => r.id),
+    CASES.map((c) => c.id),
+    'one row per command, airlock and baselines',
+  );
+  for (const id of ['sha256sum', 'tar-x', 'tar-x-sha256sum', 'cat'])
+    t.ok(
+      doc.rows.some((r) => r.id === id && r.kind === 'baseline'),
+      `baseline ${id} present`,
+    );
   for (const r of doc.rows) {
     t.ok(r.ok, `${r.id} ran${r.error ? `: ${r.error}` : ''}`);
     t.equal(r.runsMs.length, 1, `${r.id}: one run`);
@@ -64,12 +72,18 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
   for (const c of doc.comparisons) t.type(c.timeRatio, 'number', `${c.subject} vs ${c.baseline} has a ratio`);
 
   const phases = doc.api?.phases ?? [];
-  t.same(phases.map((p) => p.label), ['idle', 'during-install']);
+  t.same(
+    phases.map((p) => p.label),
+    ['idle', 'during-install'],
+  );
   t.equal(phases[0]?.latencyMs.count, 100, 'idle: the bounded number of requests');
   for (const p of phases) t.equal(p.errors, 0, `${p.label}: every request answered 200`);
   t.type(doc.api?.daemonPeakRssMB, 'number');
 
-  t.same(doc.targets.map((x) => x.id), ['install-vs-tar', 'install-vs-tar-sha256sum', 'verify-throughput', 'peak-rss', 'daemon-peak-rss', 'api-p99']);
+  t.same(
+    doc.targets.map((x) => x.id),
+    ['install-vs-tar', 'install-vs-tar-sha256sum', 'verify-throughput', 'peak-rss', 'daemon-peak-rss', 'api-p99'],
+  );
   for (const x of doc.targets) t.match(x.verdict, /^(PASS|MISS|N\/A)$/);
   t.match(stdout, /page cache: warm/);
   t.match(stdout, /^targets:$/m);

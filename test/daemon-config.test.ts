@@ -5,7 +5,7 @@ import t from 'tap';
 import { DEMO_ALLOWED_SIGNERS, defaultConfig } from '../src/config/defaults.js';
 import { configFromDocument, loadDaemonConfig } from '../src/config/load-config.js';
 import { mergeDocuments } from '../src/config/merge.js';
-import { AirlockError } from '../src/errors.js';
+import { type AirlockError } from '../src/errors.js';
 import { PACKAGE_ROOT } from '../src/util/schemas.js';
 import { airlock } from './helpers/cli.js';
 
@@ -66,11 +66,16 @@ t.test('a unix socket path longer than sun_path holds is CONFIG_INVALID naming a
   t.equal(err.path, 'api/socket');
   t.match(err.message, /108 bytes long/);
   // A relative socket counts once resolved against the config's folder.
-  t.throws(() => configFromDocument({ ...minimal, api: { socket: 'api.sock' } }, '/' + 'd'.repeat(110), 'x'), { code: 'CONFIG_INVALID', path: 'api/socket' });
+  t.throws(() => configFromDocument({ ...minimal, api: { socket: 'api.sock' } }, '/' + 'd'.repeat(110), 'x'), {
+    code: 'CONFIG_INVALID',
+    path: 'api/socket',
+  });
 });
 
 t.test('a credential in the runtime section is refused', async (t) => {
-  t.throws(() => configFromDocument({ ...minimal, runtime: { kind: 'docker', env: { NGC_API_KEY: 'nvapi-x' } } }, '/c', 'x'), { code: 'SECRET_IN_CONFIG' });
+  t.throws(() => configFromDocument({ ...minimal, runtime: { kind: 'docker', env: { NGC_API_KEY: 'nvapi-x' } } }, '/c', 'x'), {
+    code: 'SECRET_IN_CONFIG',
+  });
 });
 
 t.test('the embedded config: ./var under the working folder, demo trust, no media, runtime none', async (t) => {
@@ -108,7 +113,7 @@ t.test('`airlock daemon` with an unknown key exits 2 CONFIG_INVALID and names th
 });
 
 t.test('`airlock daemon` with an unusable trust file exits 2 TRUST_INVALID before listening', async (t) => {
-  const dir = t.testdir({ 'allowed_signers': 'not a key line\n' });
+  const dir = t.testdir({ allowed_signers: 'not a key line\n' });
   const file = path.join(dir, 'config.json');
   writeFileSync(file, JSON.stringify({ store: 'store', trust: { allowedSigners: 'allowed_signers' }, mediaRoots: [], api: { port: 0 } }));
   const res = await airlock(['daemon', '--config', file]);
@@ -118,7 +123,12 @@ t.test('`airlock daemon` with an unusable trust file exits 2 TRUST_INVALID befor
 
 t.test('every example config (fixtures/config, systemd/airlock.example.json) is valid', async (t) => {
   const dir = path.join(PACKAGE_ROOT, 'fixtures', 'config');
-  const files = [...readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, f)), path.join(PACKAGE_ROOT, 'systemd', 'airlock.example.json')];
+  const files = [
+    ...readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => path.join(dir, f)),
+    path.join(PACKAGE_ROOT, 'systemd', 'airlock.example.json'),
+  ];
   t.ok(files.length >= 4);
   for (const f of files) {
     const c = configFromDocument(JSON.parse(readFileSync(f, 'utf8')), path.dirname(f), f);

@@ -42,7 +42,12 @@ t.test('daemon end to end', async (t) => {
       status.body.models.find((m) => m.name === 'test/rsync'),
       { current: { bundleId: packed.id } },
     );
-    t.ok(auditLines(d, 'accepted').some((l) => l['manifestDigest'] === packed.manifestDigest && JSON.stringify(l['signers']).includes('demo@airlock.invalid')), 'accepted audit line names the signer');
+    t.ok(
+      auditLines(d, 'accepted').some(
+        (l) => l['manifestDigest'] === packed.manifestDigest && JSON.stringify(l['signers']).includes('demo@airlock.invalid'),
+      ),
+      'accepted audit line names the signer',
+    );
     t.ok(auditLines(d, 'installed').some((l) => l['bundleId'] === packed.id && typeof l['sequence'] === 'number'));
     t.ok(await fsp.stat(path.join(d.drop, 'rsynced', 'airlock.json')), 'the drop is left in place');
   });
@@ -102,12 +107,21 @@ t.test('daemon end to end', async (t) => {
     const b = await d.waitFor(byName('test/tampered'), { what: 'tampered settled' });
     t.equal(b.state, 'rejected');
     t.equal(b.error?.code, 'HASH_MISMATCH');
-    t.ok(b.error?.failures.some((f) => f.code === 'HASH_MISMATCH' && f.path?.includes('config.json')), 'the failure names the file');
+    t.ok(
+      b.error?.failures.some((f) => f.code === 'HASH_MISMATCH' && f.path?.includes('config.json')),
+      'the failure names the file',
+    );
     t.same(await storeContent(d.store), before, 'the store is unchanged');
     const line = auditLines(d, 'rejected').find((l) => l['manifestDigest'] === packed.manifestDigest);
     t.match(line, { code: 'HASH_MISMATCH', name: 'test/tampered', bundleId: packed.id });
-    const fileAudit = readFileSync(path.join(d.store, 'daemon', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    t.ok(fileAudit.some((e) => e['event'] === 'rejected' && e['code'] === 'HASH_MISMATCH'), 'audit.jsonl has it too');
+    const fileAudit = readFileSync(path.join(d.store, 'daemon', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    t.ok(
+      fileAudit.some((e) => e['event'] === 'rejected' && e['code'] === 'HASH_MISMATCH'),
+      'audit.jsonl has it too',
+    );
     const detail = await d.api<{ bundle: BundleRecord }>(`/v1/bundles/${b.id}`);
     t.match(detail.body.bundle.signers, [{ status: 'trusted', principals: ['demo@airlock.invalid'] }], 'the signature itself was fine');
   });

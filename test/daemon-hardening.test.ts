@@ -32,7 +32,10 @@ async function fifoBundle(t: Parameters<typeof packFixture>[0], name: string): P
 /** The daemon stopped by SIGTERM ended, by a clean exit or (a thread stuck in a FIFO) by the signal itself. */
 function endedBySigterm(t: Tap, exit: { code: number | null; signal: NodeJS.Signals | null }, d: TestDaemon): void {
   t.ok(exit.code === 0 || exit.signal === 'SIGTERM', `exit ${JSON.stringify(exit)}`);
-  t.ok(d.lines().some((l) => l.msg === 'stopped'), 'the graceful stop itself completed');
+  t.ok(
+    d.lines().some((l) => l.msg === 'stopped'),
+    'the graceful stop itself completed',
+  );
 }
 
 type Tap = { ok(v: unknown, msg: string): unknown };
@@ -61,8 +64,14 @@ t.test('a FIFO named signatures/x.sig cannot wedge the queue, survive a restart,
   const second = await startTestDaemon(t, { dir: daemonDir });
   const again = path.join(second.drop, 'fifo-2');
   await run('rsync', ['-a', `${fifo}/`, `${again}/`]);
-  await second.waitFor((bs) => bs.find((b) => b.location === again && (b.state === 'verifying' || FINISHED.has(b.state))), { what: 'the second FIFO bundle taken up' });
-  t.match((await second.bundles()).find((b) => b.location === fifoDrop), { state: stuck.state }, 'the first one is remembered as finished');
+  await second.waitFor((bs) => bs.find((b) => b.location === again && (b.state === 'verifying' || FINISHED.has(b.state))), {
+    what: 'the second FIFO bundle taken up',
+  });
+  t.match(
+    (await second.bundles()).find((b) => b.location === fifoDrop),
+    { state: stuck.state },
+    'the first one is remembered as finished',
+  );
   endedBySigterm(t, await second.stop(), second);
 });
 
@@ -97,7 +106,10 @@ t.test('a daemon that cannot write bundles.json exits 74 rather than lingering h
   await fsp.mkdir(state);
   await dropJunk(d, 'junk');
   t.same(await exitOf(d), { code: 74, signal: null });
-  t.ok(d.lines().some((l) => l.level === 60 && /daemon state/.test(l.msg)), 'a fatal line says why');
+  t.ok(
+    d.lines().some((l) => l.level === 60 && /daemon state/.test(l.msg)),
+    'a fatal line says why',
+  );
 });
 
 t.test('a daemon that cannot append to its audit trail exits 74', async (t) => {
@@ -118,7 +130,10 @@ t.test('a symlinked drop folder is watched by its real path; junk with 3000 fail
   await fsp.symlink(real, link);
   const packed = await packFixture(t, { fixture: 'model-dir', signKeys: [DEMO_KEY], name: 'test/through-link' });
   const d = await startTestDaemon(t, { dir: path.join(base, 'daemon'), config: { dropFolders: [link] } });
-  t.ok(d.lines().some((l) => l['path'] === link && l['realPath'] === real && /symlink/.test(l.msg)), 'the resolution is logged');
+  t.ok(
+    d.lines().some((l) => l['path'] === link && l['realPath'] === real && /symlink/.test(l.msg)),
+    'the resolution is logged',
+  );
   const status = await d.api<{ watched: unknown[] }>('/v1/status');
   t.match(status.body.watched, [{ path: link, realPath: real, kind: 'drop', watching: true }]);
 
@@ -128,7 +143,12 @@ t.test('a symlinked drop folder is watched by its real path; junk with 3000 fail
 
   // Signed (an unsigned one is refused from its signatures alone, never parsed), with 3000 paths that escape the tree.
   const manifest = manifestFor(defaultFiles());
-  for (let i = 0; i < 3000; i++) (manifest.files as unknown[]).push({ path: `${'p/'.repeat(20)}../../../../../../../../../../../../../../../../../../../../../x${i}`, size: 1, sha256: 'a'.repeat(64) });
+  for (let i = 0; i < 3000; i++)
+    (manifest.files as unknown[]).push({
+      path: `${'p/'.repeat(20)}../../../../../../../../../../../../../../../../../../../../../x${i}`,
+      size: 1,
+      sha256: 'a'.repeat(64),
+    });
   // ssh-keygen refuses a key others can read, and git does not keep file modes: sign with a private copy.
   const keyCopy = path.join(base, 'demo_ed25519');
   await fsp.copyFile(DEMO_KEY, keyCopy);
@@ -139,16 +159,27 @@ t.test('a symlinked drop folder is watched by its real path; junk with 3000 fail
   t.match(junk, { state: 'rejected', error: { code: 'BAD_PATH' } });
   t.equal(junk.error?.failures.length, 100);
   t.ok(junk.error!.failureCount! >= 3000, `failureCount ${junk.error?.failureCount}`);
-  const detail = await d.api<{ bundle: BundleRecord; audit: Array<{ event: string; failureCount?: number; failures?: unknown[] }> }>(`/v1/bundles/${junk.id}`);
-  t.match(detail.body.audit.find((e) => e.event === 'rejected'), { failureCount: junk.error!.failureCount });
+  const detail = await d.api<{ bundle: BundleRecord; audit: Array<{ event: string; failureCount?: number; failures?: unknown[] }> }>(
+    `/v1/bundles/${junk.id}`,
+  );
+  t.match(
+    detail.body.audit.find((e) => e.event === 'rejected'),
+    { failureCount: junk.error!.failureCount },
+  );
   t.equal(detail.body.audit.find((e) => e.event === 'rejected')!.failures!.length, 100);
   const exit = await d.stop();
   t.same(exit, { code: 0, signal: null });
   const stateFile = path.join(d.store, 'daemon', 'bundles.json');
   t.ok(statSync(stateFile).size < 100_000, `bundles.json ${statSync(stateFile).size} bytes`);
   t.same(schemaProblems('daemon-state', JSON.parse(readFileSync(stateFile, 'utf8'))), []);
-  const trail = readFileSync(path.join(d.store, 'daemon', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; failureCount?: number });
-  t.match(trail.find((e) => e.event === 'rejected'), { failureCount: junk.error!.failureCount });
+  const trail = readFileSync(path.join(d.store, 'daemon', 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; failureCount?: number });
+  t.match(
+    trail.find((e) => e.event === 'rejected'),
+    { failureCount: junk.error!.failureCount },
+  );
 });
 
 t.test('a drop folder that is a dangling symlink is refused with CONFIG_INVALID naming it', async (t) => {

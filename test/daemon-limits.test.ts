@@ -81,7 +81,10 @@ t.test('a rejected record, its audit event and bundles.json carry the first 100 
   t.equal(rec.error?.failures.length, 100);
   t.equal(rec.error?.failureCount, 20_000);
   t.ok(rec.error!.failures.every((f) => f.message.length <= MAX_FAILURE_TEXT));
-  t.match(audits.find((e) => e.event === 'rejected'), { code: 'MANIFEST_INVALID', failureCount: 20_000 });
+  t.match(
+    audits.find((e) => e.event === 'rejected'),
+    { code: 'MANIFEST_INVALID', failureCount: 20_000 },
+  );
   t.equal(audits.find((e) => e.event === 'rejected')!.failures!.length, 100);
   const file = path.join(dir, 'bundles.json');
   t.ok(statSync(file).size < 200_000, `bundles.json is ${statSync(file).size} bytes`);
@@ -99,16 +102,33 @@ t.test('retention: junk drops cannot push out installed history; rejected and fa
   ];
   const kept = pruneRecords(records, 10, 3).map((r) => r.id);
   t.same(kept.sort(), ['a1', 'i1', 'i2', 'j17', 'j18', 'j19'].sort(), 'unfinished kept, the 3 newest junk records, the installed ones');
-  t.same(pruneRecords(records, 3, 3).map((r) => r.id).sort(), ['a1', 'j17', 'j18', 'j19'], 'the overall cap still holds');
+  t.same(
+    pruneRecords(records, 3, 3)
+      .map((r) => r.id)
+      .sort(),
+    ['a1', 'j17', 'j18', 'j19'],
+    'the overall cap still holds',
+  );
 });
 
 t.test('the processed digests are pruned too: referenced ones kept, then the newest', async (t) => {
-  const entry = (recordId: string, at: string): ProcessedEntry => ({ outcome: 'rejected', recordId, location: `/d/${recordId}`, fingerprint: 'f', at });
+  const entry = (recordId: string, at: string): ProcessedEntry => ({
+    outcome: 'rejected',
+    recordId,
+    location: `/d/${recordId}`,
+    fingerprint: 'f',
+    at,
+  });
   const processed: Record<string, ProcessedEntry> = {};
   for (let i = 0; i < 50; i++) processed[i.toString(16).padStart(64, '0')] = entry(`r${i}`, String(1000 + i));
   const pruned = pruneProcessed(processed, new Set(['r0', 'r1']), 5);
   t.equal(Object.keys(pruned).length, 5);
-  t.same(Object.values(pruned).map((e) => e.recordId).sort(), ['r0', 'r1', 'r47', 'r48', 'r49']);
+  t.same(
+    Object.values(pruned)
+      .map((e) => e.recordId)
+      .sort(),
+    ['r0', 'r1', 'r47', 'r48', 'r49'],
+  );
   t.equal(pruneProcessed(processed, new Set(), 100), processed, 'under the cap: unchanged');
 });
 
@@ -118,18 +138,32 @@ t.test('after 40 junk drops the state holds at most retention.rejected of them a
   installer.outcomeFor = (l) => (l.includes('junk') ? new AirlockError('HASH_MISMATCH', 'tampered') : 'install');
   for (let i = 0; i < 3; i++) pipeline.handle(complete(`/drop/good-${i}`));
   for (let i = 0; i < 40; i++) pipeline.handle(complete(`/drop/junk-${i}`));
-  await eventually(() => pipeline.queued().length === 0 && pipeline.verifying() === undefined && pipeline.records().every((r) => r.state !== 'queued'), 'all done');
+  await eventually(
+    () => pipeline.queued().length === 0 && pipeline.verifying() === undefined && pipeline.records().every((r) => r.state !== 'queued'),
+    'all done',
+  );
   await pipeline.stop();
-  const doc = JSON.parse(readFileSync(path.join(dir, 'bundles.json'), 'utf8')) as { records: BundleRecord[]; processed: Record<string, ProcessedEntry> };
+  const doc = JSON.parse(readFileSync(path.join(dir, 'bundles.json'), 'utf8')) as {
+    records: BundleRecord[];
+    processed: Record<string, ProcessedEntry>;
+  };
   t.equal(doc.records.filter((r) => r.state === 'installed').length, 3, 'every installed record kept');
   t.equal(doc.records.filter((r) => r.state === 'rejected').length, 4);
-  t.ok(doc.records.some((r) => r.location === '/drop/junk-39'), 'the newest junk is the one kept');
+  t.ok(
+    doc.records.some((r) => r.location === '/drop/junk-39'),
+    'the newest junk is the one kept',
+  );
   t.ok(Object.keys(doc.processed).length <= 10, `${Object.keys(doc.processed).length} digests remembered`);
-  t.ok(Object.values(doc.processed).some((e) => e.location === '/drop/good-0'), 'installed digests referenced by kept records stay');
+  t.ok(
+    Object.values(doc.processed).some((e) => e.location === '/drop/good-0'),
+    'installed digests referenced by kept records stay',
+  );
 });
 
 t.test('pages of bundles: newest first, a cursor that survives pruning, a default size', async (t) => {
-  const records = Array.from({ length: 250 }, (_, i) => rec(`b${String(i).padStart(3, '0')}`, 'installed', `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(3, '0')}Z`));
+  const records = Array.from({ length: 250 }, (_, i) =>
+    rec(`b${String(i).padStart(3, '0')}`, 'installed', `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(3, '0')}Z`),
+  );
   const first = pageOfRecords(records);
   t.equal(first.bundles.length, BUNDLE_PAGE.default);
   t.equal(first.total, 250);

@@ -71,7 +71,13 @@ t.test('two drop locations whose 8-hex ids collided get distinct records', async
   pipeline.handle(complete(b));
   await eventually(() => pipeline.records().filter((r) => r.state === 'installed').length === 2, 'both installed');
   t.equal(recordIdFor(a).slice(0, -8), recordIdFor(b).slice(0, -8), 'the same name and the first 8 hex digits');
-  t.same(pipeline.records().map((r) => r.location).sort(), [a, b].sort());
+  t.same(
+    pipeline
+      .records()
+      .map((r) => r.location)
+      .sort(),
+    [a, b].sort(),
+  );
   t.equal(new Set(pipeline.records().map((r) => r.id)).size, 2);
   await pipeline.stop();
 });
@@ -88,7 +94,8 @@ t.test('an id already held by another location falls back to the whole digest', 
 });
 
 t.test('rejected vs failed: the bundle is to blame, or the host is', async (t) => {
-  for (const c of ['HASH_MISMATCH', 'UNTRUSTED_SIGNER', 'ROLLBACK', 'MANIFEST_INVALID', 'EXPIRED'] as const) t.equal(outcomeForError(c), 'rejected', c);
+  for (const c of ['HASH_MISMATCH', 'UNTRUSTED_SIGNER', 'ROLLBACK', 'MANIFEST_INVALID', 'EXPIRED'] as const)
+    t.equal(outcomeForError(c), 'rejected', c);
   for (const c of ['IO_ERROR', 'INSUFFICIENT_SPACE', 'STORE_BUSY', 'INTERNAL'] as const) t.equal(outcomeForError(c), 'failed', c);
 });
 
@@ -135,7 +142,12 @@ t.test('complete bundles queue in arrival order and install one at a time', asyn
   t.same(installer.installs, [a, b, c], 'never concurrently, in arrival order');
   const accepted = audits.filter((e) => e.event === 'accepted');
   t.equal(accepted.length, 3);
-  t.match(accepted[0], { signers: [{ principals: ['demo@airlock.invalid'], fingerprint: 'SHA256:fake' }], manifestDigest: /^[0-9a-f]{64}$/, name: 'test/a', sequence: 1 });
+  t.match(accepted[0], {
+    signers: [{ principals: ['demo@airlock.invalid'], fingerprint: 'SHA256:fake' }],
+    manifestDigest: /^[0-9a-f]{64}$/,
+    name: 'test/a',
+    sequence: 1,
+  });
   await pipeline.stop();
 });
 
@@ -151,9 +163,15 @@ t.test('a rejected bundle carries its code and failures; a host failure is `fail
   pipeline.handle(complete('/drop/bad'));
   pipeline.handle(complete('/drop/full'));
   await eventually(() => stateOf(pipeline, '/drop/full') === 'failed', 'failed');
-  t.match(pipeline.get(recordIdFor('/drop/bad')), { state: 'rejected', error: { code: 'HASH_MISMATCH', failures: [{ code: 'HASH_MISMATCH' }, { code: 'SIZE_MISMATCH' }] } });
+  t.match(pipeline.get(recordIdFor('/drop/bad')), {
+    state: 'rejected',
+    error: { code: 'HASH_MISMATCH', failures: [{ code: 'HASH_MISMATCH' }, { code: 'SIZE_MISMATCH' }] },
+  });
   t.match(pipeline.get(recordIdFor('/drop/full')), { state: 'failed', error: { code: 'INSUFFICIENT_SPACE' } });
-  t.match(audits.find((e) => e.event === 'rejected'), { code: 'HASH_MISMATCH', name: 'test/bad', manifestDigest: /^[0-9a-f]{64}$/ });
+  t.match(
+    audits.find((e) => e.event === 'rejected'),
+    { code: 'HASH_MISMATCH', name: 'test/bad', manifestDigest: /^[0-9a-f]{64}$/ },
+  );
   pipeline.handle(complete('/drop/unreadable'));
   await eventually(() => stateOf(pipeline, '/drop/unreadable') === 'rejected', 'identify failure rejects');
   t.match(pipeline.get(recordIdFor('/drop/unreadable'))!.error, { code: 'MANIFEST_INVALID' });
@@ -287,7 +305,8 @@ t.test('news about a drop that arrives while its model deploys is handled after 
   const dir = t.testdir();
   let finishDeploy: () => void = () => {};
   const deployer = {
-    deploy: () => new Promise<DeployResult>((resolve) => (finishDeploy = () => resolve({ state: { state: 'ready' }, current: {} as never, fellBack: false }))),
+    deploy: () =>
+      new Promise<DeployResult>((resolve) => (finishDeploy = () => resolve({ state: { state: 'ready' }, current: {} as never, fellBack: false }))),
   };
   const deployments = {
     list: async () => [{ name: 'test/dep', current: { manifestDigest: 'c'.repeat(64) } as never, kept: [] }],

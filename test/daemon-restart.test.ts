@@ -28,7 +28,8 @@ async function largeModel(dir: string, mib: number): Promise<string> {
   return dir;
 }
 
-const isMidVerification = (b: BundleRecord | undefined) => b?.state === 'verifying' && b.verification.bytesDone > 0 && b.verification.bytesDone < b.verification.bytesTotal;
+const isMidVerification = (b: BundleRecord | undefined) =>
+  b?.state === 'verifying' && b.verification.bytesDone > 0 && b.verification.bytesDone < b.verification.bytesTotal;
 
 for (const how of ['SIGKILL', 'SIGTERM'] as const) {
   t.test(`a daemon stopped by ${how} mid-verification installs the bundle after restart`, async (t) => {

@@ -12,7 +12,8 @@ import { makeKey } from './helpers/keys.js';
 import { scratchDir } from './helpers/scratch.js';
 
 // By drop location: a bundle whose signatures do not hold is never parsed, so its record has no name.
-const settled = (dropName: string) => (bs: BundleRecord[]) => bs.find((b) => b.location.includes(`/${dropName}`) && ['installed', 'rejected', 'failed'].includes(b.state));
+const settled = (dropName: string) => (bs: BundleRecord[]) =>
+  bs.find((b) => b.location.includes(`/${dropName}`) && ['installed', 'rejected', 'failed'].includes(b.state));
 
 t.test('a key revoked while the daemon runs no longer counts for the next bundle', async (t) => {
   const work = scratchDir(t);
@@ -22,9 +23,18 @@ t.test('a key revoked while the daemon runs no longer counts for the next bundle
   const revoked = path.join(work, 'revoked');
   writeFileSync(trust, `alice@x ${alice.publicLine}\nold@x ${rsa.publicLine}\n`);
   writeFileSync(revoked, '# nothing revoked yet\n');
-  const d = await startTestDaemon(t, { dir: path.join(work, 'daemon'), config: { trust: { allowedSigners: trust, revokedKeys: revoked, threshold: 1 } } });
-  t.ok(d.lines().some((l) => l.msg === 'trust file loaded' && l['revokedKeys'] === 0 && l['revokedKeysFile'] === revoked), 'start-up log names the revoked keys');
-  t.ok(d.lines().some((l) => l.msg === 'trust file line skipped' && String(l['warning']).includes(`${trust}:2`)), 'the skipped rsa line is logged');
+  const d = await startTestDaemon(t, {
+    dir: path.join(work, 'daemon'),
+    config: { trust: { allowedSigners: trust, revokedKeys: revoked, threshold: 1 } },
+  });
+  t.ok(
+    d.lines().some((l) => l.msg === 'trust file loaded' && l['revokedKeys'] === 0 && l['revokedKeysFile'] === revoked),
+    'start-up log names the revoked keys',
+  );
+  t.ok(
+    d.lines().some((l) => l.msg === 'trust file line skipped' && String(l['warning']).includes(`${trust}:2`)),
+    'the skipped rsa line is logged',
+  );
 
   const before = await packFixture(t, { fixture: 'model-dir', signKeys: [alice.privatePath], name: 'test/before' });
   await cp(before.location, path.join(d.drop, 'before'), { recursive: true });

@@ -75,7 +75,10 @@ t.test('a bundle whose manifest read never returns ends failed STALLED, and the 
   pipeline.handle(complete('/drop/good'));
   await eventually(() => get(pipeline, '/drop/good')?.state === 'installed', 'the next bundle installed');
   t.match(get(pipeline, '/drop/fifo'), { state: 'failed', error: { code: 'STALLED', failureCount: 1 } });
-  t.match(audits.find((e) => e.event === 'failed'), { code: 'STALLED', recordId: recordIdFor('/drop/fifo') });
+  t.match(
+    audits.find((e) => e.event === 'failed'),
+    { code: 'STALLED', recordId: recordIdFor('/drop/fifo') },
+  );
   t.same(installer.installs, ['/drop/good'], 'the stuck bundle never reached install');
   await pipeline.stop();
 });
@@ -101,7 +104,10 @@ t.test('a verification that stops reporting progress is STALLED; what it reports
   installer.lateRelease.get('/drop/hung')!();
   await new Promise((r) => setTimeout(r, 100));
   t.match(get(pipeline, '/drop/hung'), { state: 'failed', error: { code: 'STALLED' }, verification: { bytesDone: 1 } });
-  t.notOk(audits.some((e) => e.event === 'installed' && e.recordId === recordIdFor('/drop/hung')), 'no installed event for it');
+  t.notOk(
+    audits.some((e) => e.event === 'installed' && e.recordId === recordIdFor('/drop/hung')),
+    'no installed event for it',
+  );
   await pipeline.stop();
 });
 

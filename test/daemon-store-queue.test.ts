@@ -34,7 +34,11 @@ t.test('rollbacks during an install and an install during rollbacks all succeed'
   await cp(packs[2]!.location, path.join(d.drop, 'v3', path.basename(packs[2]!.location)));
   const answers: Array<[number, string | undefined]> = [];
   const rollback = async (to: string) => {
-    const r = await d.api<{ code?: string }>(`/v1/deployments/${encodeURIComponent(MODEL)}/rollback`, { method: 'POST', token: d.token, body: { to } });
+    const r = await d.api<{ code?: string }>(`/v1/deployments/${encodeURIComponent(MODEL)}/rollback`, {
+      method: 'POST',
+      token: d.token,
+      body: { to },
+    });
     answers.push([r.status, r.body.code]);
   };
   // Roll back and forth from the moment v3 is seen until it is installed.
@@ -51,7 +55,11 @@ t.test('rollbacks during an install and an install during rollbacks all succeed'
   const v3 = (await d.bundles()).find((b) => b.location.includes('/v3/'))!;
   t.equal(v3.state, 'installed', `v3 installed (${v3.error?.code ?? ''})`);
   t.ok(answers.length >= 6, `${answers.length} rollbacks were posted`);
-  t.same(answers.filter(([s]) => s !== 200), [], 'every rollback answered 200: no STORE_BUSY against itself');
+  t.same(
+    answers.filter(([s]) => s !== 200),
+    [],
+    'every rollback answered 200: no STORE_BUSY against itself',
+  );
   t.equal((await d.stop()).code, 0);
 });
 
@@ -66,7 +74,11 @@ t.test('another process holding the store lock still gets STORE_BUSY, naming it'
   }
   const lock = await acquireStoreLock(d.store);
   try {
-    const r = await d.api<{ code: string; message: string }>(`/v1/deployments/${encodeURIComponent(MODEL)}/rollback`, { method: 'POST', token: d.token, body: { to: p.id } });
+    const r = await d.api<{ code: string; message: string }>(`/v1/deployments/${encodeURIComponent(MODEL)}/rollback`, {
+      method: 'POST',
+      token: d.token,
+      body: { to: p.id },
+    });
     t.equal(r.status, 409);
     t.equal(r.body.code, 'STORE_BUSY');
     t.match(r.body.message, String(process.pid), 'names the process holding it');

@@ -21,7 +21,10 @@ t.test('usage and missing deployments need no container', async (t) => {
   t.equal(none.errorCode, 'NO_SUCH_DEPLOYMENT', 'the config names the store; nothing installed there');
   const fromEnv = await airlock(['deploy', 'x'], { env: { AIRLOCK_CONFIG: config, DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
   t.equal(fromEnv.errorCode, 'NO_SUCH_DEPLOYMENT', 'AIRLOCK_CONFIG is followed too');
-  await writeFile(config, JSON.stringify({ store: 'store', trust: { allowedSigners: DEMO_ALLOWED_SIGNERS }, runtime: { kind: 'docker', env: { NGC_API_KEY: 'nvapi-x' } } }));
+  await writeFile(
+    config,
+    JSON.stringify({ store: 'store', trust: { allowedSigners: DEMO_ALLOWED_SIGNERS }, runtime: { kind: 'docker', env: { NGC_API_KEY: 'nvapi-x' } } }),
+  );
   const secret = await airlock(['deploy', 'x', '--store', t.testdirName, '--config', config]);
   t.equal(secret.errorCode, 'SECRET_IN_CONFIG');
 });
@@ -34,7 +37,11 @@ t.test('deploy, then a bad deployment rolls back', async (t) => {
   const store = path.join(dir, 'store');
   const good = await packNimBundle(t, { name: MODEL, sequence: 1, servedModelName: 'deploy-one' });
   const manifest = JSON.parse(await readFile(path.join(good.location, 'airlock.json'), 'utf8')) as { images: Array<{ ref: string; id: string }> };
-  t.same(manifest.images.map((i) => [i.ref, i.id]), [[image.ref, image.id]], 'pack --image records the ref and the engine image ID');
+  t.same(
+    manifest.images.map((i) => [i.ref, i.id]),
+    [[image.ref, image.id]],
+    'pack --image records the ref and the engine image ID',
+  );
   const bad = await packNimBundle(t, { name: MODEL, sequence: 2, servedModelName: 'deploy-two', notReady: true });
   for (const b of [good, bad]) t.equal((await airlock(['install', b.location, '--store', store, '--trust', DEMO_ALLOWED_SIGNERS])).exitCode, 0);
 
@@ -50,8 +57,13 @@ t.test('deploy, then a bad deployment rolls back', async (t) => {
   const out = JSON.parse(rolled.stdout) as { outcome: { status: string; code: string; previous: { status: string } } };
   t.match(out.outcome, { status: 'rolled-back', code: 'ROLLED_BACK', previous: { status: 'ready' } });
   const answer = await fetch(`http://127.0.0.1:${port}/v1/models`);
-  t.same(((await answer.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id), ['deploy-one']);
-  const listed = JSON.parse((await airlock(['deployments', '--store', store, '--json'])).stdout) as { models: Array<{ name: string; current: { bundleId: string } }> };
+  t.same(
+    ((await answer.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id),
+    ['deploy-one'],
+  );
+  const listed = JSON.parse((await airlock(['deployments', '--store', store, '--json'])).stdout) as {
+    models: Array<{ name: string; current: { bundleId: string } }>;
+  };
   t.equal(listed.models.find((m) => m.name === MODEL)?.current.bundleId, good.id);
 
   // Now current is the good one: deploy (store from --store, runtime from the config) reaches ready.
@@ -65,6 +77,17 @@ t.test('deploy, then a bad deployment rolls back', async (t) => {
 
 t.test('pack --image of an image the engine lacks is IMAGE_MISSING', async (t) => {
   if (!(await requireDocker(t))) return;
-  const res = await airlock(['pack', path.join(t.testdir()), '--out', path.join(t.testdirName, 'out', 'b'), '--name', 'x/y', '--kind', 'model-dir', '--image', 'airlock/no-such-image:0']);
+  const res = await airlock([
+    'pack',
+    path.join(t.testdir()),
+    '--out',
+    path.join(t.testdirName, 'out', 'b'),
+    '--name',
+    'x/y',
+    '--kind',
+    'model-dir',
+    '--image',
+    'airlock/no-such-image:0',
+  ]);
   t.equal(res.errorCode, 'IMAGE_MISSING', res.stderr);
 });

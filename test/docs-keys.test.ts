@@ -24,10 +24,17 @@ t.test('every trust and signing flag in --help is documented in docs/keys.md', a
   }
 });
 
-t.test('every code in docs/keys.md exists, and is in README\'s error table', async (t) => {
+t.test("every code in docs/keys.md exists, and is in README's error table", async (t) => {
   const table = doc.slice(doc.indexOf('## Error codes'));
   // the code column: the first cell of each table row
-  const codes = [...new Set(table.split('\n').filter((l) => l.startsWith('| `')).flatMap((l) => l.split('|')[1]!.match(/[A-Z][A-Z_]+/g) ?? []))];
+  const codes = [
+    ...new Set(
+      table
+        .split('\n')
+        .filter((l) => l.startsWith('| `'))
+        .flatMap((l) => l.split('|')[1]!.match(/[A-Z][A-Z_]+/g) ?? []),
+    ),
+  ];
   t.ok(codes.length >= 15);
   const readmeTable = readme.slice(readme.indexOf('## Error codes'), readme.indexOf('## Layout of the code'));
   for (const code of codes) {
@@ -40,11 +47,23 @@ t.test('the sed recipe that prepares allowed_signers for stock ssh-keygen works'
   const recipe = /^(sed -e .*\\\n\s+allowed_signers > allowed_signers\.openssh)$/m.exec(doc)?.[1];
   t.ok(recipe, 'the recipe is in the doc');
   const dir = t.testdir({
-    allowed_signers: ['a@x verify-required,namespaces="airlock" ssh-ed25519 AAAA', 'b@x namespaces="airlock",verify-required ssh-ed25519 BBBB', 'c@x verify-required ssh-ed25519 CCCC', 'd@x namespaces="airlock" ssh-ed25519 DDDD', ''].join('\n'),
+    allowed_signers: [
+      'a@x verify-required,namespaces="airlock" ssh-ed25519 AAAA',
+      'b@x namespaces="airlock",verify-required ssh-ed25519 BBBB',
+      'c@x verify-required ssh-ed25519 CCCC',
+      'd@x namespaces="airlock" ssh-ed25519 DDDD',
+      '',
+    ].join('\n'),
   });
   execFileSync('sh', ['-c', recipe!.replace(/\\\n\s+/, ' ')], { cwd: dir });
   t.equal(
     readFileSync(path.join(dir, 'allowed_signers.openssh'), 'utf8'),
-    ['a@x namespaces="airlock" ssh-ed25519 AAAA', 'b@x namespaces="airlock" ssh-ed25519 BBBB', 'c@x ssh-ed25519 CCCC', 'd@x namespaces="airlock" ssh-ed25519 DDDD', ''].join('\n'),
+    [
+      'a@x namespaces="airlock" ssh-ed25519 AAAA',
+      'b@x namespaces="airlock" ssh-ed25519 BBBB',
+      'c@x ssh-ed25519 CCCC',
+      'd@x namespaces="airlock" ssh-ed25519 DDDD',
+      '',
+    ].join('\n'),
   );
 });

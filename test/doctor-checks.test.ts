@@ -44,7 +44,16 @@ t.test('credentials, an unreachable engine, a busy port, a bad store, low disk e
 });
 
 t.test('a remote model path needs the runtime manifest; images need the ID or the archive', async (t) => {
-  const model = { name: 'm', bundleId: 'b', path: '/d', treeExists: true, unreadable: [], unreadableCount: 0, hasRuntimeManifest: false, modelPath: 'ngc://nim/x' };
+  const model = {
+    name: 'm',
+    bundleId: 'b',
+    path: '/d',
+    treeExists: true,
+    unreadable: [],
+    unreadableCount: 0,
+    hasRuntimeManifest: false,
+    modelPath: 'ngc://nim/x',
+  };
   t.match(line(facts({ models: [model] }), 'model-path m'), { status: 'FAIL', message: /nim_runtime_manifest\.yaml/ });
   t.match(line(facts({ models: [{ ...model, hasRuntimeManifest: true }] }), 'model-path m'), { status: 'PASS' });
   const image = { ref: 'nim:1', id: 'sha256:aa', present: false, tagId: 'sha256:bb', archiveReadable: false };

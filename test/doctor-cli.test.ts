@@ -16,7 +16,10 @@ if (await requireDocker(t)) {
   const port = await freePort();
   const configFor = async (gpus: string) => {
     const file = path.join(dir, `config-${gpus}.json`);
-    await writeFile(file, JSON.stringify({ store: 'store', trust: { allowedSigners: DEMO_ALLOWED_SIGNERS }, runtime: { kind: 'docker', gpus, publishPort: port } }));
+    await writeFile(
+      file,
+      JSON.stringify({ store: 'store', trust: { allowedSigners: DEMO_ALLOWED_SIGNERS }, runtime: { kind: 'docker', gpus, publishPort: port } }),
+    );
     return file;
   };
   const clean = { NGC_API_KEY: '', HF_TOKEN: '', HUGGING_FACE_HUB_TOKEN: '', NGC_CLI_API_KEY: '' };
@@ -24,7 +27,16 @@ if (await requireDocker(t)) {
   t.test('docker reachable, gpus none and a consistent store: every line passes', async (t) => {
     const res = await airlock(['doctor', '--config', await configFor('none')], { env: clean });
     t.equal(res.exitCode, 0, res.stdout + res.stderr);
-    for (const name of ['docker', 'gpu-runtime', 'secrets', `image doctor/model-${process.pid}`, `deployment doctor/model-${process.pid}`, 'port', 'disk', 'store']) {
+    for (const name of [
+      'docker',
+      'gpu-runtime',
+      'secrets',
+      `image doctor/model-${process.pid}`,
+      `deployment doctor/model-${process.pid}`,
+      'port',
+      'disk',
+      'store',
+    ]) {
       t.match(res.stdout, new RegExp(`^PASS ${name.replace('/', '\\/')}: `, 'm'), name);
     }
     t.match(res.stdout, /^PASS docker: reachable at unix:\/\//m);
@@ -36,7 +48,10 @@ if (await requireDocker(t)) {
     t.equal(res.exitCode, 1);
     const out = JSON.parse(res.stdout) as { ok: boolean; checks: Array<{ status: string; name: string; message: string }> };
     t.equal(out.ok, false);
-    t.match(out.checks.find((c) => c.name === 'secrets'), { status: 'FAIL', message: /NGC_API_KEY/ });
+    t.match(
+      out.checks.find((c) => c.name === 'secrets'),
+      { status: 'FAIL', message: /NGC_API_KEY/ },
+    );
   });
 
   t.test('gpus all without an NVIDIA runtime fails naming the GPU runtime', async (t) => {

@@ -27,11 +27,22 @@ t.test('a dropped bundle is deployed, and a bad newer one rolls back', async (t)
   const bad = await packNimBundle(t, { name: MODEL, sequence: 2, servedModelName: 'e2e-model-v2', notReady: true });
 
   const port = await freePort();
-  const runtime = { kind: 'docker', gpus: 'none', publishHost: '127.0.0.1', publishPort: port, servedModelName: 'e2e-model', readyTimeoutMs: 60000, pollIntervalMs: 200 };
+  const runtime = {
+    kind: 'docker',
+    gpus: 'none',
+    publishHost: '127.0.0.1',
+    publishPort: port,
+    servedModelName: 'e2e-model',
+    readyTimeoutMs: 60000,
+    pollIntervalMs: 200,
+  };
   let d = await startTestDaemon(t, { dir: path.join(dir, 'daemon'), config: { runtime } });
 
   await cp(good.location, path.join(d.drop, 'good'), { recursive: true });
-  const ready = await d.waitFor((bs) => bs.find((b) => b.bundleId === good.id && (b.state === 'ready' || b.state === 'failed')), { timeoutMs: 90000, what: 'the first bundle deployed' });
+  const ready = await d.waitFor((bs) => bs.find((b) => b.bundleId === good.id && (b.state === 'ready' || b.state === 'failed')), {
+    timeoutMs: 90000,
+    what: 'the first bundle deployed',
+  });
   t.equal(ready.state, 'ready', JSON.stringify(ready.deployment));
   t.equal(ready.deployment?.state, 'ready');
   t.match(ready.deployment?.containerId, /^[0-9a-f]{64}$/);
@@ -41,12 +52,15 @@ t.test('a dropped bundle is deployed, and a bad newer one rolls back', async (t)
 
   // The newer bundle never becomes ready: a short timeout, then the runtime restarts the first one.
   await d.stop();
-  d = await startTestDaemon(t, { dir: path.join(dir, 'daemon'), config: { runtime: { ...runtime, servedModelName: undefined, readyTimeoutMs: 4000 } } });
+  d = await startTestDaemon(t, {
+    dir: path.join(dir, 'daemon'),
+    config: { runtime: { ...runtime, servedModelName: undefined, readyTimeoutMs: 4000 } },
+  });
   await cp(bad.location, path.join(d.drop, 'bad'), { recursive: true });
-  const back = await d.waitFor(
-    (bs: BundleRecord[]) => bs.find((b) => b.bundleId === bad.id && (b.state === 'ready' || b.state === 'failed')),
-    { timeoutMs: 90000, what: 'the second bundle settled' },
-  );
+  const back = await d.waitFor((bs: BundleRecord[]) => bs.find((b) => b.bundleId === bad.id && (b.state === 'ready' || b.state === 'failed')), {
+    timeoutMs: 90000,
+    what: 'the second bundle settled',
+  });
   t.equal(back.state, 'failed');
   t.equal(back.deployment?.state, 'rolled-back');
   t.equal(back.deployment?.code, 'ROLLED_BACK');

@@ -34,7 +34,16 @@ t.test('RFC 3339 times are read strictly', async (t) => {
   t.equal(parseRfc3339('2026-01-01T00:00:00Z'), Date.UTC(2026, 0, 1));
   t.equal(parseRfc3339('2026-01-01T01:30:00+01:30'), Date.UTC(2026, 0, 1));
   t.equal(parseRfc3339('2024-02-29T12:00:00.250Z'), Date.UTC(2024, 1, 29, 12, 0, 0, 250));
-  for (const bad of ['2023-02-29T00:00:00Z', '2026-02-30T00:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T23:59:60Z', '2026-01-01T00:00:00+24:00', '2026-01-01', 'yesterday']) {
+  for (const bad of [
+    '2023-02-29T00:00:00Z',
+    '2026-02-30T00:00:00Z',
+    '2026-13-01T00:00:00Z',
+    '2026-01-01T24:00:00Z',
+    '2026-01-01T23:59:60Z',
+    '2026-01-01T00:00:00+24:00',
+    '2026-01-01',
+    'yesterday',
+  ]) {
     t.equal(parseRfc3339(bad), undefined, bad);
   }
 });
@@ -45,7 +54,10 @@ t.test('manifest semantics', async (t) => {
   const parsed = parseManifest(serializeManifest(m));
   t.equal(parsed.files.length, 4);
 
-  const loop = { ...m, files: [...m.files, { path: 'l1', type: 'symlink', target: 'l2' }, { path: 'l2', type: 'symlink', target: 'l1' }] } as Manifest;
+  const loop = {
+    ...m,
+    files: [...m.files, { path: 'l1', type: 'symlink', target: 'l2' }, { path: 'l2', type: 'symlink', target: 'l1' }],
+  } as Manifest;
   t.equal(manifestProblems(loop).items[0]?.code, 'BAD_SYMLINK', 'a symlink loop is refused');
 
   const fileAndDir = { ...m, files: [...m.files, { path: 'config.json/x', size: 0, sha256: 'e'.repeat(64) }] } as Manifest;
@@ -56,8 +68,16 @@ t.test('manifest semantics', async (t) => {
 
   t.throws(() => parseManifest(Buffer.from(JSON.stringify({ ...m, extra: 1 }))), { code: 'MANIFEST_INVALID' }, 'unknown fields are refused');
   t.throws(() => parseManifest(Buffer.from(JSON.stringify({ ...m, sequence: -1 }))), { code: 'MANIFEST_INVALID' });
-  t.throws(() => parseManifest(Buffer.from(JSON.stringify({ ...m, files: [{ path: 'a', size: 1, sha256: 'ABC' }] }))), { code: 'MANIFEST_INVALID' }, 'uppercase or short hex is refused');
-  t.throws(() => serializeManifest({ ...m, kind: 'other' } as unknown as Manifest), { code: 'MANIFEST_INVALID' }, 'airlock never writes an invalid manifest');
+  t.throws(
+    () => parseManifest(Buffer.from(JSON.stringify({ ...m, files: [{ path: 'a', size: 1, sha256: 'ABC' }] }))),
+    { code: 'MANIFEST_INVALID' },
+    'uppercase or short hex is refused',
+  );
+  t.throws(
+    () => serializeManifest({ ...m, kind: 'other' } as unknown as Manifest),
+    { code: 'MANIFEST_INVALID' },
+    'airlock never writes an invalid manifest',
+  );
 });
 
 t.test('bundle file names', async (t) => {

@@ -47,7 +47,9 @@ async function snapshot(dir: string): Promise<string> {
   const lines: string[] = [];
   for (const p of await filesUnder(dir)) {
     const st = await fsp.lstat(path.join(dir, p));
-    lines.push(`${p} ${st.mode} ${st.size} ${st.isFile() ? sha(await fsp.readFile(path.join(dir, p))) : st.isSymbolicLink() ? await fsp.readlink(path.join(dir, p)) : '-'}`);
+    lines.push(
+      `${p} ${st.mode} ${st.size} ${st.isFile() ? sha(await fsp.readFile(path.join(dir, p))) : st.isSymbolicLink() ? await fsp.readlink(path.join(dir, p)) : '-'}`,
+    );
   }
   return lines.join('\n');
 }
@@ -74,50 +76,87 @@ function headerOffsets(b: Buffer): number[] {
 
 const tarMutations: Array<[string, (b: Buffer, r: Rand) => Buffer]> = [
   ['flip a byte anywhere', (b, r) => flip(b, Math.floor(r() * b.length))],
-  ['flip a header byte and fix its checksum', (b, r) => {
-    const h = pick(r, headerOffsets(b));
-    const out = flip(b, h + Math.floor(r() * 148));
-    fixChecksum(out, h);
-    return out;
-  }],
-  ['change an entry type', (b, r) => {
-    const h = pick(r, headerOffsets(b));
-    const out = Buffer.from(b);
-    out[h + 156] = pick(r, [...'0123456xgLK5S7V']).charCodeAt(0);
-    fixChecksum(out, h);
-    return out;
-  }],
-  ['lie about a size', (b, r) => {
-    const h = pick(r, headerOffsets(b));
-    const out = Buffer.from(b);
-    out.write(Math.floor(r() * 20000).toString(8).padStart(11, '0') + '\0', h + 124, 'latin1');
-    fixChecksum(out, h);
-    return out;
-  }],
+  [
+    'flip a header byte and fix its checksum',
+    (b, r) => {
+      const h = pick(r, headerOffsets(b));
+      const out = flip(b, h + Math.floor(r() * 148));
+      fixChecksum(out, h);
+      return out;
+    },
+  ],
+  [
+    'change an entry type',
+    (b, r) => {
+      const h = pick(r, headerOffsets(b));
+      const out = Buffer.from(b);
+      out[h + 156] = pick(r, [...'0123456xgLK5S7V']).charCodeAt(0);
+      fixChecksum(out, h);
+      return out;
+    },
+  ],
+  [
+    'lie about a size',
+    (b, r) => {
+      const h = pick(r, headerOffsets(b));
+      const out = Buffer.from(b);
+      out.write(
+        Math.floor(r() * 20000)
+          .toString(8)
+          .padStart(11, '0') + '\0',
+        h + 124,
+        'latin1',
+      );
+      fixChecksum(out, h);
+      return out;
+    },
+  ],
   ['cut it short', (b, r) => b.subarray(0, Math.floor(r() * b.length))],
   ['cut it at a block boundary', (b, r) => b.subarray(0, 512 * Math.floor((r() * b.length) / 512))],
-  ['append junk after the end', (b, r) => Buffer.concat([b, Buffer.from(Array.from({ length: 1 + Math.floor(r() * 2000) }, () => Math.floor(r() * 256)))])],
-  ['insert a zero block before an entry', (b, r) => {
-    const h = pick(r, headerOffsets(b).slice(1));
-    return Buffer.concat([b.subarray(0, h), Buffer.alloc(512), b.subarray(h)]);
-  }],
-  ['repeat an entry at the end', (b, r) => {
-    const hs = headerOffsets(b);
-    const i = Math.floor(r() * hs.length);
-    const end = hs[i + 1] ?? b.length - 1024;
-    return Buffer.concat([b.subarray(0, b.length - 1024), b.subarray(hs[i]!, end), Buffer.alloc(1024)]);
-  }],
-  ['move the last entry first', (b) => {
-    const hs = headerOffsets(b);
-    const last = hs[hs.length - 1]!;
-    return Buffer.concat([b.subarray(last, b.length - 1024), b.subarray(0, last), Buffer.alloc(1024)]);
-  }],
+  [
+    'append junk after the end',
+    (b, r) => Buffer.concat([b, Buffer.from(Array.from({ length: 1 + Math.floor(r() * 2000) }, () => Math.floor(r() * 256)))]),
+  ],
+  [
+    'insert a zero block before an entry',
+    (b, r) => {
+      const h = pick(r, headerOffsets(b).slice(1));
+      return Buffer.concat([b.subarray(0, h), Buffer.alloc(512), b.subarray(h)]);
+    },
+  ],
+  [
+    'repeat an entry at the end',
+    (b, r) => {
+      const hs = headerOffsets(b);
+      const i = Math.floor(r() * hs.length);
+      const end = hs[i + 1] ?? b.length - 1024;
+      return Buffer.concat([b.subarray(0, b.length - 1024), b.subarray(hs[i]!, end), Buffer.alloc(1024)]);
+    },
+  ],
+  [
+    'move the last entry first',
+    (b) => {
+      const hs = headerOffsets(b);
+      const last = hs[hs.length - 1]!;
+      return Buffer.concat([b.subarray(last, b.length - 1024), b.subarray(0, last), Buffer.alloc(1024)]);
+    },
+  ],
 ];
 
 async function mutateDir(dir: string, r: Rand): Promise<string> {
   const files = (await filesUnder(dir)).filter((p) => p.startsWith('payload/'));
   const target = path.join(dir, pick(r, files));
-  const kind = pick(r, ['flip a payload byte', 'fifo for a file', 'symlink for a file', 'folder for a file', 'unlisted file', 'remove a file', 'flip a manifest byte', 'fifo for a signature', 'fifo beside the manifest'] as const);
+  const kind = pick(r, [
+    'flip a payload byte',
+    'fifo for a file',
+    'symlink for a file',
+    'folder for a file',
+    'unlisted file',
+    'remove a file',
+    'flip a manifest byte',
+    'fifo for a signature',
+    'fifo beside the manifest',
+  ] as const);
   switch (kind) {
     case 'flip a payload byte': {
       const b = await fsp.readFile(target);
@@ -186,7 +225,10 @@ async function mutateSplit(dir: string, r: Rand): Promise<string> {
       break;
     }
     case 'flip an index byte': {
-      const index = path.join(dir, names.find((n) => n.endsWith('.parts.json'))!);
+      const index = path.join(
+        dir,
+        names.find((n) => n.endsWith('.parts.json'))!,
+      );
       const b = await fsp.readFile(index);
       await fsp.writeFile(index, flip(b, Math.floor(r() * b.length)));
       break;
@@ -236,7 +278,17 @@ t.test(`mutated bundles never hang, never exit oddly, never touch the drop, neve
       t.ok([0, 1, 2].includes(install.exitCode), `${label}: install exits 0/1/2 (${install.exitCode})`);
       t.equal(install.exitCode === 0, verify.exitCode === 0, `${label}: install accepts exactly what verify accepts`);
       t.equal(await snapshot(path.join(work, 'drop')), before, `${label}: the drop is left exactly as it was`);
-      t.same((await fsp.readdir(work)).sort(), install.exitCode === 0 || (await fsp.stat(store).then(() => true, () => false)) ? ['drop', 'store'] : ['drop'], `${label}: nothing written beside the store`);
+      t.same(
+        (await fsp.readdir(work)).sort(),
+        install.exitCode === 0 ||
+          (await fsp.stat(store).then(
+            () => true,
+            () => false,
+          ))
+          ? ['drop', 'store']
+          : ['drop'],
+        `${label}: nothing written beside the store`,
+      );
       if (install.exitCode === 0) {
         accepted++;
         const report = JSON.parse(install.stdout) as { path: string; manifestDigest: string };

@@ -87,8 +87,14 @@ t.test('a payload folder swapped for a symlink to outside is never followed out 
 
   // Swapped after the walk saw a folder and before it opened it: the open refuses the link.
   const before = await walkWithSwap(dir, 'payload/weights', swap('aside-1'));
-  t.ok(before.failures.items.some((f) => f.code === 'WRONG_TYPE' && f.path === 'payload/weights'), 'the link is refused');
-  t.ok(before.failures.items.some((f) => f.code === 'MISSING_FILE'), 'and what it would have led to is missing');
+  t.ok(
+    before.failures.items.some((f) => f.code === 'WRONG_TYPE' && f.path === 'payload/weights'),
+    'the link is refused',
+  );
+  t.ok(
+    before.failures.items.some((f) => f.code === 'MISSING_FILE'),
+    'and what it would have led to is missing',
+  );
 
   // Swapped once the walk holds the folder open: the folder it opened is read, not what the name points at now.
   await fsp.rm(weights);
@@ -157,7 +163,13 @@ t.test('removeAfterInstall never removes through a folder swapped for a symlink 
 
 t.test('removeAfterInstall removes a split bundle, its parts and its sidecar, through the drop folder', async (t) => {
   const root = t.testdir({
-    drop: { 'b.airlock.parts.json': '{}', 'b.airlock.tar.000': 'x', 'b.airlock.tar.001': 'y', 'b.airlock.signatures': { 'a.sig': 's' }, 'other.airlock.tar.000': 'keep' },
+    drop: {
+      'b.airlock.parts.json': '{}',
+      'b.airlock.tar.000': 'x',
+      'b.airlock.tar.001': 'y',
+      'b.airlock.signatures': { 'a.sig': 's' },
+      'other.airlock.tar.000': 'keep',
+    },
   });
   const drop = path.join(root, 'drop');
   t.equal(await removeDrop({ form: 'split', location: path.join(drop, 'b.airlock.parts.json'), media: false }, [drop]), true);

@@ -19,7 +19,10 @@ t.test('hostile bundles are rejected with their code', async (t) => {
       // --json prints a report on every failure: the verify report, or the error for a bundle that would not open.
       const report = JSON.parse(res.stdout) as { ok: boolean; failures?: Array<{ code: string }>; error?: { failures: Array<{ code: string }> } };
       t.equal(report.ok, false);
-      t.ok((report.failures ?? report.error?.failures ?? []).some((f) => f.code === c.code), 'the JSON report lists the code');
+      t.ok(
+        (report.failures ?? report.error?.failures ?? []).some((f) => f.code === c.code),
+        'the JSON report lists the code',
+      );
     });
   }
 });

@@ -18,7 +18,8 @@ async function setup(t: Test) {
   const signer = await makeSigner(dir);
   const allowedSigners = await loadAllowedSigners(signer.trust);
   const store = path.join(dir, 'store');
-  const pack = (opts: Parameters<typeof packFixture>[1] = {}) => packFixture(t, { fixture: 'nim-cache', signKeys: [signer.key.privatePath], ...opts });
+  const pack = (opts: Parameters<typeof packFixture>[1] = {}) =>
+    packFixture(t, { fixture: 'nim-cache', signKeys: [signer.key.privatePath], ...opts });
   return { dir, signer, allowedSigners, store, pack, opts: { store, allowedSigners, threshold: 1 } };
 }
 
@@ -30,7 +31,10 @@ t.test('progress: signatures, then payload bytes up to the total, then activatin
   t.equal(r.status, 'installed');
   t.same([...new Set(events.map((e) => e.phase))], ['signatures', 'payload', 'activating']);
   const payload = events.filter((e) => e.phase === 'payload');
-  t.ok(payload.every((e, i) => i === 0 || e.bytesDone >= payload[i - 1]!.bytesDone), 'bytes only grow');
+  t.ok(
+    payload.every((e, i) => i === 0 || e.bytesDone >= payload[i - 1]!.bytesDone),
+    'bytes only grow',
+  );
   t.equal(payload.at(-1)!.bytesDone, packed.totals.carriedBytes, 'every carried byte counted once');
   t.equal(r.bytesVerified, packed.totals.carriedBytes);
   t.equal(r.deployment.current, true);
@@ -44,7 +48,11 @@ t.test('abort: the signal stops the install and the store is unchanged', async (
   for (const format of ['dir', 'tar'] as const) {
     const ac = new AbortController();
     const onProgress = (p: InstallProgress) => p.phase === 'payload' && ac.abort();
-    await t.rejects(installBundle((await s.pack({ sequence: 2, format })).location, { ...s.opts, signal: ac.signal, onProgress }), { code: 'ABORTED' }, format);
+    await t.rejects(
+      installBundle((await s.pack({ sequence: 2, format })).location, { ...s.opts, signal: ac.signal, onProgress }),
+      { code: 'ABORTED' },
+      format,
+    );
     t.same(await snapshotStore(s.store), before, `${format}: nothing changed, staging removed`);
   }
 });

@@ -24,7 +24,7 @@ async function makeSource(dir: string): Promise<string> {
     const folder = path.join(dir, `layer${d}`);
     await fsp.mkdir(folder, { recursive: true });
     for (let i = 0; i < 20; i++) {
-      const data = i % 10 === 9 ? Buffer.from(`shared ${i}\n`) : randomBytes(40_000 + ((d * 20 + i) * 7919) % 50_000);
+      const data = i % 10 === 9 ? Buffer.from(`shared ${i}\n`) : randomBytes(40_000 + (((d * 20 + i) * 7919) % 50_000));
       await fsp.writeFile(path.join(folder, `part-${i}.bin`), data);
     }
     await fsp.symlink('part-0.bin', path.join(folder, 'latest'));
@@ -97,7 +97,8 @@ t.test(`${TRIALS} installs killed with SIGKILL at random moments`, async (t) => 
     // Every fourth waits for one of the two instants around the commit, which random timing rarely hits:
     // the new tree renamed into deployments/ (before the commit), or state.json replaced (just after it).
     let at: KillAt;
-    if (i % 4 === 3) at = i % 8 === 3 ? { when: bundle.id, inDir: path.join(store, 'deployments', 'crash_model') } : { when: 'state.json', inDir: store };
+    if (i % 4 === 3)
+      at = i % 8 === 3 ? { when: bundle.id, inDir: path.join(store, 'deployments', 'crash_model') } : { when: 'state.json', inDir: store };
     else at = { afterMs: Math.round(((Math.floor(i / 2) + Math.random()) / Math.ceil(TRIALS / 2)) * duration[form]! * 1.1) };
     const { killed } = await installKilled(bundle.location, store, signer.trust, at);
     const delay = 'afterMs' in at ? `${at.afterMs} ms` : `on ${at.when}`;
@@ -111,9 +112,16 @@ t.test(`${TRIALS} installs killed with SIGKILL at random moments`, async (t) => 
     // Before any repair: every committed tree is complete; only leftovers the next run removes may differ.
     const before = await checkStore(store);
     const leftovers = /^(models\/[^/]+\/current|deployments\/[^/]+\/[^/]+)$/;
-    t.same(before.filter((f) => !leftovers.test(f.path ?? '')), [], `trial ${i}: nothing half-written is visible`);
+    t.same(
+      before.filter((f) => !leftovers.test(f.path ?? '')),
+      [],
+      `trial ${i}: nothing half-written is visible`,
+    );
     const link = await fsp.realpath(path.join(store, 'models', 'crash_model', 'current'));
-    t.ok(state.models[0]!.deployments.some((d) => path.join(store, d.dir) === link), `trial ${i}: current points at a committed deployment`);
+    t.ok(
+      state.models[0]!.deployments.some((d) => path.join(store, d.dir) === link),
+      `trial ${i}: current points at a committed deployment`,
+    );
 
     // Every third trial goes straight to the next install, which must get past the dead holder's lock itself.
     if (i % 3 !== 0) {

@@ -28,7 +28,10 @@ t.test('delta round trip, then MISSING_CONTENT when the store lost a blob', asyn
   t.equal(inv.exitCode, 0, inv.stderr);
   const inventory = JSON.parse(await fsp.readFile(inventoryFile, 'utf8'));
   t.same(schemaProblems('inventory', inventory), [], 'the inventory matches schema/inventory.schema.json');
-  t.same(inventory.bundles.map((b: { id: string }) => b.id), [full.id]);
+  t.same(
+    inventory.bundles.map((b: { id: string }) => b.id),
+    [full.id],
+  );
   const stdoutInv = await airlock(['inventory', '--store', store]);
   t.same(JSON.parse(stdoutInv.stdout).content, inventory.content, 'without --out it goes to stdout');
 

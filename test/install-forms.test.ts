@@ -36,7 +36,11 @@ t.test('every fixture kind in every form installs as an exact copy of its source
         t.same(schemaProblems('install-report', report), [], 'the report matches schema/install-report.schema.json');
         t.ok(path.isAbsolute(report.path), '--json gives the absolute deployment path');
         t.equal(report.manifestDigest, packed.manifestDigest);
-        t.same(await treeListing(report.path), await treeListing(fixturePath(kind)), 'the tree equals the source: types, sizes, sha256, symlink targets');
+        t.same(
+          await treeListing(report.path),
+          await treeListing(fixturePath(kind)),
+          'the tree equals the source: types, sizes, sha256, symlink targets',
+        );
         const current = path.join(store, 'models', `test_${kind}`, 'current');
         t.equal(await fsp.realpath(current), report.path, 'models/<slug>/current points at it');
 
@@ -52,7 +56,10 @@ t.test('every fixture kind in every form installs as an exact copy of its source
   }
   t.same(await checkStore(store, { deep: true }), [], 'the store is consistent, every byte re-hashed');
   const models = await listDeployments(store);
-  t.same(models.map((m) => m.name), KINDS.map((k) => `test/${k}`).sort());
+  t.same(
+    models.map((m) => m.name),
+    KINDS.map((k) => `test/${k}`).sort(),
+  );
   for (const m of models) t.equal(m.kept.length, 2, `${m.name}: current plus two earlier kept (default retention)`);
 });
 
@@ -89,7 +96,13 @@ t.test('image archives are stored as content and listed with the deployment', as
   const store = path.join(dir, 'store');
   const img = await imageArchive(dir, 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3');
   for (const format of ['dir', 'tar'] as const) {
-    const packed = await packFixture(t, { fixture: 'model-store', format, images: [img.file], signKeys: [signer.key.privatePath], name: `img/${format}` });
+    const packed = await packFixture(t, {
+      fixture: 'model-store',
+      format,
+      images: [img.file],
+      signKeys: [signer.key.privatePath],
+      name: `img/${format}`,
+    });
     const { exitCode, report, stderr } = await installCli(packed.location, store, signer.trust);
     t.equal(exitCode, 0, stderr);
     const archives = report!.deployment.imageArchives as Array<{ ref: string; id: string; path: string; sha256: string }>;
@@ -99,7 +112,10 @@ t.test('image archives are stored as content and listed with the deployment', as
     t.equal(archives[0]!.path, path.join(store, 'content', 'sha256', archives[0]!.sha256.slice(0, 2), archives[0]!.sha256));
     t.same(await fsp.readFile(archives[0]!.path), await fsp.readFile(img.file), 'the archive byte for byte');
     t.same(report!.deployment.imageRefs, ['nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3']);
-    t.notOk(Object.keys(await treeListing(report!.path)).some((p) => p.startsWith('images')), 'images stay out of the model tree');
+    t.notOk(
+      Object.keys(await treeListing(report!.path)).some((p) => p.startsWith('images')),
+      'images stay out of the model tree',
+    );
   }
   t.same(await checkStore(store, { deep: true }), []);
 });

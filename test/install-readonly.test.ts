@@ -51,7 +51,13 @@ t.test('a read-only bind mount (as a USB stick mounted ro would be)', async (t) 
   const store = path.join(dir, 'store');
   const packs = path.join(dir, 'packs');
   const dirForm = await packFixture(t, { fixture: 'model-store', signKeys: [signer.key.privatePath], sequence: 1, out: path.join(packs, 'bundle') });
-  const tarForm = await packFixture(t, { fixture: 'model-store', signKeys: [signer.key.privatePath], sequence: 2, split: '8K', out: path.join(packs, 'split') });
+  const tarForm = await packFixture(t, {
+    fixture: 'model-store',
+    signKeys: [signer.key.privatePath],
+    sequence: 2,
+    split: '8K',
+    out: path.join(packs, 'split'),
+  });
   const mnt = await readOnlyBind(t, packs);
   if (!mnt) return t.plan(0, 'cannot make a read-only bind mount here');
   await t.rejects(fsp.writeFile(path.join(mnt, 'probe'), 'x'), { code: 'EROFS' }, 'the mount refuses writes, even to root');

@@ -17,7 +17,8 @@ t.test('rollback protection, decided before any payload byte', async (t) => {
   const dir = t.testdir();
   const signer = await makeSigner(dir);
   const store = path.join(dir, 'store');
-  const pack = (sequence: number, channel = 'stable') => packFixture(t, { fixture: 'model-dir', signKeys: [signer.key.privatePath], sequence, channel });
+  const pack = (sequence: number, channel = 'stable') =>
+    packFixture(t, { fixture: 'model-dir', signKeys: [signer.key.privatePath], sequence, channel });
   const [s5, s7, s7b, s3] = [await pack(5), await pack(7), await pack(7), await pack(3)];
   t.not(s7.manifestDigest, s7b.manifestDigest, 'two different bundles with sequence 7');
 
@@ -75,7 +76,11 @@ t.test('rollback returns to a kept deployment instantly; deployments lists them'
   t.equal(list.res.exitCode, 0);
   t.same(schemaProblems('deployments-report', list.json), [], 'deployments --json matches its schema');
   t.equal(list.json.models[0].current.bundleId, ids[2]);
-  t.same(list.json.models[0].kept.map((d: { bundleId: string }) => d.bundleId), [ids[1], ids[0]], 'earlier ones, most recent first');
+  t.same(
+    list.json.models[0].kept.map((d: { bundleId: string }) => d.bundleId),
+    [ids[1], ids[0]],
+    'earlier ones, most recent first',
+  );
 
   const back = await cliJson(['rollback', NAME, '--store', store, '--json']);
   t.equal(back.res.exitCode, 0, back.res.stderr);
@@ -108,7 +113,10 @@ t.test('retention keeps N earlier deployments; gc removes content only they do n
   t.same(installs[3]!.evicted, [installs[1]!.packed.id]);
   await t.rejects(fsp.stat(installs[0]!.path), { code: 'ENOENT' }, 'an evicted tree is removed');
   const state = await readState(store);
-  t.same(state.models[0]!.deployments.map((d) => d.bundleId), [installs[3]!.packed.id, installs[2]!.packed.id]);
+  t.same(
+    state.models[0]!.deployments.map((d) => d.bundleId),
+    [installs[3]!.packed.id, installs[2]!.packed.id],
+  );
 
   const blobsBefore = await blobs(store);
   const gc = await cliJson(['gc', '--store', store, '--json']);
@@ -117,7 +125,9 @@ t.test('retention keeps N earlier deployments; gc removes content only they do n
   const wanted = new Set<string>();
   for (const d of state.models[0]!.deployments) {
     wanted.add(d.manifestDigest);
-    const m = JSON.parse(await fsp.readFile(path.join(store, 'content', 'sha256', d.manifestDigest.slice(0, 2), d.manifestDigest), 'utf8')) as Manifest;
+    const m = JSON.parse(
+      await fsp.readFile(path.join(store, 'content', 'sha256', d.manifestDigest.slice(0, 2), d.manifestDigest), 'utf8'),
+    ) as Manifest;
     for (const f of m.files) if (f.type !== 'symlink') wanted.add(f.sha256);
   }
   const after = await blobs(store);

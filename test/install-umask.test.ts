@@ -17,7 +17,9 @@ t.test('a deployment installed under umask 077 is world-readable and traversable
   const bundle = path.join(dir, 'bundle');
   const store = path.join(dir, 'store');
   const sh = (cmd: string) => run('/bin/sh', ['-c', `umask 077; ${cmd}`], { env: childEnv() });
-  await sh(`"${process.execPath}" "${AIRLOCK_BIN}" pack "${fixturePath('nim-cache')}" --out "${bundle}" --name test/umask --kind nim-cache --sign "${key}"`);
+  await sh(
+    `"${process.execPath}" "${AIRLOCK_BIN}" pack "${fixturePath('nim-cache')}" --out "${bundle}" --name test/umask --kind nim-cache --sign "${key}"`,
+  );
   const { stdout } = await sh(`"${process.execPath}" "${AIRLOCK_BIN}" install "${bundle}" --store "${store}" --trust "${trust}" --json`);
   const deployment = (JSON.parse(stdout) as { path: string }).path;
 

@@ -57,7 +57,11 @@ async function setup(t: Test, order: DeploymentInfo[]) {
   const port = await runtime.listen();
   t.teardown(() => runtime.close());
   const store = new FakeStore(order);
-  const ctx: DeployContext = { runtime, settings: { ...defaultDeploySettings, gpus: 'none', publishPort: port, readyTimeoutMs: 1500, pollIntervalMs: 100, env: {} }, deployments: store };
+  const ctx: DeployContext = {
+    runtime,
+    settings: { ...defaultDeploySettings, gpus: 'none', publishPort: port, readyTimeoutMs: 1500, pollIntervalMs: 100, env: {} },
+    deployments: store,
+  };
   return { runtime, store, ctx };
 }
 
@@ -130,7 +134,11 @@ t.test('refusals touch nothing: another bundle current, a files bundle, a contai
   await t.rejects(deployCurrent(files.ctx, 'test/m'), { code: 'NOT_DEPLOYABLE' });
   runtime.addForeign('airlock-test-m');
   await t.rejects(deployCurrent(ctx, 'test/m'), { code: 'CONFLICT' });
-  t.same(runtime.calls.filter((c) => c.startsWith('create')), [], 'nothing was created');
+  t.same(
+    runtime.calls.filter((c) => c.startsWith('create')),
+    [],
+    'nothing was created',
+  );
 });
 
 t.test('a credential in the settings is refused before the serving container is touched', async (t) => {

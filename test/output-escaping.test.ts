@@ -24,13 +24,19 @@ function assertClean(t: Test, res: CliResult, what: string): void {
   t.same(rawControls(res.stdout), [], `${what}: no raw control characters on stdout`);
   t.same(rawControls(res.stderr), [], `${what}: no raw control characters on stderr`);
   const errors = res.stderr.split('\n').filter((l) => l !== '');
-  t.ok(errors.every((l) => l.startsWith('airlock: ')), `${what}: every stderr line is an airlock line (${JSON.stringify(res.stderr)})`);
+  t.ok(
+    errors.every((l) => l.startsWith('airlock: ')),
+    `${what}: every stderr line is an airlock line (${JSON.stringify(res.stderr)})`,
+  );
 }
 
 t.test('escapeText makes every control, bidi override and line separator visible, and keeps the rest', async (t) => {
   t.equal(escapeText('a\x1b[31mb\nc\rd\te\x00\x7f'), 'a\\x1b[31mb\\x0ac\\x0dd\\x09e\\x00\\x7f');
   t.equal(escapeText('\u0085\u009b'), '\\x85\\x9b', 'C1');
-  t.equal(escapeText('\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c'), '\\u{202A}\\u{202B}\\u{202C}\\u{202D}\\u{202E}\\u{2066}\\u{2067}\\u{2068}\\u{2069}\\u{200E}\\u{200F}\\u{61C}');
+  t.equal(
+    escapeText('\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c'),
+    '\\u{202A}\\u{202B}\\u{202C}\\u{202D}\\u{202E}\\u{2066}\\u{2067}\\u{2068}\\u{2069}\\u{200E}\\u{200F}\\u{61C}',
+  );
   t.equal(escapeText('\u2028\u2029'), '\\u{2028}\\u{2029}');
   t.equal(escapeText('méta/lläma 日本 🙂 C:\\x ~/a b'), 'méta/lläma 日本 🙂 C:\\x ~/a b', 'ordinary text unchanged');
   t.equal(escapeText(escapeText(HOSTILE)), escapeText(HOSTILE), 'idempotent');
@@ -90,7 +96,10 @@ t.test('inspect, verify and install show a hostile bundle escaped, with one-line
 
   const json = await airlock(['verify', b.dir, '--trust', b.trust, '--json']);
   const report = JSON.parse(json.stdout) as { failures: Array<{ path?: string }> };
-  t.ok(report.failures.some((f) => f.path?.includes('\u202egpj.exe\u009b31m')), '--json keeps the exact path (JSON escaping protects it)');
+  t.ok(
+    report.failures.some((f) => f.path?.includes('\u202egpj.exe\u009b31m')),
+    '--json keeps the exact path (JSON escaping protects it)',
+  );
 });
 
 t.test('a manifest whose name carries ESC and a newline is refused in one escaped line', async (t) => {

@@ -33,7 +33,10 @@ async function swapBetweenWalkAndOpen(t: Test, src: string, swap: () => Promise<
 }
 
 function tree(t: Test) {
-  const dir = t.testdir({ src: { 'a.bin': 'inside a\n', sub: { 'b.bin': 'inside b\n' } }, outside: { 'a.bin': 'SECRET a\n', 'b.bin': 'SECRET b\n' } });
+  const dir = t.testdir({
+    src: { 'a.bin': 'inside a\n', sub: { 'b.bin': 'inside b\n' } },
+    outside: { 'a.bin': 'SECRET a\n', 'b.bin': 'SECRET b\n' },
+  });
   return { dir, src: path.join(dir, 'src'), outside: path.join(dir, 'outside') };
 }
 
@@ -98,7 +101,10 @@ t.test('files are read through the descriptors opened from the walk, even once t
   await fsp.mkdir(src);
   await fsp.writeFile(path.join(src, 'a.bin'), 'impostor\n');
   const entries = await writePayload(path.join(dir, 'out'), walked, { pool });
-  t.same(entries.map((e) => e.path), ['a.bin', 'sub/b.bin']);
+  t.same(
+    entries.map((e) => e.path),
+    ['a.bin', 'sub/b.bin'],
+  );
   t.equal(await fsp.readFile(path.join(dir, 'out', 'payload', 'a.bin'), 'utf8'), 'inside a\n');
 });
 

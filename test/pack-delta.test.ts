@@ -35,10 +35,20 @@ t.test('files the inventory lists are omitted; the rest are carried', async (t) 
     }
     const m = JSON.parse(await fsp.readFile(path.join(root, 'airlock.json'), 'utf8')) as Manifest;
     const files = m.files as FileEntry[];
-    t.same(files.filter((f) => f.omitted).map((f) => f.path).sort(), held.sort(), `${format}: held files are marked omitted`);
+    t.same(
+      files
+        .filter((f) => f.omitted)
+        .map((f) => f.path)
+        .sort(),
+      held.sort(),
+      `${format}: held files are marked omitted`,
+    );
     for (const f of files) {
       t.equal(f.sha256, await sha256sum(path.join(src, f.path)), `${format}: ${f.path} still hashed from the source`);
-      const inPayload = await fsp.stat(path.join(root, 'payload', f.path)).then(() => true, () => false);
+      const inPayload = await fsp.stat(path.join(root, 'payload', f.path)).then(
+        () => true,
+        () => false,
+      );
       t.equal(inPayload, !f.omitted, `${format}: ${f.path} ${f.omitted ? 'left out of' : 'carried in'} the payload`);
     }
     t.equal(packed.totals.omittedFiles, 2);
@@ -46,7 +56,10 @@ t.test('files the inventory lists are omitted; the rest are carried', async (t) 
 });
 
 t.test('an unreadable or malformed inventory is a configuration error', async (t) => {
-  const dir = t.testdir({ 'bad.json': '{"schema":"airlock.inventory/v1"', 'wrong.json': JSON.stringify({ schema: 'airlock.inventory/v1', created: 'x', content: [{ sha256: 'nope' }], bundles: [] }) });
+  const dir = t.testdir({
+    'bad.json': '{"schema":"airlock.inventory/v1"',
+    'wrong.json': JSON.stringify({ schema: 'airlock.inventory/v1', created: 'x', content: [{ sha256: 'nope' }], bundles: [] }),
+  });
   for (const f of ['bad.json', 'wrong.json', 'missing.json']) {
     const res = await airlock(packArgs({ fixture: 'model-dir', against: path.join(dir, f) }, path.join(dir, 'out')));
     t.equal(res.exitCode, 2, f);

@@ -33,7 +33,10 @@ const symlinkEntries = (m: Manifest) => m.files.filter((f): f is SymlinkEntry =>
 /** Every sha256 and size in the manifest is what sha256sum and stat say about the source tree. */
 async function checkAgainstSource(t: Test, m: Manifest, source: string): Promise<void> {
   const files = fileEntries(m);
-  const sums = await sha256sums(source, files.map((f) => f.path));
+  const sums = await sha256sums(
+    source,
+    files.map((f) => f.path),
+  );
   for (const f of files) {
     t.equal(f.sha256, sums.get(f.path), `sha256 of ${f.path} matches sha256sum`);
     t.equal(f.size, (await fsp.stat(path.join(source, f.path))).size, `size of ${f.path}`);
@@ -42,7 +45,11 @@ async function checkAgainstSource(t: Test, m: Manifest, source: string): Promise
     t.equal(s.target, await fsp.readlink(path.join(source, s.path)), `symlink ${s.path} recorded with its target`);
   }
   const paths = m.files.map((f) => f.path);
-  t.same(paths, [...paths].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))), 'entries sorted by byte order');
+  t.same(
+    paths,
+    [...paths].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+    'entries sorted by byte order',
+  );
 }
 
 /** Regular files only under payload/, exactly the listed ones, byte for byte. */
@@ -66,7 +73,15 @@ async function checkPayloadDir(t: Test, m: Manifest, payload: string): Promise<v
 }
 
 async function verifySignature(t: Test, manifestFile: string, sigFile: string, allowed: string, principal: string): Promise<void> {
-  const r = await run('sh', ['-c', 'ssh-keygen -Y verify -f "$1" -I "$2" -n airlock -s "$3" < "$4"', 'sh', allowed, principal, sigFile, manifestFile]).then(
+  const r = await run('sh', [
+    '-c',
+    'ssh-keygen -Y verify -f "$1" -I "$2" -n airlock -s "$3" < "$4"',
+    'sh',
+    allowed,
+    principal,
+    sigFile,
+    manifestFile,
+  ]).then(
     (x) => ({ ok: true, out: x.stdout }),
     (e: { stderr?: string }) => ({ ok: false, out: e.stderr ?? '' }),
   );
@@ -98,12 +113,28 @@ for (const fixture of FIXTURES) {
     t.equal(m.channel, 'stable', 'default channel');
     t.match(m.id, /^meta_llama-3\.1-8b-instruct-\d+-[0-9a-f]{8}$/);
     t.equal(m.id, packed.id);
-    t.equal((await sha256sums(packed.location, ['airlock.json'])).get('airlock.json'), packed.manifestDigest, 'manifestDigest is sha256sum of airlock.json');
+    t.equal(
+      (await sha256sums(packed.location, ['airlock.json'])).get('airlock.json'),
+      packed.manifestDigest,
+      'manifestDigest is sha256sum of airlock.json',
+    );
     await checkAgainstSource(t, m, packed.source);
     await checkPayloadDir(t, m, path.join(packed.location, 'payload'));
     t.same((await fsp.readdir(path.join(packed.location, 'signatures'))).sort(), ['alice-test.invalid.sig', 'bob-test.invalid.sig']);
-    await verifySignature(t, path.join(packed.location, 'airlock.json'), path.join(packed.location, 'signatures/alice-test.invalid.sig'), allowed, 'alice@test.invalid');
-    await verifySignature(t, path.join(packed.location, 'airlock.json'), path.join(packed.location, 'signatures/bob-test.invalid.sig'), allowed, 'bob@test.invalid');
+    await verifySignature(
+      t,
+      path.join(packed.location, 'airlock.json'),
+      path.join(packed.location, 'signatures/alice-test.invalid.sig'),
+      allowed,
+      'alice@test.invalid',
+    );
+    await verifySignature(
+      t,
+      path.join(packed.location, 'airlock.json'),
+      path.join(packed.location, 'signatures/bob-test.invalid.sig'),
+      allowed,
+      'bob@test.invalid',
+    );
     const leftovers = (await fsp.readdir(path.dirname(packed.location))).filter((n) => n.includes('partial'));
     t.same(leftovers, [], 'no partial output left behind');
     if (fixture === 'nim-cache') {
@@ -120,7 +151,10 @@ for (const fixture of FIXTURES) {
     const names = (await sh(`tar -tf '${path.basename(packed.location)}'`, packed.out)).trim().split('\n');
     t.equal(names[0], 'airlock.json', 'airlock.json is the first entry');
     t.equal(names[1], 'signatures/alice-test.invalid.sig', 'then the signatures');
-    t.ok(names.slice(2).every((n) => n.startsWith('payload/')), 'then the payload');
+    t.ok(
+      names.slice(2).every((n) => n.startsWith('payload/')),
+      'then the payload',
+    );
     const verbose = (await sh(`tar --numeric-owner --full-time -tvf '${path.basename(packed.location)}'`, packed.out)).trim().split('\n');
     const extract = path.join(packed.out, 'x');
     await fsp.mkdir(extract);
@@ -134,21 +168,40 @@ for (const fixture of FIXTURES) {
     t.equal(names.length, 2 + fileEntries(m).length, 'one entry per listed file, none for symlinks');
     await checkAgainstSource(t, m, packed.source);
     await checkPayloadDir(t, m, path.join(extract, 'payload'));
-    await verifySignature(t, path.join(extract, 'airlock.json'), path.join(extract, 'signatures/alice-test.invalid.sig'), allowed, 'alice@test.invalid');
-    t.same((await fsp.readdir(packed.out)).filter((n) => n.startsWith('.')), [], 'no hidden staging left in DEST');
+    await verifySignature(
+      t,
+      path.join(extract, 'airlock.json'),
+      path.join(extract, 'signatures/alice-test.invalid.sig'),
+      allowed,
+      'alice@test.invalid',
+    );
+    t.same(
+      (await fsp.readdir(packed.out)).filter((n) => n.startsWith('.')),
+      [],
+      'no hidden staging left in DEST',
+    );
   });
 
   t.test(`${fixture}: split form`, async (t) => {
     const packed = await packFixture(t, { fixture, split: '8K', signKeys: [alice.privatePath] });
     t.equal(packed.form, 'split');
     t.equal(path.basename(packed.location), `${packed.id}.airlock.parts.json`);
-    const index = JSON.parse(await fsp.readFile(packed.location, 'utf8')) as { schema: string; tar: string; size: number; sha256: string; parts: Array<{ name: string; size: number; sha256: string }> };
+    const index = JSON.parse(await fsp.readFile(packed.location, 'utf8')) as {
+      schema: string;
+      tar: string;
+      size: number;
+      sha256: string;
+      parts: Array<{ name: string; size: number; sha256: string }>;
+    };
     t.equal(index.schema, 'airlock.parts/v1');
     t.equal(index.tar, `${packed.id}.airlock.tar`);
     t.ok(index.parts.length > 1, 'more than one part at 8K');
     const onDisk = (await fsp.readdir(packed.out)).sort();
     t.same(onDisk, [path.basename(packed.location), ...index.parts.map((p) => p.name)].sort(), 'index and parts, nothing else (no full tar)');
-    const sums = await sha256sums(packed.out, index.parts.map((p) => p.name));
+    const sums = await sha256sums(
+      packed.out,
+      index.parts.map((p) => p.name),
+    );
     for (const [i, p] of index.parts.entries()) {
       t.equal(p.name, `${index.tar}.${String(i).padStart(3, '0')}`);
       const size = (await fsp.stat(path.join(packed.out, p.name))).size;
@@ -175,7 +228,8 @@ t.test('the same manifest gives the same tar bytes', async (t) => {
   // Two packs differ only by id/created; the headers that do not depend on them must match byte for byte.
   const a = await packFixture(t, { fixture: 'model-store', format: 'tar', sequence: 7 });
   const b = await packFixture(t, { fixture: 'model-store', format: 'tar', sequence: 7 });
-  const listing = async (p: { location: string; out: string }) => (await sh(`tar --numeric-owner -tvf '${p.location}' | cut -c1-40 | sort`, p.out)).replace(/\d{4}-\d\d-\d\d \d\d:\d\d/g, '');
+  const listing = async (p: { location: string; out: string }) =>
+    (await sh(`tar --numeric-owner -tvf '${p.location}' | cut -c1-40 | sort`, p.out)).replace(/\d{4}-\d\d-\d\d \d\d:\d\d/g, '');
   t.equal(await listing(a), await listing(b));
   t.not(a.id, b.id, 'every pack gets its own id');
 });

@@ -26,7 +26,12 @@ interface BuiltArchive {
  * legacy: `<hex>.json`, `<hex>/layer.tar`; oci: `blobs/sha256/<hex>`, index.json, oci-layout.
  * `entries` controls the member order (manifest.json first or last), `dotSlash` adds ./ prefixes.
  */
-async function dockerArchive(dir: string, layout: 'legacy' | 'oci', images: ImageSpec[], opts: { manifestFirst?: boolean; dotSlash?: boolean; corruptConfig?: boolean } = {}): Promise<BuiltArchive> {
+async function dockerArchive(
+  dir: string,
+  layout: 'legacy' | 'oci',
+  images: ImageSpec[],
+  opts: { manifestFirst?: boolean; dotSlash?: boolean; corruptConfig?: boolean } = {},
+): Promise<BuiltArchive> {
   const root = path.join(dir, `img-${layout}-${Math.random().toString(16).slice(2)}`);
   await fsp.mkdir(path.join(root, 'layer-src'), { recursive: true });
   const members: string[] = [];
@@ -38,7 +43,14 @@ async function dockerArchive(dir: string, layout: 'legacy' | 'oci', images: Imag
     await run('tar', ['-cf', layerTmp, '-C', path.join(root, 'layer-src'), 'hello.txt']);
     const layer = await fsp.readFile(layerTmp);
     await fsp.rm(layerTmp);
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Env: [`IMAGE=${i}`], ExposedPorts: { '8000/tcp': {} } }, rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(layer)}`] } }));
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Env: [`IMAGE=${i}`], ExposedPorts: { '8000/tcp': {} } },
+        rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(layer)}`] },
+      }),
+    );
     const configHex = sha256(config);
     ids.push(`sha256:${configHex}`);
     const stored = opts.corruptConfig ? Buffer.concat([config, Buffer.from(' ')]) : config;
@@ -81,7 +93,15 @@ t.test('legacy docker save archive, dir form: copied whole, id from the config b
   const packed = await packFixture(t, { fixture: 'model-store', images: [archive.file] });
   const m = await manifestOf(packed.location);
   const bytes = await fsp.readFile(archive.file);
-  t.same(m.images, [{ ref: 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3', id: archive.ids[0], archive: `images/${path.basename(archive.file)}`, size: bytes.length, sha256: sha256(bytes) }]);
+  t.same(m.images, [
+    {
+      ref: 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3',
+      id: archive.ids[0],
+      archive: `images/${path.basename(archive.file)}`,
+      size: bytes.length,
+      sha256: sha256(bytes),
+    },
+  ]);
   const { stdout } = await run('sha256sum', [path.join(packed.location, 'images', path.basename(archive.file))]);
   t.equal(stdout.slice(0, 64), sha256(bytes), 'images/ holds the archive byte for byte');
   t.equal(packed.totals.imageBytes, bytes.length);
@@ -89,7 +109,10 @@ t.test('legacy docker save archive, dir form: copied whole, id from the config b
 
 t.test('OCI layout, manifest.json first, ./ names, tar form: images come after signatures, before payload', async (t) => {
   const dir = t.testdir();
-  const archive = await dockerArchive(dir, 'oci', [{ tags: ['nvcr.io/nim/meta/llama-3.1-8b-instruct:2.0.1'] }], { manifestFirst: true, dotSlash: true });
+  const archive = await dockerArchive(dir, 'oci', [{ tags: ['nvcr.io/nim/meta/llama-3.1-8b-instruct:2.0.1'] }], {
+    manifestFirst: true,
+    dotSlash: true,
+  });
   const packed = await packFixture(t, { fixture: 'model-dir', format: 'tar', images: [`${archive.file}=registry.local/llama:2.0.1`] });
   const { stdout } = await run('tar', ['-tf', packed.location]);
   const names = stdout.trim().split('\n');
@@ -114,7 +137,10 @@ t.test('an archive with several images needs REF to pick one', async (t) => {
   t.same(await fsp.readdir(out), [], 'partial output removed');
   const packed = await packFixture(t, { fixture: 'model-dir', images: [`${archive.file}=nvcr.io/nim/b:1`] });
   const m = await manifestOf(packed.location);
-  t.same(m.images.map((i) => [i.ref, i.id]), [['nvcr.io/nim/b:1', archive.ids[1]]]);
+  t.same(
+    m.images.map((i) => [i.ref, i.id]),
+    [['nvcr.io/nim/b:1', archive.ids[1]]],
+  );
 });
 
 t.test('an untagged image needs REF', async (t) => {
@@ -133,7 +159,10 @@ async function refused(t: Test, file: string, format: 'dir' | 'tar'): Promise<vo
   t.equal(res.exitCode, 1, res.stderr.trim());
   t.equal(res.errorCode, 'SOURCE_INVALID');
   if (format === 'tar') t.same(await fsp.readdir(out), [], 'staging removed from DEST');
-  t.notOk((await fsp.readdir(dir)).some((n) => n.includes('partial') || n === 'out-dir'), 'no partial bundle left');
+  t.notOk(
+    (await fsp.readdir(dir)).some((n) => n.includes('partial') || n === 'out-dir'),
+    'no partial bundle left',
+  );
 }
 
 t.test('a config whose bytes do not match its digest name is refused', async (t) => {

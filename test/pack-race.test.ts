@@ -93,7 +93,11 @@ t.test('a sub-folder swapped for a symlink to outside SOURCE while packs walk it
   }
   const dir = t.testdir({ src: { 'top.txt': 'top\n', sub: inside }, outside, out: {} });
   const secrets = new Set(Object.values(outside).map(sha256));
-  const swapper = spawn(process.execPath, ['-e', SWAPPER, path.join(dir, 'src', 'sub'), path.join(dir, 'src', 'sub.parked'), path.join(dir, 'outside')], { stdio: 'ignore' });
+  const swapper = spawn(
+    process.execPath,
+    ['-e', SWAPPER, path.join(dir, 'src', 'sub'), path.join(dir, 'src', 'sub.parked'), path.join(dir, 'outside')],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise((resolve) => swapper.once('exit', resolve));
   let outcomes: PackOutcome[];
   try {

@@ -18,16 +18,27 @@ t.test('passphrase-protected key with --passphrase-file', async (t) => {
   await new Promise<void>((resolve, reject) => execFile('tar', ['-xf', packed.location, '-C', out], (e) => (e ? reject(e) : resolve())));
   const allowed = path.join(dir, 'allowed');
   writeAllowedSigners(allowed, [{ principals: 'release@example.org', options: 'namespaces="airlock"', key }]);
-  const v = sshVerify(dir, allowed, 'release@example.org', await fsp.readFile(path.join(out, 'signatures/release-example.org.sig'), 'utf8'), await fsp.readFile(path.join(out, 'airlock.json')));
+  const v = sshVerify(
+    dir,
+    allowed,
+    'release@example.org',
+    await fsp.readFile(path.join(out, 'signatures/release-example.org.sig'), 'utf8'),
+    await fsp.readFile(path.join(out, 'airlock.json')),
+  );
   t.equal(v.status, 0, `ssh-keygen -Y verify: ${v.stdout.trim()} ${v.stderr.trim()}`);
 
-  const bad = await airlock(packArgs({ fixture: 'model-dir', signKeys: [key.privatePath], passphraseFile: path.join(dir, 'wrong') }, path.join(dir, 'b1')));
+  const bad = await airlock(
+    packArgs({ fixture: 'model-dir', signKeys: [key.privatePath], passphraseFile: path.join(dir, 'wrong') }, path.join(dir, 'b1')),
+  );
   t.equal(bad.errorCode, 'BAD_PASSPHRASE');
   t.equal(bad.exitCode, 2);
   const none = await airlock(packArgs({ fixture: 'model-dir', signKeys: [key.privatePath] }, path.join(dir, 'b2')));
   t.equal(none.errorCode, 'PASSPHRASE_REQUIRED', 'no terminal, no passphrase file');
   t.equal(none.exitCode, 2);
-  t.notOk((await fsp.readdir(dir)).some((n) => n.startsWith('b') || n.includes('partial')), 'nothing written when a key cannot be loaded');
+  t.notOk(
+    (await fsp.readdir(dir)).some((n) => n.startsWith('b') || n.includes('partial')),
+    'nothing written when a key cannot be loaded',
+  );
 });
 
 t.test('key problems are refused before packing', async (t) => {
@@ -56,11 +67,22 @@ t.test('labels: key comments made file-safe, the key hash when there is no comme
   const packed = await packFixture(t, { fixture: 'model-dir', signKeys: [a.privatePath, b.privatePath, c.privatePath] });
   const blob = Buffer.from(c.publicLine.split(' ')[1] ?? '', 'base64');
   const hashLabel = `key-${createHash('sha256').update(blob).digest('hex').slice(0, 12)}`;
-  t.same((await fsp.readdir(path.join(packed.location, 'signatures'))).sort(), ['ops-team-ops-example.org-2.sig', 'ops-team-ops-example.org.sig', `${hashLabel}.sig`].sort());
+  t.same(
+    (await fsp.readdir(path.join(packed.location, 'signatures'))).sort(),
+    ['ops-team-ops-example.org-2.sig', 'ops-team-ops-example.org.sig', `${hashLabel}.sig`].sort(),
+  );
   const allowed = path.join(dir, 'allowed');
-  writeAllowedSigners(allowed, [{ principals: 'ops', key: a }, { principals: 'ops2', key: b }, { principals: 'anon', key: c }]);
+  writeAllowedSigners(allowed, [
+    { principals: 'ops', key: a },
+    { principals: 'ops2', key: b },
+    { principals: 'anon', key: c },
+  ]);
   const manifest = await fsp.readFile(path.join(packed.location, 'airlock.json'));
-  for (const [principal, file] of [['ops', 'ops-team-ops-example.org'], ['ops2', 'ops-team-ops-example.org-2'], ['anon', hashLabel]] as const) {
+  for (const [principal, file] of [
+    ['ops', 'ops-team-ops-example.org'],
+    ['ops2', 'ops-team-ops-example.org-2'],
+    ['anon', hashLabel],
+  ] as const) {
     const v = sshVerify(dir, allowed, principal, await fsp.readFile(path.join(packed.location, 'signatures', `${file}.sig`), 'utf8'), manifest);
     t.equal(v.status, 0, `${file}.sig verifies for ${principal}`);
   }

@@ -41,7 +41,10 @@ const hostile: Array<{ name: string; make: (src: string) => Promise<void> }> = [
     },
   },
   // Resolved against the walked tree as the kernel would, not lexically: each of these passes a normalising check.
-  { name: 'a symlink through a folder that does not exist', make: (src) => fsp.symlink('../../gone/../blobs/aaaa', path.join(src, 'snapshots/main/via-gone')) },
+  {
+    name: 'a symlink through a folder that does not exist',
+    make: (src) => fsp.symlink('../../gone/../blobs/aaaa', path.join(src, 'snapshots/main/via-gone')),
+  },
   {
     name: 'a symlink through an empty folder (not carried, so it would dangle once installed)',
     make: async (src) => {

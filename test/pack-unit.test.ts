@@ -47,7 +47,10 @@ t.test('symlinks resolve against the walked tree, one component at a time as the
 });
 
 function entriesOf(tree: ReturnType<typeof walkedTree>): Array<{ type: 'file' | 'symlink'; path: string; target?: string }> {
-  return [...[...tree.files].map((p) => ({ type: 'file' as const, path: p })), ...[...tree.links].map(([p, target]) => ({ type: 'symlink' as const, path: p, target }))];
+  return [
+    ...[...tree.files].map((p) => ({ type: 'file' as const, path: p })),
+    ...[...tree.links].map(([p, target]) => ({ type: 'symlink' as const, path: p, target })),
+  ];
 }
 
 t.test('mapLimited keeps order, bounds concurrency, and stops starting work after a failure', async (t) => {
@@ -84,7 +87,12 @@ t.test('split sizes', async (t) => {
   t.equal(parseSplitSize('2T'), 2 * 1024 ** 4);
   t.equal(parseSplitSize('1048576'), 1048576);
   t.equal(parseSplitSize('4GiB'), 4 * 1024 ** 3);
-  for (const bad of ['', 'big', '-1G', '4X', '1e9', '100', '0', '1.5.2G']) t.equal(code(() => parseSplitSize(bad)), 'USAGE', `${JSON.stringify(bad)} is refused`);
+  for (const bad of ['', 'big', '-1G', '4X', '1e9', '100', '0', '1.5.2G'])
+    t.equal(
+      code(() => parseSplitSize(bad)),
+      'USAGE',
+      `${JSON.stringify(bad)} is refused`,
+    );
 });
 
 t.test('expiry: RFC 3339 times and durations', async (t) => {
@@ -94,13 +102,25 @@ t.test('expiry: RFC 3339 times and durations', async (t) => {
   t.equal(parseExpiry('2w', created).toISOString(), '2025-03-15T00:00:00.000Z');
   t.equal(parseExpiry('2025-04-01T02:00:00+02:00', created).toISOString(), '2025-04-01T00:00:00.000Z');
   for (const bad of ['tomorrow', '30', '2025-04-01', '2025-02-01T00:00:00Z', '0d', '2025-13-45T99:00:00Z']) {
-    t.equal(code(() => parseExpiry(bad, created)), 'USAGE', `${bad} is refused`);
+    t.equal(
+      code(() => parseExpiry(bad, created)),
+      'USAGE',
+      `${bad} is refused`,
+    );
   }
 });
 
 t.test('signature labels stay unique', async (t) => {
-  t.same(uniqueLabels(['alice-example.com', 'bob', 'alice-example.com', 'alice-example.com']), ['alice-example.com', 'bob', 'alice-example.com-2', 'alice-example.com-3']);
-  t.ok(uniqueLabels(['a'.repeat(64), 'a'.repeat(64)]).every((l) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(l)), 'suffixed labels keep the label pattern');
+  t.same(uniqueLabels(['alice-example.com', 'bob', 'alice-example.com', 'alice-example.com']), [
+    'alice-example.com',
+    'bob',
+    'alice-example.com-2',
+    'alice-example.com-3',
+  ]);
+  t.ok(
+    uniqueLabels(['a'.repeat(64), 'a'.repeat(64)]).every((l) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(l)),
+    'suffixed labels keep the label pattern',
+  );
 });
 
 t.test('bundle ids fit the manifest id pattern', async (t) => {
@@ -113,13 +133,35 @@ t.test('bundle ids fit the manifest id pattern', async (t) => {
 
 t.test('profiles and their tags', async (t) => {
   const id = 'ab'.repeat(32);
-  t.same(parseProfiles([`${id}=vllm-bf16-tp2-pp1`], [`${id}:tp=2,pp=1`, `${id}:gpu=H100`]), [{ id, name: 'vllm-bf16-tp2-pp1', tags: { tp: '2', pp: '1', gpu: 'H100' } }]);
+  t.same(parseProfiles([`${id}=vllm-bf16-tp2-pp1`], [`${id}:tp=2,pp=1`, `${id}:gpu=H100`]), [
+    { id, name: 'vllm-bf16-tp2-pp1', tags: { tp: '2', pp: '1', gpu: 'H100' } },
+  ]);
   t.same(parseProfiles([id], []), [{ id }]);
-  t.equal(code(() => parseProfiles(['abc'], [])), 'USAGE', 'short id');
-  t.equal(code(() => parseProfiles([id.toUpperCase()], [])), 'USAGE', 'upper-case id');
-  t.equal(code(() => parseProfiles([id, id], [])), 'USAGE', 'duplicate');
-  t.equal(code(() => parseProfiles([id], [`${'cd'.repeat(32)}:tp=1`])), 'USAGE', 'tags for an unknown profile');
-  t.equal(code(() => parseProfiles([id], [`${id}:tp`])), 'USAGE', 'tag without =');
+  t.equal(
+    code(() => parseProfiles(['abc'], [])),
+    'USAGE',
+    'short id',
+  );
+  t.equal(
+    code(() => parseProfiles([id.toUpperCase()], [])),
+    'USAGE',
+    'upper-case id',
+  );
+  t.equal(
+    code(() => parseProfiles([id, id], [])),
+    'USAGE',
+    'duplicate',
+  );
+  t.equal(
+    code(() => parseProfiles([id], [`${'cd'.repeat(32)}:tp=1`])),
+    'USAGE',
+    'tags for an unknown profile',
+  );
+  t.equal(
+    code(() => parseProfiles([id], [`${id}:tp`])),
+    'USAGE',
+    'tag without =',
+  );
 });
 
 t.test('image archive arguments', async (t) => {
@@ -127,8 +169,16 @@ t.test('image archive arguments', async (t) => {
     { file: '/x/nim.tar', archive: 'images/nim.tar', ref: 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3' },
     { file: '/cwd/other', archive: 'images/other.tar' },
   ]);
-  t.equal(code(() => parseImageArchives(['/a/nim.tar', '/b/nim.tar'], '/')), 'USAGE', 'two archives with one name');
-  t.equal(code(() => parseImageArchives(['=ref'], '/')), 'USAGE', 'no file');
+  t.equal(
+    code(() => parseImageArchives(['/a/nim.tar', '/b/nim.tar'], '/')),
+    'USAGE',
+    'two archives with one name',
+  );
+  t.equal(
+    code(() => parseImageArchives(['=ref'], '/')),
+    'USAGE',
+    'no file',
+  );
 });
 
 t.test('choosing the image of an archive', async (t) => {
@@ -137,9 +187,21 @@ t.test('choosing the image of an archive', async (t) => {
   t.same(chooseImage([a], undefined, 'x.tar'), { ref: 'nvcr.io/nim/a:1', id: a.id }, 'first tag by default');
   t.same(chooseImage([a], 'mirror.local/a:1', 'x.tar'), { ref: 'mirror.local/a:1', id: a.id }, 'REF renames a single image');
   t.same(chooseImage([a, b], 'nvcr.io/nim/b:1', 'x.tar'), { ref: 'nvcr.io/nim/b:1', id: b.id }, 'REF picks one of several');
-  t.equal(code(() => chooseImage([a, b], undefined, 'x.tar')), 'USAGE', 'several images need REF');
-  t.equal(code(() => chooseImage([a, b], 'nvcr.io/nim/c:1', 'x.tar')), 'USAGE', 'REF must name one of several');
-  t.equal(code(() => chooseImage([{ repoTags: [], id: a.id }], undefined, 'x.tar')), 'USAGE', 'untagged image needs REF');
+  t.equal(
+    code(() => chooseImage([a, b], undefined, 'x.tar')),
+    'USAGE',
+    'several images need REF',
+  );
+  t.equal(
+    code(() => chooseImage([a, b], 'nvcr.io/nim/c:1', 'x.tar')),
+    'USAGE',
+    'REF must name one of several',
+  );
+  t.equal(
+    code(() => chooseImage([{ repoTags: [], id: a.id }], undefined, 'x.tar')),
+    'USAGE',
+    'untagged image needs REF',
+  );
 });
 
 t.test('parts index round trip and its own checks', async (t) => {
@@ -154,29 +216,48 @@ t.test('parts index round trip and its own checks', async (t) => {
   t.equal(bad({ ...index, size: 1 }), 'PARTS_INVALID', 'sizes do not add up');
   t.equal(bad({ ...index, parts: [parts[1], parts[0]] }), 'PARTS_INVALID', 'out of order');
   t.equal(bad({ ...index, parts: [{ ...parts[0], name: `../${tar}.000` }, parts[1]] }), 'PARTS_INVALID', 'a path, not a name');
-  t.equal(bad({ ...index, parts: [{ ...parts[0], size: 100 }, { ...parts[1], size: 8192 }] }), 'PARTS_INVALID', 'last part larger than the others');
+  t.equal(
+    bad({
+      ...index,
+      parts: [
+        { ...parts[0], size: 100 },
+        { ...parts[1], size: 8192 },
+      ],
+    }),
+    'PARTS_INVALID',
+    'last part larger than the others',
+  );
   t.equal(bad({ ...index, extra: 1 }), 'PARTS_INVALID', 'unknown field');
-  t.equal(code(() => parsePartsIndex(Buffer.from('{'), 'x')), 'PARTS_INVALID', 'not JSON');
+  t.equal(
+    code(() => parsePartsIndex(Buffer.from('{'), 'x')),
+    'PARTS_INVALID',
+    'not JSON',
+  );
 });
 
 t.test('tar headers: regular files, uid/gid 0, fixed mtime, pax for long paths', async (t) => {
   const mtime = new Date('2025-03-01T12:00:00Z');
   const long = `payload/${'d'.repeat(120)}/${'f'.repeat(120)}/model-00001-of-00002.safetensors`;
   const body = Buffer.from('hello');
-  const bytes = Buffer.concat([
-    tarHeader({ path: long, size: body.length, mode: 0o755 }, mtime),
-    body,
-    tarPadding(body.length),
-    TAR_END,
-  ]);
+  const bytes = Buffer.concat([tarHeader({ path: long, size: body.length, mode: 0o755 }, mtime), body, tarPadding(body.length), TAR_END]);
   t.equal(bytes.length % 512, 0);
-  const seen: Array<{ path: string; mode: number | undefined; uid: number | undefined; gid: number | undefined; mtime: Date | undefined; type: string; data: string }> = [];
+  const seen: Array<{
+    path: string;
+    mode: number | undefined;
+    uid: number | undefined;
+    gid: number | undefined;
+    mtime: Date | undefined;
+    type: string;
+    data: string;
+  }> = [];
   await new Promise<void>((resolve, reject) => {
     const p = new Parser({ strict: true });
     p.on('entry', (e: ReadEntry) => {
       const chunks: Buffer[] = [];
       e.on('data', (c: Buffer) => chunks.push(c));
-      e.on('end', () => seen.push({ path: e.path, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, type: e.type, data: Buffer.concat(chunks).toString() }));
+      e.on('end', () =>
+        seen.push({ path: e.path, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, type: e.type, data: Buffer.concat(chunks).toString() }),
+      );
     });
     p.on('error', reject);
     p.on('end', () => resolve());

@@ -78,13 +78,24 @@ t.test('release artifacts', async (t) => {
   const noNodeEnv = childEnv({ PATH: `${fakebin}:/usr/sbin:/usr/bin:/sbin:/bin` });
 
   const started = Date.now();
-  const built = await sh(process.execPath, [path.join(PACKAGE_ROOT, 'dist/tools/release/main.js'), '--sign', key.privatePath, '--out', out, '--deb-compression', 'gzip', '--json'], {
-    env: childEnv({ SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) }),
-  });
+  const built = await sh(
+    process.execPath,
+    [path.join(PACKAGE_ROOT, 'dist/tools/release/main.js'), '--sign', key.privatePath, '--out', out, '--deb-compression', 'gzip', '--json'],
+    {
+      env: childEnv({ SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) }),
+    },
+  );
   if (built.code !== 0) throw new Error(`npm run release failed (${built.code}): ${built.stderr}`);
   const report = JSON.parse(built.stdout) as Report;
-  t.comment(`release build ${((Date.now() - started) / 1000).toFixed(1)} s; tarball ${report.tarball.size} bytes, .deb (gzip) ${report.deb.size} bytes`);
-  t.match(report, { version: pkg.version, node: process.version, sourceDateEpoch: SOURCE_DATE_EPOCH, tarball: { name: `airlock-${pkg.version}-linux-x64.tar.gz` } });
+  t.comment(
+    `release build ${((Date.now() - started) / 1000).toFixed(1)} s; tarball ${report.tarball.size} bytes, .deb (gzip) ${report.deb.size} bytes`,
+  );
+  t.match(report, {
+    version: pkg.version,
+    node: process.version,
+    sourceDateEpoch: SOURCE_DATE_EPOCH,
+    tarball: { name: `airlock-${pkg.version}-linux-x64.tar.gz` },
+  });
   t.same(readdirSync(out).sort(), ['SHA256SUMS', 'SHA256SUMS.sig', report.tarball.name, report.deb.name].sort(), 'exactly the four release files');
   // lintian takes the better part of a minute: start it now, read its verdict in the .deb test.
   const lintian = sh('lintian', ['--fail-on', 'error,warning', '--tag-display-limit', '0', report.deb.path]);
@@ -93,10 +104,18 @@ t.test('release artifacts', async (t) => {
     const sums = await sh('sha256sum', ['-c', 'SHA256SUMS'], { cwd: out });
     t.equal(sums.code, 0, sums.stderr);
     t.match(sums.stdout, new RegExp(`${report.deb.name}: OK`));
-    const verify = await sh('ssh-keygen', ['-Y', 'verify', '-f', signers, '-I', PRINCIPAL, '-n', 'airlock-release', '-s', path.join(out, 'SHA256SUMS.sig')], { input: readFileSync(path.join(out, 'SHA256SUMS')) });
+    const verify = await sh(
+      'ssh-keygen',
+      ['-Y', 'verify', '-f', signers, '-I', PRINCIPAL, '-n', 'airlock-release', '-s', path.join(out, 'SHA256SUMS.sig')],
+      { input: readFileSync(path.join(out, 'SHA256SUMS')) },
+    );
     t.equal(verify.code, 0, verify.stderr);
     t.match(verify.stdout, /Good "airlock-release" signature for release@example\.org/);
-    t.match(readFileSync(path.join(out, 'SHA256SUMS.sig'), 'utf8'), /^-----BEGIN SSH SIGNATURE-----\n(?:[A-Za-z0-9+/=]{70}\n)+[A-Za-z0-9+/=]{1,70}\n-----END SSH SIGNATURE-----\n$/, "armoured as ssh-keygen writes it");
+    t.match(
+      readFileSync(path.join(out, 'SHA256SUMS.sig'), 'utf8'),
+      /^-----BEGIN SSH SIGNATURE-----\n(?:[A-Za-z0-9+/=]{70}\n)+[A-Za-z0-9+/=]{1,70}\n-----END SSH SIGNATURE-----\n$/,
+      'armoured as ssh-keygen writes it',
+    );
   });
 
   await t.test('a flipped byte is rejected: in an artifact by sha256sum, in SHA256SUMS by ssh-keygen', async (t) => {
@@ -113,35 +132,53 @@ t.test('release artifacts', async (t) => {
 
     const list = readFileSync(path.join(out, 'SHA256SUMS'));
     list[3] = list[3] === 0x30 ? 0x31 : 0x30; // one hex digit of the first checksum
-    const verify = await sh('ssh-keygen', ['-Y', 'verify', '-f', signers, '-I', PRINCIPAL, '-n', 'airlock-release', '-s', path.join(out, 'SHA256SUMS.sig')], { input: list });
+    const verify = await sh(
+      'ssh-keygen',
+      ['-Y', 'verify', '-f', signers, '-I', PRINCIPAL, '-n', 'airlock-release', '-s', path.join(out, 'SHA256SUMS.sig')],
+      { input: list },
+    );
     t.not(verify.code, 0, 'a changed SHA256SUMS no longer matches its signature');
   });
 
   await t.test('a release signature never passes as a bundle signature, nor the reverse', async (t) => {
     const sumsBytes = readFileSync(path.join(out, 'SHA256SUMS'));
-    const asBundle = await sh('ssh-keygen', ['-Y', 'verify', '-f', signers, '-I', PRINCIPAL, '-n', 'airlock', '-s', path.join(out, 'SHA256SUMS.sig')], { input: sumsBytes });
+    const asBundle = await sh(
+      'ssh-keygen',
+      ['-Y', 'verify', '-f', signers, '-I', PRINCIPAL, '-n', 'airlock', '-s', path.join(out, 'SHA256SUMS.sig')],
+      { input: sumsBytes },
+    );
     t.not(asBundle.code, 0, 'SHA256SUMS.sig checked as namespace airlock');
     const bundle = await packFixture(t, { source: fixturePath('model-dir'), kind: 'model-dir', name: 'test/replay', signKeys: [key.privatePath] });
     const sig = path.join(bundle.location, 'signatures', readdirSync(path.join(bundle.location, 'signatures'))[0]!);
     const manifest = readFileSync(path.join(bundle.location, 'airlock.json'));
     const control = await sh('ssh-keygen', ['-Y', 'verify', '-f', signers, '-I', PRINCIPAL, '-n', 'airlock', '-s', sig], { input: manifest });
     t.equal(control.code, 0, `the bundle signature itself is good: ${control.stderr}`);
-    const asRelease = await sh('ssh-keygen', ['-Y', 'verify', '-f', signers, '-I', PRINCIPAL, '-n', 'airlock-release', '-s', sig], { input: manifest });
+    const asRelease = await sh('ssh-keygen', ['-Y', 'verify', '-f', signers, '-I', PRINCIPAL, '-n', 'airlock-release', '-s', sig], {
+      input: manifest,
+    });
     t.not(asRelease.code, 0, 'a bundle signature checked as namespace airlock-release');
   });
 
   await t.test('the tarball: one folder, production modules only, nothing that must not ship, fixed metadata', async (t) => {
-    const listing = await sh('tar', ['--list', '--verbose', '--full-time', '--numeric-owner', '--gzip', `--file=${report.tarball.path}`], { env: childEnv({ TZ: 'UTC' }) });
-    t.equal(listing.code, 0, listing.stderr);
-    const rows = listing.stdout.trim().split('\n').map((l) => {
-      const m = /^(\S+) (\d+)\/(\d+)\s+\d+ (\S+ \S+) (.+)$/.exec(l);
-      if (!m) throw new Error(`unexpected tar listing line ${l}`);
-      return { mode: m[1]!, uid: m[2]!, gid: m[3]!, time: m[4]!, name: m[5]!.replace(/\/$/, '') };
+    const listing = await sh('tar', ['--list', '--verbose', '--full-time', '--numeric-owner', '--gzip', `--file=${report.tarball.path}`], {
+      env: childEnv({ TZ: 'UTC' }),
     });
+    t.equal(listing.code, 0, listing.stderr);
+    const rows = listing.stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const m = /^(\S+) (\d+)\/(\d+)\s+\d+ (\S+ \S+) (.+)$/.exec(l);
+        if (!m) throw new Error(`unexpected tar listing line ${l}`);
+        return { mode: m[1]!, uid: m[2]!, gid: m[3]!, time: m[4]!, name: m[5]!.replace(/\/$/, '') };
+      });
     const top = `airlock-${pkg.version}-linux-x64`;
     t.same([...new Set(rows.map((r) => r.name.split('/')[0]))], [top], 'one top folder');
     const names = rows.map((r) => r.name.slice(top.length + 1)).filter(Boolean);
-    t.ok(rows.every((r) => r.uid === '0' && r.gid === '0'), 'owner 0:0 throughout');
+    t.ok(
+      rows.every((r) => r.uid === '0' && r.gid === '0'),
+      'owner 0:0 throughout',
+    );
     t.same([...new Set(rows.map((r) => r.time))], ['2026-01-01 00:00:00'], 'every mtime is SOURCE_DATE_EPOCH');
     const byComponents = (a: string, b: string) => {
       const x = a.split('/');
@@ -153,24 +190,56 @@ t.test('release artifacts', async (t) => {
     const mode = (n: string) => rows.find((r) => r.name === `${top}/${n}`)?.mode;
     t.equal(mode('bin/airlock'), '-rwxr-xr-x');
     t.equal(mode('node/bin/node'), '-rwxr-xr-x');
-    for (const required of ['node/LICENSE', 'dist/src/cli/main.js', 'dist/src/api/ui/index.js', 'node_modules/fastify/package.json', 'schema/manifest.schema.json', 'ui/index.html', 'systemd/airlock.service', 'systemd/airlock.service.d/docker.conf', 'docs/install.md', 'README.md', 'LICENSE', 'package.json']) {
+    for (const required of [
+      'node/LICENSE',
+      'dist/src/cli/main.js',
+      'dist/src/api/ui/index.js',
+      'node_modules/fastify/package.json',
+      'schema/manifest.schema.json',
+      'ui/index.html',
+      'systemd/airlock.service',
+      'systemd/airlock.service.d/docker.conf',
+      'docs/install.md',
+      'README.md',
+      'LICENSE',
+      'package.json',
+    ]) {
       t.ok(names.includes(required), `ships ${required}`);
     }
-    const forbidden = names.filter((n) => /^(test|bench|\.ci|fixtures|src|tools)(\/|$)|^dist\/(test|bench|tools)(\/|$)|^dist\/.*\.map$|(^|\/)demo_ed25519$|\.tsbuildinfo$/.test(n));
+    const forbidden = names.filter((n) =>
+      /^(test|bench|\.ci|fixtures|src|tools)(\/|$)|^dist\/(test|bench|tools)(\/|$)|^dist\/.*\.map$|(^|\/)demo_ed25519$|\.tsbuildinfo$/.test(n),
+    );
     t.same(forbidden, [], 'no tests, benchmarks, CI scripts, fixtures, sources, our source maps or the demo key');
     const prod = (await sh('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: PACKAGE_ROOT })).stdout;
-    const devOnly = Object.keys(pkg.devDependencies).filter((d) => !prod.includes(`${path.sep}node_modules${path.sep}${d}\n`) && !prod.endsWith(`node_modules/${d}`));
+    const devOnly = Object.keys(pkg.devDependencies).filter(
+      (d) => !prod.includes(`${path.sep}node_modules${path.sep}${d}\n`) && !prod.endsWith(`node_modules/${d}`),
+    );
     t.ok(devOnly.includes('tap') && devOnly.includes('typescript'), `dev-only dependencies known: ${devOnly.join(', ')}`);
     const shipped = devOnly.filter((d) => names.some((n) => n === `node_modules/${d}` || n.startsWith(`node_modules/${d}/`)));
     t.same(shipped, [], 'no dev-only dependency in node_modules');
-    t.notOk(names.some((n) => n.startsWith('node_modules/ssh2/test/')), "ssh2's test suite (private test keys) stays out");
-    const shippedPkg = JSON.parse((await sh('tar', ['--extract', '--to-stdout', '--gzip', `--file=${report.tarball.path}`, `${top}/package.json`])).stdout) as Record<string, unknown>;
-    t.same(Object.keys(shippedPkg).filter((k) => ['scripts', 'devDependencies', 'tap'].includes(k)), [], 'package.json without scripts or dev dependencies');
+    t.notOk(
+      names.some((n) => n.startsWith('node_modules/ssh2/test/')),
+      "ssh2's test suite (private test keys) stays out",
+    );
+    const shippedPkg = JSON.parse(
+      (await sh('tar', ['--extract', '--to-stdout', '--gzip', `--file=${report.tarball.path}`, `${top}/package.json`])).stdout,
+    ) as Record<string, unknown>;
+    t.same(
+      Object.keys(shippedPkg).filter((k) => ['scripts', 'devDependencies', 'tap'].includes(k)),
+      [],
+      'package.json without scripts or dev dependencies',
+    );
     t.equal(shippedPkg['type'], 'module');
   });
 
   await t.test('offline: the tarball extracts and runs with no network at all (unshare -n)', async (t) => {
-    if (unavailable(t, ROOT_ONLY ?? ((await sh('unshare', ['-n', 'true']).catch(() => ({ code: 1 }))).code === 0 ? undefined : 'unshare -n is not available'))) return;
+    if (
+      unavailable(
+        t,
+        ROOT_ONLY ?? ((await sh('unshare', ['-n', 'true']).catch(() => ({ code: 1 }))).code === 0 ? undefined : 'unshare -n is not available'),
+      )
+    )
+      return;
     const offlineStarted = Date.now();
     const fresh = path.join(work, 'offline');
     mkdirSync(fresh);
@@ -182,7 +251,11 @@ t.test('release artifacts', async (t) => {
 
     const version = await offline(['--version']);
     t.equal(version.stdout.trim(), `airlock ${pkg.version}`, `the bundled runtime, not the node on PATH: ${version.stderr}`);
-    t.equal((await sh('unshare', ['-n', path.join(tree, 'node/bin/node'), '--version'])).stdout.trim(), process.version, "the build machine's Node.js");
+    t.equal(
+      (await sh('unshare', ['-n', path.join(tree, 'node/bin/node'), '--version'])).stdout.trim(),
+      process.version,
+      "the build machine's Node.js",
+    );
 
     const bundle = await packFixture(t, { source: fixturePath('model-dir'), kind: 'model-dir', name: 'test/offline', signKeys: [key.privatePath] });
     const verified = await offline(['verify', bundle.location, '--trust', signers]);
@@ -196,9 +269,20 @@ t.test('release artifacts', async (t) => {
     const daemonDir = path.join(fresh, 'daemon');
     mkdirSync(daemonDir);
     const socket = path.join(daemonDir, 'api.sock');
-    const config = { dropFolders: ['drop'], store: 'store', mediaRoots: [], trust: { allowedSigners: signers }, quietPeriodMs: 400, api: { socket, tokenFile: 'api-token' }, runtime: { kind: 'none' } };
+    const config = {
+      dropFolders: ['drop'],
+      store: 'store',
+      mediaRoots: [],
+      trust: { allowedSigners: signers },
+      quietPeriodMs: 400,
+      api: { socket, tokenFile: 'api-token' },
+      runtime: { kind: 'none' },
+    };
     writeFileSync(path.join(daemonDir, 'config.json'), JSON.stringify(config));
-    const daemon = spawn('unshare', ['-n', cli, 'daemon', '--config', path.join(daemonDir, 'config.json')], { env: noNodeEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const daemon = spawn('unshare', ['-n', cli, 'daemon', '--config', path.join(daemonDir, 'config.json')], {
+      env: noNodeEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let logs = '';
     daemon.stdout!.setEncoding('utf8').on('data', (c: string) => (logs += c));
     daemon.stderr!.setEncoding('utf8').on('data', (c: string) => (logs += c));
@@ -214,7 +298,11 @@ t.test('release artifacts', async (t) => {
     const health = await apiRequest(base, '/healthz');
     t.match(health, { status: 200, body: { status: 'ok' } }, 'GET /healthz over the unix socket');
     const cmdline = readFileSync(`/proc/${daemon.pid}/cmdline`, 'utf8').split('\0');
-    t.same(cmdline.slice(0, 3), [path.join(tree, 'node/bin/node'), '--max-semi-space-size=4', path.join(tree, 'bin/airlock')], "the bundled node, with the launcher's flag");
+    t.same(
+      cmdline.slice(0, 3),
+      [path.join(tree, 'node/bin/node'), '--max-semi-space-size=4', path.join(tree, 'bin/airlock')],
+      "the bundled node, with the launcher's flag",
+    );
     t.not(readlinkSync(`/proc/${daemon.pid}/ns/net`), readlinkSync('/proc/self/ns/net'), 'in a network namespace of its own');
 
     cpSync(bundle.location, path.join(daemonDir, 'drop', 'offline'), { recursive: true });
@@ -252,7 +340,10 @@ t.test('release artifacts', async (t) => {
     t.equal(readlinkSync('/usr/bin/airlock'), '/opt/airlock/bin/airlock');
 
     const unit = readFileSync('/lib/systemd/system/airlock.service', 'utf8');
-    t.match(unit, /^ExecStart=\/opt\/airlock\/node\/bin\/node --max-semi-space-size=4 \/opt\/airlock\/bin\/airlock daemon --config \/etc\/airlock\/config\.json$/m);
+    t.match(
+      unit,
+      /^ExecStart=\/opt\/airlock\/node\/bin\/node --max-semi-space-size=4 \/opt\/airlock\/bin\/airlock daemon --config \/etc\/airlock\/config\.json$/m,
+    );
     t.match(unit, /^RestartPreventExitStatus=2$/m);
     t.notMatch(unit, /^SupplementaryGroups=/m, 'no docker group in the unit itself: a host without Docker still starts it');
     const analyzed = await sh('systemd-analyze', ['verify', '/lib/systemd/system/airlock.service']);
@@ -272,7 +363,11 @@ t.test('release artifacts', async (t) => {
     const drop = statSync('/var/spool/airlock/drop');
     t.equal(drop.mode & 0o7777, 0o2775, 'the drop folder: setgid, group-writable');
     t.equal(drop.gid, Number((await sh('getent', ['group', 'airlock-operators'])).stdout.split(':')[2]));
-    t.match((await sh('dpkg-query', ['-W', '-f=${Conffiles}', 'airlock'])).stdout, /\/etc\/airlock\/config\.json [0-9a-f]{32}/, 'config.json is a conffile');
+    t.match(
+      (await sh('dpkg-query', ['-W', '-f=${Conffiles}', 'airlock'])).stdout,
+      /\/etc\/airlock\/config\.json [0-9a-f]{32}/,
+      'config.json is a conffile',
+    );
     const verify = await sh('dpkg', ['--verify', 'airlock']);
     t.same([verify.code, verify.stdout], [0, ''], `dpkg --verify (md5sums) is clean: ${verify.stderr}`);
 
@@ -284,13 +379,44 @@ t.test('release artifacts', async (t) => {
 
     const removed = await sh('dpkg', ['--remove', 'airlock']);
     t.equal(removed.code, 0, removed.stderr);
-    t.same(['/opt/airlock', '/usr/bin/airlock', '/lib/systemd/system/airlock.service'].filter((p) => existsSync(p)), [], 'remove: the program is gone');
-    t.same(['/etc/airlock/config.json', '/var/lib/airlock/store'].filter((p) => !existsSync(p)), [], 'remove: config and state stay');
+    t.same(
+      ['/opt/airlock', '/usr/bin/airlock', '/lib/systemd/system/airlock.service'].filter((p) => existsSync(p)),
+      [],
+      'remove: the program is gone',
+    );
+    t.same(
+      ['/etc/airlock/config.json', '/var/lib/airlock/store'].filter((p) => !existsSync(p)),
+      [],
+      'remove: config and state stay',
+    );
 
     const purged = await sh('dpkg', ['--purge', 'airlock']);
     t.equal(purged.code, 0, purged.stderr);
-    const left = await sh('find', ['/etc', '/lib/systemd', '/usr/bin', '/usr/share/doc', '/usr/share/man/man1', '/usr/share/lintian', '/opt', '/var/lib', '/var/spool', '-name', '*airlock*', '-not', '-path', '/var/lib/docker/*']);
-    t.same(left.stdout.trim().split('\n').filter(Boolean).filter((p) => !p.startsWith(PACKAGE_ROOT)), [], 'purge: nothing of the package, its state or its systemd state is left');
+    const left = await sh('find', [
+      '/etc',
+      '/lib/systemd',
+      '/usr/bin',
+      '/usr/share/doc',
+      '/usr/share/man/man1',
+      '/usr/share/lintian',
+      '/opt',
+      '/var/lib',
+      '/var/spool',
+      '-name',
+      '*airlock*',
+      '-not',
+      '-path',
+      '/var/lib/docker/*',
+    ]);
+    t.same(
+      left.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .filter((p) => !p.startsWith(PACKAGE_ROOT)),
+      [],
+      'purge: nothing of the package, its state or its systemd state is left',
+    );
     t.notMatch((await sh('dpkg-statoverride', ['--list'])).stdout, /airlock/, 'purge: the drop folder override is gone');
     t.equal((await sh('getent', ['passwd', 'airlock'])).code, 0, 'the system user stays, as Debian policy keeps it');
   });
@@ -303,17 +429,35 @@ t.test('release artifacts', async (t) => {
     const current = path.join(store, 'models', 'airlock_release', 'current');
     const sums = await sh('sha256sum', ['-c', 'SHA256SUMS'], { cwd: current });
     t.equal(sums.code, 0, `sha256sum -c in the store's copy: ${sums.stderr}`);
-    const verify = await sh('ssh-keygen', ['-Y', 'verify', '-f', signers, '-I', PRINCIPAL, '-n', 'airlock-release', '-s', path.join(current, 'SHA256SUMS.sig')], { input: readFileSync(path.join(current, 'SHA256SUMS')) });
+    const verify = await sh(
+      'ssh-keygen',
+      ['-Y', 'verify', '-f', signers, '-I', PRINCIPAL, '-n', 'airlock-release', '-s', path.join(current, 'SHA256SUMS.sig')],
+      { input: readFileSync(path.join(current, 'SHA256SUMS')) },
+    );
     t.equal(verify.code, 0, verify.stderr);
   });
 });
 
 /** The installed daemon as the airlock user: its state folder writable, its drop folder readable, a bundle installed. */
-async function runInstalledDaemon(t: Test, asAirlock: (args: string[]) => string[], env: NodeJS.ProcessEnv, signKey: string, signers: string): Promise<void> {
+async function runInstalledDaemon(
+  t: Test,
+  asAirlock: (args: string[]) => string[],
+  env: NodeJS.ProcessEnv,
+  signKey: string,
+  signers: string,
+): Promise<void> {
   const trust = '/var/lib/airlock/test-allowed_signers';
   cpSync(signers, trust);
   const socket = '/var/lib/airlock/test-api.sock';
-  const config = { dropFolders: ['/var/spool/airlock/drop'], store: '/var/lib/airlock/store', mediaRoots: [], trust: { allowedSigners: trust }, quietPeriodMs: 400, api: { socket, tokenFile: '/var/lib/airlock/api-token' }, runtime: { kind: 'none' } };
+  const config = {
+    dropFolders: ['/var/spool/airlock/drop'],
+    store: '/var/lib/airlock/store',
+    mediaRoots: [],
+    trust: { allowedSigners: trust },
+    quietPeriodMs: 400,
+    api: { socket, tokenFile: '/var/lib/airlock/api-token' },
+    runtime: { kind: 'none' },
+  };
   writeFileSync('/var/lib/airlock/test-config.json', JSON.stringify(config));
   const daemon = spawn('setpriv', asAirlock(['daemon', '--config', '/var/lib/airlock/test-config.json']), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let logs = '';

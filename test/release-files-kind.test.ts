@@ -21,14 +21,21 @@ function releaseLikeFolder(dir: string, version: string): string {
 }
 
 const settled = (name: string, sequence?: number) => (bs: BundleRecord[]) =>
-  bs.find((b) => b.name === name && (sequence === undefined || b.sequence === sequence) && ['installed', 'ready', 'rejected', 'failed'].includes(b.state));
+  bs.find(
+    (b) => b.name === name && (sequence === undefined || b.sequence === sequence) && ['installed', 'ready', 'rejected', 'failed'].includes(b.state),
+  );
 
 t.test('a files bundle packs, verifies and installs; airlock deploy refuses it', async (t) => {
   const dir = t.testdir();
   const key = makeKey(dir, 'release');
   const trust = path.join(dir, 'allowed_signers');
   writeAllowedSigners(trust, [{ principals: 'release@example.org', key }]);
-  const packed = await packFixture(t, { source: releaseLikeFolder(dir, '0.2.0'), kind: 'files', name: 'airlock/release', signKeys: [key.privatePath] });
+  const packed = await packFixture(t, {
+    source: releaseLikeFolder(dir, '0.2.0'),
+    kind: 'files',
+    name: 'airlock/release',
+    signKeys: [key.privatePath],
+  });
 
   const verified = await airlock(['verify', packed.location, '--trust', trust]);
   t.equal(verified.exitCode, 0, verified.stderr);
@@ -50,7 +57,11 @@ t.test('--kind files refuses what only a container would use', async (t) => {
   const dir = t.testdir();
   const source = releaseLikeFolder(dir, '0.2.0');
   writeFileSync(path.join(dir, 'image.tar'), 'not an image');
-  for (const extra of [['--image-archive', path.join(dir, 'image.tar')], ['--profile', 'a'.repeat(64)], ['--served-model-name', 'x']]) {
+  for (const extra of [
+    ['--image-archive', path.join(dir, 'image.tar')],
+    ['--profile', 'a'.repeat(64)],
+    ['--served-model-name', 'x'],
+  ]) {
     const res = await airlock(['pack', source, '--out', path.join(dir, 'out'), '--name', 'airlock/release', '--kind', 'files', ...extra]);
     t.equal(res.errorCode, 'USAGE', extra[0] ?? '');
   }
@@ -68,7 +79,13 @@ t.test('the daemon installs a files bundle and never deploys it, while a model b
     env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
   });
 
-  const first = await packFixture(t, { source: releaseLikeFolder(work, '0.2.0'), kind: 'files', name: 'airlock/release', sequence: 1, signKeys: [key.privatePath] });
+  const first = await packFixture(t, {
+    source: releaseLikeFolder(work, '0.2.0'),
+    kind: 'files',
+    name: 'airlock/release',
+    sequence: 1,
+    signKeys: [key.privatePath],
+  });
   cpSync(first.location, path.join(d.drop, 'release-0.2.0'), { recursive: true });
   const rec = await d.waitFor(settled('airlock/release', 1), { what: 'the files bundle settled' });
   t.equal(rec.state, 'installed', JSON.stringify(rec.error));
@@ -80,16 +97,31 @@ t.test('the daemon installs a files bundle and never deploys it, while a model b
   const control = await d.waitFor(settled('test/control'), { what: 'the model bundle settled' });
   t.match(control, { state: 'failed', deployment: { state: 'failed' } }, 'the deployer is active: a model bundle is deployed (and fails here)');
 
-  const second = await packFixture(t, { source: releaseLikeFolder(work, '0.3.0'), kind: 'files', name: 'airlock/release', sequence: 2, signKeys: [key.privatePath] });
+  const second = await packFixture(t, {
+    source: releaseLikeFolder(work, '0.3.0'),
+    kind: 'files',
+    name: 'airlock/release',
+    sequence: 2,
+    signKeys: [key.privatePath],
+  });
   cpSync(second.location, path.join(d.drop, 'release-0.3.0'), { recursive: true });
   t.equal((await d.waitFor(settled('airlock/release', 2), { what: 'the second files bundle settled' })).state, 'installed');
 
-  const back = await d.api<{ deployment: { bundleId: string; kind: string }; runtime?: unknown }>('/v1/deployments/airlock%2Frelease/rollback', { method: 'POST', token: d.token, body: {} });
+  const back = await d.api<{ deployment: { bundleId: string; kind: string }; runtime?: unknown }>('/v1/deployments/airlock%2Frelease/rollback', {
+    method: 'POST',
+    token: d.token,
+    body: {},
+  });
   t.equal(back.status, 200, JSON.stringify(back.body));
   t.match(back.body, { deployment: { bundleId: first.id, kind: 'files' } }, 'the store rolls back');
   t.notOk(back.body.runtime, 'and nothing is started');
 
-  const releaseEvents = auditLines(d).filter((l) => l['name'] === 'airlock/release').map((l) => l.audit);
-  t.notOk(releaseEvents.some((e) => e === 'deployed' || e === 'deploy-failed'), `no deploy events for the files bundle: ${releaseEvents.join(', ')}`);
+  const releaseEvents = auditLines(d)
+    .filter((l) => l['name'] === 'airlock/release')
+    .map((l) => l.audit);
+  t.notOk(
+    releaseEvents.some((e) => e === 'deployed' || e === 'deploy-failed'),
+    `no deploy events for the files bundle: ${releaseEvents.join(', ')}`,
+  );
   t.ok(auditLines(d, 'deploy-failed').some((l) => l['name'] === 'test/control'));
 });

@@ -20,10 +20,24 @@ t.test('npm pack: the built CLI, its schemas, page and units; no tests, bench, C
   // --ignore-scripts: npm test has just built dist/; the prepack build is the script checked above.
   const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: PACKAGE_ROOT, env: childEnv() });
   const files = (JSON.parse(stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
-  for (const required of ['package.json', 'bin/airlock', 'dist/src/cli/main.js', 'dist/src/api/ui/index.js', 'schema/manifest.schema.json', 'ui/index.html', 'systemd/airlock.service', 'LICENSE', 'README.md']) {
+  for (const required of [
+    'package.json',
+    'bin/airlock',
+    'dist/src/cli/main.js',
+    'dist/src/api/ui/index.js',
+    'schema/manifest.schema.json',
+    'ui/index.html',
+    'systemd/airlock.service',
+    'LICENSE',
+    'README.md',
+  ]) {
     t.ok(files.includes(required), `has ${required}`);
   }
-  t.same(files.filter((f) => /^(test|bench|\.ci|fixtures|src|tools|release)\/|^dist\/(test|bench|tools)\/|\.map$|demo_ed25519|\.tsbuildinfo$/.test(f)), [], 'nothing that must not ship');
+  t.same(
+    files.filter((f) => /^(test|bench|\.ci|fixtures|src|tools|release)\/|^dist\/(test|bench|tools)\/|\.map$|demo_ed25519|\.tsbuildinfo$/.test(f)),
+    [],
+    'nothing that must not ship',
+  );
 });
 
 t.test('npm i ./airlock-VERSION.tgz installs a CLI that runs', async (t) => {

@@ -82,15 +82,24 @@ t.test('only production packages: a dev-only or unlisted package in the staged t
   const production = ['node_modules/fastify', 'node_modules/fastify/node_modules/cookie'];
   const devOnly = ['node_modules/tap', 'node_modules/typescript'];
   t.same(devPackagesIn(['node_modules/fastify', 'node_modules/fastify/node_modules/cookie'], production, devOnly), []);
-  t.same(devPackagesIn(['node_modules/fastify', 'node_modules/tap', 'node_modules/stray'], production, devOnly), ['node_modules/tap', 'node_modules/stray']);
+  t.same(devPackagesIn(['node_modules/fastify', 'node_modules/tap', 'node_modules/stray'], production, devOnly), [
+    'node_modules/tap',
+    'node_modules/stray',
+  ]);
 });
 
 t.test('artifact names and Debian versions', async (t) => {
   t.match(releaseNames('0.1.0'), { topDir: 'airlock-0.1.0-linux-x64', tarball: 'airlock-0.1.0-linux-x64.tar.gz', deb: 'airlock_0.1.0_amd64.deb' });
   t.equal(debianVersion('1.2.0-rc.1'), '1.2.0~rc.1', 'a pre-release sorts before its release');
   t.equal(debianVersion('1.2.0-beta-2+build-5'), '1.2.0~beta.2+build.5', 'no hyphen in a native version');
-  t.equal(code(() => releaseNames('1.2')), 'RELEASE_INVALID');
-  t.equal(code(() => releaseNames('1.2.0; rm -rf /')), 'RELEASE_INVALID');
+  t.equal(
+    code(() => releaseNames('1.2')),
+    'RELEASE_INVALID',
+  );
+  t.equal(
+    code(() => releaseNames('1.2.0; rm -rf /')),
+    'RELEASE_INVALID',
+  );
 });
 
 t.test('release options: one release key or an explicit --unsigned', async (t) => {
@@ -98,20 +107,53 @@ t.test('release options: one release key or an explicit --unsigned', async (t) =
   t.match(parse(['--sign', 'k']), { signKey: '/work/k', out: '/work/release', debCompression: 'xz', json: false });
   t.match(parse(['--unsigned', '--out', 'r', '--deb-compression', 'gzip', '--json']), { out: '/work/r', debCompression: 'gzip', json: true });
   t.notOk('signKey' in parse(['--unsigned']));
-  t.equal(code(() => parse([])), 'USAGE', 'never unsigned by accident');
-  t.equal(code(() => parse(['--sign', 'a', '--sign', 'b'])), 'USAGE', 'ssh-keygen -Y verify reads one signature');
-  t.equal(code(() => parse(['--sign', 'a', '--unsigned'])), 'USAGE');
-  t.equal(code(() => parse(['--unsigned', '--passphrase-file', 'p'])), 'USAGE');
-  t.equal(code(() => parse(['--unsigned', '--deb-compression', 'bzip2'])), 'USAGE');
-  t.equal(code(() => parse(['--unsigned', '--maintainer', 'nobody'])), 'USAGE');
-  t.equal(code(() => parse(['--unsigned', 'extra'])), 'USAGE');
+  t.equal(
+    code(() => parse([])),
+    'USAGE',
+    'never unsigned by accident',
+  );
+  t.equal(
+    code(() => parse(['--sign', 'a', '--sign', 'b'])),
+    'USAGE',
+    'ssh-keygen -Y verify reads one signature',
+  );
+  t.equal(
+    code(() => parse(['--sign', 'a', '--unsigned'])),
+    'USAGE',
+  );
+  t.equal(
+    code(() => parse(['--unsigned', '--passphrase-file', 'p'])),
+    'USAGE',
+  );
+  t.equal(
+    code(() => parse(['--unsigned', '--deb-compression', 'bzip2'])),
+    'USAGE',
+  );
+  t.equal(
+    code(() => parse(['--unsigned', '--maintainer', 'nobody'])),
+    'USAGE',
+  );
+  t.equal(
+    code(() => parse(['--unsigned', 'extra'])),
+    'USAGE',
+  );
   t.match(parse(['--unsigned'], { AIRLOCK_MAINTAINER: 'Ops <ops@example.org>' }), { maintainer: 'Ops <ops@example.org>' });
 });
 
 t.test('Node.js: version 20 or later, its license looked for beside it first', async (t) => {
-  t.equal(code(() => checkNodeVersion('v18.19.0')), 'RELEASE_INVALID', "Debian 12's own nodejs is too old");
-  t.equal(code(() => checkNodeVersion('v20.0.0')), undefined);
-  t.equal(code(() => checkNodeVersion('v22.3.1')), undefined);
+  t.equal(
+    code(() => checkNodeVersion('v18.19.0')),
+    'RELEASE_INVALID',
+    "Debian 12's own nodejs is too old",
+  );
+  t.equal(
+    code(() => checkNodeVersion('v20.0.0')),
+    undefined,
+  );
+  t.equal(
+    code(() => checkNodeVersion('v22.3.1')),
+    undefined,
+  );
   const c = licenseCandidates('/opt/node-v20.11.0-linux-x64/bin/node');
   t.equal(c[0], '/opt/node-v20.11.0-linux-x64/LICENSE', "the official tarball's LICENSE");
   t.ok(c.includes('/usr/share/doc/nodejs/LICENSE'));
@@ -120,9 +162,21 @@ t.test('Node.js: version 20 or later, its license looked for beside it first', a
 t.test('SHA256SUMS is sha256sum text, sorted, plain names only', async (t) => {
   const a = 'a'.repeat(64);
   const b = 'b'.repeat(64);
-  t.equal(sumsText([{ name: 'z.deb', sha256: b }, { name: 'a.tar.gz', sha256: a }]), `${a}  a.tar.gz\n${b}  z.deb\n`);
-  t.equal(code(() => sumsText([{ name: '../x', sha256: a }])), 'INTERNAL');
-  t.equal(code(() => sumsText([{ name: 'a b', sha256: a }])), 'INTERNAL');
+  t.equal(
+    sumsText([
+      { name: 'z.deb', sha256: b },
+      { name: 'a.tar.gz', sha256: a },
+    ]),
+    `${a}  a.tar.gz\n${b}  z.deb\n`,
+  );
+  t.equal(
+    code(() => sumsText([{ name: '../x', sha256: a }])),
+    'INTERNAL',
+  );
+  t.equal(
+    code(() => sumsText([{ name: 'a b', sha256: a }])),
+    'INTERNAL',
+  );
 });
 
 t.test('the .deb text files', async (t) => {
@@ -131,8 +185,23 @@ t.test('the .deb text files', async (t) => {
   t.match(control, /^Depends: adduser, libc6 \(>= 2\.34\)$/m, 'adduser for postinst; no nodejs');
   t.notMatch(control, /nodejs/);
   t.match(control, /\n$/);
-  t.equal(installedSizeKiB([{ dir: true, size: 0 }, { dir: false, size: 1 }, { dir: false, size: 2049 }, { dir: false, link: true, size: 0 }]), 1 + 1 + 3 + 1);
-  const copyright = copyrightText({ year: 2026, nodeVersion: 'v20.1.0', modules: [{ rel: 'node_modules/b', name: 'b', version: '2.0.0', license: 'ISC' }, { rel: 'node_modules/a', name: 'a', version: '1.0.0', license: 'MIT' }] });
+  t.equal(
+    installedSizeKiB([
+      { dir: true, size: 0 },
+      { dir: false, size: 1 },
+      { dir: false, size: 2049 },
+      { dir: false, link: true, size: 0 },
+    ]),
+    1 + 1 + 3 + 1,
+  );
+  const copyright = copyrightText({
+    year: 2026,
+    nodeVersion: 'v20.1.0',
+    modules: [
+      { rel: 'node_modules/b', name: 'b', version: '2.0.0', license: 'ISC' },
+      { rel: 'node_modules/a', name: 'a', version: '1.0.0', license: 'MIT' },
+    ],
+  });
   t.match(copyright, /^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\//);
   t.match(copyright, / a 1\.0\.0: MIT\n b 2\.0\.0: ISC\n/);
   t.equal(rfc2822(new Date(Date.UTC(2026, 10, 27, 23, 57, 5))), 'Fri, 27 Nov 2026 23:57:05 +0000');

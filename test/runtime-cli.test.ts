@@ -6,7 +6,16 @@ import { modelContainer, replaceModel } from '../src/ops/deploy.js';
 import { defaultDeploySettings } from '../src/runtime/config.js';
 import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
 import { airlock } from './helpers/cli.js';
-import { docker, ensureFakeNimImage, fakeNimProfiles, freePort, makeNimCache, removeContainers, requireDocker, uniqueModelName } from './helpers/docker.js';
+import {
+  docker,
+  ensureFakeNimImage,
+  fakeNimProfiles,
+  freePort,
+  makeNimCache,
+  removeContainers,
+  requireDocker,
+  uniqueModelName,
+} from './helpers/docker.js';
 
 const PROXIES = {
   HTTP_PROXY: 'http://proxy.test.invalid:3128',
@@ -32,7 +41,7 @@ if (await requireDocker(t)) {
   const [profile] = await fakeNimProfiles();
   if (!profile) throw new Error('fake NIM lists no profile');
 
-  t.test('fetch --list shows the image\'s list-model-profiles', async (t) => {
+  t.test("fetch --list shows the image's list-model-profiles", async (t) => {
     const res = await airlock(['fetch', '--image', image.ref, '--list', '--gpus', 'none']);
     t.equal(res.exitCode, 0, res.stderr);
     t.match(res.stdout, '- Compatible with system and runnable:');
@@ -46,7 +55,21 @@ if (await requireDocker(t)) {
     const fetchContainers = async () => (await docker.listContainers({ all: true, filters: { label: ['airlock.fetch=true'] } })).length;
     const before = await fetchContainers();
     const res = await airlock(
-      ['fetch', '--image', image.ref, '--profile', profile.id, '--cache', cache, '--model-store', store, '--ca-file', path.join(root, 'corp-ca.pem'), '--gpus', 'none'],
+      [
+        'fetch',
+        '--image',
+        image.ref,
+        '--profile',
+        profile.id,
+        '--cache',
+        cache,
+        '--model-store',
+        store,
+        '--ca-file',
+        path.join(root, 'corp-ca.pem'),
+        '--gpus',
+        'none',
+      ],
       { env: { ...PROXIES, NGC_API_KEY: 'nvapi-test-secret', HF_TOKEN: '' } },
     );
     t.equal(res.exitCode, 0, res.stderr);
@@ -72,7 +95,9 @@ if (await requireDocker(t)) {
 
   t.test('fetch: a failing download is CONTAINER_FAILED, an absent image IMAGE_MISSING', async (t) => {
     const cache = t.testdir();
-    const noKey = await airlock(['fetch', '--image', image.ref, '--all', '--cache', cache, '--gpus', 'none'], { env: { NGC_API_KEY: '', HF_TOKEN: '' } });
+    const noKey = await airlock(['fetch', '--image', image.ref, '--all', '--cache', cache, '--gpus', 'none'], {
+      env: { NGC_API_KEY: '', HF_TOKEN: '' },
+    });
     t.equal(noKey.exitCode, 1);
     t.equal(noKey.errorCode, 'CONTAINER_FAILED');
     t.match(noKey.stderr, 'NGC_API_KEY (or HF_TOKEN) is required', "the container's stderr reaches ours");

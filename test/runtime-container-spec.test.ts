@@ -10,7 +10,8 @@ import type { DeploymentTarget, RuntimeHints } from '../src/runtime/runtime.js';
 
 // What the Docker Engine receives: the runtime-neutral spec, mapped by the Docker adapter.
 const buildContainerSpec = (t: DeploymentTarget, c: DeploySettings, i: SpecInputs) => dockerCreateOptions(neutralSpec(t, c, i));
-const planFetch = (...args: Parameters<typeof neutralPlan>) => neutralPlan(...args).map((s) => ({ title: s.title, spec: dockerCreateOptions(s.spec) }));
+const planFetch = (...args: Parameters<typeof neutralPlan>) =>
+  neutralPlan(...args).map((s) => ({ title: s.title, spec: dockerCreateOptions(s.spec) }));
 
 const PROFILE = '1851d720e164dd4e27016ef71810883bb5b441f4ad6dcd318c1517e4415191a4';
 const OTHER = '16e9ea9484a2068aa4201d26b2d4bbdb2da9ac73afc2f427bea9871a77699e70';
@@ -58,7 +59,7 @@ t.test('nim-cache: the guide\'s "Use the Offline Cache" line, field for field', 
   });
 });
 
-t.test('the neutral spec speaks no engine\'s vocabulary; the Docker adapter maps it', async (t) => {
+t.test("the neutral spec speaks no engine's vocabulary; the Docker adapter maps it", async (t) => {
   const spec = neutralSpec(target(), config(), noManifest);
   t.strictSame(spec.mounts, [{ source: '/var/lib/airlock/store/deployments/abc', target: '/opt/nim/.cache', readOnly: true }]);
   t.strictSame(spec.ports, [{ containerPort: 8000, hostIp: '127.0.0.1', hostPort: 8000 }]);
@@ -70,7 +71,11 @@ t.test('the neutral spec speaks no engine\'s vocabulary; the Docker adapter maps
 t.test('model-store and model-dir: mounted read-only at /model-repo with NIM_MODEL_PATH', async (t) => {
   for (const kind of ['model-store', 'model-dir'] as const) {
     const spec = buildContainerSpec(target({ kind, profiles: [], servedModelName: 'my-model' }), config(), noManifest);
-    t.strictSame(spec.HostConfig?.Mounts, [{ Type: 'bind', Source: '/var/lib/airlock/store/deployments/abc', Target: '/model-repo', ReadOnly: true }], kind);
+    t.strictSame(
+      spec.HostConfig?.Mounts,
+      [{ Type: 'bind', Source: '/var/lib/airlock/store/deployments/abc', Target: '/model-repo', ReadOnly: true }],
+      kind,
+    );
     t.strictSame(spec.Env, ['NIM_SERVED_MODEL_NAME=my-model', 'NIM_MODEL_PATH=/model-repo'], kind);
   }
 });
@@ -88,7 +93,15 @@ t.test('GPU device requests: all, a list of ids, none', async (t) => {
 t.test('configured values reach the spec: name, port, host, shm, user, restart, extra env', async (t) => {
   const spec = buildContainerSpec(
     target({ servedModelName: 'from-bundle' }),
-    config({ servedModelName: 'from-config', publishHost: '0.0.0.0', publishPort: 18000, shmSize: '512m', user: '1000:2000', restartPolicy: 'no', env: { NIM_LOG_LEVEL: 'DEBUG' } }),
+    config({
+      servedModelName: 'from-config',
+      publishHost: '0.0.0.0',
+      publishPort: 18000,
+      shmSize: '512m',
+      user: '1000:2000',
+      restartPolicy: 'no',
+      env: { NIM_LOG_LEVEL: 'DEBUG' },
+    }),
     noManifest,
   );
   t.equal(spec.Env?.[0], 'NIM_SERVED_MODEL_NAME=from-config', 'config wins over the bundle');
@@ -122,7 +135,12 @@ t.test('shared memory sizes use binary units like docker --shm-size', async (t) 
 });
 
 t.test('profiles: the only one, the configured one (id or name), else refused', async (t) => {
-  const two = target({ profiles: [{ id: PROFILE, name: 'trt' }, { id: OTHER, name: 'vllm-bf16-tp1-pp1' }] });
+  const two = target({
+    profiles: [
+      { id: PROFILE, name: 'trt' },
+      { id: OTHER, name: 'vllm-bf16-tp1-pp1' },
+    ],
+  });
   t.throws(() => buildContainerSpec(two, config(), noManifest), { code: 'CONFIG_INVALID' }, 'several profiles and no choice');
   t.ok(buildContainerSpec(two, config({ profile: 'vllm-bf16-tp1-pp1' }), noManifest).Env?.includes(`NIM_MODEL_PROFILE=${OTHER}`), 'by name');
   t.ok(buildContainerSpec(two, config({ profile: PROFILE }), noManifest).Env?.includes(`NIM_MODEL_PROFILE=${PROFILE}`), 'by id');
@@ -141,11 +159,21 @@ t.test('remote NIM_MODEL_PATH: only from a cache holding nim_runtime_manifest.ya
   t.throws(() => buildContainerSpec(target({ kind: 'model-store', modelPath: 's3://bucket/model' }), config(), { hasRuntimeManifest: true }), {
     code: 'REMOTE_MODEL_PATH',
   });
-  t.throws(() => buildContainerSpec(target({ modelPath: '/models/llama' }), config(), noManifest), { code: 'CONFIG_INVALID' }, 'a local path for a cache');
+  t.throws(
+    () => buildContainerSpec(target({ modelPath: '/models/llama' }), config(), noManifest),
+    { code: 'CONFIG_INVALID' },
+    'a local path for a cache',
+  );
 });
 
 t.test('credentials are refused wherever they appear, and never reach the container', async (t) => {
-  const secrets: Record<string, string>[] = [{ NGC_API_KEY: 'x' }, { HF_TOKEN: 'x' }, { hf_token: 'x' }, { SOMETHING: 'nvapi-abcdef' }, { TOKEN: 'hf_abcdefghijklmnopqrstu' }];
+  const secrets: Record<string, string>[] = [
+    { NGC_API_KEY: 'x' },
+    { HF_TOKEN: 'x' },
+    { hf_token: 'x' },
+    { SOMETHING: 'nvapi-abcdef' },
+    { TOKEN: 'hf_abcdefghijklmnopqrstu' },
+  ];
   for (const env of secrets) {
     t.throws(() => buildContainerSpec(target(), config({ env }), noManifest), { code: 'SECRET_IN_CONFIG' }, JSON.stringify(env));
     t.throws(() => resolveRuntimeConfig({ kind: 'docker', env }), { code: 'SECRET_IN_CONFIG' }, `config ${JSON.stringify(env)}`);
@@ -153,7 +181,10 @@ t.test('credentials are refused wherever they appear, and never reach the contai
   t.throws(() => resolveRuntimeConfig({ kind: 'docker', NGC_API_KEY: 'x' }), { code: 'SECRET_IN_CONFIG' }, 'as a top-level key');
   for (const kind of ['nim-cache', 'model-store', 'model-dir'] as const) {
     const env = buildContainerSpec(target({ kind }), config({ env: { NIM_LOG_LEVEL: 'INFO' } }), noManifest).Env ?? [];
-    t.notOk(env.some((e) => /^(NGC_API_KEY|HF_TOKEN)=/.test(e)), kind);
+    t.notOk(
+      env.some((e) => /^(NGC_API_KEY|HF_TOKEN)=/.test(e)),
+      kind,
+    );
   }
 });
 
@@ -192,7 +223,9 @@ t.test('the Docker endpoint is read from DOCKER_HOST like the docker CLI', async
   t.strictSame(dockerOptionsFromEnv({ DOCKER_HOST: 'tcp://dockerhost' }), { protocol: 'http', host: 'dockerhost', port: '2375' });
   t.strictSame(dockerOptionsFromEnv({ DOCKER_HOST: 'ssh://ops@gpu1' }), { protocol: 'ssh', host: 'gpu1', port: 22, username: 'ops' });
   t.throws(() => dockerOptionsFromEnv({ DOCKER_HOST: 'ftp://x' }), { code: 'CONFIG_INVALID' });
-  t.throws(() => dockerOptionsFromEnv({ DOCKER_HOST: 'tcp://x:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/nonexistent' }), { code: 'CONFIG_INVALID' });
+  t.throws(() => dockerOptionsFromEnv({ DOCKER_HOST: 'tcp://x:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/nonexistent' }), {
+    code: 'CONFIG_INVALID',
+  });
 });
 
 t.test('fetch: the connected-side docker run lines, credentials and proxies passed, CA mounted read-only', async (t) => {
@@ -211,17 +244,31 @@ t.test('fetch: the connected-side docker run lines, credentials and proxies pass
     [`download-to-cache -p ${PROFILE}`, `create-model-store -p ${PROFILE} -m /model-repo`],
   );
   const [download, store] = steps;
-  t.strictSame(download?.spec.Env, ['NGC_API_KEY=nvapi-secret', 'HTTPS_PROXY=http://host.docker.internal:8888', 'no_proxy=localhost', 'SSL_CERT_FILE=/opt/nim/proxy-ca.pem']);
+  t.strictSame(download?.spec.Env, [
+    'NGC_API_KEY=nvapi-secret',
+    'HTTPS_PROXY=http://host.docker.internal:8888',
+    'no_proxy=localhost',
+    'SSL_CERT_FILE=/opt/nim/proxy-ca.pem',
+  ]);
   t.strictSame(download?.spec.HostConfig?.Mounts, [
     { Type: 'bind', Source: '/c', Target: '/opt/nim/.cache' },
     { Type: 'bind', Source: '/ca.pem', Target: '/opt/nim/proxy-ca.pem', ReadOnly: true },
   ]);
-  t.strictSame(download?.spec.HostConfig?.ExtraHosts, ['host.docker.internal:host-gateway'], 'the guide\'s proxy-on-the-host example');
+  t.strictSame(download?.spec.HostConfig?.ExtraHosts, ['host.docker.internal:host-gateway'], "the guide's proxy-on-the-host example");
   t.equal(download?.spec.User, '1001:1001');
   t.strictSame(download?.spec.HostConfig?.DeviceRequests, [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }]);
   t.ok(store?.spec.HostConfig?.Mounts?.some((m) => m.Target === '/model-repo' && m.Source === '/m' && !m.ReadOnly));
   const list = planFetch({ image: 'nim:1', mode: { list: true }, gpus: 'none', user: '0:0' }, env);
-  t.strictSame(list.map((s) => s.spec.Cmd), [['list-model-profiles']]);
-  t.notOk(list[0]?.spec.Env?.some((e) => e.startsWith('NGC_API_KEY=')), 'listing needs no credentials');
-  t.strictSame(planFetch({ image: 'nim:1', mode: { all: true }, cacheDir: '/c', gpus: 'none', user: '0:0' }, {})[0]?.spec.Cmd, ['download-to-cache', '--all']);
+  t.strictSame(
+    list.map((s) => s.spec.Cmd),
+    [['list-model-profiles']],
+  );
+  t.notOk(
+    list[0]?.spec.Env?.some((e) => e.startsWith('NGC_API_KEY=')),
+    'listing needs no credentials',
+  );
+  t.strictSame(planFetch({ image: 'nim:1', mode: { all: true }, cacheDir: '/c', gpus: 'none', user: '0:0' }, {})[0]?.spec.Cmd, [
+    'download-to-cache',
+    '--all',
+  ]);
 });

@@ -36,9 +36,14 @@ if (await requireDocker(t)) {
   const engine = new DockerRuntime(docker, { stopTimeoutSec: 5 });
   /** The deploy use case with these settings, and the engine's view of a model's container. */
   const deployWith = (settings: DeploySettings) => {
-    const ctx = { runtime: engine, settings, deployments: { list: async () => [], rollback: async () => Promise.reject(new Error('not used here')) } };
+    const ctx = {
+      runtime: engine,
+      settings,
+      deployments: { list: async () => [], rollback: async () => Promise.reject(new Error('not used here')) },
+    };
     return {
-      replace: (target: DeploymentTarget, previous?: DeploymentTarget, hooks?: { onState?: (s: DeployPhase) => void }) => replaceModel(ctx, target, previous, hooks),
+      replace: (target: DeploymentTarget, previous?: DeploymentTarget, hooks?: { onState?: (s: DeployPhase) => void }) =>
+        replaceModel(ctx, target, previous, hooks),
       inspect: async (name: string) => {
         const c = await modelContainer(engine, name);
         return c && { ...c, containerId: c.id };
@@ -83,12 +88,21 @@ if (await requireDocker(t)) {
     const archive = path.join(t.testdir(), 'image.tar');
     await saveImage(own.ref, archive);
     await docker.getImage(own.id).remove({ force: true });
-    t.teardown(() => docker.getImage(own.id).remove({ force: true }).catch(() => undefined));
+    t.teardown(() =>
+      docker
+        .getImage(own.id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    );
     t.strictSame(await runtime.ensureImage({ ref: own.ref, id: own.id, archivePath: archive }), { loaded: true }, 'absent: loaded from the archive');
     t.equal((await docker.getImage(own.id).inspect()).Id, own.id);
 
     const elsewhere = 'sha256:' + '0f'.repeat(32);
-    await t.rejects(runtime.ensureImage({ ref: own.ref, id: elsewhere, archivePath: archive }), { code: 'IMAGE_MISMATCH' }, 'the archive holds another ID');
+    await t.rejects(
+      runtime.ensureImage({ ref: own.ref, id: elsewhere, archivePath: archive }),
+      { code: 'IMAGE_MISMATCH' },
+      'the archive holds another ID',
+    );
     await t.rejects(runtime.ensureImage({ ref: own.ref, id: elsewhere }), { code: 'IMAGE_MISSING' }, 'a local tag with another ID is not used');
     await t.rejects(runtime.ensureImage({ ref: own.ref, id: elsewhere, archivePath: path.join(t.testdir(), 'nope.tar') }), { code: 'IMAGE_MISSING' });
   });
@@ -102,7 +116,12 @@ if (await requireDocker(t)) {
 
     // A tag that points at another image must not be what runs: the spec uses the manifest's ID.
     const decoy = await buildImage(`airlock/runtime-test:${process.pid}-decoy`);
-    t.teardown(() => docker.getImage(decoy.id).remove({ force: true }).catch(() => undefined));
+    t.teardown(() =>
+      docker
+        .getImage(decoy.id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    );
     const good = await cacheTarget(path.join(root, 'good'), name, 'b1');
     good.image = { ref: decoy.ref, id: image.id };
 

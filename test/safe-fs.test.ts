@@ -22,7 +22,13 @@ t.test('a FIFO where a file should be is refused at once, never waited on', asyn
   t.equal((err as { path?: string }).path, 'signatures/x.sig');
   t.equal(codeOf(await readSmallRegular(fifo, 'x', 1024).catch((e: unknown) => e)), 'WRONG_TYPE');
   // The hash workers' own open (by name) refuses it too instead of blocking the worker thread.
-  t.ok(await runFileJob({ file: fifo, limit: 10 }).then(() => false, () => true), 'a file job on a FIFO fails');
+  t.ok(
+    await runFileJob({ file: fifo, limit: 10 }).then(
+      () => false,
+      () => true,
+    ),
+    'a file job on a FIFO fails',
+  );
 });
 
 t.test('a device or a folder where a file should be is refused', async (t) => {
@@ -71,7 +77,7 @@ t.test('names inside a handle stay inside even when the folder is renamed and re
   await fsp.rename(path.join(dir, 'drop', 'sub'), path.join(dir, 'drop', 'elsewhere'));
   await fsp.symlink(path.join(dir, 'outside'), path.join(dir, 'drop', 'sub'));
   const { fh } = await sub.openFile('f.txt');
-  t.equal((await fh.readFile('utf8')), 'inside', 'the opened folder is read, not what its old name points at now');
+  t.equal(await fh.readFile('utf8'), 'inside', 'the opened folder is read, not what its old name points at now');
   await fh.close();
   t.same((await sub.list()).sort(), ['f.txt']);
   t.throws(() => sub.child('../f.txt'), { code: 'BAD_PATH' });
@@ -107,7 +113,9 @@ t.test('a confined removal refuses a tree nested past its depth limit and leaves
   let p = path.join(dir, 'drop', 'deep');
   await fsp.mkdir(p);
   for (let i = 0; i < 5; i++) await fsp.mkdir((p = path.join(p, 'd')));
-  const err = await withDir(path.join(dir, 'drop'), (drop) => removeConfined(drop, 'deep', { maxDepth: 3, maxEntries: 100 })).catch((e: unknown) => e);
+  const err = await withDir(path.join(dir, 'drop'), (drop) => removeConfined(drop, 'deep', { maxDepth: 3, maxEntries: 100 })).catch(
+    (e: unknown) => e,
+  );
   t.equal(codeOf(err), 'IO_ERROR');
   t.ok(await fsp.stat(p), 'the tree is still there');
 });

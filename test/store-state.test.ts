@@ -60,12 +60,27 @@ t.test('rollback protection is decided from the manifest facts alone', async (t)
 t.test('activation: newest first, retention counts earlier deployments, the highest sequence never drops', async (t) => {
   const [a, b, c, d] = [record('a', 1, 'a'), record('b', 2, 'b'), record('c', 3, 'c'), record('d', 4, 'd')];
   let s = installed(a, b, c);
-  t.same(s.models[0]!.deployments.map((x) => x.bundleId), ['c', 'b', 'a'], 'current plus two earlier (default retention 2)');
+  t.same(
+    s.models[0]!.deployments.map((x) => x.bundleId),
+    ['c', 'b', 'a'],
+    'current plus two earlier (default retention 2)',
+  );
   const act = applyInstall(s, d, 2, NOW);
-  t.same(act.state.models[0]!.deployments.map((x) => x.bundleId), ['d', 'c', 'b']);
-  t.same(act.evicted.map((x) => x.bundleId), ['a'], 'the oldest falls out');
+  t.same(
+    act.state.models[0]!.deployments.map((x) => x.bundleId),
+    ['d', 'c', 'b'],
+  );
+  t.same(
+    act.evicted.map((x) => x.bundleId),
+    ['a'],
+    'the oldest falls out',
+  );
   t.equal(act.state.generation, s.generation + 1, 'every commit bumps the generation');
-  t.same(applyInstall(s, d, 0, NOW).state.models[0]!.deployments.map((x) => x.bundleId), ['d'], 'retention 0 keeps only the current one');
+  t.same(
+    applyInstall(s, d, 0, NOW).state.models[0]!.deployments.map((x) => x.bundleId),
+    ['d'],
+    'retention 0 keeps only the current one',
+  );
   s = applyInstall(s, record('old', 0, '0'), 2, NOW).state;
   t.equal(s.sequences[0]!.sequence, 3, 'a downgrade does not lower the highest sequence');
   t.same(stateProblems(s), []);
@@ -76,7 +91,10 @@ t.test('operator rollback reorders kept deployments and leaves sequences alone',
   const s = installed(record('a', 1, 'a'), record('b', 2, 'b'), record('c', 3, 'c'));
   const back = applyRollback(s, 'meta/llama', undefined, NOW);
   t.equal(back.target.bundleId, 'b', 'without --to: the one current before');
-  t.same(back.state.models[0]!.deployments.map((x) => x.bundleId), ['b', 'c', 'a']);
+  t.same(
+    back.state.models[0]!.deployments.map((x) => x.bundleId),
+    ['b', 'c', 'a'],
+  );
   t.same(back.state.sequences, s.sequences, 'highest sequence unchanged');
   t.equal(applyRollback(s, 'meta/llama', 'a', NOW).target.bundleId, 'a', '--to a bundle id');
   t.equal(applyRollback(s, 'meta/llama', digest('a'), NOW).target.bundleId, 'a', '--to a manifest digest');

@@ -33,5 +33,9 @@ t.test('tars airlock packs and accepts read the same in GNU tar: names, sizes, b
   const packed = await packFixture(t, { source: src, format: 'tar', signKeys: [key.privatePath] });
   t.ok((await verifyBundle(packed.location, { allowedSigners: signers, threshold: 1 })).ok);
   t.same(await gnuDisagreements(packed.location, path.join(dir, 'x-src')), [], 'long and UTF-8 names: GNU tar agrees');
-  t.equal(sha(await fsp.readFile(path.join(dir, 'x-src', 'airlock.json'))), packed.manifestDigest, 'GNU tar extracts the very manifest airlock verified');
+  t.equal(
+    sha(await fsp.readFile(path.join(dir, 'x-src', 'airlock.json'))),
+    packed.manifestDigest,
+    'GNU tar extracts the very manifest airlock verified',
+  );
 });

@@ -70,14 +70,27 @@ t.test('the offset walk and the streaming walk agree, with offsets at the right 
     archives.push(file);
   }
   const packed = path.join(dir, 'packed.tar');
-  await fsp.writeFile(packed, packTar([{ path: 'airlock.json', data: Buffer.from('{}') }, { path: `payload/${'p'.repeat(200)}/x.bin`, data: Buffer.alloc(1500, 3) }]));
+  await fsp.writeFile(
+    packed,
+    packTar([
+      { path: 'airlock.json', data: Buffer.from('{}') },
+      { path: `payload/${'p'.repeat(200)}/x.bin`, data: Buffer.alloc(1500, 3) },
+    ]),
+  );
   archives.push(packed);
 
   for (const file of archives) {
     const indexed = await listIndexed(file);
     const streamed = await listStreamed(file);
-    t.strictSame(indexed, streamed.map(({ bytes: _b, ...e }) => e), `${path.basename(file)}: same entries`);
-    t.ok(indexed.some((e) => e.path.endsWith('.safetensors') || e.path.endsWith('x.bin')) || file.endsWith('ustar.tar'), `${path.basename(file)}: the long path is found`);
+    t.strictSame(
+      indexed,
+      streamed.map(({ bytes: _b, ...e }) => e),
+      `${path.basename(file)}: same entries`,
+    );
+    t.ok(
+      indexed.some((e) => e.path.endsWith('.safetensors') || e.path.endsWith('x.bin')) || file.endsWith('ustar.tar'),
+      `${path.basename(file)}: the long path is found`,
+    );
     const fh = await fsp.open(file);
     for (const [i, e] of indexed.entries()) {
       const buf = Buffer.alloc(e.size);
@@ -99,7 +112,10 @@ t.test("GNU tar's own format (long names in 'L' headers) is refused: pack never 
 
 t.test('cut short, a bad checksum, no end marker: TAR_INVALID from both walks', async (t) => {
   const dir = t.testdir();
-  const bytes = packTar([{ path: 'airlock.json', data: Buffer.from('{}') }, { path: 'payload/a', data: Buffer.alloc(3000, 1) }]);
+  const bytes = packTar([
+    { path: 'airlock.json', data: Buffer.from('{}') },
+    { path: 'payload/a', data: Buffer.alloc(3000, 1) },
+  ]);
   const write = async (name: string, b: Buffer) => {
     const f = path.join(dir, name);
     await fsp.writeFile(f, b);
@@ -148,14 +164,62 @@ t.test('headers no second reader could agree on are refused', async (t) => {
   const dir = t.testdir();
   const base = () => packTar([{ path: 'airlock.json', data: Buffer.from('{}') }]);
   const cases: Array<[string, (b: Buffer) => void]> = [
-    ['an unknown type', (b) => { b[156] = 'Z'.charCodeAt(0); fixChecksum(b, 0); }],
-    ['a GNU long name', (b) => { b[156] = 'L'.charCodeAt(0); fixChecksum(b, 0); }],
-    ['a global pax header', (b) => { b[156] = 'g'.charCodeAt(0); fixChecksum(b, 0); }],
-    ['GNU magic instead of POSIX', (b) => { b.write('ustar  \0', 257, 'latin1'); fixChecksum(b, 0); }],
-    ['a name that is not UTF-8', (b) => { b[3] = 0xff; fixChecksum(b, 0); }],
-    ['bytes after the NUL ending a name', (b) => { b[50] = 0x41; fixChecksum(b, 0); }],
-    ['a size field that is not octal', (b) => { b.write('00000000009\0', 124, 'latin1'); fixChecksum(b, 0); }],
-    ['a regular file with a link name', (b) => { b.write('/etc/passwd', 157, 'latin1'); fixChecksum(b, 0); }],
+    [
+      'an unknown type',
+      (b) => {
+        b[156] = 'Z'.charCodeAt(0);
+        fixChecksum(b, 0);
+      },
+    ],
+    [
+      'a GNU long name',
+      (b) => {
+        b[156] = 'L'.charCodeAt(0);
+        fixChecksum(b, 0);
+      },
+    ],
+    [
+      'a global pax header',
+      (b) => {
+        b[156] = 'g'.charCodeAt(0);
+        fixChecksum(b, 0);
+      },
+    ],
+    [
+      'GNU magic instead of POSIX',
+      (b) => {
+        b.write('ustar  \0', 257, 'latin1');
+        fixChecksum(b, 0);
+      },
+    ],
+    [
+      'a name that is not UTF-8',
+      (b) => {
+        b[3] = 0xff;
+        fixChecksum(b, 0);
+      },
+    ],
+    [
+      'bytes after the NUL ending a name',
+      (b) => {
+        b[50] = 0x41;
+        fixChecksum(b, 0);
+      },
+    ],
+    [
+      'a size field that is not octal',
+      (b) => {
+        b.write('00000000009\0', 124, 'latin1');
+        fixChecksum(b, 0);
+      },
+    ],
+    [
+      'a regular file with a link name',
+      (b) => {
+        b.write('/etc/passwd', 157, 'latin1');
+        fixChecksum(b, 0);
+      },
+    ],
   ];
   for (const [name, edit] of cases) {
     const b = base();

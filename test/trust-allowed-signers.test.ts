@@ -3,7 +3,13 @@ import t from 'tap';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { loadAllowedSigners, parseAllowedSigners, parseAllowedSignersFile, parseSignerTime, readAllowedSigners } from '../src/trust/allowed-signers.js';
+import {
+  loadAllowedSigners,
+  parseAllowedSigners,
+  parseAllowedSignersFile,
+  parseSignerTime,
+  readAllowedSigners,
+} from '../src/trust/allowed-signers.js';
 import { loadPrivateKey } from '../src/trust/ssh-key.js';
 import { signSshsig } from '../src/trust/sshsig.js';
 import { makeKey, sshVerify, sshVerifyWith } from './helpers/keys.js';
@@ -140,7 +146,8 @@ t.test('a time without Z is local standard time, exactly as ssh-keygen reads it'
   const msg = Buffer.from('m');
   const sig = signSshsig(msg, await loadPrivateKey(alice.privatePath));
   const env = { ...process.env, TZ: 'Europe/Berlin' };
-  const at = (iso: string) => sshVerifyWith(dir, { allowedSigners: file, principal: 'alice@example.org', signature: sig, message: msg, verifyTime: new Date(iso), env }).status;
+  const at = (iso: string) =>
+    sshVerifyWith(dir, { allowedSigners: file, principal: 'alice@example.org', signature: sig, message: msg, verifyTime: new Date(iso), env }).status;
   t.not(at('2024-06-30T22:59:59Z'), 0, 'ssh-keygen: not yet valid one second before');
   t.equal(at('2024-06-30T23:00:00Z'), 0, 'ssh-keygen: valid from the same second airlock says');
 });

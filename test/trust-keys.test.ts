@@ -97,7 +97,10 @@ t.test('every AES cipher ssh-keygen -Z offers; chacha20-poly1305 is refused clea
 
 t.test('bcrypt_pbkdf and Blowfish constants match published values', async (t) => {
   // Known answer from the reference implementations (OpenBSD, py-bcrypt): kdf("password", "salt", 32 bytes, 4 rounds).
-  t.equal(bcryptPbkdf(Buffer.from('password'), Buffer.from('salt'), 32, 4).toString('hex'), '5bbf0cc293587f1c3635555c27796598d47e579071bf427e9d8fbe842aba34d9');
+  t.equal(
+    bcryptPbkdf(Buffer.from('password'), Buffer.from('salt'), 32, 4).toString('hex'),
+    '5bbf0cc293587f1c3635555c27796598d47e579071bf427e9d8fbe842aba34d9',
+  );
   const words = blowfishInitialWords();
   t.same([words[0], words[17], words[18], words[1041]], [0x243f6a88, 0x8979fb1b, 0xd1310ba6, 0x3ac372e6], 'P[0], P[17], S1[0], S4[255]');
 });

@@ -22,7 +22,13 @@ const codes = (fs: Array<{ code: string }>) => fs.map((f) => f.code);
 t.test('one trusted signature satisfies threshold 1', async (t) => {
   const r = evaluateSignatures(manifest, [sig('alice', alice)], trustBoth, { threshold: 1, now });
   t.match(r, { threshold: 1, trustedKeys: 1, satisfied: true, failures: [] });
-  t.match(r.signers[0], { signature: 'signatures/alice.sig', status: 'trusted', fingerprint: alice.fingerprint, keyType: 'ssh-ed25519', principals: ['alice@x'] });
+  t.match(r.signers[0], {
+    signature: 'signatures/alice.sig',
+    status: 'trusted',
+    fingerprint: alice.fingerprint,
+    keyType: 'ssh-ed25519',
+    principals: ['alice@x'],
+  });
 });
 
 t.test('no signatures: NO_SIGNATURES only', async (t) => {
@@ -42,7 +48,10 @@ t.test('untrusted extras stay visible but do not block a satisfied policy', asyn
   const r = evaluateSignatures(manifest, [sig('alice', alice), sig('mallory', mallory)], trustBoth, { threshold: 1, now });
   t.equal(r.satisfied, true);
   t.same(r.failures, []);
-  t.same(r.signers.map((s) => s.status), ['trusted', 'untrusted']);
+  t.same(
+    r.signers.map((s) => s.status),
+    ['trusted', 'untrusted'],
+  );
 });
 
 t.test('threshold 2 needs two distinct keys; the same key twice counts once', async (t) => {
@@ -50,7 +59,10 @@ t.test('threshold 2 needs two distinct keys; the same key twice counts once', as
   t.match(two, { trustedKeys: 2, satisfied: true, failures: [] });
   const twice = evaluateSignatures(manifest, [sig('alice', alice), sig('alice-again', alice)], trustBoth, { threshold: 2, now });
   t.match(twice, { trustedKeys: 1, satisfied: false });
-  t.same(twice.signers.map((s) => s.status), ['trusted', 'duplicate']);
+  t.same(
+    twice.signers.map((s) => s.status),
+    ['trusted', 'duplicate'],
+  );
   t.same(codes(twice.failures), ['THRESHOLD_NOT_MET']);
 });
 
@@ -65,13 +77,19 @@ t.test('signatures that do not verify are invalid, with their own code', async (
     trustBoth,
     { threshold: 1, now },
   );
-  t.same(r.signers.map((s) => [s.status, s.code]), [
-    ['invalid', 'SIGNATURE_INVALID'],
-    ['invalid', 'WRONG_NAMESPACE'],
-    ['invalid', 'SIGNATURE_MALFORMED'],
-  ]);
+  t.same(
+    r.signers.map((s) => [s.status, s.code]),
+    [
+      ['invalid', 'SIGNATURE_INVALID'],
+      ['invalid', 'WRONG_NAMESPACE'],
+      ['invalid', 'SIGNATURE_MALFORMED'],
+    ],
+  );
   t.same(codes(r.failures), ['SIGNATURE_INVALID', 'WRONG_NAMESPACE', 'SIGNATURE_MALFORMED', 'THRESHOLD_NOT_MET']);
-  t.same(r.failures.slice(0, 3).map((f) => f.path), ['signatures/other-bytes.sig', 'signatures/file-namespace.sig', 'signatures/garbage.sig']);
+  t.same(
+    r.failures.slice(0, 3).map((f) => f.path),
+    ['signatures/other-bytes.sig', 'signatures/file-namespace.sig', 'signatures/garbage.sig'],
+  );
 });
 
 t.test('namespaces= limits a key (OpenSSH pattern-list)', async (t) => {
@@ -87,7 +105,8 @@ t.test('namespaces= limits a key (OpenSSH pattern-list)', async (t) => {
 
 t.test('valid-after / valid-before are checked against now (inclusive)', async (t) => {
   const input = [sig('alice', alice)];
-  const check = (options: string, at = now) => evaluateSignatures(manifest, input, signers([`alice@x ${options} ${alice.publicLine}`]), { threshold: 1, now: at });
+  const check = (options: string, at = now) =>
+    evaluateSignatures(manifest, input, signers([`alice@x ${options} ${alice.publicLine}`]), { threshold: 1, now: at });
   t.match(check('valid-before="20250101Z"').signers[0], { status: 'untrusted', code: 'SIGNER_NOT_VALID_NOW' });
   t.same(codes(check('valid-before="20250101Z"').failures), ['SIGNER_NOT_VALID_NOW', 'THRESHOLD_NOT_MET']);
   t.match(check('valid-after="20270101Z"').signers[0], { status: 'untrusted', code: 'SIGNER_NOT_VALID_NOW' });
@@ -108,7 +127,10 @@ t.test('a threshold below 1 is a configuration error', async (t) => {
 
 t.test('describeSignatures: who signed and whether it verifies, without a trust file', async (t) => {
   const r = describeSignatures(manifest, [sig('alice', alice), sig('again', alice), sig('bad', bob, Buffer.from('x'))]);
-  t.same(r.map((s) => s.status), ['untrusted', 'duplicate', 'invalid']);
+  t.same(
+    r.map((s) => s.status),
+    ['untrusted', 'duplicate', 'invalid'],
+  );
   t.equal(r[0]!.fingerprint, alice.fingerprint);
   t.equal(r[0]!.code, undefined);
   t.same(r[0]!.principals, []);

@@ -24,11 +24,24 @@ const trust = parseAllowedSigners(`alice@x ${alice.publicLine}\nbob@x ${bob.publ
 const sig = (name: string, key: typeof alice) => ({ name: `signatures/${name}.sig`, bytes: Buffer.from(sshSign(key, manifest)) });
 
 t.test('the plain list ssh-keygen reads: comments, blank lines, indentation, any key type', async (t) => {
-  const text = ['# lost on 2026-05-01', '', `  ${alice.publicLine}`, `\t${rsa.publicLine}`, `${bob.publicLine.split(' ').slice(0, 2).join(' ')}`, ''].join('\n');
+  const text = [
+    '# lost on 2026-05-01',
+    '',
+    `  ${alice.publicLine}`,
+    `\t${rsa.publicLine}`,
+    `${bob.publicLine.split(' ').slice(0, 2).join(' ')}`,
+    '',
+  ].join('\n');
   const r = parseRevokedKeys(Buffer.from(text), 'revoked');
   t.equal(r.blobs.length, 3);
   const dir = t.testdir({ revoked: text, as: `alice@x ${alice.publicLine}\n` });
-  const ssh = sshVerifyWith(dir, { allowedSigners: path.join(dir, 'as'), principal: 'alice@x', signature: sshSign(alice, manifest), message: manifest, revoked: path.join(dir, 'revoked') });
+  const ssh = sshVerifyWith(dir, {
+    allowedSigners: path.join(dir, 'as'),
+    principal: 'alice@x',
+    signature: sshSign(alice, manifest),
+    message: manifest,
+    revoked: path.join(dir, 'revoked'),
+  });
   t.not(ssh.status, 0, 'ssh-keygen -r reads the same file and refuses alice');
   const empty = parseRevokedKeys(Buffer.alloc(0), 'revoked');
   t.same(empty.blobs, [], 'an empty file revokes nothing');
@@ -41,13 +54,21 @@ t.test('hostile or mistaken revoked-keys files are refused, never read as "nothi
     ['an authorized_keys line with options', Buffer.from(`no-pty ${alice.publicLine}\n`), 'TRUST_INVALID'],
     ['bad base64', Buffer.from('ssh-ed25519 AAAA!!!!\n'), 'TRUST_INVALID'],
     ['a blob of another type than its line says', Buffer.from(`ssh-ed25519 ${rsa.publicLine.split(' ')[1]}\n`), 'TRUST_INVALID'],
-    ['a truncated ed25519 key', Buffer.from(`ssh-ed25519 ${Buffer.from(alice.publicLine.split(' ')[1]!, 'base64').subarray(0, 40).toString('base64')}\n`), 'TRUST_INVALID'],
+    [
+      'a truncated ed25519 key',
+      Buffer.from(`ssh-ed25519 ${Buffer.from(alice.publicLine.split(' ')[1]!, 'base64').subarray(0, 40).toString('base64')}\n`),
+      'TRUST_INVALID',
+    ],
     ['a type with no key', Buffer.from('ssh-ed25519\n'), 'TRUST_INVALID'],
   ];
   for (const [what, data, code] of cases) {
     t.throws(() => parseRevokedKeys(data, 'revoked'), { code, path: 'revoked' }, what);
   }
-  t.throws(() => parseRevokedKeys(Buffer.from(`${alice.publicLine}\n\nnope\n`), 'revoked'), { message: /^revoked:3: / }, 'the message names the line');
+  t.throws(
+    () => parseRevokedKeys(Buffer.from(`${alice.publicLine}\n\nnope\n`), 'revoked'),
+    { message: /^revoked:3: / },
+    'the message names the line',
+  );
   const dir = t.testdir();
   const krl = path.join(dir, 'krl');
   t.equal(sshKeygen(['-k', '-f', krl, alice.publicPath]).status, 0, 'a real KRL from ssh-keygen -k');
@@ -63,14 +84,29 @@ t.test('a revoked key never counts; the others still can', async (t) => {
   const one = evaluateSignatures(manifest, [sig('alice', alice)], trust, { threshold: 1, now, revoked });
   t.match(one, { trustedKeys: 0, satisfied: false });
   t.match(one.signers[0], { status: 'revoked', code: 'KEY_REVOKED', fingerprint: alice.fingerprint });
-  t.same(one.failures.map((f) => f.code), ['KEY_REVOKED', 'THRESHOLD_NOT_MET']);
+  t.same(
+    one.failures.map((f) => f.code),
+    ['KEY_REVOKED', 'THRESHOLD_NOT_MET'],
+  );
   const both = evaluateSignatures(manifest, [sig('alice', alice), sig('bob', bob)], trust, { threshold: 1, now, revoked });
   t.match(both, { trustedKeys: 1, satisfied: true, failures: [] });
-  t.same(both.signers.map((s) => s.status), ['revoked', 'trusted'], 'the revoked signature stays visible');
+  t.same(
+    both.signers.map((s) => s.status),
+    ['revoked', 'trusted'],
+    'the revoked signature stays visible',
+  );
   const stranger = makeKey(root, 'stranger');
-  const unknownRevoked = evaluateSignatures(manifest, [sig('stranger', stranger)], trust, { threshold: 1, now, revoked: parseRevokedKeys(Buffer.from(stranger.publicLine), 'revoked') });
+  const unknownRevoked = evaluateSignatures(manifest, [sig('stranger', stranger)], trust, {
+    threshold: 1,
+    now,
+    revoked: parseRevokedKeys(Buffer.from(stranger.publicLine), 'revoked'),
+  });
   t.match(unknownRevoked.signers[0], { status: 'revoked', code: 'KEY_REVOKED' }, 'revoked wins over "not in allowed_signers"');
-  t.match(describeSignatures(manifest, [sig('alice', alice)], revoked)[0], { status: 'revoked', code: 'KEY_REVOKED' }, 'inspect without a trust file');
+  t.match(
+    describeSignatures(manifest, [sig('alice', alice)], revoked)[0],
+    { status: 'revoked', code: 'KEY_REVOKED' },
+    'inspect without a trust file',
+  );
 });
 
 t.test('revoking a security key revokes exactly that key (application included), as ssh-keygen -r does', async (t) => {
@@ -88,7 +124,13 @@ t.test('revoking a security key revokes exactly that key (application included),
       now,
       revoked: parseRevokedKeys(Buffer.from(list), 'revoked'),
     });
-    const ssh = sshVerifyWith(dir, { allowedSigners: path.join(dir, 'as'), principal: 'r@x', signature, message: manifest, revoked: path.join(dir, 'revoked') });
+    const ssh = sshVerifyWith(dir, {
+      allowedSigners: path.join(dir, 'as'),
+      principal: 'r@x',
+      signature,
+      message: manifest,
+      revoked: path.join(dir, 'revoked'),
+    });
     t.equal(r.signers[0]!.status === 'revoked', revokedToo, `${what}: airlock`);
     t.equal(ssh.status !== 0, revokedToo, `${what}: ssh-keygen -r agrees`);
   }
@@ -133,26 +175,58 @@ t.test('doctor reports the trust file and the revoked keys', async (t) => {
   const base = { configSource: 'c.json', runtime: resolveRuntimeConfig({ kind: 'none' }), envSecrets: [], models: [] };
   const checks = (trust: Parameters<typeof evaluateDoctor>[0]['trust']) => evaluateDoctor({ ...base, ...(trust ? { trust } : {}) });
   const ok = checks({ allowedSigners: '/etc/airlock/as', keys: 3, warnings: [], revoked: { path: '/etc/airlock/revoked', keys: 2 } });
-  t.match(ok.find((c) => c.name === 'trust'), { status: 'PASS', message: /3 usable key/ });
-  t.match(ok.find((c) => c.name === 'revoked-keys'), { status: 'PASS', message: /2 revoked key.*\/etc\/airlock\/revoked/ });
+  t.match(
+    ok.find((c) => c.name === 'trust'),
+    { status: 'PASS', message: /3 usable key/ },
+  );
+  t.match(
+    ok.find((c) => c.name === 'revoked-keys'),
+    { status: 'PASS', message: /2 revoked key.*\/etc\/airlock\/revoked/ },
+  );
   const none = checks({ allowedSigners: '/etc/airlock/as', keys: 1, warnings: [] });
-  t.match(none.find((c) => c.name === 'revoked-keys'), { status: 'PASS', message: /none configured/ });
-  const broken = checks({ allowedSigners: '/etc/airlock/as', keys: 1, warnings: [], revoked: { path: '/r', problem: 'KRL_UNSUPPORTED: /r is an OpenSSH KRL' } });
-  t.match(broken.find((c) => c.name === 'revoked-keys'), { status: 'FAIL', message: /KRL_UNSUPPORTED/ });
+  t.match(
+    none.find((c) => c.name === 'revoked-keys'),
+    { status: 'PASS', message: /none configured/ },
+  );
+  const broken = checks({
+    allowedSigners: '/etc/airlock/as',
+    keys: 1,
+    warnings: [],
+    revoked: { path: '/r', problem: 'KRL_UNSUPPORTED: /r is an OpenSSH KRL' },
+  });
+  t.match(
+    broken.find((c) => c.name === 'revoked-keys'),
+    { status: 'FAIL', message: /KRL_UNSUPPORTED/ },
+  );
   const badTrust = checks({ allowedSigners: '/etc/airlock/as', warnings: [], problem: 'TRUST_INVALID: /etc/airlock/as:4: unknown option' });
-  t.match(badTrust.find((c) => c.name === 'trust'), { status: 'FAIL', message: /TRUST_INVALID/ });
+  t.match(
+    badTrust.find((c) => c.name === 'trust'),
+    { status: 'FAIL', message: /TRUST_INVALID/ },
+  );
 });
 
 t.test('doctor --config reads the configured files', async (t) => {
   const dir = t.testdir();
   writeFileSync(path.join(dir, 'as'), `alice@x ${alice.publicLine}\nold@x ${rsa.publicLine}\n`);
   writeFileSync(path.join(dir, 'revoked'), `${bob.publicLine}\n${rsa.publicLine}\n`);
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ store: 'store', trust: { allowedSigners: 'as', revokedKeys: 'revoked' }, runtime: { kind: 'none' } }));
+  writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({ store: 'store', trust: { allowedSigners: 'as', revokedKeys: 'revoked' }, runtime: { kind: 'none' } }),
+  );
   const res = await airlock(['doctor', '--config', path.join(dir, 'config.json'), '--json']);
   const out = JSON.parse(res.stdout) as { checks: Array<{ status: string; name: string; message: string }> };
-  t.match(out.checks.find((c) => c.name === 'trust'), { status: 'PASS', message: /1 usable key.*1 line\(s\) skipped/ });
-  t.match(out.checks.find((c) => c.name === 'revoked-keys'), { status: 'PASS', message: new RegExp(`2 revoked key\\(s\\) in ${dir}/revoked`) });
+  t.match(
+    out.checks.find((c) => c.name === 'trust'),
+    { status: 'PASS', message: /1 usable key.*1 line\(s\) skipped/ },
+  );
+  t.match(
+    out.checks.find((c) => c.name === 'revoked-keys'),
+    { status: 'PASS', message: new RegExp(`2 revoked key\\(s\\) in ${dir}/revoked`) },
+  );
   writeFileSync(path.join(dir, 'revoked'), 'SSHKRL\n\0');
   const bad = JSON.parse((await airlock(['doctor', '--config', path.join(dir, 'config.json'), '--json'])).stdout) as typeof out;
-  t.match(bad.checks.find((c) => c.name === 'revoked-keys'), { status: 'FAIL', message: /KRL_UNSUPPORTED/ });
+  t.match(
+    bad.checks.find((c) => c.name === 'revoked-keys'),
+    { status: 'FAIL', message: /KRL_UNSUPPORTED/ },
+  );
 });

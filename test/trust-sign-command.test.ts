@@ -107,12 +107,18 @@ t.test('sign a split bundle given its index or first part', async (t) => {
     writeFileSync(path.join(dir, name), slice);
     parts.push({ name, size: slice.length, sha256: sha256(slice) });
   }
-  writeFileSync(path.join(dir, 'demo.airlock.parts.json'), serializePartsIndex(buildPartsIndex('demo.airlock.tar', { size: bytes.length, sha256: sha256(bytes) }, parts)));
+  writeFileSync(
+    path.join(dir, 'demo.airlock.parts.json'),
+    serializePartsIndex(buildPartsIndex('demo.airlock.tar', { size: bytes.length, sha256: sha256(bytes) }, parts)),
+  );
   const a = makeKey(dir, 'a');
   const b = makeKey(dir, 'b');
   t.equal((await airlock(['sign', path.join(dir, 'demo.airlock.parts.json'), '--key', a.privatePath, '--label', 'a'])).exitCode, 0);
   t.equal((await airlock(['sign', path.join(dir, 'demo.airlock.tar.000'), '--key', b.privatePath, '--label', 'b'])).exitCode, 0);
-  for (const [label, key] of [['a', a], ['b', b]] as const) {
+  for (const [label, key] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
     const sig = readFileSync(path.join(dir, 'demo.airlock.signatures', `${label}.sig`), 'utf8');
     t.equal(sshVerify(dir, trustFile(dir, key, `${label}@x`), `${label}@x`, sig, manifestBytes).status, 0, label);
   }
@@ -143,11 +149,15 @@ t.test('on a terminal the passphrase is prompted for', { skip: hasScript ? false
   const key = makeKey(dir, 'locked', { passphrase: 'secret' });
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const onTty = (typed: string, label: string) =>
-    spawnSync('script', ['-qec', [process.execPath, AIRLOCK_BIN, 'sign', bundle, '--key', key.privatePath, '--label', label].map(quote).join(' '), '/dev/null'], {
-      input: typed,
-      env: childEnv(),
-      encoding: 'utf8',
-    });
+    spawnSync(
+      'script',
+      ['-qec', [process.execPath, AIRLOCK_BIN, 'sign', bundle, '--key', key.privatePath, '--label', label].map(quote).join(' '), '/dev/null'],
+      {
+        input: typed,
+        env: childEnv(),
+        encoding: 'utf8',
+      },
+    );
   const wrong = onTty('not it\r', 'wrong');
   t.not(wrong.status, 0);
   t.match(wrong.stdout, /BAD_PASSPHRASE/);

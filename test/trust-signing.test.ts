@@ -28,7 +28,11 @@ writeAllowedSigners(trust, [
   { principals: 'bob@x', key: bob },
   { principals: 'p256@x', key: p256 },
 ]);
-const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { code?: string }) => e.code ?? String(e));
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: { code?: string }) => e.code ?? String(e),
+  );
 
 t.test('ssh-agent: keys held by a real agent sign; ssh-keygen -Y verify accepts what they made', async (t) => {
   const agent = await startAgent(t);
@@ -53,7 +57,11 @@ t.test('ssh-agent refusals carry their codes', async (t) => {
   agent.add(rsa.privatePath);
   const { SSH_AUTH_SOCK: _, ...noAgent } = process.env;
   t.equal(await codeOf(agentSigner(alice.fingerprint, { env: noAgent })), 'AGENT_UNAVAILABLE', 'no SSH_AUTH_SOCK');
-  t.equal(await codeOf(agentSigner(alice.fingerprint, { env: { SSH_AUTH_SOCK: path.join(os.tmpdir(), 'airlock-no-such-agent.sock') } })), 'AGENT_UNAVAILABLE', 'nobody listens there');
+  t.equal(
+    await codeOf(agentSigner(alice.fingerprint, { env: { SSH_AUTH_SOCK: path.join(os.tmpdir(), 'airlock-no-such-agent.sock') } })),
+    'AGENT_UNAVAILABLE',
+    'nobody listens there',
+  );
   t.equal(await codeOf(agentSigner(bob.fingerprint, { env: agent.env })), 'AGENT_KEY_MISSING', 'a key the agent does not hold');
   t.equal(await codeOf(agentSigner(rsa.fingerprint, { env: agent.env })), 'UNSUPPORTED_KEY', 'an RSA key');
   t.equal(await codeOf(agentSigner('no-such-file.pub', { env: agent.env, cwd: root })), 'USAGE', 'neither fingerprint nor file');
@@ -78,7 +86,12 @@ async function fakeAgent(t: { teardown(fn: () => void): void }, answer: (request
   return { SSH_AUTH_SOCK: socket };
 }
 
-const frame = (type: number, body: Buffer) => new WireWriter().uint32(body.length + 1).raw(Buffer.from([type])).raw(body).toBuffer();
+const frame = (type: number, body: Buffer) =>
+  new WireWriter()
+    .uint32(body.length + 1)
+    .raw(Buffer.from([type]))
+    .raw(body)
+    .toBuffer();
 const identities = (...keys: Array<{ publicLine: string }>) => {
   const w = new WireWriter().uint32(keys.length);
   for (const k of keys) w.string(Buffer.from(k.publicLine.split(' ')[1]!, 'base64')).string('fake');
@@ -115,7 +128,11 @@ t.test('ssh-keygen delegation (the security-key path), exercised with a plain ke
   t.equal(sshVerify(root, trust, 'alice@x', text, message).status, 0);
   const wrongKey = sshKeygenSigner(bob.privatePath, parsePublicKeyLine(alice.publicLine));
   t.equal(await codeOf(wrongKey.sign(message, 'airlock')), 'SIGNING_FAILED', 'ssh-keygen signed with another key than the file claimed');
-  t.equal(await codeOf(sshKeygenSigner(path.join(root, 'missing'), parsePublicKeyLine(alice.publicLine)).sign(message, 'airlock')), 'SIGNING_FAILED', 'ssh-keygen fails');
+  t.equal(
+    await codeOf(sshKeygenSigner(path.join(root, 'missing'), parsePublicKeyLine(alice.publicLine)).sign(message, 'airlock')),
+    'SIGNING_FAILED',
+    'ssh-keygen fails',
+  );
 });
 
 t.test('whatever ssh-keygen prints is checked before it is returned', async (t) => {
@@ -170,20 +187,57 @@ t.test('the CLI: airlock sign --agent, --key through ssh-keygen, airlock pack --
 
   const fixturePack = path.join(scratch, 'fixture-pack');
   const res = await airlock(
-    ['pack', fixturePath('model-dir'), '--out', fixturePack, '--name', 'test/agent-pack', '--kind', 'model-dir', '--sign', alice.privatePath, '--sign-agent', bob.fingerprint],
+    [
+      'pack',
+      fixturePath('model-dir'),
+      '--out',
+      fixturePack,
+      '--name',
+      'test/agent-pack',
+      '--kind',
+      'model-dir',
+      '--sign',
+      alice.privatePath,
+      '--sign-agent',
+      bob.fingerprint,
+    ],
     { env: agent.env },
   );
   t.equal(res.exitCode, 0, res.stderr);
   t.same(readdirSync(path.join(fixturePack, 'signatures')).sort(), ['alice-airlock.test.sig', 'bob-airlock.test.sig']);
   t.equal((await airlock(['verify', fixturePack, '--trust', trust, '--threshold', '2'])).exitCode, 0);
   const dup = await airlock(
-    ['pack', fixturePath('model-dir'), '--out', path.join(scratch, 'dup'), '--name', 'test/dup', '--kind', 'model-dir', '--sign', bob.privatePath, '--sign-agent', bob.fingerprint],
+    [
+      'pack',
+      fixturePath('model-dir'),
+      '--out',
+      path.join(scratch, 'dup'),
+      '--name',
+      'test/dup',
+      '--kind',
+      'model-dir',
+      '--sign',
+      bob.privatePath,
+      '--sign-agent',
+      bob.fingerprint,
+    ],
     { env: agent.env },
   );
   t.equal(dup.errorCode, 'USAGE', 'the same key by file and by agent');
   t.notOk(existsSync(path.join(scratch, 'dup')), 'nothing packed');
   const missing = await airlock(
-    ['pack', fixturePath('model-dir'), '--out', path.join(scratch, 'missing'), '--name', 'test/missing', '--kind', 'model-dir', '--sign-agent', p256.fingerprint],
+    [
+      'pack',
+      fixturePath('model-dir'),
+      '--out',
+      path.join(scratch, 'missing'),
+      '--name',
+      'test/missing',
+      '--kind',
+      'model-dir',
+      '--sign-agent',
+      p256.fingerprint,
+    ],
     { env: agent.env },
   );
   t.equal(missing.errorCode, 'AGENT_KEY_MISSING', 'found missing before any hashing');

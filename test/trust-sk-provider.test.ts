@@ -16,7 +16,9 @@ const provider = buildSkProvider(t, root);
 
 function skKey(name: string, type: 'ed25519-sk' | 'ecdsa-sk', extra: string[] = []): { file: string; publicLine: string; fingerprint: string } {
   const file = path.join(root, name);
-  const r = spawnSync('ssh-keygen', ['-q', '-t', type, '-w', provider!, '-N', '', '-C', `${name}@token.test`, '-f', file, ...extra], { encoding: 'utf8' });
+  const r = spawnSync('ssh-keygen', ['-q', '-t', type, '-w', provider!, '-N', '', '-C', `${name}@token.test`, '-f', file, ...extra], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`ssh-keygen -t ${type}: ${r.stderr}`);
   const publicLine = readFileSync(`${file}.pub`, 'utf8').trim();
   const fingerprint = spawnSync('ssh-keygen', ['-l', '-f', `${file}.pub`], { encoding: 'utf8' }).stdout.split(' ')[1]!;
@@ -31,7 +33,12 @@ if (provider) {
   const trust = path.join(root, 'allowed_signers');
   writeFileSync(
     trust,
-    [`alice@x ${alice.publicLine}`, `reviewer@x namespaces="airlock" ${edToken.publicLine}`, `release@x ${ecToken.publicLine}`, `pin@x verify-required ${pinToken.publicLine}`].join('\n') + '\n',
+    [
+      `alice@x ${alice.publicLine}`,
+      `reviewer@x namespaces="airlock" ${edToken.publicLine}`,
+      `release@x ${ecToken.publicLine}`,
+      `pin@x verify-required ${pinToken.publicLine}`,
+    ].join('\n') + '\n',
   );
   const env = { SSH_SK_PROVIDER: provider };
   const manifestOf = (location: string) => readFileSync(path.join(location, 'airlock.json'));
@@ -44,18 +51,40 @@ if (provider) {
     t.match(res.stdout, /sk-ssh-ed25519@openssh\.com reviewer@token\.test \(via ssh-keygen\)/);
     const verify = await airlock(['verify', packed.location, '--trust', trust, '--threshold', '2', '--json']);
     t.equal(verify.exitCode, 0, verify.stdout);
-    t.match(JSON.parse(verify.stdout).trust.signers, [{ status: 'trusted' }, { status: 'trusted', keyType: 'sk-ssh-ed25519@openssh.com', principals: ['reviewer@x'] }]);
+    t.match(JSON.parse(verify.stdout).trust.signers, [
+      { status: 'trusted' },
+      { status: 'trusted', keyType: 'sk-ssh-ed25519@openssh.com', principals: ['reviewer@x'] },
+    ]);
     const sig = readFileSync(path.join(packed.location, 'signatures', 'reviewer-token.test.sig'), 'utf8');
     t.equal(sshVerify(root, trust, 'reviewer@x', sig, manifestOf(packed.location)).status, 0, 'ssh-keygen -Y verify');
   });
 
   t.test('airlock pack --sign with an ecdsa-sk key file', async (t) => {
     const out = path.join(t.testdir(), 'bundle');
-    const res = await airlock(['pack', fixturePath('model-dir'), '--out', out, '--name', 'test/ecdsa-sk', '--kind', 'model-dir', '--sign', alice.privatePath, '--sign', ecToken.file], { env });
+    const res = await airlock(
+      [
+        'pack',
+        fixturePath('model-dir'),
+        '--out',
+        out,
+        '--name',
+        'test/ecdsa-sk',
+        '--kind',
+        'model-dir',
+        '--sign',
+        alice.privatePath,
+        '--sign',
+        ecToken.file,
+      ],
+      { env },
+    );
     t.equal(res.exitCode, 0, res.stderr);
     t.same(readdirSync(path.join(out, 'signatures')).sort(), ['alice-airlock.test.sig', 'release-token.test.sig']);
     t.equal((await airlock(['verify', out, '--trust', trust, '--threshold', '2'])).exitCode, 0);
-    t.equal(sshVerify(root, trust, 'release@x', readFileSync(path.join(out, 'signatures', 'release-token.test.sig'), 'utf8'), manifestOf(out)).status, 0);
+    t.equal(
+      sshVerify(root, trust, 'release@x', readFileSync(path.join(out, 'signatures', 'release-token.test.sig'), 'utf8'), manifestOf(out)).status,
+      0,
+    );
   });
 
   t.test('a token that did not register a touch: nothing is written', async (t) => {
@@ -64,7 +93,10 @@ if (provider) {
     t.equal(res.errorCode, 'NO_USER_PRESENCE');
     t.notOk(existsSync(path.join(packed.location, 'signatures', 'reviewer-token.test.sig')));
     // An untouched signature made by hand with ssh-keygen does not count, so it does not block a touched one.
-    const untouched = spawnSync('ssh-keygen', ['-Y', 'sign', '-q', '-n', 'airlock', '-f', edToken.file], { input: manifestOf(packed.location), env: { ...process.env, ...env, AIRLOCK_TEST_SK_FLAGS: '0' } });
+    const untouched = spawnSync('ssh-keygen', ['-Y', 'sign', '-q', '-n', 'airlock', '-f', edToken.file], {
+      input: manifestOf(packed.location),
+      env: { ...process.env, ...env, AIRLOCK_TEST_SK_FLAGS: '0' },
+    });
     writeFileSync(path.join(packed.location, 'signatures', 'by-hand.sig'), untouched.stdout);
     const before = await airlock(['verify', packed.location, '--trust', trust, '--threshold', '2']);
     t.match(before.stdout, /invalid\s+signatures\/by-hand\.sig .*NO_USER_PRESENCE/);
@@ -84,7 +116,11 @@ if (provider) {
     t.equal(signed.exitCode, 0, signed.stderr);
     t.equal((await airlock(['verify', packed.location, '--trust', trust, '--threshold', '2'])).exitCode, 0);
     const noUv = await packFixture(t, { fixture: 'model-dir', signKeys: [alice.privatePath], name: 'test/no-uv' });
-    t.equal((await airlock(['sign', noUv.location, '--key', pinToken.file], { env: { ...pinEnv, AIRLOCK_TEST_SK_FLAGS: '1' } })).exitCode, 0, 'touched, not verified: airlock sign writes it');
+    t.equal(
+      (await airlock(['sign', noUv.location, '--key', pinToken.file], { env: { ...pinEnv, AIRLOCK_TEST_SK_FLAGS: '1' } })).exitCode,
+      0,
+      'touched, not verified: airlock sign writes it',
+    );
     const verify = await airlock(['verify', noUv.location, '--trust', trust, '--threshold', '2']);
     t.equal(verify.exitCode, 1);
     t.match(verify.stdout, /NO_USER_VERIFICATION/);

@@ -24,10 +24,20 @@ t.ok(vectors.length >= 6, 'the vectors are there');
 for (const v of vectors) {
   t.test(v.signature, async (t) => {
     const signature = read(v.signature).toString('utf8');
-    const report = evaluateSignatures(message, [{ name: v.signature, bytes: Buffer.from(signature) }], signers, { threshold: 1, now: new Date(), revoked });
+    const report = evaluateSignatures(message, [{ name: v.signature, bytes: Buffer.from(signature) }], signers, {
+      threshold: 1,
+      now: new Date(),
+      revoked,
+    });
     const got = report.signers[0]!;
     t.equal(got.status === 'trusted' ? 'trusted' : got.code, v.airlock, `airlock: ${v.why}`);
-    const ssh = sshVerifyWith(dir, { allowedSigners: openssh, principal: v.principal, signature, message, revoked: path.join(VECTOR_DIR, 'revoked_keys') });
+    const ssh = sshVerifyWith(dir, {
+      allowedSigners: openssh,
+      principal: v.principal,
+      signature,
+      message,
+      revoked: path.join(VECTOR_DIR, 'revoked_keys'),
+    });
     t.equal(ssh.status === 0 ? 'accept' : 'reject', v.sshKeygen, `ssh-keygen -Y verify: ${v.why}`);
   });
 }

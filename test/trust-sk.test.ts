@@ -10,7 +10,17 @@ import { parseRevokedKeys } from '../src/trust/revoked-keys.js';
 import { parseSshsig } from '../src/trust/sshsig.js';
 import { WireReader, WireWriter } from '../src/trust/ssh-wire.js';
 import { makeKey, sshSign, sshVerifyWith } from './helpers/keys.js';
-import { ECDSA, FLAG_UP, FLAG_UV, makeEmulatedKey, SK_ECDSA, SK_ED25519, tokenSign, type EmulatedKey, type TokenSignOptions } from './helpers/sk-emulator.js';
+import {
+  ECDSA,
+  FLAG_UP,
+  FLAG_UV,
+  makeEmulatedKey,
+  SK_ECDSA,
+  SK_ED25519,
+  tokenSign,
+  type EmulatedKey,
+  type TokenSignOptions,
+} from './helpers/sk-emulator.js';
 
 const root = t.testdir();
 const manifest = Buffer.from('{"schema":"airlock.bundle/v1","id":"sk-test"}\n');
@@ -40,8 +50,19 @@ function verdicts(lines: string[], signature: string, opts: { revoked?: string[]
   const message = opts.message ?? manifest;
   const { signers } = parseAllowedSignersFile(lines.join('\n'), 'allowed_signers');
   const revoked = revokedFile ? parseRevokedKeys(Buffer.from(opts.revoked!.join('\n')), revokedFile) : undefined;
-  const report = evaluateSignatures(message, [{ name: 'signatures/r.sig', bytes: Buffer.from(signature) }], signers, { threshold: 1, now, ...(revoked ? { revoked } : {}) });
-  const ssh = sshVerifyWith(dir, { allowedSigners: trust, principal: PRINCIPAL, signature, message, verifyTime: now, ...(revokedFile ? { revoked: revokedFile } : {}) });
+  const report = evaluateSignatures(message, [{ name: 'signatures/r.sig', bytes: Buffer.from(signature) }], signers, {
+    threshold: 1,
+    now,
+    ...(revoked ? { revoked } : {}),
+  });
+  const ssh = sshVerifyWith(dir, {
+    allowedSigners: trust,
+    principal: PRINCIPAL,
+    signature,
+    message,
+    verifyTime: now,
+    ...(revokedFile ? { revoked: revokedFile } : {}),
+  });
   return { airlock: report.signers[0]!, sshKeygen: ssh.status };
 }
 
@@ -57,7 +78,11 @@ for (const type of [SK_ED25519, SK_ECDSA] as const) {
       ['touched and verified, counter at its maximum', verdicts([line(key)], sign({ flags: FLAG_UP | FLAG_UV, counter: 0xffffffff })), 'trusted'],
       ['hash sha256 instead of sha512', verdicts([line(key)], sign({ hash: 'sha256' })), 'trusted'],
       ['verify-required, and the token verified its user', verdicts([line(key, 'verify-required')], sign({ flags: FLAG_UP | FLAG_UV })), 'trusted'],
-      ['namespaces="airlock",verify-required', verdicts([line(key, 'namespaces="airlock",verify-required')], sign({ flags: FLAG_UP | FLAG_UV })), 'trusted'],
+      [
+        'namespaces="airlock",verify-required',
+        verdicts([line(key, 'namespaces="airlock",verify-required')], sign({ flags: FLAG_UP | FLAG_UV })),
+        'trusted',
+      ],
     ];
     for (const [what, v, status] of same) {
       t.equal(v.airlock.status, status, `${what}: airlock`);
@@ -67,7 +92,11 @@ for (const type of [SK_ED25519, SK_ECDSA] as const) {
       ['the token signed for another application', verdicts([line(key)], sign({ signedApplication: 'ssh:other' })), 'SIGNATURE_INVALID'],
       ['the same token key registered under another application', verdicts([line(key)], sign({}, other)), 'UNTRUSTED_SIGNER'],
       ['a revoked key', verdicts([line(key)], sign(), { revoked: [key.publicLine] }), 'KEY_REVOKED'],
-      ['a changed manifest', verdicts([line(key)], sign(), { message: Buffer.from('{"schema":"airlock.bundle/v1","id":"other"}\n') }), 'SIGNATURE_INVALID'],
+      [
+        'a changed manifest',
+        verdicts([line(key)], sign(), { message: Buffer.from('{"schema":"airlock.bundle/v1","id":"other"}\n') }),
+        'SIGNATURE_INVALID',
+      ],
       ['another namespace', verdicts([line(key)], sign({ namespace: 'file' })), 'WRONG_NAMESPACE'],
       ['a key limited to other namespaces', verdicts([line(key, 'namespaces="git"')], sign()), 'WRONG_NAMESPACE'],
       ['a key not valid yet', verdicts([line(key, 'valid-after="20270101Z"')], sign()), 'SIGNER_NOT_VALID_NOW'],
@@ -120,21 +149,40 @@ t.test('mixed thresholds of security keys and plain keys count distinct keys, wh
   ];
   const all = evaluateSignatures(manifest, sigs(), trust, { threshold: 3, now });
   t.match(all, { trustedKeys: 3, satisfied: true });
-  t.same(all.signers.map((s) => s.keyType), ['ssh-ed25519', SK_ED25519, SK_ECDSA]);
+  t.same(
+    all.signers.map((s) => s.keyType),
+    ['ssh-ed25519', SK_ED25519, SK_ECDSA],
+  );
 
   const untouched = evaluateSignatures(manifest, sigs({ ec: { flags: 0 } }), trust, { threshold: 3, now });
   t.match(untouched, { trustedKeys: 2, satisfied: false });
-  t.same(untouched.failures.map((f) => f.code), ['NO_USER_PRESENCE', 'THRESHOLD_NOT_MET']);
-  t.match(evaluateSignatures(manifest, sigs({ ec: { flags: 0 } }), trust, { threshold: 2, now }), { satisfied: true, failures: [] }, 'two good keys still meet threshold 2');
+  t.same(
+    untouched.failures.map((f) => f.code),
+    ['NO_USER_PRESENCE', 'THRESHOLD_NOT_MET'],
+  );
+  t.match(
+    evaluateSignatures(manifest, sigs({ ec: { flags: 0 } }), trust, { threshold: 2, now }),
+    { satisfied: true, failures: [] },
+    'two good keys still meet threshold 2',
+  );
 
   const noPin = evaluateSignatures(manifest, sigs({ ed: { flags: FLAG_UP } }), trust, { threshold: 3, now });
-  t.same(noPin.failures.map((f) => f.code), ['NO_USER_VERIFICATION', 'THRESHOLD_NOT_MET']);
+  t.same(
+    noPin.failures.map((f) => f.code),
+    ['NO_USER_VERIFICATION', 'THRESHOLD_NOT_MET'],
+  );
 
   const revoked = parseRevokedKeys(Buffer.from(`${skEd.publicLine}\n${alice.publicLine}\n`), 'revoked');
   const withRevoked = evaluateSignatures(manifest, sigs(), trust, { threshold: 2, now, revoked });
   t.match(withRevoked, { trustedKeys: 1, satisfied: false });
-  t.same(withRevoked.signers.map((s) => s.status), ['revoked', 'revoked', 'trusted']);
-  t.same(withRevoked.failures.map((f) => f.code), ['KEY_REVOKED', 'KEY_REVOKED', 'THRESHOLD_NOT_MET']);
+  t.same(
+    withRevoked.signers.map((s) => s.status),
+    ['revoked', 'revoked', 'trusted'],
+  );
+  t.same(
+    withRevoked.failures.map((f) => f.code),
+    ['KEY_REVOKED', 'KEY_REVOKED', 'THRESHOLD_NOT_MET'],
+  );
 });
 
 // Rebuild a signature's outer blob with its inner signature blob changed, keeping armour and everything else.
@@ -148,7 +196,15 @@ function withSignatureBlob(armoured: string, change: (sigBlob: Buffer) => Buffer
   const reserved = r.string();
   const hash = r.string();
   const sig = r.string();
-  const blob = new WireWriter().raw(magic).uint32(version).string(key).string(ns).string(reserved).string(hash).string(change(Buffer.from(sig))).toBuffer();
+  const blob = new WireWriter()
+    .raw(magic)
+    .uint32(version)
+    .string(key)
+    .string(ns)
+    .string(reserved)
+    .string(hash)
+    .string(change(Buffer.from(sig)))
+    .toBuffer();
   return `-----BEGIN SSH SIGNATURE-----\n${blob.toString('base64').replace(/.{70}/g, '$&\n')}\n-----END SSH SIGNATURE-----\n`;
 }
 
@@ -168,10 +224,30 @@ t.test('hostile security-key signature blobs: each refused with its code, and by
     ['a trailing byte after the counter', ed, (b) => Buffer.concat([b, Buffer.from([0])]), 'SIGNATURE_MALFORMED'],
     ['the counter cut off', ed, (b) => b.subarray(0, b.length - 4), 'SIGNATURE_MALFORMED'],
     ['flags and counter missing', ec, (b) => b.subarray(0, b.length - 5), 'SIGNATURE_MALFORMED'],
-    ['a 63-byte ed25519 signature', ed, (b) => new WireWriter().string(SK_ED25519).string(b.subarray(4 + SK_ED25519.length + 4, 4 + SK_ED25519.length + 4 + 63)).raw(b.subarray(b.length - 5)).toBuffer(), 'SIGNATURE_MALFORMED'],
-    ['a plain ed25519 signature type for an sk key', ed, (b) => Buffer.concat([new WireWriter().string('ssh-ed25519').toBuffer(), b.subarray(4 + SK_ED25519.length)]), 'SIGNATURE_MALFORMED'],
+    [
+      'a 63-byte ed25519 signature',
+      ed,
+      (b) =>
+        new WireWriter()
+          .string(SK_ED25519)
+          .string(b.subarray(4 + SK_ED25519.length + 4, 4 + SK_ED25519.length + 4 + 63))
+          .raw(b.subarray(b.length - 5))
+          .toBuffer(),
+      'SIGNATURE_MALFORMED',
+    ],
+    [
+      'a plain ed25519 signature type for an sk key',
+      ed,
+      (b) => Buffer.concat([new WireWriter().string('ssh-ed25519').toBuffer(), b.subarray(4 + SK_ED25519.length)]),
+      'SIGNATURE_MALFORMED',
+    ],
     ['a negative ECDSA r', ec, (b) => ecdsaWith(b, (r, s) => [Buffer.concat([Buffer.from([0x80]), r]), s]), 'SIGNATURE_MALFORMED'],
-    ['an ECDSA r of 33 significant bytes', ec, (b) => ecdsaWith(b, (r, s) => [Buffer.concat([Buffer.from([0x01]), r.subarray(r[0] === 0 ? 1 : 0)]), s]), 'SIGNATURE_INVALID'],
+    [
+      'an ECDSA r of 33 significant bytes',
+      ec,
+      (b) => ecdsaWith(b, (r, s) => [Buffer.concat([Buffer.from([0x01]), r.subarray(r[0] === 0 ? 1 : 0)]), s]),
+      'SIGNATURE_INVALID',
+    ],
     ['bytes after the ECDSA s', ec, (b) => ecdsaWith(b, (r, s) => [r, Buffer.concat([s, Buffer.from([0, 0, 0, 0])])]), 'SIGNATURE_INVALID'],
   ];
   for (const [what, key, change, code] of cases) {
@@ -179,7 +255,9 @@ t.test('hostile security-key signature blobs: each refused with its code, and by
     t.equal(v.airlock.code, code, `${what}: airlock`);
     t.not(v.sshKeygen, 0, `${what}: ssh-keygen rejects too`);
   }
-  const webauthn = withSignatureBlob(tokenSign(ec, manifest), (b) => Buffer.concat([new WireWriter().string('webauthn-sk-ecdsa-sha2-nistp256@openssh.com').toBuffer(), b.subarray(4 + SK_ECDSA.length)]));
+  const webauthn = withSignatureBlob(tokenSign(ec, manifest), (b) =>
+    Buffer.concat([new WireWriter().string('webauthn-sk-ecdsa-sha2-nistp256@openssh.com').toBuffer(), b.subarray(4 + SK_ECDSA.length)]),
+  );
   t.equal(verdicts([line(ec)], webauthn).airlock.code, 'UNSUPPORTED_KEY', 'webauthn signatures (browser-made) are refused by name');
 });
 
@@ -226,7 +304,10 @@ t.test('hostile security keys in allowed_signers are TRUST_INVALID naming the li
   };
   const cases: Array<[string, string]> = [
     ['a P-256 point off the curve', keyLineWith(ec, offCurve)],
-    ['a compressed P-256 point', keyLineWith(ec, (f) => [f[0]!, f[1]!, Buffer.concat([Buffer.from([2 + (f[2]![64]! & 1)]), f[2]!.subarray(1, 33)]), f[3]!])],
+    [
+      'a compressed P-256 point',
+      keyLineWith(ec, (f) => [f[0]!, f[1]!, Buffer.concat([Buffer.from([2 + (f[2]![64]! & 1)]), f[2]!.subarray(1, 33)]), f[3]!]),
+    ],
     ['another curve name', keyLineWith(ec, (f) => [f[0]!, Buffer.from('nistp384'), f[2]!, f[3]!])],
     ['an application with a NUL byte', keyLineWith(ed, (f) => [f[0]!, f[1]!, Buffer.from('ssh:\0evil')])],
     ['no application at all', keyLineWith(ed, (f) => [f[0]!, f[1]!])],
@@ -234,12 +315,21 @@ t.test('hostile security keys in allowed_signers are TRUST_INVALID naming the li
     ['bytes after the application', keyLineWith(ed, (f) => [...f, Buffer.from('x')])],
   ];
   for (const [what, keyLine] of cases) {
-    t.throws(() => parseAllowedSignersFile(`ok@x ${ed.publicLine}\n${PRINCIPAL} ${keyLine}`, 'as'), { code: 'TRUST_INVALID', message: /^as:2: / }, what);
+    t.throws(
+      () => parseAllowedSignersFile(`ok@x ${ed.publicLine}\n${PRINCIPAL} ${keyLine}`, 'as'),
+      { code: 'TRUST_INVALID', message: /^as:2: / },
+      what,
+    );
     const dir = path.join(root, `hostile-key-${++n}`);
     execFileSync('mkdir', ['-p', dir]);
     // ssh-keygen logs a broken line and goes on to the next (airlock refuses the whole file instead).
     writeFileSync(path.join(dir, 'as'), `${PRINCIPAL} ${keyLine}\n${PRINCIPAL} ${ed.publicLine}\n`);
-    const ssh = sshVerifyWith(dir, { allowedSigners: path.join(dir, 'as'), principal: PRINCIPAL, signature: tokenSign(ed, manifest), message: manifest });
+    const ssh = sshVerifyWith(dir, {
+      allowedSigners: path.join(dir, 'as'),
+      principal: PRINCIPAL,
+      signature: tokenSign(ed, manifest),
+      message: manifest,
+    });
     t.match(ssh.stderr, /as:1: (invalid key|bad options)/, `${what}: ssh-keygen finds line 1 broken too`);
   }
   const sig = withSignatureBlob(tokenSign(ec, manifest), (b) => b);
@@ -249,5 +339,9 @@ t.test('hostile security keys in allowed_signers are TRUST_INVALID naming the li
   const head = r.bytes(10);
   r.string();
   const blob = new WireWriter().raw(head).string(bad).raw(r.bytes(r.remaining)).toBuffer();
-  t.throws(() => parseSshsig(Buffer.from(`-----BEGIN SSH SIGNATURE-----\n${blob.toString('base64')}\n-----END SSH SIGNATURE-----\n`), 'x.sig'), { code: 'SIGNATURE_MALFORMED', path: 'x.sig' }, 'an off-curve key inside a signature');
+  t.throws(
+    () => parseSshsig(Buffer.from(`-----BEGIN SSH SIGNATURE-----\n${blob.toString('base64')}\n-----END SSH SIGNATURE-----\n`), 'x.sig'),
+    { code: 'SIGNATURE_MALFORMED', path: 'x.sig' },
+    'an off-curve key inside a signature',
+  );
 });

@@ -16,7 +16,14 @@ function setup(dir: string): { dir: string; key: TestKey; signers: string } {
 }
 
 const armour = (blob: Buffer) => `-----BEGIN SSH SIGNATURE-----\n${wrapBase64(blob, 70)}-----END SSH SIGNATURE-----\n`;
-const dearmour = (text: string) => Buffer.from(text.split('\n').filter((l) => l && !l.startsWith('-----')).join(''), 'base64');
+const dearmour = (text: string) =>
+  Buffer.from(
+    text
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .join(''),
+    'base64',
+  );
 
 /** Rebuild a signature blob field by field, so one field at a time can be made hostile. */
 function fields(sig: string): { pub: Buffer; ns: string; reserved: Buffer; hash: string; inner: Buffer } {
@@ -26,7 +33,15 @@ function fields(sig: string): { pub: Buffer; ns: string; reserved: Buffer; hash:
   return { pub: r.string(), ns: r.text(), reserved: r.string(), hash: r.text(), inner: r.string() };
 }
 function build(f: ReturnType<typeof fields>, over: { magic?: string; version?: number } = {}): Buffer {
-  return new WireWriter().raw(over.magic ?? 'SSHSIG').uint32(over.version ?? 1).string(f.pub).string(f.ns).string(f.reserved).string(f.hash).string(f.inner).toBuffer();
+  return new WireWriter()
+    .raw(over.magic ?? 'SSHSIG')
+    .uint32(over.version ?? 1)
+    .string(f.pub)
+    .string(f.ns)
+    .string(f.reserved)
+    .string(f.hash)
+    .string(f.inner)
+    .toBuffer();
 }
 
 t.test('airlock signature verifies with ssh-keygen -Y verify', async (t) => {

@@ -8,7 +8,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { recordIdFor } from '../src/pipeline/decisions.js';
-import { contrastProblems, foreignRequests, openBrowser, requireBrowser, screenshot, waitForExpression, type BrowserSession } from './helpers/browser.js';
+import {
+  contrastProblems,
+  foreignRequests,
+  openBrowser,
+  requireBrowser,
+  screenshot,
+  waitForExpression,
+  type BrowserSession,
+} from './helpers/browser.js';
 import { allowedSignersFile, manifestFor, sshKey, writeDirBundle, type SourceFile, type TestKey } from './helpers/bundle-builder.js';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.js';
 import { scratchDir } from './helpers/scratch.js';
@@ -155,7 +163,11 @@ if (requireBrowser(t)) {
   t.test('a tampered bundle shows rejected with its code', async (t) => {
     const files = [{ path: 'config.json', data: Buffer.from('{"architectures":["LlamaForCausalLM"]}\n') }];
     const staged = path.join(base, 'staging', 'tampered');
-    await writeDirBundle(staged, { files, manifest: manifestFor(files, { id: 'ui-tampered-1', name: 'test/ui-tampered', sequence: 1 }), signers: [key] });
+    await writeDirBundle(staged, {
+      files,
+      manifest: manifestFor(files, { id: 'ui-tampered-1', name: 'test/ui-tampered', sequence: 1 }),
+      signers: [key],
+    });
     const victim = path.join(staged, 'payload', 'config.json');
     const bytes = await fsp.readFile(victim);
     bytes[3] = bytes[3]! ^ 0x20;
@@ -164,7 +176,13 @@ if (requireBrowser(t)) {
     await page.waitForSelector(cardState(bad, 'rejected'), { timeout: 60_000 }).catch(async (err: unknown) => {
       // Say what the daemon made of it: the page only shows what the API says.
       t.comment(`bundles: ${JSON.stringify(await d.bundles())}`);
-      t.comment(`daemon log: ${d.lines().slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
+      t.comment(
+        `daemon log: ${d
+          .lines()
+          .slice(-15)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}`,
+      );
       throw err;
     });
     const error = card(bad).locator('[data-role="error"]');
@@ -191,7 +209,9 @@ if (requireBrowser(t)) {
 
   const s2 = path.join(d.drop, 'model-s2');
   t.test('read-only until the token is pasted; retry and rollback ask first', async (t) => {
-    await fsp.cp(await modelBundle(path.join(base, 'staging', 'model-s2'), key, 2, [{ path: 'config.json', data: Buffer.from('{"v":2}\n') }]), s2, { recursive: true });
+    await fsp.cp(await modelBundle(path.join(base, 'staging', 'model-s2'), key, 2, [{ path: 'config.json', data: Buffer.from('{"v":2}\n') }]), s2, {
+      recursive: true,
+    });
     await page.waitForSelector(cardState(s2, 'installed'), { timeout: 60_000 });
     const model = page.locator(`#models [data-model="${MODEL}"]`);
     await model.locator('.kept', { hasText: 'sequence 1' }).waitFor();
@@ -223,7 +243,11 @@ if (requireBrowser(t)) {
     t.comment(`screenshot: ${await screenshot(page, 'ui-confirm-dialog.png', false)}`);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await page.waitForTimeout(300);
-    t.equal((await d.api<{ events: Array<{ event: string }> }>('/v1/audit')).body.events.filter((e) => e.event === 'retry').length, 0, 'cancel sent nothing');
+    t.equal(
+      (await d.api<{ events: Array<{ event: string }> }>('/v1/audit')).body.events.filter((e) => e.event === 'retry').length,
+      0,
+      'cancel sent nothing',
+    );
 
     await card(bad).getByRole('button', { name: 'Retry verification' }).click();
     await dialog.getByRole('button', { name: 'Retry' }).click();
@@ -232,7 +256,10 @@ if (requireBrowser(t)) {
     t.match(await page.locator('#action-result').textContent(), /done/);
 
     await rollbackButton.click();
-    await page.getByRole('dialog', { name: `Roll back ${MODEL}?` }).getByRole('button', { name: 'Roll back' }).click();
+    await page
+      .getByRole('dialog', { name: `Roll back ${MODEL}?` })
+      .getByRole('button', { name: 'Roll back' })
+      .click();
     await page.waitForSelector('#audit li[data-event="rolled-back"]');
     await model.locator('dd', { hasText: 'sequence 1 · channel stable' }).waitFor();
     const models = (await d.api<{ models: Array<{ name: string; current?: { sequence: number } }> }>('/v1/deployments')).body.models;
@@ -253,7 +280,11 @@ if (requireBrowser(t)) {
     t.ok(b.requests.length > 5, `${b.requests.length} requests seen`);
     t.same(foreignRequests(b.requests, origin), [], 'every request went to the daemon');
     // The refused token above is the one error the test provokes on purpose.
-    t.same(b.errors.filter((e) => !/status of 401/.test(e)), [], 'no console errors (a CSP violation would be one)');
+    t.same(
+      b.errors.filter((e) => !/status of 401/.test(e)),
+      [],
+      'no console errors (a CSP violation would be one)',
+    );
   });
 
   t.test('losing the daemon shows a banner; it goes when the daemon is back', async (t) => {
@@ -262,7 +293,10 @@ if (requireBrowser(t)) {
     await page.getByRole('alert').filter({ hasText: 'Connection to the daemon lost' }).waitFor({ timeout: 15_000 });
     t.equal(await page.locator('#connection').getAttribute('data-state'), 'lost');
     t.comment(`screenshot: ${await screenshot(page, 'ui-status-disconnected.png', false)}`);
-    d = await startTestDaemon(t, { dir: daemonDir, config: { ...daemonConfig, api: { host: '127.0.0.1', port, tokenFile: path.join(daemonDir, 'api-token') } } });
+    d = await startTestDaemon(t, {
+      dir: daemonDir,
+      config: { ...daemonConfig, api: { host: '127.0.0.1', port, tokenFile: path.join(daemonDir, 'api-token') } },
+    });
     await page.waitForSelector('#connection-banner', { state: 'hidden', timeout: 20_000 });
     t.equal(await page.locator('#connection').getAttribute('data-state'), 'live');
     t.ok(await page.locator(cardState(s1, 'installed')).isVisible(), 'state reloaded after reconnecting');

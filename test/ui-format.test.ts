@@ -72,9 +72,30 @@ t.test('arrival of a tar has no known total', async (t) => {
 
 t.test('arrival speed is measured over a window of samples', async (t) => {
   t.equal(f.windowRate([]), undefined);
-  t.equal(f.windowRate([{ at: 0, bytes: 0 }, { at: 500, bytes: 100 }]), undefined, 'not before a second has passed');
-  t.equal(f.windowRate([{ at: 0, bytes: 0 }, { at: 1000, bytes: 50 }, { at: 2000, bytes: 400 }]), 200);
-  t.equal(f.windowRate([{ at: 0, bytes: 400 }, { at: 2000, bytes: 400 }]), undefined, 'a stalled copy has no speed');
+  t.equal(
+    f.windowRate([
+      { at: 0, bytes: 0 },
+      { at: 500, bytes: 100 },
+    ]),
+    undefined,
+    'not before a second has passed',
+  );
+  t.equal(
+    f.windowRate([
+      { at: 0, bytes: 0 },
+      { at: 1000, bytes: 50 },
+      { at: 2000, bytes: 400 },
+    ]),
+    200,
+  );
+  t.equal(
+    f.windowRate([
+      { at: 0, bytes: 400 },
+      { at: 2000, bytes: 400 },
+    ]),
+    undefined,
+    'a stalled copy has no speed',
+  );
 });
 
 t.test('verification line: rate and time left while verifying, time taken after', async (t) => {
@@ -100,6 +121,9 @@ t.test('states: words, tones, which ones can be retried', async (t) => {
 t.test('names and signers', async (t) => {
   t.equal(f.baseName('/srv/drop/model-7.airlock.tar'), 'model-7.airlock.tar');
   t.equal(f.baseName('/srv/drop/bundle/'), 'bundle');
-  t.equal(f.signerLine({ principals: ['alice@example.org'], fingerprint: 'SHA256:abc', status: 'trusted' }), 'alice@example.org — SHA256:abc (trusted)');
+  t.equal(
+    f.signerLine({ principals: ['alice@example.org'], fingerprint: 'SHA256:abc', status: 'trusted' }),
+    'alice@example.org — SHA256:abc (trusted)',
+  );
   t.equal(f.signerLine({ principals: [], status: 'untrusted' }), 'unknown key — no fingerprint (untrusted)');
 });

@@ -48,7 +48,15 @@ t.test('assets carry their content types', async (t) => {
 
 t.test('nothing outside ui/ is reachable', async (t) => {
   const a = await app();
-  for (const url of ['/ui/missing.js', '/ui/../package.json', '/ui/..%2Fpackage.json', '/ui/%2e%2e/package.json', '/ui/', '/ui/index.html/x', '/ui/.hidden.js']) {
+  for (const url of [
+    '/ui/missing.js',
+    '/ui/../package.json',
+    '/ui/..%2Fpackage.json',
+    '/ui/%2e%2e/package.json',
+    '/ui/',
+    '/ui/index.html/x',
+    '/ui/.hidden.js',
+  ]) {
     const res = await a.inject({ method: 'GET', url });
     t.equal(res.statusCode, 404, url);
     t.notMatch(res.body, /"devDependencies"|<html/, `${url} leaks no file`);

@@ -95,7 +95,11 @@ t.test('probe of a folder bundle on disk: bytes present of expected, symlinks an
 
 t.test('probe: an unreadable manifest is left for verification (complete, nothing expected)', async (t) => {
   const dir = t.testdir({ b: { 'airlock.json': '{ "half": ' } });
-  t.match(await probeCandidate({ form: 'dir', location: path.join(dir, 'b'), root: dir, media: false }), { complete: true, bytesPresent: 0, bytesExpected: undefined });
+  t.match(await probeCandidate({ form: 'dir', location: path.join(dir, 'b'), root: dir, media: false }), {
+    complete: true,
+    bytesPresent: 0,
+    bytesExpected: undefined,
+  });
 });
 
 t.test('probe of a tar: its size so far, no total; of a split index: every part at its size', async (t) => {
@@ -105,7 +109,13 @@ t.test('probe of a tar: its size so far, no total; of a split index: every part 
     bytesPresent: 3000,
     bytesExpected: undefined,
   });
-  const index = { schema: 'airlock.parts/v1', tar: 's.airlock.tar', size: 300, sha256: '0'.repeat(64), parts: [0, 1, 2].map((i) => ({ name: `s.airlock.tar.00${i}`, size: 100, sha256: '0'.repeat(64) })) };
+  const index = {
+    schema: 'airlock.parts/v1',
+    tar: 's.airlock.tar',
+    size: 300,
+    sha256: '0'.repeat(64),
+    parts: [0, 1, 2].map((i) => ({ name: `s.airlock.tar.00${i}`, size: 100, sha256: '0'.repeat(64) })),
+  };
   await fsp.writeFile(path.join(dir, 's.airlock.parts.json'), JSON.stringify(index));
   const c = { form: 'split' as const, location: path.join(dir, 's.airlock.parts.json'), root: dir, media: false };
   await fsp.writeFile(path.join(dir, 's.airlock.tar.002'), Buffer.alloc(100));

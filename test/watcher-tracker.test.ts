@@ -31,7 +31,10 @@ t.test('a folder bundle written into the drop is reported arriving, then complet
   const dir = path.join(drop, 'b1');
   await writeDirBundle(dir);
   await until(() => completeAt(events, dir).length === 1, 'complete');
-  t.ok(events.some((e) => e.type === 'arriving' && e.candidate.location === dir), 'arriving reported first');
+  t.ok(
+    events.some((e) => e.type === 'arriving' && e.candidate.location === dir),
+    'arriving reported first',
+  );
   t.match(completeAt(events, dir)[0], { candidate: { form: 'dir', media: false, root: drop } });
   await new Promise((r) => setTimeout(r, 600));
   t.equal(completeAt(events, dir).length, 1, 'unchanged content is not reported again');
@@ -74,7 +77,10 @@ t.test('a stick mounted under a media root after start is seen, within the depth
   await fsp.mkdir(path.join(stick, 'deep', 'er'), { recursive: true });
   await writeDirBundle(path.join(stick, 'deep', 'er', 'too-deep'));
   await new Promise((r) => setTimeout(r, 1000));
-  t.notOk(events.some((e) => e.candidate.location.includes('too-deep')), 'deeper than mediaDepth is not watched');
+  t.notOk(
+    events.some((e) => e.candidate.location.includes('too-deep')),
+    'deeper than mediaDepth is not watched',
+  );
 });
 
 t.test('an airlock.json or tar inside a folder bundle is payload, not another bundle', async (t) => {
@@ -119,7 +125,10 @@ t.test('remember(): content handled before a restart is not reported again; chan
   await fsp.appendFile(path.join(dir, 'payload', 'tokenizer.json'), ' ');
   const end = Date.now() + 10000;
   while (!events.some((e) => e.type === 'complete') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  t.ok(events.some((e) => e.type === 'complete'), 'changed content is reported');
+  t.ok(
+    events.some((e) => e.type === 'complete'),
+    'changed content is reported',
+  );
 });
 
 t.test('a new folder is read for bundle files within the depth bound, as chokidar counts depth', async (t) => {
@@ -150,11 +159,19 @@ t.test('a bundle written into a folder the moment it appears is found even when 
   const root = t.testdir();
   const source = createChokidarSource();
   const adds: string[] = [];
-  await source.start([{ path: root, depth: 3, media: false }], (e) => e.type === 'add' && adds.push(e.path), () => undefined);
+  await source.start(
+    [{ path: root, depth: 3, media: false }],
+    (e) => e.type === 'add' && adds.push(e.path),
+    () => undefined,
+  );
   t.teardown(() => source.close());
   for (let i = 0; i < 20; i++) await writeDirBundle(path.join(root, `new-${i}`, 'b'));
   const end = Date.now() + 15000;
   const expected = Array.from({ length: 20 }, (_, i) => path.join(root, `new-${i}`, 'b', 'airlock.json'));
   while (!expected.every((p) => adds.includes(p)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  t.same(expected.filter((p) => !adds.includes(p)), [], 'every airlock.json reported');
+  t.same(
+    expected.filter((p) => !adds.includes(p)),
+    [],
+    'every airlock.json reported',
+  );
 });

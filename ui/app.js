@@ -73,7 +73,11 @@ function removeBundle(recordId) {
 }
 
 function drawModels() {
-  renderModels($('models'), page.models, { unlocked: unlocked(), runtimeKind: page.status?.config?.runtime, onRollback: (m, k) => operator.rollback(m, k) });
+  renderModels($('models'), page.models, {
+    unlocked: unlocked(),
+    runtimeKind: page.status?.config?.runtime,
+    onRollback: (m, k) => operator.rollback(m, k),
+  });
   $('models-empty').hidden = page.models.length > 0;
 }
 
@@ -81,7 +85,13 @@ function drawStatus() {
   const s = page.status;
   if (!s) return;
   const up = s.uptimeSeconds + (Date.now() - page.statusAt) / 1000;
-  $('daemon-info').textContent = [`Daemon ${s.version}`, `up ${formatDuration(up)}`, `store ${s.config.store}`, `runtime ${s.config.runtime}`, `config ${s.config.source}`].join(' · ');
+  $('daemon-info').textContent = [
+    `Daemon ${s.version}`,
+    `up ${formatDuration(up)}`,
+    `store ${s.config.store}`,
+    `runtime ${s.config.runtime}`,
+    `config ${s.config.source}`,
+  ].join(' · ');
   $('demo-trust').hidden = !s.config.demoTrust;
   const watched = s.watched.map((w) => `${w.path} (${w.kind}${w.watching ? '' : ', not present'})`);
   $('watched').textContent = `Watched folders: ${watched.length ? watched.join(', ') : 'none'}.`;

@@ -6,7 +6,9 @@ export const AUDIT_SHOWN = 100;
 
 export function auditItem(e) {
   const subject = [e.name ?? e.location ?? '', e.sequence !== undefined ? `sequence ${e.sequence}` : ''].filter(Boolean).join(' · ');
-  const signers = e.signers?.length ? `signed by ${e.signers.map((s) => `${s.principals.join(', ') || 'unknown'} (${s.fingerprint ?? '?'})`).join('; ')}` : '';
+  const signers = e.signers?.length
+    ? `signed by ${e.signers.map((s) => `${s.principals.join(', ') || 'unknown'} (${s.fingerprint ?? '?'})`).join('; ')}`
+    : '';
   return h(
     'li',
     { class: 'audit-item', 'data-event': e.event },

@@ -21,7 +21,11 @@ export class BundleCard {
     this.note = h('p', { class: 'note', 'data-role': 'note' });
     this.deploy = h('p', { class: 'deploy', 'data-role': 'deploy' });
     this.details = h('div');
-    this.retry = h('button', { type: 'button', class: 'action', 'data-action': 'retry', hidden: true, onclick: () => onRetry(this.record) }, 'Retry verification');
+    this.retry = h(
+      'button',
+      { type: 'button', class: 'action', 'data-action': 'retry', hidden: true, onclick: () => onRetry(this.record) },
+      'Retry verification',
+    );
     this.element = h(
       'li',
       { id, class: 'card bundle-card', 'data-bundle-id': rec.id },
@@ -61,7 +65,9 @@ export class BundleCard {
     this.note.hidden = !rec.note;
     setText(this.deploy, rec.deployment ? deployLine(rec.deployment) : '');
     this.deploy.hidden = !rec.deployment;
-    this.once('details', [rec.location, rec.bundleId, rec.manifestDigest, rec.install, rec.detectedAt, rec.removed], () => renderDetails(this.details, rec));
+    this.once('details', [rec.location, rec.bundleId, rec.manifestDigest, rec.install, rec.detectedAt, rec.removed], () =>
+      renderDetails(this.details, rec),
+    );
     this.retry.hidden = !(unlocked && canRetry(rec.state));
   }
 
@@ -141,7 +147,15 @@ function renderSigners(el, rec) {
   if (signers.length === 0) return fill(el);
   const trust = rec.trust;
   const summary = trust ? `Signers (${trust.trustedKeys} trusted of threshold ${trust.threshold})` : 'Signers';
-  return fill(el, h('h4', {}, summary), h('ul', {}, signers.map((s) => h('li', { class: `signer signer-${s.status}` }, signerLine(s)))));
+  return fill(
+    el,
+    h('h4', {}, summary),
+    h(
+      'ul',
+      {},
+      signers.map((s) => h('li', { class: `signer signer-${s.status}` }, signerLine(s))),
+    ),
+  );
 }
 
 // Each failure carries its own code, path and message; the error's message only summarises them.
@@ -157,7 +171,13 @@ function renderError(el, error, state) {
   return fill(
     el,
     h('h4', {}, state === 'failed' ? 'Failed: ' : 'Rejected: ', h('code', { class: 'code' }, error.code)),
-    failures.length === 1 ? h('p', {}, line(failures[0])) : h('ul', { class: 'failures' }, failures.map((f) => h('li', {}, line(f)))),
+    failures.length === 1
+      ? h('p', {}, line(failures[0]))
+      : h(
+          'ul',
+          { class: 'failures' },
+          failures.map((f) => h('li', {}, line(f))),
+        ),
   );
 }
 

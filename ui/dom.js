@@ -37,7 +37,11 @@ export function setText(el, text) {
 
 /** A <dl> from [term, description] pairs; pairs with an empty description are left out. */
 export function definitionList(pairs, cls) {
-  return h('dl', { class: cls }, pairs.filter(([, d]) => d !== undefined && d !== null && d !== '').map(([t, d]) => [h('dt', {}, t), h('dd', {}, d)]));
+  return h(
+    'dl',
+    { class: cls },
+    pairs.filter(([, d]) => d !== undefined && d !== null && d !== '').map(([t, d]) => [h('dt', {}, t), h('dd', {}, d)]),
+  );
 }
 
 /** An id fragment safe for the DOM from a record id (already [A-Za-z0-9._-]). */

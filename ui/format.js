@@ -139,7 +139,9 @@ export function formatTime(iso, now = new Date()) {
 
 /** Last path component of a drop location, the bundle's name until its manifest is read. */
 export function baseName(location) {
-  const parts = String(location ?? '').split('/').filter(Boolean);
+  const parts = String(location ?? '')
+    .split('/')
+    .filter(Boolean);
   return parts[parts.length - 1] ?? String(location ?? '');
 }
 

@@ -5,7 +5,10 @@ import { formatTime, stateLabel, stateTone } from './format.js';
 
 export function renderModels(list, models, { unlocked, runtimeKind, onRollback }) {
   const focused = document.activeElement?.dataset?.focusKey;
-  fill(list, models.map((m) => modelCard(m, { unlocked, runtimeKind, onRollback })));
+  fill(
+    list,
+    models.map((m) => modelCard(m, { unlocked, runtimeKind, onRollback })),
+  );
   if (focused) list.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`)?.focus();
 }
 
@@ -20,7 +23,12 @@ function modelCard(m, { unlocked, runtimeKind, onRollback }) {
     h(
       'article',
       { 'aria-labelledby': `${id}-title` },
-      h('div', { class: 'card-head' }, h('h3', { id: `${id}-title` }, m.name), h('p', { class: `badge tone-${rt ? stateTone(rt.state) : 'info'}` }, h('span', { class: 'visually-hidden' }, 'Container: '), container)),
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h3', { id: `${id}-title` }, m.name),
+        h('p', { class: `badge tone-${rt ? stateTone(rt.state) : 'info'}` }, h('span', { class: 'visually-hidden' }, 'Container: '), container),
+      ),
       definitionList(
         [
           ['Current', m.current ? versionLine(m.current) : 'none'],
@@ -35,7 +43,11 @@ function modelCard(m, { unlocked, runtimeKind, onRollback }) {
       ),
       h('h4', {}, 'Kept for rollback'),
       m.kept.length
-        ? h('ol', { class: 'kept' }, m.kept.map((k) => keptItem(m, k, unlocked, onRollback)))
+        ? h(
+            'ol',
+            { class: 'kept' },
+            m.kept.map((k) => keptItem(m, k, unlocked, onRollback)),
+          )
         : h('p', { class: 'empty-inline' }, 'No earlier version kept.'),
     ),
   );
@@ -60,7 +72,14 @@ function keptItem(m, k, unlocked, onRollback) {
     h('span', {}, `${versionLine(k)} · ${k.bundleId} · installed ${formatTime(k.installedAt)}`),
     h(
       'button',
-      { type: 'button', class: 'action', 'data-action': 'rollback', 'data-focus-key': `rollback:${m.name}:${k.bundleId}`, hidden: !unlocked, onclick: () => onRollback(m, k) },
+      {
+        type: 'button',
+        class: 'action',
+        'data-action': 'rollback',
+        'data-focus-key': `rollback:${m.name}:${k.bundleId}`,
+        hidden: !unlocked,
+        onclick: () => onRollback(m, k),
+      },
       `Roll back to sequence ${k.sequence}`,
     ),
   );

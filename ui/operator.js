@@ -69,7 +69,8 @@ export function createOperator({ announce, onTokenChange, afterRollback }) {
 
     async retry(rec) {
       const name = rec.name ?? rec.location;
-      if (!(await confirmAction('Retry this bundle?', `${name} will be verified again from the start, and installed if it now passes.`, 'Retry'))) return;
+      if (!(await confirmAction('Retry this bundle?', `${name} will be verified again from the start, and installed if it now passes.`, 'Retry')))
+        return;
       await act(`Retry ${name}`, () => postJson(retryPath(rec.id), token));
     },
 

@@ -50,7 +50,9 @@ export async function apiRequest<T = unknown>(base: string, route: string, opts:
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer from ${base} within ${opts.timeoutMs ?? 10000} ms`)));
-    req.on('error', (err) => reject(new AirlockError('DAEMON_UNREACHABLE', `cannot reach the airlock daemon at ${base}: ${err.message}`, { cause: err })));
+    req.on('error', (err) =>
+      reject(new AirlockError('DAEMON_UNREACHABLE', `cannot reach the airlock daemon at ${base}: ${err.message}`, { cause: err })),
+    );
     if (payload) req.write(payload);
     req.end();
   });

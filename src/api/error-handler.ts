@@ -1,6 +1,6 @@
 // One place turns anything thrown by a route into `{ code, message, path? }` with the status ERROR_TABLE gives.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AirlockError, httpStatusFor, isAirlockError } from '../errors.js';
+import { type AirlockError, httpStatusFor, isAirlockError } from '../errors.js';
 import { SchemaResponseError } from './schema-compilers.js';
 
 interface ErrorBody {
@@ -39,9 +39,16 @@ export function installErrorHandling(app: FastifyInstance): void {
     const { status, body, unexpected } = describeError(err);
     if (unexpected) req.log.error({ err, url: req.url }, 'request failed');
     // Sent as a plain string: an error answer must never fail its own serialisation.
-    void reply.status(status).type('application/json; charset=utf-8').serializer((p: unknown) => JSON.stringify(p)).send(body);
+    void reply
+      .status(status)
+      .type('application/json; charset=utf-8')
+      .serializer((p: unknown) => JSON.stringify(p))
+      .send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).type('application/json; charset=utf-8').send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+    void reply
+      .status(404)
+      .type('application/json; charset=utf-8')
+      .send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
 }

@@ -36,7 +36,10 @@ export function installHostCheck(app: FastifyInstance, configured: ListenAddress
   app.addHook('onRequest', async (req) => {
     at ??= listeningAt(app, configured);
     if (!hostAllowed(req.headers.host, at)) {
-      throw new AirlockError('MISDIRECTED_HOST', 'this daemon answers only requests addressed to localhost, 127.0.0.1, [::1] or its configured api.host, with its port');
+      throw new AirlockError(
+        'MISDIRECTED_HOST',
+        'this daemon answers only requests addressed to localhost, 127.0.0.1, [::1] or its configured api.host, with its port',
+      );
     }
   });
 }

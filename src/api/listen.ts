@@ -38,6 +38,7 @@ async function listenOnSocket(app: FastifyInstance, socket: string): Promise<str
   }
   await fsp.chmod(socket, SOCKET_MODE);
   const mode = (await fsp.lstat(socket)).mode & 0o777;
-  if (mode !== SOCKET_MODE) throw new AirlockError('INTERNAL', `api.socket ${socket} has mode ${mode.toString(8)} after chmod ${SOCKET_MODE.toString(8)}`, { path: socket });
+  if (mode !== SOCKET_MODE)
+    throw new AirlockError('INTERNAL', `api.socket ${socket} has mode ${mode.toString(8)} after chmod ${SOCKET_MODE.toString(8)}`, { path: socket });
   return `unix:${socket}`;
 }

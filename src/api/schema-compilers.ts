@@ -20,14 +20,19 @@ export function apiRef(def: string): { $ref: string } {
 function newAjv(opts: { coerceTypes: boolean | 'array' }): Ajv2020 {
   const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, coerceTypes: opts.coerceTypes });
   addFormats(ajv);
-  for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
+  for (const file of readdirSync(SCHEMA_DIR)
+    .filter((f) => f.endsWith('.schema.json'))
+    .sort()) {
     ajv.addSchema(JSON.parse(readFileSync(path.join(SCHEMA_DIR, file), 'utf8')) as Record<string, unknown>);
   }
   return ajv;
 }
 
 export class SchemaResponseError extends Error {
-  constructor(readonly url: string, readonly problems: string) {
+  constructor(
+    readonly url: string,
+    readonly problems: string,
+  ) {
     super(`response of ${url} does not match its schema: ${problems}`);
   }
 }

@@ -10,7 +10,11 @@ export class SseClient {
   private queued: string[] = [];
   private queuedBytes = 0;
 
-  constructor(private readonly res: ServerResponse, private readonly budgetBytes: number, private readonly onDrop: () => void) {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly budgetBytes: number,
+    private readonly onDrop: () => void,
+  ) {
     res.on('close', () => (this.closed = true));
     // A write racing the peer's reset must not become an unhandled 'error'.
     res.on('error', () => (this.closed = true));

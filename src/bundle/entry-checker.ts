@@ -18,7 +18,6 @@ export interface SeenEntry {
   size: number;
 }
 
-
 export type Decision = { action: 'check'; expected: Expected } | { action: 'skip' } | { action: 'reject'; failure: Failure };
 
 const TOP_DIRS = new Set([PAYLOAD_DIR, IMAGES_DIR, SIGNATURES_DIR]);
@@ -71,7 +70,8 @@ export class EntryChecker {
     if (this.isAllowedDir(p)) return reject('WRONG_TYPE', p, `${p} is a ${entry.kind} where the manifest implies a folder`);
     if (p.startsWith(`${SIGNATURES_DIR}/`)) return { action: 'skip' };
     const exp = this.expected.get(p);
-    if (this.symlinkPaths.has(p)) return reject('WRONG_TYPE', p, `${p} is a symlink in the manifest; bundles never carry symlinks (the installer creates them)`);
+    if (this.symlinkPaths.has(p))
+      return reject('WRONG_TYPE', p, `${p} is a symlink in the manifest; bundles never carry symlinks (the installer creates them)`);
     if (!exp) return reject('UNLISTED_FILE', p, `${p} is not listed in the manifest`);
     if (this.seen.has(p)) return reject('DUPLICATE_PATH', p, `${p} appears twice in the bundle`);
     this.seen.add(p);
@@ -86,7 +86,11 @@ export class EntryChecker {
   /** Compare what was read with what was expected. */
   verdict(exp: Expected, tally: { size: number; sha256: string; overflow: boolean }): Failure | undefined {
     if (tally.overflow || tally.size !== exp.size) {
-      return { code: 'SIZE_MISMATCH', path: exp.path, message: `${exp.path} changed size while being read (${tally.overflow ? 'more' : tally.size} bytes, manifest lists ${exp.size})` };
+      return {
+        code: 'SIZE_MISMATCH',
+        path: exp.path,
+        message: `${exp.path} changed size while being read (${tally.overflow ? 'more' : tally.size} bytes, manifest lists ${exp.size})`,
+      };
     }
     if (!digestsEqual(tally.sha256, exp.sha256)) {
       return { code: 'HASH_MISMATCH', path: exp.path, message: `${exp.path} has sha256 ${tally.sha256}, manifest lists ${exp.sha256}` };
@@ -97,7 +101,8 @@ export class EntryChecker {
   /** Failures for every listed entry never seen. Call once the walk is over. */
   *missing(): Generator<Failure> {
     for (const exp of this.expected.values()) {
-      if (!this.seen.has(exp.path)) yield { code: 'MISSING_FILE', path: exp.path, message: `${exp.path} is listed in the manifest but missing from the bundle` };
+      if (!this.seen.has(exp.path))
+        yield { code: 'MISSING_FILE', path: exp.path, message: `${exp.path} is listed in the manifest but missing from the bundle` };
     }
   }
 }

@@ -27,7 +27,11 @@ export function fileSystemSource(location: string, opts: FsSourceOptions = {}): 
 
 async function openOnDisk(location: string, opts: FsSourceOptions, limits: ReadLimits): Promise<BundleHeader> {
   const where = await locateBundle(location, opts.within);
-  const folder = await openFolder(where.form === 'dir' ? where.dir : path.dirname(where.form === 'tar' ? where.tarFile : where.indexFile), opts.within, location);
+  const folder = await openFolder(
+    where.form === 'dir' ? where.dir : path.dirname(where.form === 'tar' ? where.tarFile : where.indexFile),
+    opts.within,
+    location,
+  );
   try {
     if (where.form === 'dir') return await openDir(location, folder, limits);
     if (where.form === 'tar') return await openTar(location, where, folder, limits);
@@ -82,10 +86,13 @@ function header(location: string, limits: ReadLimits, p: Parts): BundleHeader {
 }
 
 async function openDir(location: string, dir: DirHandle, limits: ReadLimits): Promise<BundleHeader> {
-  const manifestBytes = await readSmallRegular(dir.child(MANIFEST_NAME), MANIFEST_NAME, limits.maxManifestBytes, 'MANIFEST_TOO_LARGE').catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AirlockError('MANIFEST_MISSING', `${location} holds no ${MANIFEST_NAME}`, { path: MANIFEST_NAME });
-    throw err;
-  });
+  const manifestBytes = await readSmallRegular(dir.child(MANIFEST_NAME), MANIFEST_NAME, limits.maxManifestBytes, 'MANIFEST_TOO_LARGE').catch(
+    (err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new AirlockError('MANIFEST_MISSING', `${location} holds no ${MANIFEST_NAME}`, { path: MANIFEST_NAME });
+      throw err;
+    },
+  );
   const signatures = await readSignatureDir(dir, SIGNATURES_DIR, SIGNATURES_DIR);
   return header(location, limits, {
     form: 'dir',
@@ -97,7 +104,12 @@ async function openDir(location: string, dir: DirHandle, limits: ReadLimits): Pr
   });
 }
 
-async function openTar(location: string, where: Extract<BundleLocation, { form: 'tar' }>, folder: DirHandle, limits: ReadLimits): Promise<BundleHeader> {
+async function openTar(
+  location: string,
+  where: Extract<BundleLocation, { form: 'tar' }>,
+  folder: DirHandle,
+  limits: ReadLimits,
+): Promise<BundleHeader> {
   const { fh, stat } = await folder.openFile(path.basename(where.tarFile), location);
   try {
     const head = await readTarHead(indexedReader(fh, stat.size), location, limits.maxManifestBytes);
@@ -120,7 +132,12 @@ async function openTar(location: string, where: Extract<BundleLocation, { form: 
   }
 }
 
-async function openSplit(location: string, where: Extract<BundleLocation, { form: 'split' }>, folder: DirHandle, limits: ReadLimits): Promise<BundleHeader> {
+async function openSplit(
+  location: string,
+  where: Extract<BundleLocation, { form: 'split' }>,
+  folder: DirHandle,
+  limits: ReadLimits,
+): Promise<BundleHeader> {
   const index = await readPartsIndex(folder, path.basename(where.indexFile));
   const missing = await partsPresenceFailures(folder, index);
   if (!missing.empty) throw missing.toError();

@@ -111,10 +111,13 @@ export function chooseImage(images: ArchivedImage[], ref: string | undefined, or
     return { ref, id: picked.id };
   }
   if (!only) {
-    throw new AirlockError('USAGE', `image archive ${origin} holds ${images.length} images; name one with --image-archive ${origin}=REF`, { path: origin });
+    throw new AirlockError('USAGE', `image archive ${origin} holds ${images.length} images; name one with --image-archive ${origin}=REF`, {
+      path: origin,
+    });
   }
   const first = only.repoTags[0];
-  if (first === undefined) throw new AirlockError('USAGE', `image archive ${origin} has no tag; give one with --image-archive ${origin}=REF`, { path: origin });
+  if (first === undefined)
+    throw new AirlockError('USAGE', `image archive ${origin} has no tag; give one with --image-archive ${origin}=REF`, { path: origin });
   return { ref: first, id: only.id };
 }
 
@@ -122,7 +125,9 @@ function pickByTag(images: ArchivedImage[], ref: string, origin: string): Archiv
   const matches = images.filter((img) => img.repoTags.includes(ref));
   const [match] = matches;
   if (matches.length !== 1 || !match) {
-    throw new AirlockError('USAGE', `image archive ${origin} holds ${images.length} images and ${ref} does not name exactly one of them`, { path: origin });
+    throw new AirlockError('USAGE', `image archive ${origin} holds ${images.length} images and ${ref} does not name exactly one of them`, {
+      path: origin,
+    });
   }
   return match;
 }

@@ -31,13 +31,28 @@ export async function locateBundle(location: string, within?: string): Promise<B
   }
   const base = name.endsWith(PARTS_INDEX_SUFFIX) ? name.slice(0, -PARTS_INDEX_SUFFIX.length) : /^(.+)\.airlock\.tar\.\d{3,}$/.exec(name)?.[1];
   if (base !== undefined) {
-    return { form: 'split', indexFile: path.join(dir, base + PARTS_INDEX_SUFFIX), partsDir: dir, sidecarDir: path.join(dir, base + SIDECAR_SIGNATURES_SUFFIX) };
+    return {
+      form: 'split',
+      indexFile: path.join(dir, base + PARTS_INDEX_SUFFIX),
+      partsDir: dir,
+      sidecarDir: path.join(dir, base + SIDECAR_SIGNATURES_SUFFIX),
+    };
   }
-  throw new AirlockError('NOT_A_BUNDLE', `${location} is not a bundle: expected a directory with ${MANIFEST_NAME}, a *${TAR_SUFFIX}, a *${PARTS_INDEX_SUFFIX} or a first part`, { path: location });
+  throw new AirlockError(
+    'NOT_A_BUNDLE',
+    `${location} is not a bundle: expected a directory with ${MANIFEST_NAME}, a *${TAR_SUFFIX}, a *${PARTS_INDEX_SUFFIX} or a first part`,
+    { path: location },
+  );
 }
 
 async function locateInFolder(location: string, abs: string, within: string | undefined): Promise<BundleLocation> {
-  if (await fsp.lstat(path.join(abs, MANIFEST_NAME)).then(() => true, () => false)) return { form: 'dir', dir: abs };
+  if (
+    await fsp.lstat(path.join(abs, MANIFEST_NAME)).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { form: 'dir', dir: abs };
   // A folder holding exactly one tar or part index (what `pack --format tar` writes) is that bundle.
   const names: string[] = [];
   const dir = await fsp.opendir(abs);
@@ -46,7 +61,11 @@ async function locateInFolder(location: string, abs: string, within: string | un
     if (names.length > 1) break;
   }
   if (names.length === 1) return locateBundle(path.join(abs, names[0]!), within);
-  throw new AirlockError('NOT_A_BUNDLE', `${location} holds no ${MANIFEST_NAME}${names.length > 1 ? ` and several bundles (${names.join(', ')})` : ''}`, { path: location });
+  throw new AirlockError(
+    'NOT_A_BUNDLE',
+    `${location} holds no ${MANIFEST_NAME}${names.length > 1 ? ` and several bundles (${names.join(', ')})` : ''}`,
+    { path: location },
+  );
 }
 
 export function isInside(root: string, p: string): boolean {

@@ -46,7 +46,9 @@ export async function hashCopy(input: FileHandle, opts: HashCopyOptions): Promis
       opts.progress?.add(bytesRead);
     }
     if (size !== opts.expectedSize) {
-      throw new AirlockError('SOURCE_INVALID', `${opts.label} changed size while being packed (expected ${opts.expectedSize} bytes)`, { path: opts.label });
+      throw new AirlockError('SOURCE_INVALID', `${opts.label} changed size while being packed (expected ${opts.expectedSize} bytes)`, {
+        path: opts.label,
+      });
     }
     // Bundles often go straight onto removable media: make the bytes durable before the final rename.
     if (output) await output.sync();

@@ -35,6 +35,10 @@ export async function loadInventory(file: string): Promise<ContentIndex> {
     const why = err instanceof AirlockError ? err.message : `cannot read inventory ${file}: ${(err as Error).message}`;
     throw new AirlockError('CONFIG_INVALID', why, { path: file, cause: err });
   }
-  const doc = parseJsonDocument<{ content: Array<{ sha256: string; size: number }> }>(bytes, { schema: 'inventory', origin: `inventory ${file}`, code: 'CONFIG_INVALID' });
+  const doc = parseJsonDocument<{ content: Array<{ sha256: string; size: number }> }>(bytes, {
+    schema: 'inventory',
+    origin: `inventory ${file}`,
+    code: 'CONFIG_INVALID',
+  });
   return contentIndex(doc.content);
 }

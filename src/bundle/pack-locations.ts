@@ -11,12 +11,14 @@ export async function checkLocations(opts: PackOptions): Promise<void> {
   const source = await realpath(opts.source);
   const out = await realpathOfNearest(opts.out);
   const prefix = source.endsWith(path.sep) ? source : source + path.sep;
-  if (out === source || out.startsWith(prefix)) throw new AirlockError('USAGE', `--out ${opts.out} is inside SOURCE ${opts.source}`, { path: '--out' });
+  if (out === source || out.startsWith(prefix))
+    throw new AirlockError('USAGE', `--out ${opts.out} is inside SOURCE ${opts.source}`, { path: '--out' });
   const existing = await stat(opts.out).catch(() => undefined);
   if (opts.form === 'dir' && existing && (!existing.isDirectory() || (await readdir(opts.out)).length > 0)) {
     throw new AirlockError('USAGE', `--out ${opts.out} exists and is not an empty directory`, { path: '--out' });
   }
-  if (opts.form !== 'dir' && existing && !existing.isDirectory()) throw new AirlockError('USAGE', `--out ${opts.out} is not a directory`, { path: '--out' });
+  if (opts.form !== 'dir' && existing && !existing.isDirectory())
+    throw new AirlockError('USAGE', `--out ${opts.out} is not a directory`, { path: '--out' });
 }
 
 // Resolve symlinks in the longest existing prefix, so a DEST that does not exist yet is still compared honestly.

@@ -126,7 +126,8 @@ export function bundleId(name: string, sequence: number, randomHex: string): str
 }
 
 function parseSequence(text: string): number {
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) usage(`--sequence must be a whole number, got ${JSON.stringify(text)}`, '--sequence');
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    usage(`--sequence must be a whole number, got ${JSON.stringify(text)}`, '--sequence');
   return Number(text);
 }
 
@@ -178,10 +179,13 @@ export function parseImageArchives(args: string[], cwd: string): ImageArchiveSpe
     const file = eq < 0 ? arg : arg.slice(0, eq);
     const ref = eq < 0 ? undefined : arg.slice(eq + 1);
     if (file === '') usage(`--image-archive ${JSON.stringify(arg)} names no file`, '--image-archive');
-    if (ref !== undefined && !/^[^\s\x00-\x1f]{1,512}$/.test(ref)) usage(`--image-archive ${JSON.stringify(arg)}: ${JSON.stringify(ref)} is not an image reference`, '--image-archive');
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what a reference may not hold
+    if (ref !== undefined && !/^[^\s\x00-\x1f]{1,512}$/.test(ref))
+      usage(`--image-archive ${JSON.stringify(arg)}: ${JSON.stringify(ref)} is not an image reference`, '--image-archive');
     const base = path.basename(file);
     const archive = `${IMAGES_DIR}/${base.endsWith('.tar') ? base : `${base}.tar`}`;
-    if (pathProblem(archive) || base.startsWith('.')) usage(`--image-archive ${JSON.stringify(arg)}: ${JSON.stringify(base)} is not a usable file name`, '--image-archive');
+    if (pathProblem(archive) || base.startsWith('.'))
+      usage(`--image-archive ${JSON.stringify(arg)}: ${JSON.stringify(base)} is not a usable file name`, '--image-archive');
     if (seen.has(archive)) usage(`two image archives would both be stored as ${archive}; rename one`, '--image-archive');
     seen.add(archive);
     return { file: path.resolve(cwd, file), archive, ...(ref === undefined ? {} : { ref }) };

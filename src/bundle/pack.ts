@@ -3,7 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, open } from 'node:fs/promises';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
-import { MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, PARTS_INDEX_SUFFIX, SIGNATURES_DIR, SIGNATURE_SUFFIX, TAR_SUFFIX, payloadPath } from '../format/layout.js';
+import {
+  MANIFEST_NAME,
+  MANIFEST_SCHEMA_VERSION,
+  PARTS_INDEX_SUFFIX,
+  SIGNATURES_DIR,
+  SIGNATURE_SUFFIX,
+  TAR_SUFFIX,
+  payloadPath,
+} from '../format/layout.js';
 import { isFile, manifestDigest, manifestTotals, serializeManifest, type Manifest, type ManifestTotals } from '../format/manifest.js';
 import { HashPool } from '../hash/hash-pool.js';
 import { silentProgress, type Progress } from '../util/progress.js';
@@ -14,7 +22,16 @@ import { checkLocations } from './pack-locations.js';
 import { loadSigners, type LoadSignersOptions, type ManifestSigner } from './pack-sign.js';
 import { scanSource } from './source-scan.js';
 import type { SourceTree } from './source-tree.js';
-import { closeImageArchives, openImageArchives, writeDurably, writeImages, writeManifestFiles, writePayload, type OpenedImageArchive, type SignatureFile } from './write-dir.js';
+import {
+  closeImageArchives,
+  openImageArchives,
+  writeDurably,
+  writeImages,
+  writeManifestFiles,
+  writePayload,
+  type OpenedImageArchive,
+  type SignatureFile,
+} from './write-dir.js';
 import { fileSink, splitSink, type TarSink } from './write-parts.js';
 import { writeTar, type TarEntry } from './write-tar.js';
 
@@ -139,7 +156,10 @@ async function packTar(opts: PackOptions, input: PackInput): Promise<PackResult>
     const staged = await stage(root, opts, input);
     const tarName = `${opts.id}${TAR_SUFFIX}`;
     const tarEntries = tarLayout(root, staged);
-    progress.phase('writing tar', tarEntries.reduce((n, e) => n + e.size, 0));
+    progress.phase(
+      'writing tar',
+      tarEntries.reduce((n, e) => n + e.size, 0),
+    );
     sink = opts.form === 'split' ? splitSink(work, tarName, opts.splitSize ?? 0) : fileSink(path.join(work, tarName));
     await writeTar(tarEntries, sink, { mtime: opts.created, progress });
     const written = await sink.close();
@@ -188,7 +208,13 @@ function tarLayout(root: string, staged: Staged): TarEntry[] {
 
 async function moveOut(work: string, out: string, name: string): Promise<string> {
   const target = path.join(out, name);
-  if (await stat(target).then(() => true, () => false)) throw new AirlockError('USAGE', `${target} already exists`, { path: target });
+  if (
+    await stat(target).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new AirlockError('USAGE', `${target} already exists`, { path: target });
   await rename(path.join(work, name), target);
   return target;
 }

@@ -50,10 +50,21 @@ export function partsIndexProblems(doc: unknown, origin: string): Failure[] {
   const firstSize = index.parts[0]?.size ?? 0;
   index.parts.forEach((part, i) => {
     sum += part.size;
-    if (part.name !== partName(index.tar, i)) failures.push({ code: 'PARTS_INVALID', path: `parts/${i}/name`, message: `${origin}: part ${i} should be named ${partName(index.tar, i)}, not ${part.name}` });
+    if (part.name !== partName(index.tar, i))
+      failures.push({
+        code: 'PARTS_INVALID',
+        path: `parts/${i}/name`,
+        message: `${origin}: part ${i} should be named ${partName(index.tar, i)}, not ${part.name}`,
+      });
     const last = i === index.parts.length - 1;
-    if (last ? part.size > firstSize : part.size !== firstSize) failures.push({ code: 'PARTS_INVALID', path: `parts/${i}/size`, message: `${origin}: part ${part.name} is ${part.size} bytes; every part but the last has the first part's size, the last no more` });
+    if (last ? part.size > firstSize : part.size !== firstSize)
+      failures.push({
+        code: 'PARTS_INVALID',
+        path: `parts/${i}/size`,
+        message: `${origin}: part ${part.name} is ${part.size} bytes; every part but the last has the first part's size, the last no more`,
+      });
   });
-  if (sum !== index.size) failures.push({ code: 'PARTS_INVALID', path: 'size', message: `${origin}: parts add up to ${sum} bytes, not ${index.size}` });
+  if (sum !== index.size)
+    failures.push({ code: 'PARTS_INVALID', path: 'size', message: `${origin}: parts add up to ${sum} bytes, not ${index.size}` });
   return failures;
 }

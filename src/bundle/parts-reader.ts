@@ -12,7 +12,8 @@ export type { PartsIndex } from './parts-index.js';
 /** The index file `name` in `dir`: a small regular file, parsed strictly (parts-index.ts). */
 export async function readPartsIndex(dir: DirHandle, name: string): Promise<PartsIndex> {
   const bytes = await readSmallRegular(dir.child(name), name, MAX_PARTS_INDEX_BYTES, 'PARTS_INVALID').catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AirlockError('PARTS_INVALID', `the part index ${name} is missing`, { path: name, cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new AirlockError('PARTS_INVALID', `the part index ${name} is missing`, { path: name, cause: err });
     throw err;
   });
   return parsePartsIndex(bytes, name);
@@ -25,7 +26,8 @@ export async function partsPresenceFailures(dir: DirHandle, index: PartsIndex): 
     const st = await dir.lstat(part.name);
     if (!st) failures.push({ code: 'PART_MISSING', path: part.name, message: `part ${part.name} is missing` });
     else if (!st.isFile()) failures.push({ code: 'PART_CORRUPT', path: part.name, message: `part ${part.name} is not a regular file` });
-    else if (st.size !== part.size) failures.push({ code: 'PART_CORRUPT', path: part.name, message: `part ${part.name} is ${st.size} bytes, index lists ${part.size}` });
+    else if (st.size !== part.size)
+      failures.push({ code: 'PART_CORRUPT', path: part.name, message: `part ${part.name} is ${st.size} bytes, index lists ${part.size}` });
   }
   return failures;
 }
@@ -45,14 +47,17 @@ export async function* concatenatedParts(dir: DirHandle, index: PartsIndex): Asy
         const { bytesRead } = await fh.read(buf, 0, CHUNK, size);
         if (bytesRead === 0) break;
         size += bytesRead;
-        if (size > part.size) throw new AirlockError('PART_CORRUPT', `part ${part.name} grew past its declared ${part.size} bytes`, { path: part.name });
+        if (size > part.size)
+          throw new AirlockError('PART_CORRUPT', `part ${part.name} grew past its declared ${part.size} bytes`, { path: part.name });
         const chunk = buf.subarray(0, bytesRead);
         hash.update(chunk);
         yield chunk;
       }
       const digest = hash.digest('hex');
       if (size !== part.size || !digestsEqual(digest, part.sha256)) {
-        throw new AirlockError('PART_CORRUPT', `part ${part.name} does not match the part index (sha256 ${digest}, index lists ${part.sha256})`, { path: part.name });
+        throw new AirlockError('PART_CORRUPT', `part ${part.name} does not match the part index (sha256 ${digest}, index lists ${part.sha256})`, {
+          path: part.name,
+        });
       }
     } finally {
       await fh.close();

@@ -10,7 +10,6 @@ import { EntryChecker } from './entry-checker.js';
 export type { WalkSink } from '../format/payload.js';
 import type { BundleEntry, EntryData, OpenedBundle } from './source.js';
 
-
 export interface WalkOptions {
   pool?: HashPool;
   sink?: WalkSink;

@@ -13,7 +13,8 @@ export async function readSignatureDir(parent: DirHandle, name: string, label: s
   const dir = await parent.openDir(name, label);
   try {
     const names = (await dir.list()).filter((n) => n.endsWith(SIGNATURE_SUFFIX) && !n.startsWith('.'));
-    if (names.length > MAX_SIGNATURES) throw new AirlockError('SIGNATURE_MALFORMED', `${label} holds more than ${MAX_SIGNATURES} signatures`, { path: label });
+    if (names.length > MAX_SIGNATURES)
+      throw new AirlockError('SIGNATURE_MALFORMED', `${label} holds more than ${MAX_SIGNATURES} signatures`, { path: label });
     const out: SignatureInput[] = [];
     for (const n of names.sort()) {
       out.push({ name: `${label}/${n}`, bytes: await readSmallRegular(dir.child(n), `${label}/${n}`, MAX_SIGNATURE_BYTES, 'SIGNATURE_MALFORMED') });

@@ -6,7 +6,7 @@ import { AirlockError } from '../errors.js';
 import { MANIFEST_NAME, MAX_SIGNATURE_BYTES, MAX_SIGNATURES, SIGNATURES_DIR } from '../format/layout.js';
 import type { SignatureInput } from '../trust/policy.js';
 import { isSignatureEntry, TarLayout } from './tar-layout.js';
-import { fileCursor, StreamCursor, tarHeaders, type TarCursor, type TarHeaderEntry } from './tar-reader.js';
+import { fileCursor, type StreamCursor, tarHeaders, type TarCursor, type TarHeaderEntry } from './tar-reader.js';
 import type { BundleEntry } from './source.js';
 
 export interface TarHead {
@@ -21,7 +21,10 @@ interface DataReader {
 }
 
 /** A single tar, read by positional reads on an open descriptor of `size` bytes. */
-export function indexedReader(fd: { read(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesRead: number }> }, size: number): DataReader {
+export function indexedReader(
+  fd: { read(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesRead: number }> },
+  size: number,
+): DataReader {
   const read = async (buf: Buffer, pos: number) => (await fd.read(buf, 0, buf.length, pos)).bytesRead;
   const cursor = fileCursor(read, size);
   return {
@@ -62,7 +65,10 @@ export async function readTarHead(reader: DataReader, origin: string, maxManifes
       if (manifestBytes === undefined) {
         const f = layout.next(e.path, e.kind);
         if (f) throw new AirlockError(f.code, f.message, { path: f.path ?? origin });
-        if (e.size > maxManifestBytes) throw new AirlockError('MANIFEST_TOO_LARGE', `${MANIFEST_NAME} is ${e.size} bytes, over the ${maxManifestBytes}-byte limit`, { path: MANIFEST_NAME });
+        if (e.size > maxManifestBytes)
+          throw new AirlockError('MANIFEST_TOO_LARGE', `${MANIFEST_NAME} is ${e.size} bytes, over the ${maxManifestBytes}-byte limit`, {
+            path: MANIFEST_NAME,
+          });
         manifestBytes = await reader.bytes(e);
         continue;
       }
@@ -70,8 +76,10 @@ export async function readTarHead(reader: DataReader, origin: string, maxManifes
       if (!e.path.startsWith(`${SIGNATURES_DIR}/`)) break;
       const f = layout.next(e.path, e.kind);
       if (f) throw new AirlockError(f.code, f.message, { path: f.path ?? origin });
-      if (e.size > MAX_SIGNATURE_BYTES) throw new AirlockError('SIGNATURE_MALFORMED', `${e.path} is ${e.size} bytes, too large for a signature`, { path: e.path });
-      if (signatures.length >= MAX_SIGNATURES) throw new AirlockError('SIGNATURE_MALFORMED', `${origin} holds more than ${MAX_SIGNATURES} signatures`, { path: e.path });
+      if (e.size > MAX_SIGNATURE_BYTES)
+        throw new AirlockError('SIGNATURE_MALFORMED', `${e.path} is ${e.size} bytes, too large for a signature`, { path: e.path });
+      if (signatures.length >= MAX_SIGNATURES)
+        throw new AirlockError('SIGNATURE_MALFORMED', `${origin} holds more than ${MAX_SIGNATURES} signatures`, { path: e.path });
       signatures.push({ name: e.path, bytes: await reader.bytes(e) });
     }
   } finally {
@@ -100,7 +108,9 @@ export async function* tarBodyEntries(
       first = false;
       const again = !failure && e.size === manifestBytes.length ? await reader.bytes(e) : undefined;
       if (!again || !again.equals(manifestBytes)) {
-        throw new AirlockError('MANIFEST_CHANGED', `${origin} changed while being read: ${MANIFEST_NAME} differs from the one verified`, { path: MANIFEST_NAME });
+        throw new AirlockError('MANIFEST_CHANGED', `${origin} changed while being read: ${MANIFEST_NAME} differs from the one verified`, {
+          path: MANIFEST_NAME,
+        });
       }
       continue;
     }

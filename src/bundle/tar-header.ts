@@ -24,7 +24,15 @@ export interface PaxOverrides {
 
 const PAX_KEYS = new Set(['path', 'size', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'uname', 'gname']);
 
-const TYPES: Record<string, EntryKind> = { '0': 'file', '1': 'hardlink', '2': 'symlink', '3': 'device', '4': 'device', '5': 'directory', '6': 'fifo' };
+const TYPES: Record<string, EntryKind> = {
+  '0': 'file',
+  '1': 'hardlink',
+  '2': 'symlink',
+  '3': 'device',
+  '4': 'device',
+  '5': 'directory',
+  '6': 'fifo',
+};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -59,7 +67,8 @@ export function decodeHeader(block: Buffer, origin: string, at: number): Decoded
   // Fields airlock itself ignores must still be what GNU tar can read: it refuses an archive over one of them.
   // (node-tar's portable mode leaves uid and gid all NUL, which GNU tar reads as 0.)
   for (const [name, start, length] of NUMERIC_FIELDS) {
-    if (!isZero(block.subarray(start, start + length)) && numeric(block, start, length) === undefined) throw invalid(origin, at, `the ${name} field is not a number`);
+    if (!isZero(block.subarray(start, start + length)) && numeric(block, start, length) === undefined)
+      throw invalid(origin, at, `the ${name} field is not a number`);
   }
   const entryKind = TYPES[type];
   if (!entryKind) throw invalid(origin, at, `unsupported entry type ${JSON.stringify(type)}`);
@@ -73,7 +82,7 @@ export function decodeHeader(block: Buffer, origin: string, at: number): Decoded
 export function parsePax(body: Buffer, origin: string, at: number): PaxOverrides {
   const out: PaxOverrides = {};
   const seen = new Set<string>();
-  for (let pos = 0; pos < body.length; ) {
+  for (let pos = 0; pos < body.length;) {
     const space = body.indexOf(0x20, pos);
     const lenText = space === -1 ? '' : body.toString('latin1', pos, space);
     if (!/^[1-9][0-9]{0,7}$/.test(lenText)) throw invalid(origin, at, 'a malformed pax record length');

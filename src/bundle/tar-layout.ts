@@ -20,17 +20,24 @@ export class TarLayout {
   /** The failure this entry, coming next, is; undefined when it is where it belongs. */
   next(path: string, kind: EntryKind): Failure | undefined {
     if (this.stage === undefined) {
-      if (path !== MANIFEST_NAME || kind !== 'file') return { code: 'MANIFEST_NOT_FIRST', path, message: `${this.origin}: the first tar entry is ${path}, not a regular ${MANIFEST_NAME}` };
+      if (path !== MANIFEST_NAME || kind !== 'file')
+        return { code: 'MANIFEST_NOT_FIRST', path, message: `${this.origin}: the first tar entry is ${path}, not a regular ${MANIFEST_NAME}` };
       this.stage = 'manifest';
       return undefined;
     }
-    if (kind !== 'file') return { code: 'WRONG_TYPE', path, message: `${this.origin}: ${path} is a ${kind}; a bundle's tar holds regular files only` };
+    if (kind !== 'file')
+      return { code: 'WRONG_TYPE', path, message: `${this.origin}: ${path} is a ${kind}; a bundle's tar holds regular files only` };
     if (path === MANIFEST_NAME) return { code: 'TAR_INVALID', path, message: `${this.origin} holds a second ${MANIFEST_NAME}` };
     const stage = stageOf(path);
-    if (stage === 'signatures' && !isSignatureEntry(path)) return { code: 'UNLISTED_FILE', path, message: `${this.origin}: ${path} is not a signature (signatures/NAME.sig)` };
+    if (stage === 'signatures' && !isSignatureEntry(path))
+      return { code: 'UNLISTED_FILE', path, message: `${this.origin}: ${path} is not a signature (signatures/NAME.sig)` };
     if (stage === undefined) return undefined;
     if (STAGES.indexOf(stage) < STAGES.indexOf(this.stage)) {
-      return { code: 'TAR_INVALID', path, message: `${this.origin}: ${path} comes after the ${this.stage}; the order is ${MANIFEST_NAME}, signatures, images, payload` };
+      return {
+        code: 'TAR_INVALID',
+        path,
+        message: `${this.origin}: ${path} comes after the ${this.stage}; the order is ${MANIFEST_NAME}, signatures, images, payload`,
+      };
     }
     this.stage = stage;
     return undefined;

@@ -61,7 +61,9 @@ export async function* tarHeaders(cursor: TarCursor, origin: string): AsyncGener
     pax = undefined;
     // A name a bundle could never list (absolute, '..', empty segments) is not interpreted any further.
     if (pathProblem(path) !== undefined && h.entryKind === 'file') {
-      throw new AirlockError('UNLISTED_FILE', `${origin}: entry ${JSON.stringify(path.slice(0, 256))} is not a path a bundle can hold`, { path: path.slice(0, 256) });
+      throw new AirlockError('UNLISTED_FILE', `${origin}: entry ${JSON.stringify(path.slice(0, 256))} is not a path a bundle can hold`, {
+        path: path.slice(0, 256),
+      });
     }
     const offset = at + BLOCK;
     yield { path, kind: h.entryKind, size, offset };

@@ -98,7 +98,17 @@ export async function verifyBundle(input: string | BundleSource, opts: VerifyOpt
   const header = await source.open(opts.limits);
   try {
     const trust = evaluateTrust(header, { ...opts, now });
-    const report: VerifyReport = { ok: false, bundle: headerSummary(header), trust, failures: [], failureCount: 0, payloadChecked: false, bytesVerified: 0, filesVerified: 0, durationMs: 0 };
+    const report: VerifyReport = {
+      ok: false,
+      bundle: headerSummary(header),
+      trust,
+      failures: [],
+      failureCount: 0,
+      payloadChecked: false,
+      bytesVerified: 0,
+      filesVerified: 0,
+      durationMs: 0,
+    };
     const failures = new FailureList();
     failures.pushAll(trust.failures);
     const bundle = failures.empty ? parseInto(header, failures) : undefined;
@@ -128,7 +138,12 @@ function parseInto(header: BundleHeader, failures: FailureList): OpenedBundle | 
   }
 }
 
-async function walkInto(bundle: OpenedBundle, failures: FailureList, report: VerifyReport, onBytes: ((n: number) => void) | undefined): Promise<void> {
+async function walkInto(
+  bundle: OpenedBundle,
+  failures: FailureList,
+  report: VerifyReport,
+  onBytes: ((n: number) => void) | undefined,
+): Promise<void> {
   const pool = bundle.form === 'split' ? undefined : new HashPool();
   try {
     const walk = await walkPayload(bundle, { ...(pool ? { pool } : {}), ...(onBytes ? { onBytes } : {}) });

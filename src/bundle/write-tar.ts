@@ -49,7 +49,8 @@ export async function writeTar(entries: TarEntry[], sink: ByteSink, opts: WriteT
   for (const entry of entries) {
     await sink.write(tarHeader(entry, opts.mtime));
     if (Buffer.isBuffer(entry.source)) {
-      if (entry.source.length !== entry.size) throw new AirlockError('INTERNAL', `tar entry ${entry.path} has ${entry.source.length} bytes, not ${entry.size}`);
+      if (entry.source.length !== entry.size)
+        throw new AirlockError('INTERNAL', `tar entry ${entry.path} has ${entry.source.length} bytes, not ${entry.size}`);
       await sink.write(entry.source);
       opts.progress?.add(entry.size);
     } else {

@@ -7,7 +7,11 @@ import { humanBytes } from '../util/human.js';
 
 export function summaryLines(b: BundleSummary): string[] {
   const t = b.totals;
-  if (!t) return [`bundle    ${b.location}  (${b.form} form; manifest not read: its signatures did not hold)`, `manifest  sha256 ${b.manifestDigest}  (${humanBytes(b.manifestBytes)})`];
+  if (!t)
+    return [
+      `bundle    ${b.location}  (${b.form} form; manifest not read: its signatures did not hold)`,
+      `manifest  sha256 ${b.manifestDigest}  (${humanBytes(b.manifestBytes)})`,
+    ];
   const lines = [
     `bundle    ${b.name}  (${b.kind}, ${b.form} form)`,
     `id        ${b.id}`,

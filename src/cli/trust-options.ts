@@ -31,10 +31,18 @@ function showWarnings(io: CliIO, warnings: string[]): void {
 }
 
 export async function trustFromOptions(values: TrustValues, usage: string, io: CliIO): Promise<TrustInput> {
-  if (values.trust === undefined) throw new AirlockError('USAGE', `missing --trust FILE (an OpenSSH allowed_signers file)\n${usage}`, { path: '--trust' });
-  const set = await loadTrust({ allowedSigners: path.resolve(io.cwd, values.trust), ...(values.revoked === undefined ? {} : { revokedKeys: path.resolve(io.cwd, values.revoked) }) });
+  if (values.trust === undefined)
+    throw new AirlockError('USAGE', `missing --trust FILE (an OpenSSH allowed_signers file)\n${usage}`, { path: '--trust' });
+  const set = await loadTrust({
+    allowedSigners: path.resolve(io.cwd, values.trust),
+    ...(values.revoked === undefined ? {} : { revokedKeys: path.resolve(io.cwd, values.revoked) }),
+  });
   showWarnings(io, set.warnings);
-  return { allowedSigners: set.signers, threshold: parseIntegerOption(values.threshold, '--threshold', 1) ?? 1, ...(set.revoked ? { revokedKeys: set.revoked } : {}) };
+  return {
+    allowedSigners: set.signers,
+    threshold: parseIntegerOption(values.threshold, '--threshold', 1) ?? 1,
+    ...(set.revoked ? { revokedKeys: set.revoked } : {}),
+  };
 }
 
 /** inspect: both files optional; --revoked alone still marks revoked keys. */

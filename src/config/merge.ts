@@ -26,7 +26,11 @@ export function resolveConfigPaths(c: DaemonConfig, baseDir: string): DaemonConf
     dropFolders: c.dropFolders.map(r),
     mediaRoots: c.mediaRoots.map(r),
     store: r(c.store),
-    trust: { ...c.trust, allowedSigners: r(c.trust.allowedSigners), ...(c.trust.revokedKeys === undefined ? {} : { revokedKeys: r(c.trust.revokedKeys) }) },
+    trust: {
+      ...c.trust,
+      allowedSigners: r(c.trust.allowedSigners),
+      ...(c.trust.revokedKeys === undefined ? {} : { revokedKeys: r(c.trust.revokedKeys) }),
+    },
     api: { ...c.api, tokenFile: r(c.api.tokenFile), ...(c.api.socket === undefined ? {} : { socket: r(c.api.socket) }) },
   };
 }

@@ -78,7 +78,10 @@ export class AuditLog {
   record(input: AuditInput): AuditEvent {
     const event: AuditEvent = { at: this.clock().toISOString(), ...input };
     this.push(event);
-    this.logger.info({ audit: event.event, ...withoutAt(event) }, `audit: ${event.event}${event.name ? ` ${event.name}` : ''}${event.code ? ` ${event.code}` : ''}`);
+    this.logger.info(
+      { audit: event.event, ...withoutAt(event) },
+      `audit: ${event.event}${event.name ? ` ${event.name}` : ''}${event.code ? ` ${event.code}` : ''}`,
+    );
     this.pending.push(JSON.stringify(event) + '\n');
     this.scheduleAppend();
     this.hub.publish({ event: 'audit', data: event });

@@ -72,7 +72,10 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const { config } = loaded;
   const { log } = deps.loggers;
   if (loaded.demoTrust) {
-    log.warn({ allowedSigners: config.trust.allowedSigners }, 'DEMO TRUST FILE IN USE: anyone with the demo key from the repository can sign bundles this daemon installs. Use --config with your own allowed_signers for anything real.');
+    log.warn(
+      { allowedSigners: config.trust.allowedSigners },
+      'DEMO TRUST FILE IN USE: anyone with the demo key from the repository can sign bundles this daemon installs. Use --config with your own allowed_signers for anything real.',
+    );
   }
   const stateDir = daemonDir(config.store);
   // The store root must stay traversable (0755) for the container user; only the daemon's own folder is private.
@@ -94,7 +97,13 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
 
   const hub = new EventHub();
   const metrics = new Metrics();
-  const audit = new AuditLog({ file: path.join(stateDir, 'audit.jsonl'), logger: deps.loggers.audit, hub, capacity: config.retention.auditEvents, onFatal: fatalIn('audit trail') });
+  const audit = new AuditLog({
+    file: path.join(stateDir, 'audit.jsonl'),
+    logger: deps.loggers.audit,
+    hub,
+    capacity: config.retention.auditEvents,
+    onFatal: fatalIn('audit trail'),
+  });
   await audit.load();
 
   const pipeline = new Pipeline({
@@ -160,7 +169,10 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     await app.close().catch(() => undefined);
     throw err;
   }
-  log.info({ url, config: loaded.source, store: config.store, dropFolders: config.dropFolders, runtime: config.runtime.kind }, `airlock daemon listening on ${url}`);
+  log.info(
+    { url, config: loaded.source, store: config.store, dropFolders: config.dropFolders, runtime: config.runtime.kind },
+    `airlock daemon listening on ${url}`,
+  );
 
   try {
     await tracker.start((e) => pipeline.handle(e));

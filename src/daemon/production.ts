@@ -16,7 +16,10 @@ import { StoreQueue } from './store-queue.js';
 
 export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, version: string): Promise<DaemonDeps> {
   const { config } = loaded;
-  const trustFiles: TrustFiles = { allowedSigners: config.trust.allowedSigners, ...(config.trust.revokedKeys ? { revokedKeys: config.trust.revokedKeys } : {}) };
+  const trustFiles: TrustFiles = {
+    allowedSigners: config.trust.allowedSigners,
+    ...(config.trust.revokedKeys ? { revokedKeys: config.trust.revokedKeys } : {}),
+  };
   const onTrustWarnings = trustWarningLogger(loggers);
   // Fail at start-up (exit 2, TRUST_INVALID / KRL_UNSUPPORTED) rather than at the first bundle.
   const trust = await loadTrust(trustFiles);
@@ -33,16 +36,18 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
   );
   // Every store write of the daemon goes through one queue: it never collides with itself on the store's lock.
   const storeQueue = new StoreQueue();
-  const installer = storeQueue.installer(new WorkerInstaller({
-    store: config.store,
-    trust: trustFiles,
-    threshold: config.trust.threshold,
-    retention: config.retention.deployments,
-    onTrustWarnings,
-    maxManifestBytes: config.limits.manifestBytes,
-    // Watched by their real paths (watch-roots.ts): confinement starts at the same folders.
-    roots: await Promise.all([...config.dropFolders, ...config.mediaRoots].map((p) => realpath(p).catch(() => p))),
-  }));
+  const installer = storeQueue.installer(
+    new WorkerInstaller({
+      store: config.store,
+      trust: trustFiles,
+      threshold: config.trust.threshold,
+      retention: config.retention.deployments,
+      onTrustWarnings,
+      maxManifestBytes: config.limits.manifestBytes,
+      // Watched by their real paths (watch-roots.ts): confinement starts at the same folders.
+      roots: await Promise.all([...config.dropFolders, ...config.mediaRoots].map((p) => realpath(p).catch(() => p))),
+    }),
+  );
   const deployments: DeploymentStore = storeQueue.deployments({
     list: deploymentLister(config.store),
     rollback: (name, to) => rollback(config.store, name, to),

@@ -60,7 +60,9 @@ export function createDaemonView(p: ViewParts): DaemonView {
     metricsText: async () => {
       const bundlesByState: Record<string, number> = {};
       for (const b of p.pipeline.records()) bundlesByState[b.state] = (bundlesByState[b.state] ?? 0) + 1;
-      const currentSequence = (await models().catch(() => [])).flatMap((m) => (m.current ? [{ model: m.name, channel: m.current.channel, sequence: m.current.sequence }] : []));
+      const currentSequence = (await models().catch(() => [])).flatMap((m) =>
+        m.current ? [{ model: m.name, channel: m.current.channel, sequence: m.current.sequence }] : [],
+      );
       const queueLength = p.pipeline.queued().length;
       return renderMetrics(p.metrics.snapshot({ currentSequence, bundlesByState, queueLength, eventClients: p.hub.size }));
     },
@@ -68,7 +70,13 @@ export function createDaemonView(p: ViewParts): DaemonView {
     rollback: async (name, to) => {
       if (!p.deployments) throw new AirlockError('NO_SUCH_DEPLOYMENT', `no deployments of ${name}`, { path: name });
       const deployment = await p.deployments.rollback(name, to);
-      const identity = { name, bundleId: deployment.bundleId, channel: deployment.channel, sequence: deployment.sequence, manifestDigest: deployment.manifestDigest };
+      const identity = {
+        name,
+        bundleId: deployment.bundleId,
+        channel: deployment.channel,
+        sequence: deployment.sequence,
+        manifestDigest: deployment.manifestDigest,
+      };
       p.audit.record({ event: 'rolled-back', actor: 'api', ...identity });
       if (!p.deployer || !isDeployableKind(deployment.kind)) return { deployment };
       // The deploy use case starts what is now current and, should it fail, puts the previous one back in both places.
@@ -82,7 +90,12 @@ export function createDaemonView(p: ViewParts): DaemonView {
       runtime.updatedAt ??= new Date().toISOString();
       runtimeState.set(name, runtime);
       p.hub.publish({ event: 'deployment', data: { name, runtime } });
-      p.audit.record({ event: runtime.state === 'ready' ? 'deployed' : 'deploy-failed', actor: 'api', ...identity, ...(runtime.code ? { code: runtime.code } : {}) });
+      p.audit.record({
+        event: runtime.state === 'ready' ? 'deployed' : 'deploy-failed',
+        actor: 'api',
+        ...identity,
+        ...(runtime.code ? { code: runtime.code } : {}),
+      });
       return { deployment, runtime };
     },
     hub: p.hub,

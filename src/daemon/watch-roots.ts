@@ -33,7 +33,11 @@ async function realFolder(p: string, what: string): Promise<string> {
 }
 
 function view(p: string, real: string, kind: 'drop' | 'media', depth: number, watching: boolean, log: Log): WatchedRootView {
-  if (real !== p) log.info({ path: p, realPath: real, kind }, `${kind === 'drop' ? 'drop folder' : 'media root'} ${p} is a symlink; watching its real path ${real}`);
+  if (real !== p)
+    log.info(
+      { path: p, realPath: real, kind },
+      `${kind === 'drop' ? 'drop folder' : 'media root'} ${p} is a symlink; watching its real path ${real}`,
+    );
   return { path: p, ...(real === p ? {} : { realPath: real }), kind, depth, watching };
 }
 
@@ -51,7 +55,10 @@ export async function resolveWatchRoots(config: LoadedConfig['config'], log: Log
     out.dropFolders.push(real);
   }
   for (const p of config.mediaRoots) {
-    const present = await fsp.stat(p).then((s) => s.isDirectory(), () => false);
+    const present = await fsp.stat(p).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     const real = present ? await realFolder(p, 'media root') : p;
     if (present) out.roots.push({ path: real, depth: config.mediaDepth, media: true });
     out.watched.push(view(p, real, 'media', config.mediaDepth, present, log));
@@ -63,7 +70,13 @@ export async function resolveWatchRoots(config: LoadedConfig['config'], log: Log
 export async function watchNewMediaRoots(tracker: ArrivalTracker, watched: WatchedRootView[], depth: number, log: Log): Promise<void> {
   for (const [i, w] of watched.entries()) {
     if (w.watching || w.kind !== 'media') continue;
-    if (!(await fsp.stat(w.path).then((s) => s.isDirectory(), () => false))) continue;
+    if (
+      !(await fsp.stat(w.path).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    )
+      continue;
     try {
       const real = await realFolder(w.path, 'media root');
       await tracker.addRoot({ path: real, depth, media: true });

@@ -97,7 +97,11 @@ const fail = (name: string, message: string): Check => ({ status: 'FAIL', name, 
 
 export function evaluateDoctor(f: DoctorFacts): Check[] {
   const checks: Check[] = [];
-  checks.push(f.configProblem ? fail('config', `${f.configSource}: ${f.configProblem}; fix the file (see schema/config.schema.json)`) : pass('config', f.configSource));
+  checks.push(
+    f.configProblem
+      ? fail('config', `${f.configSource}: ${f.configProblem}; fix the file (see schema/config.schema.json)`)
+      : pass('config', f.configSource),
+  );
   checks.push(secretsCheck(f));
   if (f.trust) checks.push(...trustChecks(f.trust));
   if (f.runtime.kind === 'none') {
@@ -123,7 +127,10 @@ export function formatChecks(checks: Check[]): string {
 }
 
 function secretsCheck(f: DoctorFacts): Check {
-  const where = [...f.envSecrets.map((n) => `${n} in the environment`), ...(f.configSecret ? [`${f.configSecret} in the config's runtime section`] : [])];
+  const where = [
+    ...f.envSecrets.map((n) => `${n} in the environment`),
+    ...(f.configSecret ? [`${f.configSecret} in the config's runtime section`] : []),
+  ];
   if (where.length === 0) return pass('secrets', 'no NGC_API_KEY or HF_TOKEN in the environment or config');
   return fail('secrets', `${where.join(', ')}: the air-gapped side must not hold download credentials; unset them (and remove them from the config)`);
 }
@@ -134,7 +141,8 @@ function trustChecks(tf: TrustFacts): Check[] {
     ? fail('trust', `${tf.problem}; the daemon refuses to start until the allowed_signers file loads (see docs/keys.md)`)
     : pass('trust', `${tf.keys ?? 0} usable key(s) in ${tf.allowedSigners}${skipped}`);
   const r = tf.revoked;
-  if (!r) return [trust, pass('revoked-keys', 'none configured (trust.revokedKeys): a lost key is withdrawn only by removing it from allowed_signers')];
+  if (!r)
+    return [trust, pass('revoked-keys', 'none configured (trust.revokedKeys): a lost key is withdrawn only by removing it from allowed_signers')];
   const revoked = r.problem
     ? fail('revoked-keys', `${r.problem}; fix the file (one public key per line, no KRL) or the daemon refuses to start`)
     : pass('revoked-keys', `${r.keys ?? 0} revoked key(s) in ${r.path}: their signatures never count`);
@@ -143,7 +151,10 @@ function trustChecks(tf: TrustFacts): Check[] {
 
 function dockerCheck(d: DockerFacts): Check {
   if (!d.reachable) {
-    return fail('docker', `no Docker Engine answers at ${d.endpoint} (${d.error ?? 'no answer'}); start dockerd, or point DOCKER_HOST at the engine, and make sure this user may use its socket`);
+    return fail(
+      'docker',
+      `no Docker Engine answers at ${d.endpoint} (${d.error ?? 'no answer'}); start dockerd, or point DOCKER_HOST at the engine, and make sure this user may use its socket`,
+    );
   }
   return pass('docker', `reachable at ${d.endpoint}${d.version ? ` (Docker ${d.version})` : ''}`);
 }
@@ -167,13 +178,17 @@ function modelChecks(m: ModelFacts, f: DoctorFacts): Check[] {
   const out: Check[] = [];
   const docker = f.runtime.kind !== 'none' && f.docker?.reachable;
   if (docker && m.image) out.push(imageCheck(m.name, m.image));
-  if (docker && !m.image) out.push(fail(`image ${m.name}`, `deployment ${m.bundleId} carries no container image; pack the bundle with --image or --image-archive`));
+  if (docker && !m.image)
+    out.push(fail(`image ${m.name}`, `deployment ${m.bundleId} carries no container image; pack the bundle with --image or --image-archive`));
   out.push(treeCheck(m, deploySettingsOf(f.runtime).user));
   if (m.modelPath !== undefined && isRemoteModelPath(m.modelPath)) {
     out.push(
       m.hasRuntimeManifest
         ? pass(`model-path ${m.name}`, `remote NIM_MODEL_PATH ${m.modelPath} with ${RUNTIME_MANIFEST} in the deployment`)
-        : fail(`model-path ${m.name}`, `remote NIM_MODEL_PATH ${m.modelPath} but no ${RUNTIME_MANIFEST} in the deployment: NIM would try the network; pack the cache after one connected run, or use a local model`),
+        : fail(
+            `model-path ${m.name}`,
+            `remote NIM_MODEL_PATH ${m.modelPath} but no ${RUNTIME_MANIFEST} in the deployment: NIM would try the network; pack the cache after one connected run, or use a local model`,
+          ),
     );
   }
   return out;
@@ -184,7 +199,10 @@ function imageCheck(model: string, i: ImageFacts): Check {
   if (i.present) return pass(name, `${i.ref} present as ${i.id}`);
   const tag = i.tagId ? ` (the local tag ${i.ref} points to ${i.tagId}, which airlock never uses)` : '';
   if (i.archiveReadable) return pass(name, `${i.id} not loaded yet${tag}; deploy loads it from ${i.archivePath}`);
-  return fail(name, `${i.ref} with ID ${i.id} is not in the engine${tag} and its archive ${i.archivePath ?? '(none)'} cannot be read; install the bundle again or docker load the image`);
+  return fail(
+    name,
+    `${i.ref} with ID ${i.id} is not in the engine${tag} and its archive ${i.archivePath ?? '(none)'} cannot be read; install the bundle again or docker load the image`,
+  );
 }
 
 function treeCheck(m: ModelFacts, user: string): Check {
@@ -214,6 +232,12 @@ function diskCheck(d: { path: string; freeBytes: number; needBytes: number }): C
 
 function storeCheck(store: string, problems: Failure[]): Check {
   if (problems.length === 0) return pass('store', `${store} is consistent`);
-  const shown = problems.slice(0, 3).map((p) => p.message).join('; ');
-  return fail('store', `${store} has ${problems.length} problem(s): ${shown}${problems.length > 3 ? '; …' : ''}; reinstall the affected bundles (airlock install) or restore the store`);
+  const shown = problems
+    .slice(0, 3)
+    .map((p) => p.message)
+    .join('; ');
+  return fail(
+    'store',
+    `${store} has ${problems.length} problem(s): ${shown}${problems.length > 3 ? '; …' : ''}; reinstall the affected bundles (airlock install) or restore the store`,
+  );
 }

@@ -9,7 +9,15 @@ import { readAllowedSigners } from '../trust/allowed-signers.js';
 import { loadRevokedKeys } from '../trust/revoked-keys.js';
 import { chooseConfig, describeConfig } from '../config/discover.js';
 import { loadDaemonConfig } from '../config/load-config.js';
-import { deploySettingsOf, findSecret, isSecretEnvName, resolveRuntimeConfig, SECRET_ENV_NAMES, type DeploySettings, type RuntimeConfig } from '../runtime/config.js';
+import {
+  deploySettingsOf,
+  findSecret,
+  isSecretEnvName,
+  resolveRuntimeConfig,
+  SECRET_ENV_NAMES,
+  type DeploySettings,
+  type RuntimeConfig,
+} from '../runtime/config.js';
 import { LABELS, RUNTIME_MANIFEST } from '../runtime/container-spec.js';
 import { createRuntime } from '../runtime/index.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -33,7 +41,13 @@ export async function gatherDoctorFacts(opts: DoctorOptions): Promise<DoctorFact
   const cfg = await readConfig(opts);
   const store = opts.store !== undefined ? path.resolve(opts.cwd, opts.store) : cfg.store;
   const envSecrets = SECRET_ENV_NAMES.filter((n) => (opts.env[n] ?? '') !== '');
-  const facts: DoctorFacts = { configSource: cfg.source, runtime: cfg.runtime, envSecrets, models: [], ...pick(cfg, 'configProblem', 'configSecret') };
+  const facts: DoctorFacts = {
+    configSource: cfg.source,
+    runtime: cfg.runtime,
+    envSecrets,
+    models: [],
+    ...pick(cfg, 'configProblem', 'configSecret'),
+  };
   if (cfg.trust) facts.trust = await trustFacts(cfg.trust);
   let runtime = await createRuntime(cfg.runtime, opts.env);
   if (runtime) {
@@ -137,7 +151,12 @@ async function embeddedConfigFacts(cwd: string): Promise<ConfigFacts> {
   try {
     const loaded = await loadDaemonConfig(undefined, cwd);
     const c = loaded.config;
-    return { source: describeConfig({ source: loaded.source, origin: 'embedded' }), runtime: c.runtime, store: c.store, trust: { allowedSigners: c.trust.allowedSigners } };
+    return {
+      source: describeConfig({ source: loaded.source, origin: 'embedded' }),
+      runtime: c.runtime,
+      store: c.store,
+      trust: { allowedSigners: c.trust.allowedSigners },
+    };
   } catch (err) {
     return { source: 'the embedded quick-start config', runtime: { kind: 'none' }, configProblem: toAirlockError(err).message };
   }
@@ -158,7 +177,10 @@ async function modelFacts(d: DeploymentInfo, rc: DeploySettings, runtime: Runtim
   if (img && runtime) {
     const present = (await runtime.imageId(img.id).catch(() => undefined)) === img.id;
     const tagId = present ? undefined : await runtime.imageId(img.ref).catch(() => undefined);
-    const archiveReadable = await access(img.path).then(() => true, () => false);
+    const archiveReadable = await access(img.path).then(
+      () => true,
+      () => false,
+    );
     image = { ref: img.ref, id: img.id, present, archivePath: img.path, archiveReadable, ...(tagId ? { tagId } : {}) };
   }
   return {
@@ -171,7 +193,10 @@ async function modelFacts(d: DeploymentInfo, rc: DeploySettings, runtime: Runtim
     ...(user ? {} : { userProblem: `runtime.user ${JSON.stringify(rc.user)} is not a uid or uid:gid` }),
     ...(image ? { image } : {}),
     ...(modelPath !== undefined ? { modelPath } : {}),
-    hasRuntimeManifest: await access(path.join(d.path, RUNTIME_MANIFEST)).then(() => true, () => false),
+    hasRuntimeManifest: await access(path.join(d.path, RUNTIME_MANIFEST)).then(
+      () => true,
+      () => false,
+    ),
   };
 }
 
@@ -203,11 +228,16 @@ async function nvidiaCdiSpecs(): Promise<string[]> {
 async function onPath(bin: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   for (const dir of (env['PATH'] ?? '').split(':').filter(Boolean)) {
     const p = path.join(dir, bin);
-    if (await access(p).then(() => true, () => false)) return p;
+    if (
+      await access(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      return p;
   }
   return undefined;
 }
-
 
 function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};

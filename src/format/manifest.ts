@@ -125,7 +125,13 @@ export function parseManifest(bytes: Buffer, opts: ParseOptions = {}): Manifest 
   const origin = opts.origin ?? 'airlock.json';
   const max = opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
   // The first schema problem only: collecting all of them for a hostile document once took gigabytes.
-  const doc = parseJsonDocument<unknown>(bytes, { schema: 'manifest', origin, code: 'MANIFEST_INVALID', maxBytes: max, tooLargeCode: 'MANIFEST_TOO_LARGE' });
+  const doc = parseJsonDocument<unknown>(bytes, {
+    schema: 'manifest',
+    origin,
+    code: 'MANIFEST_INVALID',
+    maxBytes: max,
+    tooLargeCode: 'MANIFEST_TOO_LARGE',
+  });
   const manifest = doc as Manifest;
   const failures = manifestProblems(manifest);
   if (!failures.empty) throw failures.toError();
@@ -147,7 +153,8 @@ export function manifestProblems(m: Manifest): FailureList {
     else if (put.kind === 'below-entry') {
       const dir = put.entry.path;
       failures.push({ code: 'DUPLICATE_PATH', path: dir, message: `${dir} is listed as an entry and also as a directory of ${e.path}` });
-    } else if (put.kind === 'is-directory') failures.push({ code: 'DUPLICATE_PATH', path: e.path, message: `${e.path} is listed as an entry and also as a directory of other entries` });
+    } else if (put.kind === 'is-directory')
+      failures.push({ code: 'DUPLICATE_PATH', path: e.path, message: `${e.path} is listed as an entry and also as a directory of other entries` });
   }
   const links = new SymlinkResolver(tree);
   for (const e of m.files) {
@@ -158,8 +165,10 @@ export function manifestProblems(m: Manifest): FailureList {
   const archives = new Set<string>();
   for (const [i, img] of m.images.entries()) {
     const problem = pathProblem(img.archive);
-    if (problem) failures.push({ code: 'BAD_PATH', path: `images/${i}/archive`, message: `image archive ${JSON.stringify(clip(img.archive))} ${problem}` });
-    else if (archives.has(img.archive)) failures.push({ code: 'DUPLICATE_PATH', path: img.archive, message: `image archive ${img.archive} listed twice` });
+    if (problem)
+      failures.push({ code: 'BAD_PATH', path: `images/${i}/archive`, message: `image archive ${JSON.stringify(clip(img.archive))} ${problem}` });
+    else if (archives.has(img.archive))
+      failures.push({ code: 'DUPLICATE_PATH', path: img.archive, message: `image archive ${img.archive} listed twice` });
     archives.add(img.archive);
   }
   const profileIds = new Set<string>();
@@ -168,11 +177,18 @@ export function manifestProblems(m: Manifest): FailureList {
     profileIds.add(p.id);
   }
   const created = parseRfc3339(m.created);
-  if (created === undefined) failures.push({ code: 'MANIFEST_INVALID', path: 'created', message: `created ${JSON.stringify(clip(m.created))} is not a valid RFC 3339 time` });
+  if (created === undefined)
+    failures.push({ code: 'MANIFEST_INVALID', path: 'created', message: `created ${JSON.stringify(clip(m.created))} is not a valid RFC 3339 time` });
   if (m.expires !== undefined) {
     const expires = parseRfc3339(m.expires);
-    if (expires === undefined) failures.push({ code: 'MANIFEST_INVALID', path: 'expires', message: `expires ${JSON.stringify(clip(m.expires))} is not a valid RFC 3339 time` });
-    else if (created !== undefined && expires <= created) failures.push({ code: 'MANIFEST_INVALID', path: 'expires', message: 'expires is not after created' });
+    if (expires === undefined)
+      failures.push({
+        code: 'MANIFEST_INVALID',
+        path: 'expires',
+        message: `expires ${JSON.stringify(clip(m.expires))} is not a valid RFC 3339 time`,
+      });
+    else if (created !== undefined && expires <= created)
+      failures.push({ code: 'MANIFEST_INVALID', path: 'expires', message: 'expires is not after created' });
   }
   return failures;
 }

@@ -27,7 +27,8 @@ export function alignedBuffer(size: number): Buffer {
 }
 
 // The one piece of the WebAssembly API used here (this project's TypeScript libs do not declare it).
-const Wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
+const Wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer } } })
+  .WebAssembly;
 
 export class CopyTarget {
   private direct: fsp.FileHandle | undefined;

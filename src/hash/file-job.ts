@@ -101,7 +101,8 @@ interface ReadSource {
 /** The few operations a job needs, over a descriptor it does not own. */
 function borrowed(fd: number): ReadSource {
   return {
-    read: (buf, off, len, pos) => new Promise((resolve, reject) => fsRead(fd, buf, off, len, pos, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead })))),
+    read: (buf, off, len, pos) =>
+      new Promise((resolve, reject) => fsRead(fd, buf, off, len, pos, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead })))),
     stat: () => new Promise((resolve, reject) => fsFstat(fd, (err, st) => (err ? reject(err) : resolve(st)))),
     close: async () => undefined,
   };

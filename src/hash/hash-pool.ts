@@ -76,13 +76,21 @@ export class HashPool {
     // Job data sits in Buffers outside the JS heap; a small young generation keeps each worker's footprint down.
     // (No old-generation cap: loaders such as tap's coverage hooks need room, and a capped worker dies of OOM.)
     const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
-    worker.on('message', (msg: { id: number; progress?: number; result?: FileJobResult; error?: { message: string; code?: string; path?: string; syscall?: string } }) => {
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      if (msg.progress) p.onBytes?.(msg.progress);
-      if (msg.result) p.resolve(msg.result);
-      else if (msg.error) p.reject(Object.assign(new Error(msg.error.message), msg.error));
-    });
+    worker.on(
+      'message',
+      (msg: {
+        id: number;
+        progress?: number;
+        result?: FileJobResult;
+        error?: { message: string; code?: string; path?: string; syscall?: string };
+      }) => {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        if (msg.progress) p.onBytes?.(msg.progress);
+        if (msg.result) p.resolve(msg.result);
+        else if (msg.error) p.reject(Object.assign(new Error(msg.error.message), msg.error));
+      },
+    );
     worker.on('error', (err) => {
       for (const p of this.pending.values()) p.reject(err);
     });

@@ -67,7 +67,9 @@ export interface ModelDeployResult {
 /** The runtime's view of a deployment; NOT_DEPLOYABLE for a files bundle, IMAGE_MISSING without an image. */
 export function targetFor(d: DeploymentInfo): DeploymentTarget {
   if (!isDeployableKind(d.kind)) {
-    throw new AirlockError('NOT_DEPLOYABLE', `${d.name} is a ${d.kind} bundle: installed in the store (${d.path}), never run as a container`, { path: d.name });
+    throw new AirlockError('NOT_DEPLOYABLE', `${d.name} is a ${d.kind} bundle: installed in the store (${d.path}), never run as a container`, {
+      path: d.name,
+    });
   }
   const image = d.imageArchives[0];
   if (!image) throw new AirlockError('IMAGE_MISSING', `deployment ${d.bundleId} of ${d.name} carries no container image`, { path: d.name });
@@ -91,7 +93,9 @@ export function targetFor(d: DeploymentInfo): DeploymentTarget {
  * that can run (a deployable kind with an image). The store keeps deployments most recently active first.
  */
 export function previousDeployment(model: ModelDeployments, targetBundleId: string): DeploymentInfo | undefined {
-  return [model.current, ...model.kept].find((d): d is DeploymentInfo => d !== undefined && d.bundleId !== targetBundleId && isDeployableKind(d.kind) && d.imageArchives.length > 0);
+  return [model.current, ...model.kept].find(
+    (d): d is DeploymentInfo => d !== undefined && d.bundleId !== targetBundleId && isDeployableKind(d.kind) && d.imageArchives.length > 0,
+  );
 }
 
 /**
@@ -104,7 +108,9 @@ export async function deployCurrent(ctx: DeployContext, name: string, hooks: Dep
   const target = model?.current;
   if (!model || !target) throw new AirlockError('NO_SUCH_DEPLOYMENT', `the store holds no deployment of ${name}`, { path: name });
   if (expectDigest !== undefined && target.manifestDigest !== expectDigest) {
-    throw new AirlockError('NO_SUCH_DEPLOYMENT', `the store's current deployment of ${name} is ${target.bundleId}, not the bundle expected`, { path: name });
+    throw new AirlockError('NO_SUCH_DEPLOYMENT', `the store's current deployment of ${name} is ${target.bundleId}, not the bundle expected`, {
+      path: name,
+    });
   }
   const previous = previousDeployment(model, target.bundleId);
   const outcome = await replaceModel(ctx, targetFor(target), previous ? targetFor(previous) : undefined, hooks);
@@ -114,7 +120,12 @@ export async function deployCurrent(ctx: DeployContext, name: string, hooks: Dep
 }
 
 /** The operator's rollback: make a kept deployment current in the store, then deploy it as above. */
-export async function rollbackAndDeploy(ctx: DeployContext, name: string, to: string | undefined, hooks: DeployHooks = {}): Promise<ModelDeployResult> {
+export async function rollbackAndDeploy(
+  ctx: DeployContext,
+  name: string,
+  to: string | undefined,
+  hooks: DeployHooks = {},
+): Promise<ModelDeployResult> {
   await ctx.deployments.rollback(name, to);
   return deployCurrent(ctx, name, hooks);
 }
@@ -124,7 +135,12 @@ export async function rollbackAndDeploy(ctx: DeployContext, name: string, to: st
  * `previous` and report both. Throws (touching nothing) when the target cannot be deployed at all:
  * SECRET_IN_CONFIG, REMOTE_MODEL_PATH, CONFIG_INVALID, IMAGE_MISSING, IMAGE_MISMATCH, DOCKER_UNREACHABLE, CONFLICT.
  */
-export async function replaceModel(ctx: DeployContext, target: DeploymentTarget, previous?: DeploymentTarget, hooks: DeployHooks = {}): Promise<DeployOutcome> {
+export async function replaceModel(
+  ctx: DeployContext,
+  target: DeploymentTarget,
+  previous?: DeploymentTarget,
+  hooks: DeployHooks = {},
+): Promise<DeployOutcome> {
   // Everything that can refuse the deployment runs before the serving container is touched.
   const spec = await specFor(target, ctx.settings);
   probeHost(ctx.settings.publishHost);
@@ -157,7 +173,10 @@ export async function stopModel(runtime: Runtime, name: string): Promise<boolean
 }
 
 /** The model's container as the engine sees it, with the bundle it was started for. */
-export async function modelContainer(runtime: Runtime, name: string): Promise<(ContainerState & { bundleId?: string; manifestDigest?: string }) | undefined> {
+export async function modelContainer(
+  runtime: Runtime,
+  name: string,
+): Promise<(ContainerState & { bundleId?: string; manifestDigest?: string }) | undefined> {
   const [c] = await modelContainers(runtime, name);
   if (!c) return undefined;
   const bundleId = c.labels[LABELS.bundleId];
@@ -170,7 +189,11 @@ export async function modelContainers(runtime: Runtime, name: string): Promise<C
   const byLabel = await runtime.list({ labels: { [LABELS.model]: name } });
   const byName = (await runtime.list({ name: containerName(name) })).filter((c) => !byLabel.some((l) => l.id === c.id));
   const foreign = byName.find((c) => c.labels[LABELS.managed] !== 'true');
-  if (foreign) throw new AirlockError('CONFLICT', `a container airlock did not create is named ${containerName(name)} (${foreign.id.slice(0, 12)}); remove or rename it`);
+  if (foreign)
+    throw new AirlockError(
+      'CONFLICT',
+      `a container airlock did not create is named ${containerName(name)} (${foreign.id.slice(0, 12)}); remove or rename it`,
+    );
   return [...byLabel, ...byName];
 }
 
@@ -199,7 +222,12 @@ async function restorePrevious(ctx: DeployContext, previous: DeploymentTarget): 
   }
 }
 
-async function startAndWait(ctx: DeployContext, target: DeploymentTarget, spec: Awaited<ReturnType<typeof specFor>>, hooks: DeployHooks): Promise<DeployOutcome> {
+async function startAndWait(
+  ctx: DeployContext,
+  target: DeploymentTarget,
+  spec: Awaited<ReturnType<typeof specFor>>,
+  hooks: DeployHooks,
+): Promise<DeployOutcome> {
   const { runtime, settings } = ctx;
   const detail = (extra: Partial<StateDetail> = {}): StateDetail => ({ model: target.name, bundleId: target.bundleId, ...extra });
   let id: string | undefined;

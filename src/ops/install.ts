@@ -77,14 +77,24 @@ export async function installBundle(input: string | BundleSource, opts: InstallO
     emit({ phase: 'signatures', bytesDone: 0, bytesTotal: 0 });
     // Signatures before the manifest is even parsed, then expiry: all before any payload byte (and before the store is touched).
     const now = opts.now ?? new Date();
-    const trust = evaluateTrust(header, { allowedSigners: opts.allowedSigners, threshold: opts.threshold, now, ...(opts.revokedKeys ? { revokedKeys: opts.revokedKeys } : {}) });
+    const trust = evaluateTrust(header, {
+      allowedSigners: opts.allowedSigners,
+      threshold: opts.threshold,
+      now,
+      ...(opts.revokedKeys ? { revokedKeys: opts.revokedKeys } : {}),
+    });
     return await installTrusted(passGates(header, trust, now), trust, opts, emit);
   } finally {
     await header.close();
   }
 }
 
-async function installTrusted(bundle: OpenedBundle, trust: TrustReport, opts: InstallOptions, emit: (p: InstallProgress) => void): Promise<InstallResult> {
+async function installTrusted(
+  bundle: OpenedBundle,
+  trust: TrustReport,
+  opts: InstallOptions,
+  emit: (p: InstallProgress) => void,
+): Promise<InstallResult> {
   const started = Date.now();
   const store = path.resolve(opts.store);
   const totals = manifestTotals(bundle.manifest);
@@ -128,13 +138,16 @@ async function installTrusted(bundle: OpenedBundle, trust: TrustReport, opts: In
       },
       (sink) => fillStaging(bundle, sink, opts.signal, (bytesDone) => emit({ phase: 'payload', bytesDone, bytesTotal: totals.carriedBytes })),
     );
-    return done({ record: out.record, current: true }, {
-      status: 'installed',
-      bytesVerified: out.bytesVerified,
-      bytesWritten: out.bytesWritten,
-      evicted: out.evicted,
-      warnings: out.warnings,
-    });
+    return done(
+      { record: out.record, current: true },
+      {
+        status: 'installed',
+        bytesVerified: out.bytesVerified,
+        bytesWritten: out.bytesWritten,
+        evicted: out.evicted,
+        warnings: out.warnings,
+      },
+    );
   } finally {
     await lock.release();
   }

@@ -16,7 +16,11 @@ export const RECORD_ID_HEX = 16;
  */
 export function recordIdFor(location: string, holderOf?: (id: string) => string | undefined, hexChars = RECORD_ID_HEX): string {
   const base = path.basename(location).replace(/\.airlock\.(tar|parts\.json)$/, '');
-  const slug = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 48) || 'bundle';
+  const slug =
+    base
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 48) || 'bundle';
   const digest = createHash('sha256').update(location).digest('hex');
   const short = `${slug}-${digest.slice(0, hexChars)}`;
   const holder = holderOf?.(short);
@@ -25,7 +29,14 @@ export function recordIdFor(location: string, holderOf?: (id: string) => string 
 
 // Errors of the host rather than of the bundle: the bundle is not to blame and may be retried as is.
 const HOST_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'IO_ERROR', 'INTERNAL', 'INSUFFICIENT_SPACE', 'STORE_INVALID', 'STORE_BUSY', 'CONFIG_INVALID', 'TRUST_INVALID', 'STALLED',
+  'IO_ERROR',
+  'INTERNAL',
+  'INSUFFICIENT_SPACE',
+  'STORE_INVALID',
+  'STORE_BUSY',
+  'CONFIG_INVALID',
+  'TRUST_INVALID',
+  'STALLED',
 ]);
 
 export function outcomeForError(code: ErrorCode): 'rejected' | 'failed' {
@@ -74,7 +85,12 @@ export function pruneRecords(records: BundleRecord[], keep: number, keepUnsucces
   const finished = records
     .filter((r) => TERMINAL_STATES.has(r.state))
     .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || order.get(b.id)! - order.get(a.id)!);
-  const drop = new Set(finished.filter((r) => UNSUCCESSFUL.has(r.state)).slice(keepUnsuccessful).map((r) => r.id));
+  const drop = new Set(
+    finished
+      .filter((r) => UNSUCCESSFUL.has(r.state))
+      .slice(keepUnsuccessful)
+      .map((r) => r.id),
+  );
   const rest = finished.filter((r) => !drop.has(r.id));
   for (const r of rest.slice(keep)) drop.add(r.id);
   return records.filter((r) => !drop.has(r.id));
@@ -84,7 +100,11 @@ export function pruneRecords(records: BundleRecord[], keep: number, keepUnsucces
  * The digests remembered for idempotence: every one a kept record refers to, then the newest others
  * up to `keep` in all. A forgotten digest costs only a second look (the store itself refuses a duplicate install).
  */
-export function pruneProcessed(processed: Record<string, ProcessedEntry>, keptRecordIds: ReadonlySet<string>, keep: number): Record<string, ProcessedEntry> {
+export function pruneProcessed(
+  processed: Record<string, ProcessedEntry>,
+  keptRecordIds: ReadonlySet<string>,
+  keep: number,
+): Record<string, ProcessedEntry> {
   const entries = Object.entries(processed);
   if (entries.length <= keep) return processed;
   const referenced = entries.filter(([, e]) => keptRecordIds.has(e.recordId));
@@ -143,7 +163,11 @@ function boundedSigner(s: SignerReport): SignerReport {
 /** A trust report with its signer and failure lists bounded like every other list the daemon keeps. */
 export function boundedTrust(t: TrustReport): BoundedTrustReport {
   const signers = boundedSigners(t.signers);
-  const failures = t.failures.slice(0, MAX_REPORTED_FAILURES).map((f) => ({ ...f, message: capText(f.message, MAX_FAILURE_TEXT), ...(f.path === undefined ? {} : { path: capText(f.path, MAX_FAILURE_TEXT) }) }));
+  const failures = t.failures.slice(0, MAX_REPORTED_FAILURES).map((f) => ({
+    ...f,
+    message: capText(f.message, MAX_FAILURE_TEXT),
+    ...(f.path === undefined ? {} : { path: capText(f.path, MAX_FAILURE_TEXT) }),
+  }));
   return {
     ...t,
     signers: signers.signers,

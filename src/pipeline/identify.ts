@@ -21,8 +21,17 @@ export async function identifyBundle(req: IdentifyRequest): Promise<BundleIdenti
     // The trust files are read each time: an operator's edit (a revoked key) applies to the next bundle without a restart.
     const set = await loadTrust(req.trust);
     const now = new Date();
-    const trust = evaluateTrust(header, { allowedSigners: set.signers, ...(set.revoked ? { revokedKeys: set.revoked } : {}), threshold: req.threshold, now });
-    const identity: BundleIdentity = { manifestDigest: header.digest, signers: trust.signers, ...(set.warnings.length ? { trustWarnings: set.warnings } : {}) };
+    const trust = evaluateTrust(header, {
+      allowedSigners: set.signers,
+      ...(set.revoked ? { revokedKeys: set.revoked } : {}),
+      threshold: req.threshold,
+      now,
+    });
+    const identity: BundleIdentity = {
+      manifestDigest: header.digest,
+      signers: trust.signers,
+      ...(set.warnings.length ? { trustWarnings: set.warnings } : {}),
+    };
     try {
       const m = passGates(header, trust, now).manifest;
       return { ...identity, bundleId: m.id, name: m.name, kind: m.kind, channel: m.channel, sequence: m.sequence };

@@ -32,7 +32,17 @@ async function run(req: WorkerRequest): Promise<void> {
     post({ type: 'result', result: { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } });
   } catch (err) {
     const e = toAirlockError(err);
-    post({ type: 'error', error: { code: e.code, message: e.message, failures: e.failures, failureCount: e.failureCount, ...(e.path === undefined ? {} : { path: e.path }) }, aborted: controller.signal.aborted });
+    post({
+      type: 'error',
+      error: {
+        code: e.code,
+        message: e.message,
+        failures: e.failures,
+        failureCount: e.failureCount,
+        ...(e.path === undefined ? {} : { path: e.path }),
+      },
+      aborted: controller.signal.aborted,
+    });
   } finally {
     port.close();
   }

@@ -7,7 +7,18 @@ import type { AuditInput } from './audit-events.js';
 import type { ArrivalEvent } from '../watcher/arrival-tracker.js';
 import type { Candidate } from '../watcher/candidates.js';
 import { runAfterInstall, type AfterInstallSteps } from './after-install.js';
-import { auditIdentity, boundedSigners, boundedTrust, isUnchangedFinished, outcomeForError, processingDecision, pruneProcessed, pruneRecords, rateOf, recordIdFor } from './decisions.js';
+import {
+  auditIdentity,
+  boundedSigners,
+  boundedTrust,
+  isUnchangedFinished,
+  outcomeForError,
+  processingDecision,
+  pruneProcessed,
+  pruneRecords,
+  rateOf,
+  recordIdFor,
+} from './decisions.js';
 import type { Deployer, DeploymentStore, InstallOutcome, Installer } from './ports.js';
 import { StallGuard } from './stall-guard.js';
 import { readStateFile, StateWriter, STATE_SCHEMA_VERSION, type DaemonStateDocument } from './state-file.js';
@@ -89,13 +100,17 @@ export class Pipeline {
       if (id !== r.id) renamed.set(r.id, id);
       this.byId.set(id, { ...r, id });
     }
-    this.processed = Object.fromEntries(Object.entries(doc.processed).map(([d, e]) => [d, { ...e, recordId: renamed.get(e.recordId) ?? e.recordId }]));
+    this.processed = Object.fromEntries(
+      Object.entries(doc.processed).map(([d, e]) => [d, { ...e, recordId: renamed.get(e.recordId) ?? e.recordId }]),
+    );
     this.prune();
   }
 
   /** Finished drops and the content they finished with, so an unchanged drop is not reported again after a restart. */
   finishedFingerprints(): Array<{ location: string; fingerprint: string }> {
-    return this.records().flatMap((r) => (TERMINAL_STATES.has(r.state) && r.fingerprint ? [{ location: r.location, fingerprint: r.fingerprint }] : []));
+    return this.records().flatMap((r) =>
+      TERMINAL_STATES.has(r.state) && r.fingerprint ? [{ location: r.location, fingerprint: r.fingerprint }] : [],
+    );
   }
 
   records(): BundleRecord[] {
@@ -142,7 +157,8 @@ export class Pipeline {
   retry(id: string): BundleRecord {
     const rec = this.byId.get(id);
     if (!rec) throw new AirlockError('NOT_FOUND', `no bundle ${id}`, { path: id });
-    if (!TERMINAL_STATES.has(rec.state)) throw new AirlockError('CONFLICT', `bundle ${id} is ${rec.state}; only a finished bundle can be retried`, { path: id });
+    if (!TERMINAL_STATES.has(rec.state))
+      throw new AirlockError('CONFLICT', `bundle ${id} is ${rec.state}; only a finished bundle can be retried`, { path: id });
     this.o.hooks.audit({ event: 'retry', actor: 'api', ...auditIdentity(rec) });
     this.enqueue(rec, true);
     return rec;
@@ -187,7 +203,12 @@ export class Pipeline {
       updatedAt: now,
     };
     this.byId.set(id, rec);
-    this.o.hooks.audit({ event: 'detected', recordId: id, location: c.location, ...(previous?.manifestDigest ? { message: 'content changed' } : {}) });
+    this.o.hooks.audit({
+      event: 'detected',
+      recordId: id,
+      location: c.location,
+      ...(previous?.manifestDigest ? { message: 'content changed' } : {}),
+    });
     return rec;
   }
 
@@ -260,8 +281,14 @@ export class Pipeline {
         ...boundedSigners(identity.signers),
       });
       // Rejected from its head alone (signatures, manifest, expiry): no payload byte is read.
-      if (identity.rejected) throw new AirlockError(identity.rejected.failures[0]?.code ?? 'INTERNAL', identity.rejected.message, { failures: identity.rejected.failures, failureCount: identity.rejected.failureCount });
-      const decision = force ? ({ kind: 'process' } as const) : processingDecision(this.processed[identity.manifestDigest], rec.id, rec.location, rec.fingerprint ?? '');
+      if (identity.rejected)
+        throw new AirlockError(identity.rejected.failures[0]?.code ?? 'INTERNAL', identity.rejected.message, {
+          failures: identity.rejected.failures,
+          failureCount: identity.rejected.failureCount,
+        });
+      const decision = force
+        ? ({ kind: 'process' } as const)
+        : processingDecision(this.processed[identity.manifestDigest], rec.id, rec.location, rec.fingerprint ?? '');
       if (decision.kind === 'skip') {
         rec.note = decision.note;
         this.o.hooks.audit({ event: 'duplicate', message: decision.note, ...auditIdentity(rec) });
@@ -313,10 +340,22 @@ export class Pipeline {
     if (rec.trust.signerCount !== undefined) rec.signerCount = rec.trust.signerCount;
     rec.install = { status: result.status, path: result.path, bytesVerified: result.bytesVerified, durationMs: result.durationMs };
     rec.verification = { ...rec.verification, bytesDone: rec.verification.bytesTotal || result.bytesVerified, durationMs };
-    this.processed[result.manifestDigest] = { outcome: 'installed', recordId: rec.id, location: rec.location, fingerprint: rec.fingerprint ?? '', at: this.clock().toISOString() };
-    const signers = result.trust.signers.filter((s) => s.status === 'trusted').map((s) => ({ principals: s.principals, status: s.status, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}) }));
+    this.processed[result.manifestDigest] = {
+      outcome: 'installed',
+      recordId: rec.id,
+      location: rec.location,
+      fingerprint: rec.fingerprint ?? '',
+      at: this.clock().toISOString(),
+    };
+    const signers = result.trust.signers
+      .filter((s) => s.status === 'trusted')
+      .map((s) => ({ principals: s.principals, status: s.status, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}) }));
     this.o.hooks.audit({ event: 'accepted', signers, ...auditIdentity(rec) });
-    this.o.hooks.audit({ event: 'installed', message: result.status === 'already-installed' ? 'already in the store' : `installed at ${result.path}`, ...auditIdentity(rec) });
+    this.o.hooks.audit({
+      event: 'installed',
+      message: result.status === 'already-installed' ? 'already in the store' : `installed at ${result.path}`,
+      ...auditIdentity(rec),
+    });
     this.o.hooks.finished?.('installed', { seconds: durationMs / 1000, bytesVerified: result.bytesVerified });
     this.update(rec, 'installed');
   }
@@ -330,13 +369,32 @@ export class Pipeline {
     }
     const e = toAirlockError(err);
     const outcome = outcomeForError(e.code);
-    rec.error = { code: e.code, message: e.message, failures: e.failures, failureCount: e.failureCount, ...(e.path === undefined ? {} : { path: e.path }) };
+    rec.error = {
+      code: e.code,
+      message: e.message,
+      failures: e.failures,
+      failureCount: e.failureCount,
+      ...(e.path === undefined ? {} : { path: e.path }),
+    };
     rec.verification = { ...rec.verification, durationMs: Date.now() - started };
     if (outcome === 'rejected' && rec.manifestDigest) {
-      this.processed[rec.manifestDigest] = { outcome: 'rejected', recordId: rec.id, location: rec.location, fingerprint: rec.fingerprint ?? '', at: this.clock().toISOString() };
+      this.processed[rec.manifestDigest] = {
+        outcome: 'rejected',
+        recordId: rec.id,
+        location: rec.location,
+        fingerprint: rec.fingerprint ?? '',
+        at: this.clock().toISOString(),
+      };
     }
     if (outcome === 'failed') this.o.log.error({ err: e, recordId: rec.id }, 'install failed');
-    this.o.hooks.audit({ event: outcome, code: e.code, message: e.message, failures: e.failures, failureCount: e.failureCount, ...auditIdentity(rec) });
+    this.o.hooks.audit({
+      event: outcome,
+      code: e.code,
+      message: e.message,
+      failures: e.failures,
+      failureCount: e.failureCount,
+      ...auditIdentity(rec),
+    });
     this.o.hooks.finished?.(outcome, { seconds: (Date.now() - started) / 1000 });
     this.update(rec, outcome);
   }

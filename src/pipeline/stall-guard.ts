@@ -9,7 +9,10 @@ export class StallGuard {
   private doing = '';
 
   /** `onStall` runs once when the deadline passes (e.g. abort the step's signal so it can wind down). */
-  constructor(private readonly stallMs: number, private readonly onStall: () => void = () => {}) {}
+  constructor(
+    private readonly stallMs: number,
+    private readonly onStall: () => void = () => {},
+  ) {}
 
   /** The step made progress: its deadline starts again. */
   touch(): void {
@@ -45,7 +48,12 @@ export class StallGuard {
     this.timer = setTimeout(() => {
       const fail = this.fail;
       this.onStall();
-      fail?.(new AirlockError('STALLED', `no progress for ${this.stallMs / 1000} s while ${this.doing}; gave up on this bundle (retry it once the drop is fixed)`));
+      fail?.(
+        new AirlockError(
+          'STALLED',
+          `no progress for ${this.stallMs / 1000} s while ${this.doing}; gave up on this bundle (retry it once the drop is fixed)`,
+        ),
+      );
     }, this.stallMs);
     // The guard never keeps a process alive by itself.
     this.timer.unref();

@@ -60,7 +60,11 @@ export class StateWriter {
   private retry: NodeJS.Timeout | undefined;
   private fatal = false;
 
-  constructor(private readonly file: string, private readonly snapshot: () => DaemonStateDocument, private readonly o: DurableWriterOptions) {}
+  constructor(
+    private readonly file: string,
+    private readonly snapshot: () => DaemonStateDocument,
+    private readonly o: DurableWriterOptions,
+  ) {}
 
   save(): Promise<void> {
     if (this.inFlight) {
@@ -70,7 +74,15 @@ export class StateWriter {
     if (this.retry) clearTimeout(this.retry);
     this.retry = undefined;
     this.inFlight = (async () => {
-      const hung = setTimeout(() => this.die(new AirlockError('IO_ERROR', `writing ${this.file} has not completed within ${(this.o.timeoutMs ?? 60000) / 1000} s`, { path: this.file })), this.o.timeoutMs ?? 60000);
+      const hung = setTimeout(
+        () =>
+          this.die(
+            new AirlockError('IO_ERROR', `writing ${this.file} has not completed within ${(this.o.timeoutMs ?? 60000) / 1000} s`, {
+              path: this.file,
+            }),
+          ),
+        this.o.timeoutMs ?? 60000,
+      );
       hung.unref();
       try {
         do {

@@ -45,7 +45,8 @@ export function buildContainerSpec(target: DeploymentTarget, config: DeploySetti
   if (!target.path.startsWith('/')) throw new AirlockError('INTERNAL', `deployment path ${target.path} is not absolute`);
   refuseSecrets(config.env);
   const reserved = Object.keys(config.env).find((n) => RESERVED_ENV_NAMES.includes(n));
-  if (reserved) throw new AirlockError('CONFIG_INVALID', `runtime.env/${reserved} is set by airlock from the deployment`, { path: `runtime/env/${reserved}` });
+  if (reserved)
+    throw new AirlockError('CONFIG_INVALID', `runtime.env/${reserved} is set by airlock from the deployment`, { path: `runtime/env/${reserved}` });
 
   const { mount, env } = modelPlacement(target, config, inputs);
   const servedName = config.servedModelName ?? target.hints.servedModelName ?? target.name;

@@ -1,15 +1,18 @@
 // The runtime's public face: the narrow interface, config, and the factory. dockerode loads only here.
+import type { RuntimeConfig } from './config.js';
+import type { Runtime } from './runtime.js';
+
 export type { ContainerSpec, ContainerState, DeploymentTarget, EngineFacts, HealthAnswer, ImageSpec, Runtime, RuntimeHints } from './runtime.js';
 export { defaultRuntimeConfig, resolveRuntimeConfig, type DeploySettings, type RuntimeConfig } from './config.js';
 
 /** The runtime a config asks for; undefined for `kind: none` (install without starting anything). */
-export async function createRuntime(config: import('./config.js').RuntimeConfig, env: NodeJS.ProcessEnv = process.env): Promise<import('./runtime.js').Runtime | undefined> {
+export async function createRuntime(config: RuntimeConfig, env: NodeJS.ProcessEnv = process.env): Promise<Runtime | undefined> {
   if (config.kind === 'none') return undefined;
   return dockerRuntime(env);
 }
 
 /** The Docker Engine DOCKER_HOST names, for commands that need an engine whatever the config says (pack --image, fetch). */
-export async function dockerRuntime(env: NodeJS.ProcessEnv = process.env): Promise<import('./runtime.js').Runtime> {
+export async function dockerRuntime(env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
   const { DockerRuntime } = await import('./docker/docker-runtime.js');
   return DockerRuntime.fromEnv(env);
 }

@@ -77,6 +77,7 @@ export function openFailure(err: unknown, shownAs: string): unknown {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ELOOP') return new AirlockError('WRONG_TYPE', `${shownAs} is a symlink`, { path: shownAs, cause: err });
   // O_NONBLOCK on a FIFO without a writer still opens for reading; ENXIO comes from sockets and some devices.
-  if (code === 'ENXIO' || code === 'EOPNOTSUPP') return new AirlockError('WRONG_TYPE', `${shownAs} is not a regular file`, { path: shownAs, cause: err });
+  if (code === 'ENXIO' || code === 'EOPNOTSUPP')
+    return new AirlockError('WRONG_TYPE', `${shownAs} is not a regular file`, { path: shownAs, cause: err });
   return err;
 }

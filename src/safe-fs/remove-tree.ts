@@ -22,14 +22,16 @@ export async function removeConfined(parent: DirHandle, name: string, limits: Re
 }
 
 async function removeEntry(parent: DirHandle, name: string, depth: number, maxDepth: number, budget: { left: number }): Promise<number> {
-  if (--budget.left < 0) throw new AirlockError('IO_ERROR', `${parent.label(name)}: more entries than the removal limit; left in place`, { path: parent.label(name) });
+  if (--budget.left < 0)
+    throw new AirlockError('IO_ERROR', `${parent.label(name)}: more entries than the removal limit; left in place`, { path: parent.label(name) });
   const st = await parent.lstat(name);
   if (!st) return 0;
   if (!st.isDirectory()) {
     await unlinkIfPresent(parent.child(name));
     return 1;
   }
-  if (depth >= maxDepth) throw new AirlockError('IO_ERROR', `${parent.label(name)}: nested deeper than ${maxDepth} levels; left in place`, { path: parent.label(name) });
+  if (depth >= maxDepth)
+    throw new AirlockError('IO_ERROR', `${parent.label(name)}: nested deeper than ${maxDepth} levels; left in place`, { path: parent.label(name) });
   let dir: DirHandle;
   try {
     dir = await parent.openDir(name);

@@ -49,12 +49,25 @@ export interface FillResult {
  * read, hashed and written by the caller's walk into the staging sink), then build the tree, adopt the blobs and
  * commit state.json. Anything before the commit is undone on failure; the store is then as it was.
  */
-export async function activateBundle(store: string, state: StoreState, bundle: ActivationInput, opts: ActivationOptions, fill: (sink: WalkSink) => Promise<FillResult>): Promise<LockedOutcome> {
+export async function activateBundle(
+  store: string,
+  state: StoreState,
+  bundle: ActivationInput,
+  opts: ActivationOptions,
+  fill: (sink: WalkSink) => Promise<FillResult>,
+): Promise<LockedOutcome> {
   const m = bundle.manifest;
   const presence = await contentPresence(store, m, bundle.digest, bundle.manifestBytes.length);
   // Delta bundles: every omitted file must already be verified content here; named before any payload is read.
   const missing = missingOmitted(m, presence);
-  if (missing.length > 0) throw AirlockError.fromFailures(missing, `${missing.length} file(s) the delta bundle leaves out are not in this store: ${missing.slice(0, 3).map((f) => f.path).join(', ')}`);
+  if (missing.length > 0)
+    throw AirlockError.fromFailures(
+      missing,
+      `${missing.length} file(s) the delta bundle leaves out are not in this store: ${missing
+        .slice(0, 3)
+        .map((f) => f.path)
+        .join(', ')}`,
+    );
   const plan = spacePlanFor(m, presence, (await readStateBytes(store))?.length ?? 0, { digest: bundle.digest, size: bundle.manifestBytes.length });
   const free = await freeSpace(store);
   checkSpace(spaceNeeded(plan, free.blockSize), free, store);
@@ -115,10 +128,15 @@ export async function activateBundle(store: string, state: StoreState, bundle: A
     undo.length = 0;
 
     // After the commit nothing can fail the install; what goes wrong now the next run's recovery finishes.
-    if (tree.fallbackCopies > 0) warnings.push(`the file system refused hard links: ${tree.fallbackCopies} file(s) were copied out of content instead of linked`);
-    await switchCurrent(store, m.name, m.id).catch((err: Error) => warnings.push(`current pointer not switched (repaired on the next run): ${err.message}`));
+    if (tree.fallbackCopies > 0)
+      warnings.push(`the file system refused hard links: ${tree.fallbackCopies} file(s) were copied out of content instead of linked`);
+    await switchCurrent(store, m.name, m.id).catch((err: Error) =>
+      warnings.push(`current pointer not switched (repaired on the next run): ${err.message}`),
+    );
     for (const old of evicted) {
-      await evict(store, staging.dir, old).catch((err: Error) => warnings.push(`could not remove evicted ${old.dir} (removed on the next run): ${err.message}`));
+      await evict(store, staging.dir, old).catch((err: Error) =>
+        warnings.push(`could not remove evicted ${old.dir} (removed on the next run): ${err.message}`),
+      );
     }
     return { record, bytesVerified: walk.bytesVerified, bytesWritten, evicted: evicted.map((e) => e.bundleId), warnings };
   } catch (err) {
@@ -153,7 +171,11 @@ function installError(err: unknown, signal: AbortSignal | undefined): AirlockErr
   if (signal?.aborted) return new AirlockError('ABORTED', 'install aborted; the store is unchanged', { cause: err });
   const code = (err as NodeJS.ErrnoException)?.code;
   if (!(err instanceof AirlockError) && (code === 'ENOSPC' || code === 'EDQUOT')) {
-    return new AirlockError('INSUFFICIENT_SPACE', `the store's file system filled up during the install (${(err as Error).message}); the store is unchanged`, { cause: err });
+    return new AirlockError(
+      'INSUFFICIENT_SPACE',
+      `the store's file system filled up during the install (${(err as Error).message}); the store is unchanged`,
+      { cause: err },
+    );
   }
   return toAirlockError(err);
 }

@@ -1,6 +1,6 @@
 // A store consistency check (tests after kill -9, and `doctor`): the committed state, every tree it
 // references against its manifest, the current pointers, and content. Reports; never repairs.
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Failure } from '../errors.js';
 import { isSymlink, type Manifest } from '../format/manifest.js';
@@ -48,7 +48,8 @@ type Fail = (p: string, message: string) => void;
 async function checkDeployment(store: string, state: StoreState, d: DeploymentRecord, opts: CheckOptions, fail: Fail): Promise<void> {
   if (d.dir !== deploymentRelDir(d.name, d.bundleId)) fail(d.dir, `is not where deployment ${d.bundleId} of ${d.name} belongs`);
   const highest = findSequence(state, d.name, d.channel);
-  if (!highest || highest.sequence < d.sequence) fail('state.json', `highest sequence of ${d.name} channel ${d.channel} is below installed ${d.sequence}`);
+  if (!highest || highest.sequence < d.sequence)
+    fail('state.json', `highest sequence of ${d.name} channel ${d.channel} is below installed ${d.sequence}`);
   let m: Manifest;
   try {
     m = await readKeptManifest(store, d);
@@ -61,7 +62,8 @@ async function checkDeployment(store: string, state: StoreState, d: DeploymentRe
   }
   for (const img of m.images) {
     const st = await fsp.lstat(blobPath(store, img.sha256)).catch(() => undefined);
-    if (!st?.isFile() || st.size !== img.size) fail(path.relative(store, blobPath(store, img.sha256)), `image archive ${img.archive} of ${d.bundleId} is missing or has the wrong size`);
+    if (!st?.isFile() || st.size !== img.size)
+      fail(path.relative(store, blobPath(store, img.sha256)), `image archive ${img.archive} of ${d.bundleId} is missing or has the wrong size`);
   }
   await checkTree(storePath(store, d.dir), d.dir, m, opts, fail);
 }
@@ -75,7 +77,7 @@ async function checkTree(root: string, rel: string, m: Manifest, opts: CheckOpti
   }
   const dirs = impliedFolders(m.files.map((e) => e.path));
   const expected = new Set<string>([...m.files.map((e) => e.path), ...dirs]);
-  for await (const [p] of walkTree(root, "")) {
+  for await (const [p] of walkTree(root, '')) {
     if (!expected.has(p)) fail(`${rel}/${p}`, 'is not in the manifest');
   }
   for (const dir of ['', ...dirs]) {
@@ -100,7 +102,7 @@ async function checkTree(root: string, rel: string, m: Manifest, opts: CheckOpti
   }
 }
 
-async function* walkTree(root: string, rel: string): AsyncGenerator<[string, import('node:fs').Stats]> {
+async function* walkTree(root: string, rel: string): AsyncGenerator<[string, Stats]> {
   for (const name of await fsp.readdir(path.join(root, rel))) {
     const p = rel === '' ? name : `${rel}/${name}`;
     const st = await fsp.lstat(path.join(root, p));

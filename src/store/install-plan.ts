@@ -23,7 +23,11 @@ export async function contentPresence(store: string, m: Manifest, manifestDigest
 export function missingOmitted(m: Manifest, presence: Map<string, boolean>): Failure[] {
   return files(m)
     .filter((f) => f.omitted && presence.get(f.sha256) !== true)
-    .map((f) => ({ code: 'MISSING_CONTENT', path: f.path, message: `${f.path} (sha256 ${f.sha256}) is left out of this delta bundle and not in the store` }));
+    .map((f) => ({
+      code: 'MISSING_CONTENT',
+      path: f.path,
+      message: `${f.path} (sha256 ${f.sha256}) is left out of this delta bundle and not in the store`,
+    }));
 }
 
 /** Bytes and inodes an install writes: each new blob once, executable copies, folders, symlinks. Pure. */
@@ -34,7 +38,9 @@ export function spacePlanFor(m: Manifest, presence: Map<string, boolean>, stateB
   for (const i of m.images) if (presence.get(i.sha256) !== true) newBlobs.set(i.sha256, i.size);
   return {
     newBlobs: [...newBlobs.values()],
-    copies: files(m).filter((f) => f.mode === '0755').map((f) => f.size),
+    copies: files(m)
+      .filter((f) => f.mode === '0755')
+      .map((f) => f.size),
     dirs: treeDirs(m).length + 1,
     symlinks: m.files.length - files(m).length,
     linkedFiles: files(m).length,

@@ -24,9 +24,16 @@ export async function buildInventory(store: string, now = new Date()): Promise<I
     schema: 'airlock.inventory/v1',
     created: now.toISOString(),
     content,
-    bundles: keptDeployments(state).map((d) => ({ id: d.bundleId, name: d.name, channel: d.channel, sequence: d.sequence, manifestDigest: d.manifestDigest })),
+    bundles: keptDeployments(state).map((d) => ({
+      id: d.bundleId,
+      name: d.name,
+      channel: d.channel,
+      sequence: d.sequence,
+      manifestDigest: d.manifestDigest,
+    })),
   };
   const problems = schemaProblems('inventory', inventory);
-  if (problems.length > 0) throw new AirlockError('INTERNAL', `inventory fails its schema: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`);
+  if (problems.length > 0)
+    throw new AirlockError('INTERNAL', `inventory fails its schema: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`);
   return inventory;
 }

@@ -13,13 +13,18 @@ const MAX_KEPT_MANIFEST_BYTES = 1024 * 1024 * 1024;
 export async function readKeptManifest(store: string, d: DeploymentRecord): Promise<Manifest> {
   const file = blobPath(store, d.manifestDigest);
   const st = await fsp.lstat(file).catch(() => undefined);
-  if (!st?.isFile() || st.size > MAX_KEPT_MANIFEST_BYTES) throw new AirlockError('STORE_INVALID', `the manifest of deployment ${d.bundleId} (${d.manifestDigest}) is missing from content`, { path: file });
+  if (!st?.isFile() || st.size > MAX_KEPT_MANIFEST_BYTES)
+    throw new AirlockError('STORE_INVALID', `the manifest of deployment ${d.bundleId} (${d.manifestDigest}) is missing from content`, { path: file });
   const bytes = await fsp.readFile(file);
-  if (sha256Hex(bytes) !== d.manifestDigest) throw new AirlockError('STORE_INVALID', `the manifest of deployment ${d.bundleId} in content does not match its digest`, { path: file });
+  if (sha256Hex(bytes) !== d.manifestDigest)
+    throw new AirlockError('STORE_INVALID', `the manifest of deployment ${d.bundleId} in content does not match its digest`, { path: file });
   try {
     return parseManifest(bytes, { origin: file, maxBytes: MAX_KEPT_MANIFEST_BYTES });
   } catch (err) {
-    throw new AirlockError('STORE_INVALID', `the manifest of deployment ${d.bundleId} no longer parses: ${(err as Error).message}`, { path: file, cause: err });
+    throw new AirlockError('STORE_INVALID', `the manifest of deployment ${d.bundleId} no longer parses: ${(err as Error).message}`, {
+      path: file,
+      cause: err,
+    });
   }
 }
 

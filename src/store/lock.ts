@@ -24,7 +24,12 @@ export interface StoreLock {
 /** Take the store's lock or throw STORE_BUSY naming the live holder. */
 export async function acquireStoreLock(store: string): Promise<StoreLock> {
   const file = path.join(store, LOCK_FILE);
-  const owner: LockOwner = { pid: process.pid, startTime: processStartTime(process.pid) ?? '-', host: os.hostname(), nonce: randomBytes(8).toString('hex') };
+  const owner: LockOwner = {
+    pid: process.pid,
+    startTime: processStartTime(process.pid) ?? '-',
+    host: os.hostname(),
+    nonce: randomBytes(8).toString('hex'),
+  };
   const text = formatOwner(owner);
   // The lock's content is written before the lock exists (link of a finished file), so no reader ever sees it empty.
   const tmp = path.join(store, `${TEMP_PREFIX}lock-${owner.nonce}`);

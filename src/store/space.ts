@@ -46,10 +46,18 @@ export async function freeSpace(dir: string): Promise<FreeSpace> {
 /** INSUFFICIENT_SPACE naming both numbers, or nothing when the install fits. */
 export function checkSpace(need: SpaceNeed, free: FreeSpace, store: string): void {
   if (need.bytes > free.bytes) {
-    throw new AirlockError('INSUFFICIENT_SPACE', `store ${store} needs ${need.bytes} bytes (${humanBytes(need.bytes)}) for this bundle but its file system has ${free.bytes} bytes (${humanBytes(free.bytes)}) free`, { path: store });
+    throw new AirlockError(
+      'INSUFFICIENT_SPACE',
+      `store ${store} needs ${need.bytes} bytes (${humanBytes(need.bytes)}) for this bundle but its file system has ${free.bytes} bytes (${humanBytes(free.bytes)}) free`,
+      { path: store },
+    );
   }
   // file systems without inode accounting report 0 free inodes
   if (free.inodes > 0 && need.inodes > free.inodes) {
-    throw new AirlockError('INSUFFICIENT_SPACE', `store ${store} needs ${need.inodes} inodes for this bundle but its file system has ${free.inodes} free`, { path: store });
+    throw new AirlockError(
+      'INSUFFICIENT_SPACE',
+      `store ${store} needs ${need.inodes} inodes for this bundle but its file system has ${free.inodes} free`,
+      { path: store },
+    );
   }
 }

@@ -73,7 +73,8 @@ export interface BundleFacts {
   manifestDigest: string;
 }
 
-export type InstallDecision = { action: 'install' } | { action: 'already-installed'; record: DeploymentRecord } | { action: 'reject'; failure: Failure };
+export type InstallDecision =
+  { action: 'install' } | { action: 'already-installed'; record: DeploymentRecord } | { action: 'reject'; failure: Failure };
 
 /**
  * Rollback protection (TUF's rollback attack): decided from the manifest alone, before any payload byte.
@@ -87,14 +88,23 @@ export function decideInstall(state: StoreState, b: BundleFacts, allowDowngrade:
   if (same) return { action: 'already-installed', record: same };
   const highest = findSequence(state, b.name, b.channel);
   if (highest && b.sequence < highest.sequence && !allowDowngrade) {
-    return reject('ROLLBACK', `${b.name} (channel ${b.channel}) sequence ${b.sequence} is lower than the installed ${highest.sequence} (${highest.bundleId}); use --allow-downgrade to install it anyway`);
+    return reject(
+      'ROLLBACK',
+      `${b.name} (channel ${b.channel}) sequence ${b.sequence} is lower than the installed ${highest.sequence} (${highest.bundleId}); use --allow-downgrade to install it anyway`,
+    );
   }
   if (highest && b.sequence === highest.sequence && b.manifestDigest !== highest.manifestDigest) {
-    return reject('SEQUENCE_CONFLICT', `${b.name} (channel ${b.channel}) sequence ${b.sequence} was already installed from a different bundle (${highest.bundleId}, manifest ${highest.manifestDigest.slice(0, 12)})`);
+    return reject(
+      'SEQUENCE_CONFLICT',
+      `${b.name} (channel ${b.channel}) sequence ${b.sequence} was already installed from a different bundle (${highest.bundleId}, manifest ${highest.manifestDigest.slice(0, 12)})`,
+    );
   }
   const clash = kept.find((d) => d.bundleId === b.bundleId);
   if (clash) {
-    return reject('SEQUENCE_CONFLICT', `bundle id ${b.bundleId} of ${b.name} is already installed from a different manifest (${clash.manifestDigest.slice(0, 12)})`);
+    return reject(
+      'SEQUENCE_CONFLICT',
+      `bundle id ${b.bundleId} of ${b.name} is already installed from a different manifest (${clash.manifestDigest.slice(0, 12)})`,
+    );
   }
   return { action: 'install' };
 }
@@ -138,7 +148,8 @@ export function applyInstall(state: StoreState, record: DeploymentRecord, retent
  */
 export function applyRollback(state: StoreState, name: string, to: string | undefined, now: Date): { state: StoreState; target: DeploymentRecord } {
   const model = findModel(state, name);
-  if (!model || model.deployments.length === 0) throw new AirlockError('NO_SUCH_DEPLOYMENT', `no deployments of ${name} in this store`, { path: name });
+  if (!model || model.deployments.length === 0)
+    throw new AirlockError('NO_SUCH_DEPLOYMENT', `no deployments of ${name} in this store`, { path: name });
   const target = to === undefined ? model.deployments[1] : model.deployments.find((d) => d.bundleId === to || d.manifestDigest === to);
   if (!target) {
     const why = to === undefined ? `${name} has no earlier deployment kept` : `${name} has no kept deployment ${to}`;

@@ -19,7 +19,11 @@ export async function assertStoreShape(store: string, mustExist: boolean): Promi
   if (names.includes(STATE_FILE)) return;
   const foreign = names.filter((n) => !KNOWN_TOP_LEVEL.has(n) && !n.startsWith(TEMP_PREFIX));
   if (foreign.length > 0) {
-    throw new AirlockError('STORE_INVALID', `${store} is not an airlock store (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''} and no ${STATE_FILE})`, { path: store });
+    throw new AirlockError(
+      'STORE_INVALID',
+      `${store} is not an airlock store (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''} and no ${STATE_FILE})`,
+      { path: store },
+    );
   }
 }
 

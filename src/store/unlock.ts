@@ -10,9 +10,7 @@ import { LOCK_FILE, TEMP_PREFIX } from './layout.js';
 import { breakLock, parseOwner, runsHere, type LockOwner } from './lock.js';
 
 export type UnlockDecision =
-  | { action: 'none' }
-  | { action: 'remove'; why: 'unreadable' | 'dead-here' | 'other-host' }
-  | { action: 'refuse'; message: string };
+  { action: 'none' } | { action: 'remove'; why: 'unreadable' | 'dead-here' | 'other-host' } | { action: 'refuse'; message: string };
 
 export interface UnlockContext {
   /** this host's name */
@@ -29,14 +27,21 @@ export function decideUnlock(store: string, held: string | undefined, confirmHos
   if (!o) return { action: 'remove', why: 'unreadable' };
   const live = here.runsHere(o);
   if (o.host === here.host) {
-    if (live) return { action: 'refuse', message: `store ${store} is in use by process ${o.pid} on this host; wait for it to finish (nothing removed)` };
+    if (live)
+      return { action: 'refuse', message: `store ${store} is in use by process ${o.pid} on this host; wait for it to finish (nothing removed)` };
     return { action: 'remove', why: 'dead-here' };
   }
   if (live) {
-    return { action: 'refuse', message: `the lock names host ${o.host}, but process ${o.pid} with the same start time runs on this machine (${here.host}); nothing removed` };
+    return {
+      action: 'refuse',
+      message: `the lock names host ${o.host}, but process ${o.pid} with the same start time runs on this machine (${here.host}); nothing removed`,
+    };
   }
   if (confirmHost === undefined) {
-    return { action: 'refuse', message: `store ${store} is locked by process ${o.pid} on host ${o.host}; if no airlock on ${o.host} uses this store any more, confirm with --host ${o.host} (nothing removed)` };
+    return {
+      action: 'refuse',
+      message: `store ${store} is locked by process ${o.pid} on host ${o.host}; if no airlock on ${o.host} uses this store any more, confirm with --host ${o.host} (nothing removed)`,
+    };
   }
   if (confirmHost !== o.host) return { action: 'refuse', message: `the lock names host ${o.host}, not ${confirmHost}; nothing removed` };
   return { action: 'remove', why: 'other-host' };
@@ -63,7 +68,8 @@ export async function unlockStore(store: string, confirmHost?: string): Promise<
   if (decision.action === 'refuse') throw new AirlockError('STORE_BUSY', decision.message, { path: file });
   if (decision.action === 'none' || held === undefined) return { removed: false, tempFilesRemoved: [] };
   // Compare-and-remove: a lock taken by someone else since it was read stays.
-  if (!(await breakLock(store, held))) throw new AirlockError('STORE_BUSY', `the lock of store ${store} changed while being cleared; nothing removed, run unlock again`, { path: file });
+  if (!(await breakLock(store, held)))
+    throw new AirlockError('STORE_BUSY', `the lock of store ${store} changed while being cleared; nothing removed, run unlock again`, { path: file });
   const holder = parseOwner(held);
   const tempFilesRemoved = decision.why === 'other-host' && holder ? await removeTempLocks(store, holder.host, here) : [];
   return { removed: true, why: decision.why, ...(holder ? { holder } : {}), tempFilesRemoved };

@@ -25,7 +25,11 @@ export interface AgentIdentity {
 
 /** uint32 length ‖ byte type ‖ contents. */
 export function agentMessage(type: number, body: Buffer = Buffer.alloc(0)): Buffer {
-  return new WireWriter().uint32(body.length + 1).raw(Buffer.from([type])).raw(body).toBuffer();
+  return new WireWriter()
+    .uint32(body.length + 1)
+    .raw(Buffer.from([type]))
+    .raw(body)
+    .toBuffer();
 }
 
 export function signRequest(keyBlob: Buffer, data: Buffer, flags = 0): Buffer {

@@ -5,7 +5,16 @@ import { readFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
-import { AgentProtocolError, agentMessage, completeMessage, parseIdentities, parseSignResponse, signRequest, SSH2_AGENTC_REQUEST_IDENTITIES, type AgentIdentity } from './agent-protocol.js';
+import {
+  AgentProtocolError,
+  agentMessage,
+  completeMessage,
+  parseIdentities,
+  parseSignResponse,
+  signRequest,
+  SSH2_AGENTC_REQUEST_IDENTITIES,
+  type AgentIdentity,
+} from './agent-protocol.js';
 import { blobType, fingerprint, isKeyType, parsePublicKeyLine, publicKeyFromBlob, unsupportedKeyMessage } from './public-key.js';
 import { checkNewSignature, type SshsigSigner } from './signer.js';
 import { encodeSshsig, sshsigSignedData } from './sshsig.js';
@@ -49,7 +58,10 @@ function agentCall(socket: string, message: Buffer, timeoutMs: number): Promise<
 
 function agentSocket(env: NodeJS.ProcessEnv): string {
   const socket = env['SSH_AUTH_SOCK'];
-  if (!socket) throw new AirlockError('AGENT_UNAVAILABLE', 'SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add the key (see docs/keys.md)', { path: 'SSH_AUTH_SOCK' });
+  if (!socket)
+    throw new AirlockError('AGENT_UNAVAILABLE', 'SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add the key (see docs/keys.md)', {
+      path: 'SSH_AUTH_SOCK',
+    });
   return socket;
 }
 
@@ -71,9 +83,17 @@ async function wantedBlob(selector: string, cwd: string): Promise<{ fingerprint:
     if (!info.isFile() || info.size > MAX_PUBLIC_KEY_FILE) throw new Error('not a public key file');
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new AirlockError('USAGE', `--sign-agent ${selector}: neither a SHA256: fingerprint nor a readable public key file (${(err as Error).message})`, { path: selector, cause: err });
+    throw new AirlockError(
+      'USAGE',
+      `--sign-agent ${selector}: neither a SHA256: fingerprint nor a readable public key file (${(err as Error).message})`,
+      { path: selector, cause: err },
+    );
   }
-  const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#')) ?? '';
+  const line =
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '' && !l.startsWith('#')) ?? '';
   const key = parsePublicKeyLine(line, file);
   return { fingerprint: fingerprint(key), blob: key.blob };
 }
@@ -86,10 +106,15 @@ export async function agentSigner(selector: string, opts: AgentSignerOptions = {
   const identities = await listIdentities(socket);
   const held = identities.find((id) => (wanted.blob ? id.blob.equals(wanted.blob) : fingerprint(id) === wanted.fingerprint));
   if (!held) {
-    throw new AirlockError('AGENT_KEY_MISSING', `ssh-agent at ${socket} holds ${identities.length} key(s), not ${wanted.fingerprint}; ssh-add it first`, { path: selector });
+    throw new AirlockError(
+      'AGENT_KEY_MISSING',
+      `ssh-agent at ${socket} holds ${identities.length} key(s), not ${wanted.fingerprint}; ssh-add it first`,
+      { path: selector },
+    );
   }
   const type = blobType(held.blob) ?? '?';
-  if (!isKeyType(type)) throw new AirlockError('UNSUPPORTED_KEY', `${wanted.fingerprint} in ssh-agent: ${unsupportedKeyMessage(type)}`, { path: selector });
+  if (!isKeyType(type))
+    throw new AirlockError('UNSUPPORTED_KEY', `${wanted.fingerprint} in ssh-agent: ${unsupportedKeyMessage(type)}`, { path: selector });
   const publicKey = { ...publicKeyFromBlob(held.blob, `ssh-agent key ${wanted.fingerprint}`), ...(held.comment ? { comment: held.comment } : {}) };
   return {
     public: publicKey,
@@ -102,7 +127,13 @@ export async function agentSigner(selector: string, opts: AgentSignerOptions = {
       } catch (err) {
         throw new AirlockError('SIGNING_FAILED', `ssh-agent did not sign with ${wanted.fingerprint}: ${(err as Error).message}`, { cause: err });
       }
-      return checkNewSignature(encodeSshsig(publicKey.blob, namespace, 'sha512', sigBlob), message, namespace, publicKey, `ssh-agent signature by ${wanted.fingerprint}`);
+      return checkNewSignature(
+        encodeSshsig(publicKey.blob, namespace, 'sha512', sigBlob),
+        message,
+        namespace,
+        publicKey,
+        `ssh-agent signature by ${wanted.fingerprint}`,
+      );
     },
   };
 }

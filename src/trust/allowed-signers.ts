@@ -142,7 +142,8 @@ function asTrustError<T>(fn: () => T, w: Where): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof AirlockError) throw new AirlockError(err.code === 'KEY_INVALID' ? 'TRUST_INVALID' : err.code, err.message, { path: w.origin, cause: err });
+    if (err instanceof AirlockError)
+      throw new AirlockError(err.code === 'KEY_INVALID' ? 'TRUST_INVALID' : err.code, err.message, { path: w.origin, cause: err });
     throw err;
   }
 }

@@ -2,7 +2,17 @@
 // OpenSSH's sshkey_from_blob: exact lengths, no trailing bytes, P-256 points checked as sshkey_ec_validate_public does.
 import { createPublicKey } from 'node:crypto';
 import { AirlockError } from '../errors.js';
-import { ECDSA_P256, ED25519, isKeyType, looksLikeKeyType, SK_ECDSA_P256, SK_ED25519, unsupportedKeyMessage, type KeyMaterial, type PublicKey } from './key-types.js';
+import {
+  ECDSA_P256,
+  ED25519,
+  isKeyType,
+  looksLikeKeyType,
+  SK_ECDSA_P256,
+  SK_ED25519,
+  unsupportedKeyMessage,
+  type KeyMaterial,
+  type PublicKey,
+} from './key-types.js';
 import { WireError, WireReader, WireWriter } from './ssh-wire.js';
 
 const CURVE = 'nistp256';

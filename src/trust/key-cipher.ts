@@ -29,7 +29,11 @@ const CIPHERS: Record<string, KeyCipher> = {
 export function keyCipher(name: string, origin: string): KeyCipher {
   const cipher = CIPHERS[name];
   if (!cipher) {
-    throw new AirlockError('UNSUPPORTED_KEY', `${origin}: private key cipher ${JSON.stringify(name)} is not supported; re-encrypt it with: ssh-keygen -p -Z aes256-ctr -f ${origin}`, { path: origin });
+    throw new AirlockError(
+      'UNSUPPORTED_KEY',
+      `${origin}: private key cipher ${JSON.stringify(name)} is not supported; re-encrypt it with: ssh-keygen -p -Z aes256-ctr -f ${origin}`,
+      { path: origin },
+    );
   }
   return cipher;
 }
@@ -53,10 +57,17 @@ function bcryptOptions(kdfOptions: Buffer, origin: string): { salt: Buffer; roun
  * for CTR/CBC the caller detects it from the checkint pair.
  */
 export function decryptSection(
-  cipherName: string, kdf: string, kdfOptions: Buffer, encrypted: Buffer, tag: Buffer, passphrase: string, origin: string,
+  cipherName: string,
+  kdf: string,
+  kdfOptions: Buffer,
+  encrypted: Buffer,
+  tag: Buffer,
+  passphrase: string,
+  origin: string,
 ): Buffer {
   const cipher = keyCipher(cipherName, origin);
-  if (kdf !== 'bcrypt') throw new AirlockError('UNSUPPORTED_KEY', `${origin}: key derivation ${JSON.stringify(kdf)} is not supported`, { path: origin });
+  if (kdf !== 'bcrypt')
+    throw new AirlockError('UNSUPPORTED_KEY', `${origin}: key derivation ${JSON.stringify(kdf)} is not supported`, { path: origin });
   const { salt, rounds } = bcryptOptions(kdfOptions, origin);
   if (passphrase.length === 0) throw new AirlockError('BAD_PASSPHRASE', `${origin}: empty passphrase for an encrypted key`, { path: origin });
   const material = bcryptPbkdf(Buffer.from(passphrase, 'utf8'), salt, cipher.keyLength + cipher.ivLength, rounds);

@@ -3,7 +3,7 @@
 // OpenSSH's ssh_*_verify functions parse them; verified with node:crypto. Pure.
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { AirlockError } from '../errors.js';
-import { ECDSA_P256, ED25519, SK_ECDSA_P256, SK_ED25519, type PublicKey } from './key-types.js';
+import { ED25519, SK_ECDSA_P256, SK_ED25519, type PublicKey } from './key-types.js';
 import { WireError, WireReader, WireWriter } from './ssh-wire.js';
 
 /** PROTOCOL.u2f / sk-api.h: the authenticator's flags byte. */
@@ -53,7 +53,11 @@ export function parseKeySignature(blob: Buffer, key: PublicKey, origin: string):
     const r = new WireReader(blob);
     const type = r.text();
     if (type === WEBAUTHN_SK_ECDSA && key.type === SK_ECDSA_P256) {
-      throw new AirlockError('UNSUPPORTED_KEY', `${origin}: ${WEBAUTHN_SK_ECDSA} signatures (made through a web browser) are not supported; sign with ssh-keygen -Y sign`, { path: origin });
+      throw new AirlockError(
+        'UNSUPPORTED_KEY',
+        `${origin}: ${WEBAUTHN_SK_ECDSA} signatures (made through a web browser) are not supported; sign with ssh-keygen -Y sign`,
+        { path: origin },
+      );
     }
     if (type !== key.type) throw malformed(origin, `signature type ${type} does not match key type ${key.type}`);
     let out: KeySignature;

@@ -31,10 +31,14 @@ function runKeygen(args: string[], input: Buffer, o: KeygenSignerOptions): Promi
       failure ??= err;
       child.kill('SIGTERM');
     };
-    const timer = setTimeout(() => stop(new AirlockError('SIGNING_FAILED', `${command} did not sign within ${(o.timeoutMs ?? 120_000) / 1000} s (no touch?)`)), o.timeoutMs ?? 120_000);
+    const timer = setTimeout(
+      () => stop(new AirlockError('SIGNING_FAILED', `${command} did not sign within ${(o.timeoutMs ?? 120_000) / 1000} s (no touch?)`)),
+      o.timeoutMs ?? 120_000,
+    );
     child.stdout.on('data', (chunk: Buffer) => {
       out = Buffer.concat([out, chunk]);
-      if (out.length > MAX_SIGNATURE_BYTES) stop(new AirlockError('SIGNING_FAILED', `${command} wrote more than ${MAX_SIGNATURE_BYTES} bytes; that is not a signature`));
+      if (out.length > MAX_SIGNATURE_BYTES)
+        stop(new AirlockError('SIGNING_FAILED', `${command} wrote more than ${MAX_SIGNATURE_BYTES} bytes; that is not a signature`));
     });
     child.stderr.on('data', (chunk: Buffer) => {
       o.stderr?.write(chunk);

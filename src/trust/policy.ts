@@ -56,7 +56,14 @@ function checkSignature(manifestBytes: Buffer, input: SignatureInput, namespace:
   const failure = verifySshsig(manifestBytes, sig, namespace) ?? presenceFailure(sig);
   if (failure) return { report: { ...base, status: 'invalid', code: failure.code, message: failure.message } };
   if (isRevoked(revoked, sig.publicKey)) {
-    return { report: { ...base, status: 'revoked', code: 'KEY_REVOKED', message: `${input.name}: key ${base.fingerprint} is listed in the revoked keys ${revoked!.origin}` } };
+    return {
+      report: {
+        ...base,
+        status: 'revoked',
+        code: 'KEY_REVOKED',
+        message: `${input.name}: key ${base.fingerprint} is listed in the revoked keys ${revoked!.origin}`,
+      },
+    };
   }
   return { report: { ...base, status: 'untrusted' }, sig };
 }
@@ -68,7 +75,11 @@ function checkSignature(manifestBytes: Buffer, input: SignatureInput, namespace:
 function presenceFailure(sig: ParsedSshsig): Failure | undefined {
   const sk = sig.signature.sk;
   if (!sk || !lacksUserPresence(sig.signature)) return undefined;
-  return { code: 'NO_USER_PRESENCE', path: sig.origin, message: `${sig.origin}: the security key did not confirm user presence (flags 0x${sk.flags.toString(16).padStart(2, '0')}): nobody touched it` };
+  return {
+    code: 'NO_USER_PRESENCE',
+    path: sig.origin,
+    message: `${sig.origin}: the security key did not confirm user presence (flags 0x${sk.flags.toString(16).padStart(2, '0')}): nobody touched it`,
+  };
 }
 
 /** Why an allowed_signers line does not vouch for a signature right now, or undefined when it does. */
@@ -95,7 +106,12 @@ function lineProblem(signer: AllowedSigner, sig: ParsedSshsig, namespace: string
 function judge(report: SignerReport, sig: ParsedSshsig, signers: AllowedSigner[], namespace: string, now: Date): SignerReport {
   const lines = signers.filter((s) => s.key.blob.equals(sig.publicKey.blob));
   if (lines.length === 0) {
-    return { ...report, status: 'untrusted', code: 'UNTRUSTED_SIGNER', message: `${report.signature}: key ${report.fingerprint} is not in the allowed signers` };
+    return {
+      ...report,
+      status: 'untrusted',
+      code: 'UNTRUSTED_SIGNER',
+      message: `${report.signature}: key ${report.fingerprint} is not in the allowed signers`,
+    };
   }
   const usable = lines.filter((s) => !lineProblem(s, sig, namespace, now));
   if (usable.length === 0) {
@@ -122,7 +138,12 @@ export function describeSignatures(manifestBytes: Buffer, signatures: SignatureI
  * The threshold rule: at least `threshold` DISTINCT trusted keys must have validly signed the exact
  * manifest bytes. Untrusted or invalid extras do not block a satisfied policy but stay visible in `signers`.
  */
-export function evaluateSignatures(manifestBytes: Buffer, signatures: SignatureInput[], signers: AllowedSigner[], opts: EvaluateOptions): TrustReport {
+export function evaluateSignatures(
+  manifestBytes: Buffer,
+  signatures: SignatureInput[],
+  signers: AllowedSigner[],
+  opts: EvaluateOptions,
+): TrustReport {
   if (!Number.isInteger(opts.threshold) || opts.threshold < 1) {
     throw new AirlockError('CONFIG_INVALID', `signature threshold must be an integer ≥ 1, got ${opts.threshold}`);
   }
@@ -132,14 +153,21 @@ export function evaluateSignatures(manifestBytes: Buffer, signatures: SignatureI
     const { report, sig } = checkSignature(manifestBytes, input, namespace, opts.revoked);
     if (!sig) return report;
     // A second signature by the same key adds nothing: the threshold counts keys, not files.
-    if (counted.has(report.fingerprint!)) return { ...report, status: 'duplicate' as const, message: `${input.name}: same key as an earlier signature` };
+    if (counted.has(report.fingerprint!))
+      return { ...report, status: 'duplicate' as const, message: `${input.name}: same key as an earlier signature` };
     const judged = judge(report, sig, signers, namespace, opts.now);
     counted.add(report.fingerprint!);
     return judged;
   });
   const trustedKeys = reports.filter((r) => r.status === 'trusted').length;
   const satisfied = trustedKeys >= opts.threshold;
-  return { threshold: opts.threshold, trustedKeys, satisfied, signers: reports, failures: satisfied ? [] : thresholdFailures(reports, trustedKeys, opts.threshold) };
+  return {
+    threshold: opts.threshold,
+    trustedKeys,
+    satisfied,
+    signers: reports,
+    failures: satisfied ? [] : thresholdFailures(reports, trustedKeys, opts.threshold),
+  };
 }
 
 function thresholdFailures(reports: SignerReport[], trustedKeys: number, threshold: number): Failure[] {

@@ -38,10 +38,15 @@ function invalid(origin: string, message: string, cause?: unknown): AirlockError
 function dearmor(text: string, origin: string): Buffer {
   const trimmed = text.trim();
   if (/^-----BEGIN (RSA|DSA|EC|ENCRYPTED)? ?PRIVATE KEY-----/.test(trimmed)) {
-    throw new AirlockError('UNSUPPORTED_KEY', `${origin}: PEM/PKCS#8 private keys are not supported; use an OpenSSH-format ed25519 key (ssh-keygen -t ed25519)`, { path: origin });
+    throw new AirlockError(
+      'UNSUPPORTED_KEY',
+      `${origin}: PEM/PKCS#8 private keys are not supported; use an OpenSSH-format ed25519 key (ssh-keygen -t ed25519)`,
+      { path: origin },
+    );
   }
   if (/^(ssh-|ecdsa-|sk-)\S+ [A-Za-z0-9+/]/.test(trimmed)) throw invalid(origin, 'this is a public key; pass the private key file');
-  if (!trimmed.startsWith(BEGIN) || !trimmed.endsWith(END)) throw invalid(origin, 'not an OpenSSH private key (no "BEGIN OPENSSH PRIVATE KEY" armour)');
+  if (!trimmed.startsWith(BEGIN) || !trimmed.endsWith(END))
+    throw invalid(origin, 'not an OpenSSH private key (no "BEGIN OPENSSH PRIVATE KEY" armour)');
   const body = trimmed.slice(BEGIN.length, trimmed.length - END.length).replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw invalid(origin, 'private key armour is not base64');
   return Buffer.from(body, 'base64');
@@ -63,7 +68,8 @@ export function parseKeyEnvelope(text: string, origin: string): KeyEnvelope {
     const { blockSize, tagLength } = keyCipher(cipher, origin);
     const tag = r.bytes(tagLength);
     r.end('the private key');
-    if (encrypted.length < blockSize || encrypted.length % blockSize !== 0) throw invalid(origin, 'private section length is not a multiple of the cipher block size');
+    if (encrypted.length < blockSize || encrypted.length % blockSize !== 0)
+      throw invalid(origin, 'private section length is not a multiple of the cipher block size');
     if ((cipher === 'none') !== (kdf === 'none')) throw invalid(origin, `cipher ${cipher} with kdf ${kdf}`);
     return { origin, cipher, kdf, kdfOptions, publicKey, encrypted, tag };
   } catch (err) {
@@ -76,11 +82,14 @@ export function parseKeyEnvelope(text: string, origin: string): KeyEnvelope {
 export function openKeyEnvelope(env: KeyEnvelope, passphrase?: string): Ed25519Secret {
   const { origin } = env;
   const publicKey = env.publicKey;
-  if (publicKey.type !== ED25519) throw new AirlockError('UNSUPPORTED_KEY', `${origin}: airlock signs with ssh-ed25519 keys itself; a ${publicKey.type} key signs through ssh-keygen`, { path: origin });
+  if (publicKey.type !== ED25519)
+    throw new AirlockError(
+      'UNSUPPORTED_KEY',
+      `${origin}: airlock signs with ssh-ed25519 keys itself; a ${publicKey.type} key signs through ssh-keygen`,
+      { path: origin },
+    );
   const encrypted = isEncrypted(env);
-  const section = encrypted
-    ? decryptSection(env.cipher, env.kdf, env.kdfOptions, env.encrypted, env.tag, passphrase ?? '', origin)
-    : env.encrypted;
+  const section = encrypted ? decryptSection(env.cipher, env.kdf, env.kdfOptions, env.encrypted, env.tag, passphrase ?? '', origin) : env.encrypted;
   try {
     const r = new WireReader(section);
     if (r.uint32() !== r.uint32()) {

@@ -16,10 +16,17 @@ const KRL_MAGIC = Buffer.from('SSHKRL\n\0', 'latin1');
 
 export function parseRevokedKeys(data: Buffer, origin: string): RevokedKeys {
   if (data.subarray(0, KRL_MAGIC.length).equals(KRL_MAGIC)) {
-    throw new AirlockError('KRL_UNSUPPORTED', `${origin} is an OpenSSH KRL; airlock reads a plain list of public keys (one "TYPE BASE64 [comment]" per line)`, { path: origin });
+    throw new AirlockError(
+      'KRL_UNSUPPORTED',
+      `${origin} is an OpenSSH KRL; airlock reads a plain list of public keys (one "TYPE BASE64 [comment]" per line)`,
+      { path: origin },
+    );
   }
   const blobs: Buffer[] = [];
-  const lines = data.toString('utf8').replace(/^\uFEFF/, '').split('\n');
+  const lines = data
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .split('\n');
   for (const [i, raw] of lines.entries()) {
     const line = raw.replace(/\r$/, '').replace(/^[ \t]+/, '');
     if (line === '' || line.startsWith('#')) continue;

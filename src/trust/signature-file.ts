@@ -49,7 +49,10 @@ export async function writeSignatureFile(dir: string, label: string, text: strin
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const existing = await readFile(file, 'utf8').catch(() => undefined);
     if (existing === text) return { file, outcome: 'unchanged' };
-    throw new AirlockError('SIGNATURE_EXISTS', `${file} already exists with a different signature; choose another --label`, { path: file, cause: err });
+    throw new AirlockError('SIGNATURE_EXISTS', `${file} already exists with a different signature; choose another --label`, {
+      path: file,
+      cause: err,
+    });
   } finally {
     await rm(tmp, { force: true });
   }

@@ -34,12 +34,16 @@ export function checkNewSignature(text: string, message: Buffer, namespace: stri
     if (!sameKey(sig.publicKey, expected)) problem = `it is by key ${fingerprint(sig.publicKey)}, not ${fingerprint(expected)}`;
     else problem = verifySshsig(message, sig, namespace)?.message;
     if (!problem && isSecurityKey(expected) && lacksUserPresence(sig.signature)) {
-      throw new AirlockError('NO_USER_PRESENCE', `${origin}: the security key signed without confirming user presence; airlock would never count this signature`);
+      throw new AirlockError(
+        'NO_USER_PRESENCE',
+        `${origin}: the security key signed without confirming user presence; airlock would never count this signature`,
+      );
     }
   } catch (err) {
     if (err instanceof AirlockError && err.code === 'NO_USER_PRESENCE') throw err;
     problem = (err as Error).message;
   }
-  if (problem) throw new AirlockError('SIGNING_FAILED', `${origin}: the signature just made does not check out: ${problem.replace(`${origin}: `, '')}`);
+  if (problem)
+    throw new AirlockError('SIGNING_FAILED', `${origin}: the signature just made does not check out: ${problem.replace(`${origin}: `, '')}`);
   return text;
 }

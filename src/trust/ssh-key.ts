@@ -106,7 +106,10 @@ async function withPubComment(file: string, key: PublicKey): Promise<PublicKey> 
 }
 
 async function exists(file: string): Promise<boolean> {
-  return lstat(file).then(() => true, () => false);
+  return lstat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Write a new unencrypted ed25519 key pair: FILE (0600, openssh-key-v1) and FILE.pub. Never overwrites. */
@@ -129,7 +132,8 @@ export async function generateKeyPair(file: string, comment?: string): Promise<P
     await writeFile(`${file}.pub`, formatPublicKeyLine(publicKey) + '\n', { mode: 0o644, flag: 'wx' });
   } catch (err) {
     await rm(file, { force: true });
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AirlockError('KEY_EXISTS', `${file}.pub already exists`, { path: `${file}.pub`, cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new AirlockError('KEY_EXISTS', `${file}.pub already exists`, { path: `${file}.pub`, cause: err });
     throw err;
   }
   return publicKey;

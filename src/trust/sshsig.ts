@@ -125,12 +125,18 @@ export function verifySshsig(message: Buffer, sig: ParsedSshsig, namespace: stri
   const data = sshsigSignedData(message, sig.namespace, sig.hashAlgorithm);
   if (!verifyKeySignature(sig.publicKey, sig.signature, data)) {
     // A token that signed for another application (FIDO rpId) than its key names fails here too: say so.
-    const hint = isSecurityKey(sig.publicKey) ? ` (or the security key signed for another application than ${JSON.stringify(sig.publicKey.application)})` : '';
+    const hint = isSecurityKey(sig.publicKey)
+      ? ` (or the security key signed for another application than ${JSON.stringify(sig.publicKey.application)})`
+      : '';
     return { code: 'SIGNATURE_INVALID', path: sig.origin, message: `${sig.origin}: signature does not match the signed data${hint}` };
   }
   // PROTOCOL.sshsig: the namespace stops a signature made for one purpose (e.g. "file") being replayed here.
   if (sig.namespace !== namespace) {
-    return { code: 'WRONG_NAMESPACE', path: sig.origin, message: `${sig.origin}: signed for namespace ${JSON.stringify(sig.namespace)}, expected ${JSON.stringify(namespace)}` };
+    return {
+      code: 'WRONG_NAMESPACE',
+      path: sig.origin,
+      message: `${sig.origin}: signed for namespace ${JSON.stringify(sig.namespace)}, expected ${JSON.stringify(namespace)}`,
+    };
   }
   return undefined;
 }

@@ -7,7 +7,8 @@ export const MAX_TRUST_FILE_BYTES = 4 * 1024 * 1024;
 
 /** The file's bytes; TRUST_INVALID naming it when it cannot be read, is not a regular file or is too large. */
 export async function readTrustFile(file: string, what: string): Promise<Buffer> {
-  const fail = (why: string, cause?: unknown) => new AirlockError('TRUST_INVALID', `${what} file ${file}: ${why}`, { path: file, ...(cause ? { cause } : {}) });
+  const fail = (why: string, cause?: unknown) =>
+    new AirlockError('TRUST_INVALID', `${what} file ${file}: ${why}`, { path: file, ...(cause ? { cause } : {}) });
   let handle;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat below then refuses it.

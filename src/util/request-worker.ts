@@ -2,7 +2,8 @@
 // signature checks, stat-ing thousands of files) that must never run on the daemon's event loop.
 import { Worker, parentPort, workerData } from 'node:worker_threads';
 
-type Answer<R> = { id: number; result: R } | { id: number; error: { message: string; code?: string; path?: string; failures?: unknown; failureCount?: number } };
+type Answer<R> =
+  { id: number; result: R } | { id: number; error: { message: string; code?: string; path?: string; failures?: unknown; failureCount?: number } };
 
 export class RequestWorker<Q, R> {
   private worker: Worker | undefined;
@@ -69,7 +70,13 @@ export function serveRequests<Q, R>(handle: (q: Q, data: unknown) => Promise<R>)
       (err: Error & { code?: string; path?: string; failures?: unknown; failureCount?: number }) =>
         parentPort?.postMessage({
           id: m.id,
-          error: { message: err.message, ...(err.code ? { code: err.code } : {}), ...(err.path ? { path: err.path } : {}), ...(err.failures ? { failures: err.failures } : {}), ...(err.failureCount ? { failureCount: err.failureCount } : {}) },
+          error: {
+            message: err.message,
+            ...(err.code ? { code: err.code } : {}),
+            ...(err.path ? { path: err.path } : {}),
+            ...(err.failures ? { failures: err.failures } : {}),
+            ...(err.failureCount ? { failureCount: err.failureCount } : {}),
+          },
         }),
     );
   });

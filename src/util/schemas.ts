@@ -7,7 +7,7 @@ import addFormatsModule from 'ajv-formats';
 
 // ajv-formats is CommonJS; under NodeNext its callable arrives as `.default`.
 type AddFormats = (ajv: Ajv2020) => unknown;
-const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats));
+const addFormats = (addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
 
 /** The package root (where schema/ and fixtures/ live), from dist/src/util/ or src/util/. */
 export const PACKAGE_ROOT = findPackageRoot();
@@ -38,7 +38,9 @@ function newAjv(allErrors: boolean): Ajv2020 {
   const instance = new Ajv2020({ allErrors, strict: true, allowUnionTypes: true });
   addFormats(instance);
   // Every schema is registered by its $id up front so one schema can $ref another ("config.schema.json#/$defs/x").
-  for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
+  for (const file of readdirSync(SCHEMA_DIR)
+    .filter((f) => f.endsWith('.schema.json'))
+    .sort()) {
     instance.addSchema(JSON.parse(readFileSync(path.join(SCHEMA_DIR, file), 'utf8')) as Record<string, unknown>);
   }
   return instance;

@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 
 /** Write all of `data` at the file's current position, or at `position` when given. */
 export async function writeAll(fh: FileHandle, data: Buffer, position?: number): Promise<void> {
-  for (let off = 0; off < data.length; ) {
+  for (let off = 0; off < data.length;) {
     const { bytesWritten } = await fh.write(data, off, data.length - off, position === undefined ? null : position + off);
     off += bytesWritten;
   }

@@ -59,7 +59,11 @@ export class ArrivalTracker implements ArrivalSource {
   async start(listener: (e: ArrivalEvent) => void): Promise<void> {
     this.listener = listener;
     this.timer = setInterval(() => void this.tick(), this.tickMs);
-    await this.opts.source.start(this.opts.roots, (e) => void this.onFsEvent(e), (err, root) => this.opts.onWatchError?.(err, root));
+    await this.opts.source.start(
+      this.opts.roots,
+      (e) => void this.onFsEvent(e),
+      (err, root) => this.opts.onWatchError?.(err, root),
+    );
   }
 
   /** Start watching a root that appeared after start-up. */
@@ -100,7 +104,8 @@ export class ArrivalTracker implements ArrivalSource {
   }
 
   private async insideAnotherBundle(c: Candidate): Promise<boolean> {
-    for (const t of this.tracked.values()) if (t.candidate.form === 'dir' && t.candidate.location !== c.location && isWithin(t.candidate.location, c.location)) return true;
+    for (const t of this.tracked.values())
+      if (t.candidate.form === 'dir' && t.candidate.location !== c.location && isWithin(t.candidate.location, c.location)) return true;
     // Events may come in any order: an ancestor folder may hold an airlock.json not reported yet.
     let dir = path.dirname(c.location);
     while (dir !== c.root && isWithin(c.root, dir)) {

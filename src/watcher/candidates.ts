@@ -23,7 +23,7 @@ export interface Candidate {
  */
 export function isIgnoredPath(root: string, p: string): boolean {
   const rel = path.relative(root, p);
-  if (rel === '' ) return false;
+  if (rel === '') return false;
   if (rel.startsWith('..') || path.isAbsolute(rel)) return true;
   return rel.split(path.sep).some((seg) => seg.startsWith('.'));
 }

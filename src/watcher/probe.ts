@@ -55,7 +55,8 @@ async function probeDirectory(dir: string, maxManifestBytes: number): Promise<Pr
   if (!st || !st.isFile()) return goneProbe();
   const lines = [statLine(MANIFEST_NAME, st)];
   lines.push(...(await listingLines(path.join(dir, SIGNATURES_DIR), SIGNATURES_DIR)));
-  const expected = st.size <= maxManifestBytes ? await cachedExpected(manifestFile, lines[0]!, (f) => expectedFromManifest(f, maxManifestBytes)) : undefined;
+  const expected =
+    st.size <= maxManifestBytes ? await cachedExpected(manifestFile, lines[0]!, (f) => expectedFromManifest(f, maxManifestBytes)) : undefined;
   // An unreadable manifest is left for verification to reject (with its code) once it stops changing.
   if (!expected) return { gone: false, complete: true, bytesPresent: 0, fingerprint: fingerprintOf(lines) };
   return measure(dir, expected, lines);
@@ -197,4 +198,3 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
   await Promise.all(workers);
   return out;
 }
-

@@ -26,12 +26,21 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
  * A child that has not finished after `timeoutMs` (default 2 minutes) is killed and reported with exit code
  * 124, as timeout(1) does: a hang (a FIFO opened for reading, say) fails its test instead of the whole run.
  */
-export function airlock(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function airlock(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [AIRLOCK_BIN, ...args],
-      { cwd: opts.cwd ?? PACKAGE_ROOT, env: childEnv(opts.env), maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 120_000, killSignal: 'SIGKILL' },
+      {
+        cwd: opts.cwd ?? PACKAGE_ROOT,
+        env: childEnv(opts.env),
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: opts.timeoutMs ?? 120_000,
+        killSignal: 'SIGKILL',
+      },
       (err, stdout, stderr) => {
         const killed = err !== null && (err as { killed?: boolean }).killed === true;
         const exitCode = killed ? 124 : err ? (typeof err.code === 'number' ? err.code : 1) : 0;

@@ -75,7 +75,10 @@ export async function startTestDaemon(t: TapLike, opts: TestDaemonOptions = {}):
   const config = testConfig(dir, opts.config);
   const configFile = path.join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [AIRLOCK_BIN, 'daemon', '--config', configFile], { env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [AIRLOCK_BIN, 'daemon', '--config', configFile], {
+    env: childEnv(opts.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: LogLine[] = [];
   let stderr = '';
   let partial = '';
@@ -103,7 +106,10 @@ export async function startTestDaemon(t: TapLike, opts: TestDaemonOptions = {}):
   });
 
   const url = await new Promise<string>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`daemon did not start within ${opts.startTimeoutMs ?? 30000} ms; stderr: ${stderr}`)), opts.startTimeoutMs ?? 30000);
+    const deadline = setTimeout(
+      () => reject(new Error(`daemon did not start within ${opts.startTimeoutMs ?? 30000} ms; stderr: ${stderr}`)),
+      opts.startTimeoutMs ?? 30000,
+    );
     const timer = setInterval(() => {
       const l = lines.find((x) => typeof x['url'] === 'string' && x.msg.includes('listening on'));
       if (l && lines.some((x) => x.msg === 'watching for bundles')) {
@@ -141,7 +147,9 @@ export async function startTestDaemon(t: TapLike, opts: TestDaemonOptions = {}):
         const v = pick(last);
         if (v) return v;
         if (Date.now() > deadline) {
-          throw new Error(`timed out waiting for ${o.what ?? 'a bundle condition'}; bundles: ${JSON.stringify(last.map((b) => ({ id: b.id, state: b.state, error: b.error?.code, note: b.note })))}`);
+          throw new Error(
+            `timed out waiting for ${o.what ?? 'a bundle condition'}; bundles: ${JSON.stringify(last.map((b) => ({ id: b.id, state: b.state, error: b.error?.code, note: b.note })))}`,
+          );
         }
         if (child.exitCode !== null) throw new Error(`daemon exited (${child.exitCode}) while waiting; stderr: ${stderr}`);
         await new Promise((r) => setTimeout(r, 100));
@@ -163,7 +171,6 @@ export function auditLines(d: TestDaemon, event?: string): LogLine[] {
 
 // ---------------------------------------------------------------------------------------------------------
 // In-process doubles for pipeline and API tests: an Installer whose outcome each test decides.
-
 
 export type FakeOutcome = 'install' | 'already-installed' | AirlockError | Error;
 
@@ -196,7 +203,15 @@ export class FakeInstaller implements Installer {
       channel: 'stable',
       sequence: 1,
       manifestDigest: this.digestFor(location),
-      signers: [{ signature: 'signatures/demo.sig', status: 'trusted', principals: ['demo@airlock.invalid'], fingerprint: 'SHA256:fake', keyType: 'ssh-ed25519' }],
+      signers: [
+        {
+          signature: 'signatures/demo.sig',
+          status: 'trusted',
+          principals: ['demo@airlock.invalid'],
+          fingerprint: 'SHA256:fake',
+          keyType: 'ssh-ed25519',
+        },
+      ],
     };
   }
 

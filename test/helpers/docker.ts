@@ -59,7 +59,11 @@ const built = new Map<string, Promise<FakeNimImage>>();
 export async function fakeNimTag(): Promise<string> {
   const hash = createHash('sha256');
   for (const file of await listFiles(FAKE_NIM_DIR)) {
-    hash.update(path.relative(FAKE_NIM_DIR, file)).update('\0').update(await readFile(file)).update('\0');
+    hash
+      .update(path.relative(FAKE_NIM_DIR, file))
+      .update('\0')
+      .update(await readFile(file))
+      .update('\0');
   }
   return `airlock/fake-nim:t-${hash.digest('hex').slice(0, 12)}`;
 }
@@ -79,7 +83,10 @@ async function buildOnce(tag?: string): Promise<FakeNimImage> {
   const ref = tag ?? (await fakeNimTag());
   const existing = await inspectId(ref);
   if (existing) return { ref, id: existing };
-  const lockName = createHash('sha256').update(`${describeEndpoint(process.env)} ${ref}`).digest('hex').slice(0, 16);
+  const lockName = createHash('sha256')
+    .update(`${describeEndpoint(process.env)} ${ref}`)
+    .digest('hex')
+    .slice(0, 16);
   const lock = path.join(os.tmpdir(), `airlock-fake-nim-${lockName}.lock`);
   await acquire(lock);
   try {
@@ -102,7 +109,12 @@ async function acquire(lock: string): Promise<void> {
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lock).then(
+          (s) => s.mtimeMs,
+          () => Date.now(),
+        ));
       if (age > 120_000) await rm(lock, { recursive: true, force: true }); // left by a killed run
       if (i > 600) throw new Error(`timed out waiting for ${lock}`);
       await sleep(200);
@@ -139,7 +151,11 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 /** Force-remove every container carrying label KEY=VALUE (teardown). */
 export async function removeContainers(label: string): Promise<void> {
   const found = await docker.listContainers({ all: true, filters: { label: [label] } }).catch(() => []);
-  for (const c of found) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  for (const c of found)
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
 }
 
 /** A unique model name per test, safe as a container name and label value. */

@@ -65,7 +65,18 @@ export class FakeRuntime implements Runtime {
     this.calls.push(`create ${spec.name} ${spec.labels[LABELS.bundleId]}`);
     this.containers.set(id, {
       spec,
-      state: { id, name: spec.name ?? id, labels: spec.labels, image: spec.image, running: false, restarting: false, status: 'created', oomKilled: false, restartCount: 0, publishedPorts: spec.ports.map((p) => p.hostPort) },
+      state: {
+        id,
+        name: spec.name ?? id,
+        labels: spec.labels,
+        image: spec.image,
+        running: false,
+        restarting: false,
+        status: 'created',
+        oomKilled: false,
+        restartCount: 0,
+        publishedPorts: spec.ports.map((p) => p.hostPort),
+      },
     });
     return id;
   }
@@ -96,6 +107,20 @@ export class FakeRuntime implements Runtime {
 
   /** A container airlock did not make, holding a name. */
   addForeign(name: string): void {
-    this.containers.set(`x${this.next++}`, { spec: {} as ContainerSpec, state: { id: 'foreign', name, labels: {}, image: 'sha256:x', running: true, restarting: false, status: 'running', oomKilled: false, restartCount: 0, publishedPorts: [] } });
+    this.containers.set(`x${this.next++}`, {
+      spec: {} as ContainerSpec,
+      state: {
+        id: 'foreign',
+        name,
+        labels: {},
+        image: 'sha256:x',
+        running: true,
+        restarting: false,
+        status: 'running',
+        oomKilled: false,
+        restartCount: 0,
+        publishedPorts: [],
+      },
+    });
   }
 }

@@ -118,7 +118,12 @@ export function packArgs(options: PackFixtureOptions, out: string): string[] {
   if (options.withProfile ?? (!options.source && fixture === 'nim-cache')) {
     const { profile } = nimCacheProfile();
     args.push('--profile', `${profile.id}=${profile.name}`);
-    args.push('--profile-tags', `${profile.id}:${Object.entries(profile.tags).map(([k, v]) => `${k}=${v}`).join(',')}`);
+    args.push(
+      '--profile-tags',
+      `${profile.id}:${Object.entries(profile.tags)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')}`,
+    );
   }
   args.push(...(options.extraArgs ?? []));
   return args;

@@ -35,7 +35,13 @@ export async function gnuExtract(file: string, dir: string): Promise<Map<string,
     for (const e of await fsp.readdir(path.join(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.set(p, createHash('sha256').update(await fsp.readFile(path.join(dir, p))).digest('hex'));
+      else if (e.isFile())
+        out.set(
+          p,
+          createHash('sha256')
+            .update(await fsp.readFile(path.join(dir, p)))
+            .digest('hex'),
+        );
       else out.set(p, `(${e.isSymbolicLink() ? 'symlink' : 'special'})`);
     }
   };
@@ -57,7 +63,10 @@ export async function gnuDisagreements(tarFile: string, scratch: string): Promis
   const manifestBytes = await fsp.readFile(path.join(scratch, 'airlock.json')).catch(() => undefined);
   if (!manifestBytes) return ['GNU tar extracts no airlock.json'];
   if (listing[0]?.name !== 'airlock.json') problems.push(`GNU tar lists ${listing[0]?.name} first`);
-  const m = JSON.parse(manifestBytes.toString()) as { files: Array<{ path: string; size?: number; sha256?: string; type?: string; omitted?: boolean }>; images: Array<{ archive: string; size: number; sha256: string }> };
+  const m = JSON.parse(manifestBytes.toString()) as {
+    files: Array<{ path: string; size?: number; sha256?: string; type?: string; omitted?: boolean }>;
+    images: Array<{ archive: string; size: number; sha256: string }>;
+  };
   const expected = new Map<string, { size: number; sha256: string }>();
   for (const f of m.files) if (f.type !== 'symlink' && !f.omitted) expected.set(`payload/${f.path}`, { size: f.size!, sha256: f.sha256! });
   for (const i of m.images) expected.set(i.archive, { size: i.size, sha256: i.sha256 });
@@ -66,7 +75,8 @@ export async function gnuDisagreements(tarFile: string, scratch: string): Promis
   for (const e of listed) {
     const want = expected.get(e.name);
     if (!want) problems.push(`GNU tar lists ${e.name}, which the manifest does not`);
-    else if (e.type !== '-' || e.size !== want.size) problems.push(`GNU tar lists ${e.name} as ${e.type} of ${e.size} bytes, the manifest ${want.size}`);
+    else if (e.type !== '-' || e.size !== want.size)
+      problems.push(`GNU tar lists ${e.name} as ${e.type} of ${e.size} bytes, the manifest ${want.size}`);
     else if (extracted.get(e.name) !== want.sha256) problems.push(`GNU tar extracts other bytes for ${e.name}`);
   }
   for (const [p, digest] of extracted) {
@@ -75,4 +85,3 @@ export async function gnuDisagreements(tarFile: string, scratch: string): Promis
   }
   return problems;
 }
-

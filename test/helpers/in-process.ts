@@ -22,11 +22,21 @@ export interface InProcessDaemon {
   dir: string;
 }
 
-export async function startInProcess(t: ScratchTest, config: Record<string, unknown> = {}, extensions: ApiExtension[] = []): Promise<InProcessDaemon> {
+export async function startInProcess(
+  t: ScratchTest,
+  config: Record<string, unknown> = {},
+  extensions: ApiExtension[] = [],
+): Promise<InProcessDaemon> {
   const dir = scratchDir(t);
   const loaded = { config: configFromDocument(testConfig(dir, config), dir, 'test'), source: 'test', demoTrust: false };
   const installer = new FakeInstaller();
-  const daemon = await startDaemon(loaded, { installer, loggers: createLoggers('silent', new PassThrough()), version: 't', keepAliveMs: 200, extensions });
+  const daemon = await startDaemon(loaded, {
+    installer,
+    loggers: createLoggers('silent', new PassThrough()),
+    version: 't',
+    keepAliveMs: 200,
+    extensions,
+  });
   t.teardown(() => daemon.stop());
   const port = daemon.url.startsWith('http:') ? Number(new URL(daemon.url).port) : undefined;
   const token = readFileSync(loaded.config.api.tokenFile, 'utf8').trim();
@@ -50,19 +60,27 @@ export interface RawAnswer {
 /** One request with an explicit Host header (http.request sends ours as given), over TCP or a socket. */
 export function requestWithHost(target: { port?: number; socketPath?: string }, route: string, host: string, method = 'GET'): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...(target.socketPath ? { socketPath: target.socketPath } : { host: '127.0.0.1', port: target.port }), path: route, method, headers: { host } }, (res) => {
-      const chunks: Buffer[] = [];
-      // An event stream that was accepted never ends: one chunk is enough to know.
-      if (String(res.headers['content-type']).startsWith('text/event-stream')) {
-        res.once('data', (c: Buffer) => {
-          req.destroy();
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: c.toString('utf8') });
-        });
-        return;
-      }
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      {
+        ...(target.socketPath ? { socketPath: target.socketPath } : { host: '127.0.0.1', port: target.port }),
+        path: route,
+        method,
+        headers: { host },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        // An event stream that was accepted never ends: one chunk is enough to know.
+        if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+          res.once('data', (c: Buffer) => {
+            req.destroy();
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: c.toString('utf8') });
+          });
+          return;
+        }
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });

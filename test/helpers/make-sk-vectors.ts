@@ -41,16 +41,64 @@ export function makeVectors(dir: string): void {
   );
   writeFileSync(path.join(dir, 'revoked_keys'), `# lost on a train\n${lost.publicLine}\n`);
   const vectors: Vector[] = [];
-  const add = (name: string, key: EmulatedKey, principal: string, o: TokenSignOptions, airlock: string, sshKeygen: Vector['sshKeygen'], why: string) => {
+  const add = (
+    name: string,
+    key: EmulatedKey,
+    principal: string,
+    o: TokenSignOptions,
+    airlock: string,
+    sshKeygen: Vector['sshKeygen'],
+    why: string,
+  ) => {
     writeFileSync(path.join(dir, `${name}.sig`), tokenSign(key, message, o));
     vectors.push({ signature: `${name}.sig`, principal, airlock, sshKeygen, why });
   };
   add('ed25519-sk-touched', reviewer, 'reviewer@vectors.test', { flags: FLAG_UP, counter: 7 }, 'trusted', 'accept', 'touched (flags 0x01)');
-  add('ed25519-sk-untouched', reviewer, 'reviewer@vectors.test', { flags: 0, counter: 8 }, 'NO_USER_PRESENCE', 'accept', 'flags 0x00: airlock requires user presence, ssh-keygen never checks flags');
-  add('ed25519-sk-wrong-application', reviewer, 'reviewer@vectors.test', { signedApplication: 'ssh:elsewhere' }, 'SIGNATURE_INVALID', 'reject', 'the token signed for application "ssh:elsewhere", the key says "ssh:"');
-  add('ecdsa-sk-verified', release, 'release@vectors.test', { flags: FLAG_UP | FLAG_UV, counter: 1 }, 'trusted', 'accept', 'touched and PIN-verified (flags 0x05) for a verify-required line');
-  add('ecdsa-sk-touched-only', release, 'release@vectors.test', { flags: FLAG_UP, counter: 2 }, 'NO_USER_VERIFICATION', 'accept', 'verify-required without the UV flag: ssh-keygen knows neither the option nor the flag');
-  add('ed25519-sk-revoked', lost, 'lost@vectors.test', { flags: FLAG_UP }, 'KEY_REVOKED', 'reject', 'the key is in revoked_keys (ssh-keygen -r revoked_keys)');
+  add(
+    'ed25519-sk-untouched',
+    reviewer,
+    'reviewer@vectors.test',
+    { flags: 0, counter: 8 },
+    'NO_USER_PRESENCE',
+    'accept',
+    'flags 0x00: airlock requires user presence, ssh-keygen never checks flags',
+  );
+  add(
+    'ed25519-sk-wrong-application',
+    reviewer,
+    'reviewer@vectors.test',
+    { signedApplication: 'ssh:elsewhere' },
+    'SIGNATURE_INVALID',
+    'reject',
+    'the token signed for application "ssh:elsewhere", the key says "ssh:"',
+  );
+  add(
+    'ecdsa-sk-verified',
+    release,
+    'release@vectors.test',
+    { flags: FLAG_UP | FLAG_UV, counter: 1 },
+    'trusted',
+    'accept',
+    'touched and PIN-verified (flags 0x05) for a verify-required line',
+  );
+  add(
+    'ecdsa-sk-touched-only',
+    release,
+    'release@vectors.test',
+    { flags: FLAG_UP, counter: 2 },
+    'NO_USER_VERIFICATION',
+    'accept',
+    'verify-required without the UV flag: ssh-keygen knows neither the option nor the flag',
+  );
+  add(
+    'ed25519-sk-revoked',
+    lost,
+    'lost@vectors.test',
+    { flags: FLAG_UP },
+    'KEY_REVOKED',
+    'reject',
+    'the key is in revoked_keys (ssh-keygen -r revoked_keys)',
+  );
   writeFileSync(path.join(dir, 'expected.json'), JSON.stringify(vectors, null, 2) + '\n');
 }
 

@@ -83,7 +83,11 @@ function tokenSignature(key: EmulatedKey, data: Buffer, o: TokenSignOptions): Bu
   const flags = o.flags ?? FLAG_UP;
   const counter = o.counter ?? 1;
   const authData = new WireWriter()
-    .raw(createHash('sha256').update(o.signedApplication ?? key.application).digest())
+    .raw(
+      createHash('sha256')
+        .update(o.signedApplication ?? key.application)
+        .digest(),
+    )
     .raw(Buffer.from([flags]))
     .uint32(counter)
     .toBuffer();
@@ -93,7 +97,12 @@ function tokenSignature(key: EmulatedKey, data: Buffer, o: TokenSignOptions): Bu
   if (key.type === SK_ED25519) w.string(sign(null, signed, key.privateKey));
   else {
     const rs = sign('sha256', signed, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
-    w.string(new WireWriter().string(mpint(rs.subarray(0, 32))).string(mpint(rs.subarray(32))).toBuffer());
+    w.string(
+      new WireWriter()
+        .string(mpint(rs.subarray(0, 32)))
+        .string(mpint(rs.subarray(32)))
+        .toBuffer(),
+    );
   }
   if (key.type !== ECDSA) w.raw(Buffer.from([flags])).uint32(counter);
   return w.toBuffer();

@@ -110,7 +110,9 @@ export async function cliJson(args: string[]): Promise<{ res: CliResult; json: a
 /** A minimal `docker save`-shaped archive (manifest.json + config), made with the real tar. */
 export async function imageArchive(dir: string, ref: string, salt = ''): Promise<{ file: string; id: string }> {
   const root = await fsp.mkdtemp(path.join(dir, 'img-'));
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Env: [`SALT=${salt}`] }, rootfs: { type: 'layers', diff_ids: [] } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Env: [`SALT=${salt}`] }, rootfs: { type: 'layers', diff_ids: [] } }),
+  );
   const id = createHash('sha256').update(config).digest('hex');
   await fsp.writeFile(path.join(root, `${id}.json`), config);
   await fsp.writeFile(path.join(root, 'manifest.json'), JSON.stringify([{ Config: `${id}.json`, RepoTags: [ref], Layers: [] }]));

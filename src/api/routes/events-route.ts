@@ -36,37 +36,41 @@ export async function registerEventsRoute(app: FastifyInstance, view: DaemonView
     return text;
   };
   // The stream is written by hand (hijacked); EventStream documents it and its messages are Bundle / AuditEvent documents.
-  app.get('/v1/events', { schema: { response: { 200: apiRef('EventStream'), '4xx': apiRef('Error'), '5xx': apiRef('Error') } } }, async (req, reply) => {
-    if (clients.size >= opts.maxClients) {
-      reply.header('retry-after', '10');
-      throw new AirlockError('TOO_MANY_CLIENTS', `already ${clients.size} event-stream clients (limits.eventClients)`);
-    }
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    const client = new SseClient(res, opts.bufferBytes, () => {
-      req.log.warn({ bufferBytes: opts.bufferBytes }, 'dropped an event-stream client that does not read');
-      opts.onDrop?.();
-    });
-    clients.add(client);
-    const unsubscribe = view.hub.subscribe((e) => client.send(once(e)));
-    const keepAlive = setInterval(() => client.send(`: keep-alive\n\n`), opts.keepAliveMs);
-    res.on('close', () => {
-      clearInterval(keepAlive);
-      unsubscribe();
-      clients.delete(client);
-    });
-    // Start with the newest bundles as they are now (oldest of them first), so a client needs no separate GET to be current.
-    const newest = pageOfRecords(view.bundles(), BUNDLE_PAGE.default).bundles.reverse();
-    const replay = function* () {
-      yield `retry: 3000\n: airlock events\n\n`;
-      for (const b of newest) yield formatSse({ event: 'bundle', data: b });
-    };
-    await client.replay(replay(), opts.replayDeadlineMs ?? 30_000);
-  });
+  app.get(
+    '/v1/events',
+    { schema: { response: { 200: apiRef('EventStream'), '4xx': apiRef('Error'), '5xx': apiRef('Error') } } },
+    async (req, reply) => {
+      if (clients.size >= opts.maxClients) {
+        reply.header('retry-after', '10');
+        throw new AirlockError('TOO_MANY_CLIENTS', `already ${clients.size} event-stream clients (limits.eventClients)`);
+      }
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      const client = new SseClient(res, opts.bufferBytes, () => {
+        req.log.warn({ bufferBytes: opts.bufferBytes }, 'dropped an event-stream client that does not read');
+        opts.onDrop?.();
+      });
+      clients.add(client);
+      const unsubscribe = view.hub.subscribe((e) => client.send(once(e)));
+      const keepAlive = setInterval(() => client.send(`: keep-alive\n\n`), opts.keepAliveMs);
+      res.on('close', () => {
+        clearInterval(keepAlive);
+        unsubscribe();
+        clients.delete(client);
+      });
+      // Start with the newest bundles as they are now (oldest of them first), so a client needs no separate GET to be current.
+      const newest = pageOfRecords(view.bundles(), BUNDLE_PAGE.default).bundles.reverse();
+      const replay = function* () {
+        yield `retry: 3000\n: airlock events\n\n`;
+        for (const b of newest) yield formatSse({ event: 'bundle', data: b });
+      };
+      await client.replay(replay(), opts.replayDeadlineMs ?? 30_000);
+    },
+  );
 }

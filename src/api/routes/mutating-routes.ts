@@ -21,7 +21,10 @@ export async function registerMutatingRoutes(app: FastifyInstance, view: DaemonV
 
   app.post<{ Params: { name: string }; Body: { to?: string } | null | undefined }>(
     '/v1/deployments/:name/rollback',
-    { onRequest, schema: { params: apiRef('NameParams'), body: apiRef('RollbackRequest'), response: { 200: apiRef('RollbackResponse'), ...errors } } },
+    {
+      onRequest,
+      schema: { params: apiRef('NameParams'), body: apiRef('RollbackRequest'), response: { 200: apiRef('RollbackResponse'), ...errors } },
+    },
     async (req) => view.rollback(req.params.name, req.body?.to),
   );
 }

@@ -52,6 +52,9 @@ export async function registerReadRoutes(app: FastifyInstance, view: DaemonView)
 
   app.get('/metrics', { schema: { response: { 200: apiRef('MetricsText'), ...errors } } }, async (_req, reply) => {
     // Text, not JSON: the route's own serializer sends the string as is, with Prometheus' content type.
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').serializer((s: unknown) => String(s)).send(await view.metricsText());
+    return reply
+      .type('text/plain; version=0.0.4; charset=utf-8')
+      .serializer((s: unknown) => String(s))
+      .send(await view.metricsText());
   });
 }

@@ -28,7 +28,11 @@ export async function registerUi(app: FastifyInstance, opts: UiOptions = {}): Pr
   app.get('/', (req, reply) => send(req, reply, index));
   app.get<{ Params: { '*': string } }>('/ui/*', (req, reply) => {
     const asset = assets.get(req.params['*']);
-    if (!asset) return reply.code(404).headers(UI_SECURITY_HEADERS).send({ code: 'NOT_FOUND', message: `no page asset ${req.params['*']}` });
+    if (!asset)
+      return reply
+        .code(404)
+        .headers(UI_SECURITY_HEADERS)
+        .send({ code: 'NOT_FOUND', message: `no page asset ${req.params['*']}` });
     return send(req, reply, asset);
   });
 }

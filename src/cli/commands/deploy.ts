@@ -25,7 +25,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const loaded = await discoverConfig(values.config, io.env, io.cwd);
   const runtimeConfig = loaded.config.runtime;
   if (runtimeConfig.kind === 'none') {
-    throw new AirlockError('CONFIG_INVALID', `runtime.kind is "none" in ${describeConfig(loaded)}: nothing would be started; give --config with a "runtime": {"kind": "docker"} section`, { path: 'runtime/kind' });
+    throw new AirlockError(
+      'CONFIG_INVALID',
+      `runtime.kind is "none" in ${describeConfig(loaded)}: nothing would be started; give --config with a "runtime": {"kind": "docker"} section`,
+      { path: 'runtime/kind' },
+    );
   }
   const store = values.store !== undefined ? path.resolve(io.cwd, values.store) : loaded.config.store;
   const runtime = (await createRuntime(runtimeConfig, io.env))!;
@@ -34,10 +38,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const result = await deployCurrent(
     { runtime, settings: runtimeConfig, deployments: { list: () => listDeployments(store), rollback: (n, to) => rollback(store, n, to) } },
     name,
-    { onState: (state, d) => say(`${state.padEnd(11)} ${d.model} bundle ${d.bundleId}${d.containerId ? ` container ${d.containerId.slice(0, 12)}` : ''}`) },
+    {
+      onState: (state, d) =>
+        say(`${state.padEnd(11)} ${d.model} bundle ${d.bundleId}${d.containerId ? ` container ${d.containerId.slice(0, 12)}` : ''}`),
+    },
   );
   const { outcome, target } = result;
-  if (values.json) writeJson(io, { ok: outcome.status === 'ready', model: name, bundleId: target.bundleId, current: result.current.bundleId, outcome });
+  if (values.json)
+    writeJson(io, { ok: outcome.status === 'ready', model: name, bundleId: target.bundleId, current: result.current.bundleId, outcome });
   else writeLines(io, describeOutcome(name, result, runtimeConfig));
   if (outcome.status === 'ready') return 0;
   throw new AirlockError(outcome.code ?? 'CONTAINER_FAILED', outcome.message ?? `${name} did not become ready`);
@@ -45,13 +53,19 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
 function describeOutcome(name: string, r: ModelDeployResult, rc: DeploySettings): string[] {
   const o: DeployOutcome = r.outcome;
-  const lines = [`model     ${name}`, `bundle    ${r.target.bundleId} (sequence ${r.target.sequence})`, `status    ${o.status}${o.code ? ` (${o.code})` : ''}`];
+  const lines = [
+    `model     ${name}`,
+    `bundle    ${r.target.bundleId} (sequence ${r.target.sequence})`,
+    `status    ${o.status}${o.code ? ` (${o.code})` : ''}`,
+  ];
   if (o.containerId) lines.push(`container ${o.containerId.slice(0, 12)}`);
   if (o.health) lines.push(`health    ${describeAnswer(o.health)}`);
   if (o.message) lines.push(`reason    ${o.message}`);
   if (o.logs) lines.push('last logs', ...o.logs.split('\n').map((l) => `  ${l}`));
   if (o.previous && r.previous) {
-    lines.push(`previous  ${r.previous.bundleId}: ${o.previous.status}${o.previous.containerId ? ` container ${o.previous.containerId.slice(0, 12)}` : ''}`);
+    lines.push(
+      `previous  ${r.previous.bundleId}: ${o.previous.status}${o.previous.containerId ? ` container ${o.previous.containerId.slice(0, 12)}` : ''}`,
+    );
     if (o.previous.health) lines.push(`          ${describeAnswer(o.previous.health)}`);
   }
   lines.push(`current   ${r.current.bundleId} (in the store)`);

@@ -56,7 +56,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write('airlock: neither NGC_API_KEY nor HF_TOKEN is set; the download will likely be refused\n');
   }
   const user = `${process.getuid?.() ?? 1000}:${process.getgid?.() ?? 1000}`;
-  const steps = planFetch({ image, mode, gpus, user, ...(cacheDir ? { cacheDir } : {}), ...(modelStoreDir ? { modelStoreDir } : {}), ...(caFile ? { caFile } : {}) }, io.env);
+  const steps = planFetch(
+    { image, mode, gpus, user, ...(cacheDir ? { cacheDir } : {}), ...(modelStoreDir ? { modelStoreDir } : {}), ...(caFile ? { caFile } : {}) },
+    io.env,
+  );
 
   const abort = new AbortController();
   const onSignal = () => abort.abort();

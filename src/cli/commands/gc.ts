@@ -17,7 +17,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const r = await gcStore(store);
   if (values.json) writeJson(io, { store, ...r });
   else {
-    writeLines(io, [`removed   ${r.removedBlobs} blobs, ${humanBytes(r.removedBytes)}`, `kept      ${r.keptBlobs} blobs, ${humanBytes(r.keptBytes)}`]);
+    writeLines(io, [
+      `removed   ${r.removedBlobs} blobs, ${humanBytes(r.removedBytes)}`,
+      `kept      ${r.keptBlobs} blobs, ${humanBytes(r.keptBytes)}`,
+    ]);
   }
   return 0;
 }

@@ -15,7 +15,11 @@ export const usage = `usage: airlock inspect BUNDLE [--trust ALLOWED_SIGNERS] [-
 ${LIMIT_USAGE}`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { trust: { type: 'string' }, revoked: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS }, usage);
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { trust: { type: 'string' }, revoked: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS },
+    usage,
+  );
   const bundle = await openBundle(onePositional(positionals, 'BUNDLE', usage), { limits: limitsFromOptions(values['max-manifest-size']) });
   try {
     return await show(bundle, values, io);
@@ -38,7 +42,9 @@ async function show(bundle: OpenedBundle, values: { trust?: string; revoked?: st
   }
   const lines = [...summaryLines(info.bundle), `profiles (${m.profiles.length}):`];
   for (const p of m.profiles) {
-    const tags = Object.entries(p.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+    const tags = Object.entries(p.tags ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     lines.push(`  ${p.id}  ${p.name ?? ''}${tags ? `  [${tags}]` : ''}`);
   }
   lines.push(`images (${m.images.length}):`);

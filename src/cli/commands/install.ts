@@ -26,7 +26,14 @@ ${LIMIT_USAGE}
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { store: { type: 'string' }, ...TRUST_OPTIONS, 'allow-downgrade': { type: 'boolean' }, retention: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS },
+    {
+      store: { type: 'string' },
+      ...TRUST_OPTIONS,
+      'allow-downgrade': { type: 'boolean' },
+      retention: { type: 'string' },
+      json: { type: 'boolean' },
+      ...LIMIT_OPTIONS,
+    },
     usage,
   );
   const location = path.resolve(io.cwd, onePositional(positionals, 'BUNDLE', usage));
@@ -57,7 +64,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const d = result.deployment;
   const lines =
     result.status === 'already-installed'
-      ? [`already installed: ${d.name} ${d.bundleId} (channel ${d.channel}, sequence ${d.sequence})${d.current ? ', current' : ', kept (not current)'}`, `path      ${d.path}`]
+      ? [
+          `already installed: ${d.name} ${d.bundleId} (channel ${d.channel}, sequence ${d.sequence})${d.current ? ', current' : ', kept (not current)'}`,
+          `path      ${d.path}`,
+        ]
       : [
           `installed ${d.name} ${d.bundleId} (channel ${d.channel}, sequence ${d.sequence}), now current`,
           `path      ${d.path}`,

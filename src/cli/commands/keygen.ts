@@ -23,15 +23,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const file = path.resolve(io.cwd, onePositional(positionals, 'PATH', usage));
   const key = await generateKeyPair(file, values.comment ?? defaultComment());
   const keyPart = formatPublicKeyLine({ ...key, comment: undefined });
-  writeLines(
-    io,
-    [
-      `private key  ${file} (mode 0600, no passphrase; add one with: ssh-keygen -p -f ${file})`,
-      `public key   ${file}.pub`,
-      `fingerprint  ${fingerprint(key)}`,
-      'trust it on the receiving side with an allowed_signers line such as:',
-      `  you@example.org namespaces="airlock" ${keyPart}`,
-    ],
-  );
+  writeLines(io, [
+    `private key  ${file} (mode 0600, no passphrase; add one with: ssh-keygen -p -f ${file})`,
+    `public key   ${file}.pub`,
+    `fingerprint  ${fingerprint(key)}`,
+    'trust it on the receiving side with an allowed_signers line such as:',
+    `  you@example.org namespaces="airlock" ${keyPart}`,
+  ]);
   return 0;
 }

@@ -80,7 +80,11 @@ async function saveImages(refs: string[], out: string | undefined, io: CliIO): P
   const archives: string[] = [];
   try {
     for (const [i, ref] of refs.entries()) {
-      const base = ref.replace(/@sha256:.*$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+/, '') || `image-${i}`;
+      const base =
+        ref
+          .replace(/@sha256:.*$/, '')
+          .replace(/[^A-Za-z0-9_.-]+/g, '-')
+          .replace(/^[-.]+/, '') || `image-${i}`;
       const file = path.join(dir, `${base}.tar`);
       writeLines(io, [`saving image ${ref}`], 'stderr');
       await runtime.saveImage(ref, file);
@@ -98,13 +102,20 @@ async function packWith(values: PackValues, positionals: string[], io: CliIO): P
   try {
     opts = packOptionsFromArgs(values, positionals, { cwd: io.cwd, now: new Date(), randomHex: randomBytes(4).toString('hex') });
   } catch (err) {
-    if (err instanceof AirlockError && err.code === 'USAGE') throw new AirlockError('USAGE', `${err.message}\n${usage}`, { ...(err.path ? { path: err.path } : {}), cause: err });
+    if (err instanceof AirlockError && err.code === 'USAGE')
+      throw new AirlockError('USAGE', `${err.message}\n${usage}`, { ...(err.path ? { path: err.path } : {}), cause: err });
     throw err;
   }
   const prompt = terminalPrompt(io.stdin, io.stderr);
   const result = await packBundle(opts, {
     progress: createProgress(io.stderr),
-    signers: { ...(prompt ? { prompt } : {}), warn: (m) => writeLines(io, [`airlock: warning: ${m}`], 'stderr'), stderr: io.stderr, env: io.env, cwd: io.cwd },
+    signers: {
+      ...(prompt ? { prompt } : {}),
+      warn: (m) => writeLines(io, [`airlock: warning: ${m}`], 'stderr'),
+      stderr: io.stderr,
+      env: io.env,
+      cwd: io.cwd,
+    },
   });
   if (values.json) {
     writeJson(io, result);

@@ -39,7 +39,8 @@ function existingSignatureBy(bundle: OpenedBundle, key: PublicKey): string | und
     try {
       const sig = parseSshsig(s.bytes, s.name);
       // An untouched security-key signature never counts, so it does not stand in the way of a touched one.
-      if (sameKey(sig.publicKey, key) && !verifySshsig(bundle.manifestBytes, sig, SIGNATURE_NAMESPACE) && !lacksUserPresence(sig.signature)) return s.name;
+      if (sameKey(sig.publicKey, key) && !verifySshsig(bundle.manifestBytes, sig, SIGNATURE_NAMESPACE) && !lacksUserPresence(sig.signature))
+        return s.name;
     } catch {
       // someone else's malformed signature is verify's business, not ours
     }
@@ -47,10 +48,17 @@ function existingSignatureBy(bundle: OpenedBundle, key: PublicKey): string | und
   return undefined;
 }
 
-const OPTIONS = { key: { type: 'string' }, agent: { type: 'string' }, label: { type: 'string' }, 'passphrase-file': { type: 'string' }, ...LIMIT_OPTIONS } as const;
+const OPTIONS = {
+  key: { type: 'string' },
+  agent: { type: 'string' },
+  label: { type: 'string' },
+  'passphrase-file': { type: 'string' },
+  ...LIMIT_OPTIONS,
+} as const;
 
 async function chooseSigner(values: { key?: string; agent?: string; 'passphrase-file'?: string }, io: CliIO): Promise<SshsigSigner> {
-  if ((values.key === undefined) === (values.agent === undefined)) throw new AirlockError('USAGE', `give exactly one of --key KEY and --agent FINGERPRINT|PUBKEY\n${usage}`, { path: '--key' });
+  if ((values.key === undefined) === (values.agent === undefined))
+    throw new AirlockError('USAGE', `give exactly one of --key KEY and --agent FINGERPRINT|PUBKEY\n${usage}`, { path: '--key' });
   if (values.agent !== undefined) return agentSigner(values.agent, { env: io.env, cwd: io.cwd });
   const passphraseFile = values['passphrase-file'] === undefined ? undefined : path.resolve(io.cwd, values['passphrase-file']);
   const prompt = terminalPrompt(io.stdin, io.stderr);
@@ -76,7 +84,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-async function signOpened(bundle: OpenedBundle, values: { key?: string; agent?: string; 'passphrase-file'?: string }, label: string | undefined, io: CliIO): Promise<number> {
+async function signOpened(
+  bundle: OpenedBundle,
+  values: { key?: string; agent?: string; 'passphrase-file'?: string },
+  label: string | undefined,
+  io: CliIO,
+): Promise<number> {
   const signer = await chooseSigner(values, io);
   const key = signer.public;
   const already = existingSignatureBy(bundle, key);

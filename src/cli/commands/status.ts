@@ -59,10 +59,14 @@ async function get<T>(url: string, route: string, token: string | undefined): Pr
 export function formatStatus(url: string, s: StatusDoc, newestFirst: BundleRecord[], total = newestFirst.length): string {
   const bundles = [...newestFirst].reverse();
   const out: string[] = [];
-  out.push(`airlock ${s.version} at ${url}, up ${uptime(s.uptimeSeconds)}; config ${s.config.source}; store ${s.config.store}; runtime ${s.config.runtime}`);
+  out.push(
+    `airlock ${s.version} at ${url}, up ${uptime(s.uptimeSeconds)}; config ${s.config.source}; store ${s.config.store}; runtime ${s.config.runtime}`,
+  );
   if (s.config.demoTrust) out.push('WARNING: the demo trust file is in use; do not use this daemon for real bundles');
   out.push(`watching: ${s.watched.map((w) => `${w.path} (${w.kind}${w.watching ? '' : ', absent'})`).join(', ') || 'nothing'}`);
-  out.push(`queue: ${s.queue.verifying ? `verifying ${s.queue.verifying}` : 'idle'}${s.queue.queued.length ? `, waiting ${s.queue.queued.join(' ')}` : ''}`);
+  out.push(
+    `queue: ${s.queue.verifying ? `verifying ${s.queue.verifying}` : 'idle'}${s.queue.queued.length ? `, waiting ${s.queue.queued.join(' ')}` : ''}`,
+  );
   out.push('');
   if (bundles.length === 0) out.push('no bundles seen yet');
   else out.push(...table(['BUNDLE', 'NAME', 'CHANNEL', 'SEQ', 'STATE', 'PROGRESS', 'DETAIL'], bundles.map(bundleRow)));
@@ -72,7 +76,14 @@ export function formatStatus(url: string, s: StatusDoc, newestFirst: BundleRecor
     out.push(
       ...table(
         ['MODEL', 'CURRENT', 'CHANNEL', 'SEQ', 'KEPT', 'CONTAINER'],
-        s.models.map((m) => [m.name, m.current?.bundleId ?? '-', m.current?.channel ?? '-', m.current ? String(m.current.sequence) : '-', String(m.kept.length), m.runtime ? m.runtime.state : '-']),
+        s.models.map((m) => [
+          m.name,
+          m.current?.bundleId ?? '-',
+          m.current?.channel ?? '-',
+          m.current ? String(m.current.sequence) : '-',
+          String(m.kept.length),
+          m.runtime ? m.runtime.state : '-',
+        ]),
       ),
     );
   }

@@ -29,13 +29,27 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   if (values.json) writeJson(io, report);
   else {
-    const lines = [...summaryLines(report.bundle), `signatures (threshold ${report.trust.threshold}, ${report.trust.trustedKeys} trusted):`, ...signerLines(report.trust.signers)];
-    if (report.payloadChecked) lines.push(`verified  ${report.filesVerified} files, ${humanBytes(report.bytesVerified)} in ${humanDuration(report.durationMs)}`);
+    const lines = [
+      ...summaryLines(report.bundle),
+      `signatures (threshold ${report.trust.threshold}, ${report.trust.trustedKeys} trusted):`,
+      ...signerLines(report.trust.signers),
+    ];
+    if (report.payloadChecked)
+      lines.push(`verified  ${report.filesVerified} files, ${humanBytes(report.bytesVerified)} in ${humanDuration(report.durationMs)}`);
     else lines.push('payload   not read: the manifest was rejected');
     if (report.ok) lines.push('OK');
-    else lines.push(`REJECTED: ${report.failureCount} problem(s)${report.failureCount > report.failures.length ? ` (the first ${report.failures.length} listed)` : ''}`, ...failureLines(report.failures));
+    else
+      lines.push(
+        `REJECTED: ${report.failureCount} problem(s)${report.failureCount > report.failures.length ? ` (the first ${report.failures.length} listed)` : ''}`,
+        ...failureLines(report.failures),
+      );
     writeLines(io, lines);
   }
-  if (!report.ok) throw AirlockError.fromFailures(report.failures, `bundle ${report.bundle.id ?? report.bundle.location} rejected: ${report.failures[0]?.message ?? ''}`, report.failureCount);
+  if (!report.ok)
+    throw AirlockError.fromFailures(
+      report.failures,
+      `bundle ${report.bundle.id ?? report.bundle.location} rejected: ${report.failures[0]?.message ?? ''}`,
+      report.failureCount,
+    );
   return 0;
 }

@@ -49,7 +49,12 @@ export class DockerRuntime implements Runtime {
     try {
       await withTimeout(this.docker.ping(), 10_000);
       const info = (await withTimeout(this.docker.info(), 10_000)) as { ServerVersion?: string; Runtimes?: Record<string, unknown> };
-      return { endpoint, reachable: true, runtimes: Object.keys(info.Runtimes ?? {}), ...(info.ServerVersion ? { version: info.ServerVersion } : {}) };
+      return {
+        endpoint,
+        reachable: true,
+        runtimes: Object.keys(info.Runtimes ?? {}),
+        ...(info.ServerVersion ? { version: info.ServerVersion } : {}),
+      };
     } catch (err) {
       return { endpoint, reachable: false, runtimes: [], error: (err as Error).message };
     }
@@ -65,7 +70,8 @@ export class DockerRuntime implements Runtime {
 
   async saveImage(ref: string, file: string): Promise<string> {
     const id = await imageId(this.docker, ref);
-    if (id === undefined) throw new AirlockError('IMAGE_MISSING', `the engine has no image ${ref}; pull it first (docker pull ${ref})`, { path: ref });
+    if (id === undefined)
+      throw new AirlockError('IMAGE_MISSING', `the engine has no image ${ref}; pull it first (docker pull ${ref})`, { path: ref });
     try {
       await pipeline(await this.docker.getImage(ref).get(), createWriteStream(file, { mode: 0o600 }));
     } catch (err) {
@@ -144,7 +150,8 @@ export class DockerRuntime implements Runtime {
   }
 
   async list(filter: { labels: Record<string, string> } | { name: string }): Promise<ContainerState[]> {
-    const filters: Record<string, string[]> = 'labels' in filter ? { label: Object.entries(filter.labels).map(([k, v]) => `${k}=${v}`) } : { name: [`^/${escapeRegExp(filter.name)}$`] };
+    const filters: Record<string, string[]> =
+      'labels' in filter ? { label: Object.entries(filter.labels).map(([k, v]) => `${k}=${v}`) } : { name: [`^/${escapeRegExp(filter.name)}$`] };
     let found: Docker.ContainerInfo[];
     try {
       found = await this.docker.listContainers({ all: true, filters });
@@ -170,5 +177,8 @@ function escapeRegExp(s: string): string {
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -54,7 +54,15 @@ export function describeEndpoint(env: NodeJS.ProcessEnv): string {
 
 export function createDockerClient(env: NodeJS.ProcessEnv = process.env): Docker {
   // docker-modem merges its own reading of process.env under ours; blank every endpoint key so only `env` counts.
-  const blank: Docker.DockerOptions = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined, ca: undefined, cert: undefined, key: undefined };
+  const blank: Docker.DockerOptions = {
+    socketPath: undefined,
+    host: undefined,
+    port: undefined,
+    protocol: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+  };
   return new Docker({ ...blank, ...dockerOptionsFromEnv(env) });
 }
 

@@ -1,7 +1,18 @@
 // Turn what dockerode throws into airlock's codes: an unreachable engine is DOCKER_UNREACHABLE wherever it happens.
 import { AirlockError, isAirlockError, type ErrorCode } from '../../errors.js';
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'EPERM', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ENOTFOUND']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+]);
 
 interface DockerodeError {
   code?: string;
