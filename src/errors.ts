@@ -85,6 +85,18 @@ export const ERROR_TABLE = {
   NOT_READY: { exit: 1, http: 503 },
   ROLLED_BACK: { exit: 1, http: 409 },
   CONTAINER_FAILED: { exit: 1, http: 500 },
+  // OCI registries (airlock publish, registry subscriptions): the registry cannot be reached (connection,
+  // timeout), its TLS certificate is not trusted, it refused the credentials, it has no such repository, tag
+  // or blob, or it answered something no registry should (an error status, an oversized or malformed document,
+  // a redirect to a host the configuration does not name)
+  REGISTRY_UNREACHABLE: { exit: 1, http: 502 },
+  REGISTRY_TLS: { exit: 1, http: 502 },
+  REGISTRY_AUTH: { exit: 1, http: 502 },
+  REGISTRY_NOT_FOUND: { exit: 1, http: 404 },
+  REGISTRY_ERROR: { exit: 1, http: 502 },
+  // what the registry holds under a tag disagrees with the signed manifest (not an airlock artifact, another
+  // channel or model, a layer list that is not the manifest's files); the signed manifest decides
+  REGISTRY_MISMATCH: { exit: 1, http: 422 },
   // npm run release: the clone or the build machine cannot make a release (tools/release)
   RELEASE_INVALID: { exit: 1, http: 500 },
   // anything unexpected

@@ -73,6 +73,11 @@ export function isFile(e: ManifestEntry): e is FileEntry {
   return e.type !== 'symlink';
 }
 
+/** The payload files a bundle carries: files, not symlinks, not left out of a delta. */
+export function carriedFiles(m: Manifest): FileEntry[] {
+  return m.files.filter((e): e is FileEntry => !isSymlink(e) && !e.omitted);
+}
+
 /** sha256 of the exact manifest bytes: the bundle's identity for idempotence and audit. */
 export function manifestDigest(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
