@@ -29,7 +29,8 @@ export class EntryChecker {
   private readonly tree = new PathTree<true>();
   private readonly seen = new Set<string>();
 
-  constructor(manifest: Manifest) {
+  /** `pulled`: image archives the source does not carry (a registry: the runtime pulls those images by digest). */
+  constructor(manifest: Manifest, pulled: ReadonlySet<string> = new Set()) {
     for (const e of manifest.files) {
       const bundlePath = `${PAYLOAD_DIR}/${e.path}`;
       this.tree.insert(bundlePath, true);
@@ -37,6 +38,7 @@ export class EntryChecker {
       else if (!e.omitted) this.expected.set(bundlePath, { path: bundlePath, size: e.size, sha256: e.sha256, role: 'payload', manifestPath: e.path });
     }
     for (const img of manifest.images) {
+      if (pulled.has(img.archive)) continue;
       this.tree.insert(img.archive, true);
       this.expected.set(img.archive, { path: img.archive, size: img.size, sha256: img.sha256, role: 'image', manifestPath: img.archive });
     }

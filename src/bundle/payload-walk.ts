@@ -33,7 +33,7 @@ class StopWalk extends Error {}
 const MAX_FINISHING = 8;
 
 export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}): Promise<WalkResult> {
-  const checker = new EntryChecker(bundle.manifest);
+  const checker = new EntryChecker(bundle.manifest, new Set(Object.keys(bundle.imagePulls ?? {})));
   const failures = new FailureList();
   const result: WalkResult = { failures, bytesVerified: 0, filesVerified: 0, bytesExpected: checker.bytesExpected };
   const inFlight = new Set<Promise<void>>();
@@ -59,7 +59,8 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
     if (inFlight.size >= limit) await Promise.race(inFlight);
   };
   try {
-    for await (const entry of bundle.entries()) {
+    const holds = opts.sink?.holds?.bind(opts.sink);
+    for await (const entry of bundle.entries(holds ? { held: holds } : {})) {
       opts.signal?.throwIfAborted();
       if (jobError) throw jobError.err;
       if (!failures.empty && opts.failFast) break;
@@ -75,6 +76,13 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
         continue;
       }
       const exp = decision.expected;
+      if (entry.held) {
+        // Not fetched: the store holds this content already (verified when it arrived), as the sink said.
+        if (holds?.(exp.sha256) !== true)
+          fail({ code: 'INTERNAL', path: exp.path, message: `${exp.path} was skipped as held, but the store lacks it` });
+        else opts.onBytes?.(exp.size);
+        continue;
+      }
       // Opened now, while the walk still holds the entry's folder: a swapped file fails here, by itself.
       const data = await openData(entry);
       if (data instanceof AirlockError) {

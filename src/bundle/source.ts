@@ -9,7 +9,16 @@ import type { SignatureInput } from '../trust/policy.js';
 import type { EntryKind } from './entry-checker.js';
 import type { PartsIndex } from './parts-index.js';
 
+/** How a bundle lies on disk (what the watcher finds). */
 export type BundleForm = 'dir' | 'tar' | 'split';
+
+/** Where an opened bundle comes from: a form on disk, an OCI registry, or a deployment in a store. */
+export type SourceForm = BundleForm | 'registry' | 'store';
+
+/** Sources whose entries can be opened by descriptor are hashed by the pool of hash workers; the rest stream. */
+export function hashesInPool(form: SourceForm): boolean {
+  return form === 'dir' || form === 'tar' || form === 'store';
+}
 
 export interface ReadLimits {
   /** refuse a manifest larger than this before reading it (MANIFEST_TOO_LARGE) */
@@ -34,15 +43,20 @@ export interface BundleEntry {
   size: number;
   /** open the entry's bytes for reading by descriptor (files only; may fail with WRONG_TYPE when swapped) */
   open?(): Promise<EntryData>;
-  /** or the entry's bytes as a stream (split parts); read it fully or not at all */
+  /** or the entry's bytes as a stream (split parts, a registry); read it fully or not at all */
   body?: AsyncIterable<Buffer>;
+  /**
+   * not fetched: the store already holds this content (verified when it arrived), as the `held` test passed
+   * to entries() said. Only sources that fetch over the network skip content; the walk then reads nothing.
+   */
+  held?: boolean;
   /** what is wrong with the entry where it stands, found by the reader (a misplaced or non-regular tar entry) */
   failure?: Failure;
 }
 
 /** What a source yields before anything is parsed or trusted. */
 export interface BundleHeader {
-  form: BundleForm;
+  form: SourceForm;
   /** the location as given, for messages */
   location: string;
   manifestBytes: Buffer;
@@ -58,10 +72,20 @@ export interface BundleHeader {
   close(): Promise<void>;
 }
 
+export interface EntriesOptions {
+  /** content the caller's store already holds: a source that fetches over the network skips it (`held`) */
+  held?: (sha256: string) => boolean;
+}
+
 export interface OpenedBundle extends Omit<BundleHeader, 'parse'> {
   manifest: Manifest;
   /** Walk every entry after the manifest and signatures once, in bundle order. */
-  entries(): AsyncGenerator<BundleEntry>;
+  entries(opts?: EntriesOptions): AsyncGenerator<BundleEntry>;
+  /**
+   * Images this source does not carry as archives (a registry holds them as images): archive path → the
+   * reference the runtime pulls by digest (`HOST/REPOSITORY@sha256:…`); its ID is checked against the manifest.
+   */
+  imagePulls?: Readonly<Record<string, string>>;
 }
 
 export interface BundleSource {

@@ -1,12 +1,14 @@
 // Every kind of bundle source by name: a new source is one opener file plus one line here.
 import { AirlockError } from '../errors.js';
 import { fileSystemSource } from './fs-source.js';
+import { registrySource } from './registry-source.js';
 import type { BundleSource, SourceRef } from './source.js';
 
 type Opener = (ref: SourceRef) => BundleSource;
 
 const OPENERS: Record<string, Opener> = {
   fs: (ref) => fileSystemSource(ref.location, typeof ref.params?.['within'] === 'string' ? { within: ref.params['within'] } : {}),
+  registry: registrySource,
 };
 
 /** Register another kind (the registry source registers itself here when its module loads). */

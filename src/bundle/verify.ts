@@ -8,7 +8,7 @@ import { evaluateSignatures, type TrustReport } from '../trust/policy.js';
 import type { RevokedKeys } from '../trust/revoked-keys.js';
 import { fileSystemSource } from './fs-source.js';
 import { walkPayload } from './payload-walk.js';
-import type { BundleHeader, BundleSource, OpenedBundle, ReadLimits } from './source.js';
+import { hashesInPool, type BundleHeader, type BundleSource, type OpenedBundle, type ReadLimits } from './source.js';
 
 export interface VerifyOptions {
   allowedSigners: AllowedSigner[];
@@ -144,7 +144,7 @@ async function walkInto(
   report: VerifyReport,
   onBytes: ((n: number) => void) | undefined,
 ): Promise<void> {
-  const pool = bundle.form === 'split' ? undefined : new HashPool();
+  const pool = hashesInPool(bundle.form) ? new HashPool() : undefined;
   try {
     const walk = await walkPayload(bundle, { ...(pool ? { pool } : {}), ...(onBytes ? { onBytes } : {}) });
     failures.absorb(walk.failures);

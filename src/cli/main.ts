@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   deploy: () => import('./commands/deploy.js'),
   doctor: () => import('./commands/doctor.js'),
   install: () => import('./commands/install.js'),
+  publish: () => import('./commands/publish.js'),
   rollback: () => import('./commands/rollback.js'),
   deployments: () => import('./commands/deployments.js'),
   gc: () => import('./commands/gc.js'),

@@ -34,6 +34,8 @@ export interface ImageFacts {
   tagId?: string;
   archivePath?: string;
   archiveReadable: boolean;
+  /** installed from a registry: deploy pulls this digest reference */
+  pull?: string;
 }
 
 export interface ModelFacts {
@@ -199,6 +201,7 @@ function imageCheck(model: string, i: ImageFacts): Check {
   if (i.present) return pass(name, `${i.ref} present as ${i.id}`);
   const tag = i.tagId ? ` (the local tag ${i.ref} points to ${i.tagId}, which airlock never uses)` : '';
   if (i.archiveReadable) return pass(name, `${i.id} not loaded yet${tag}; deploy loads it from ${i.archivePath}`);
+  if (i.pull !== undefined) return pass(name, `${i.id} not pulled yet${tag}; deploy pulls ${i.pull} (see the registry lines)`);
   return fail(
     name,
     `${i.ref} with ID ${i.id} is not in the engine${tag} and its archive ${i.archivePath ?? '(none)'} cannot be read; install the bundle again or docker load the image`,

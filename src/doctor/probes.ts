@@ -177,11 +177,21 @@ async function modelFacts(d: DeploymentInfo, rc: DeploySettings, runtime: Runtim
   if (img && runtime) {
     const present = (await runtime.imageId(img.id).catch(() => undefined)) === img.id;
     const tagId = present ? undefined : await runtime.imageId(img.ref).catch(() => undefined);
-    const archiveReadable = await access(img.path).then(
-      () => true,
-      () => false,
-    );
-    image = { ref: img.ref, id: img.id, present, archivePath: img.path, archiveReadable, ...(tagId ? { tagId } : {}) };
+    const archiveReadable =
+      img.path !== undefined &&
+      (await access(img.path).then(
+        () => true,
+        () => false,
+      ));
+    image = {
+      ref: img.ref,
+      id: img.id,
+      present,
+      ...(img.path === undefined ? {} : { archivePath: img.path }),
+      ...(img.pull === undefined ? {} : { pull: img.pull }),
+      archiveReadable,
+      ...(tagId ? { tagId } : {}),
+    };
   }
   return {
     name: d.name,

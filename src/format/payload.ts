@@ -12,6 +12,8 @@ export interface Expected {
 }
 
 export interface WalkSink {
+  /** Whether the store already holds this content, so a network source need not fetch it (see BundleEntry.held). */
+  holds?(sha256: string): boolean;
   /** Where a worker should copy a file it reads directly (reads and writes off the event loop; not fsynced). */
   copyTarget?(exp: Expected): Promise<string | undefined>;
   /** Receives the bytes of a streamed entry as they arrive; called once per entry before its first chunk. */

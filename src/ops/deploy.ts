@@ -84,7 +84,12 @@ export function targetFor(d: DeploymentInfo): DeploymentTarget {
       ...(d.servedModelName !== undefined ? { servedModelName: d.servedModelName } : {}),
       ...(d.modelPath !== undefined ? { modelPath: d.modelPath } : {}),
     },
-    image: { ref: image.ref, id: image.id, archivePath: image.path },
+    image: {
+      ref: image.ref,
+      id: image.id,
+      ...(image.path === undefined ? {} : { archivePath: image.path }),
+      ...(image.pull === undefined ? {} : { pull: image.pull }),
+    },
   };
 }
 

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { fileSystemSource } from '../bundle/fs-source.js';
 import { walkPayload, type WalkSink } from '../bundle/payload-walk.js';
-import type { BundleSource, OpenedBundle, ReadLimits } from '../bundle/source.js';
+import { hashesInPool, type BundleSource, type OpenedBundle, type ReadLimits } from '../bundle/source.js';
 import { evaluateTrust, passGates } from '../bundle/verify.js';
 import { AirlockError } from '../errors.js';
 import { manifestTotals } from '../format/manifest.js';
@@ -98,6 +98,8 @@ async function installTrusted(
   const started = Date.now();
   const store = path.resolve(opts.store);
   const totals = manifestTotals(bundle.manifest);
+  // Images a registry source has the runtime pull are not read here.
+  for (const img of bundle.manifest.images) if (bundle.imagePulls?.[img.archive] !== undefined) totals.carriedBytes -= img.size;
 
   // Rollback protection from the committed state, before the lock: a replay or downgrade writes nothing at all.
   await assertStoreShape(store, false);
@@ -173,7 +175,7 @@ function decide(state: StoreState, facts: BundleFacts, allowDowngrade: boolean):
 
 /** The one pass: every payload byte read once, hashed (on worker threads unless the bundle streams) and staged. */
 async function fillStaging(bundle: OpenedBundle, sink: WalkSink, signal: AbortSignal | undefined, onPayloadBytes: (done: number) => void) {
-  const pool = bundle.form === 'split' ? undefined : new HashPool();
+  const pool = hashesInPool(bundle.form) ? new HashPool() : undefined;
   // An abort stops the workers mid-file, so a multi-GB shard does not hold up a daemon's shutdown.
   const stopPool = () => void pool?.close();
   signal?.addEventListener('abort', stopPool, { once: true });

@@ -34,6 +34,19 @@ export interface ImageSpec {
   /** `sha256:<hex>` as `docker image inspect` reports it. */
   id: string;
   archivePath?: string;
+  /** a registry holds it: `HOST/REPOSITORY@sha256:…`, pulled by digest when the engine lacks the ID */
+  pull?: string;
+}
+
+/** Credentials for pulling from a registry, looked up by its host (`127.0.0.1:5000`); the Engine gets them per pull. */
+export type RegistryAuthLookup = (host: string) => Promise<RegistryAuthConfig | undefined>;
+
+export interface RegistryAuthConfig {
+  username?: string;
+  password?: string;
+  /** a bearer token for the registry */
+  registrytoken?: string;
+  serveraddress: string;
 }
 
 export type GpuRequest = 'all' | 'none' | string[];
@@ -113,7 +126,7 @@ export interface Runtime {
   describe(): Promise<EngineFacts>;
   /** The image's ID when the engine has `nameOrId`, else undefined. */
   imageId(nameOrId: string): Promise<string | undefined>;
-  /** Make the image available by its ID: reuse it, or load its archive and check the ID (IMAGE_MISMATCH). */
+  /** Make the image available by its ID: reuse it, or load its archive (or pull it by digest from its registry) and check the ID (IMAGE_MISMATCH). */
   ensureImage(image: ImageSpec): Promise<{ loaded: boolean }>;
   /** Write the image's archive (`docker save`) to `file`; returns its ID. */
   saveImage(ref: string, file: string): Promise<string>;

@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { WalkSink } from '../format/payload.js';
 import { AirlockError, toAirlockError, type FailureList } from '../errors.js';
 import { manifestTotals, type Manifest } from '../format/manifest.js';
-import { adoptBlob, blobPath, fsyncBlobDirs } from './content.js';
+import { adoptBlob, blobPath, fsyncBlobDirs, hasBlob } from './content.js';
+import { namedSignatures } from '../format/signature-names.js';
 import { switchCurrent } from './deployments.js';
 import { fsyncDir, makeDir, pathExists, removeTree } from './durable.js';
 import { contentPresence, missingOmitted, spacePlanFor } from './install-plan.js';
@@ -30,6 +31,10 @@ export interface ActivationInput {
   manifest: Manifest;
   digest: string;
   manifestBytes: Buffer;
+  /** the bundle's signature files as they arrived: kept as content (publish --deployment sends them on) */
+  signatures?: ReadonlyArray<{ name: string; bytes: Buffer }>;
+  /** images the source does not carry as archives (a registry): archive path → the reference the runtime pulls */
+  imagePulls?: Readonly<Record<string, string>>;
 }
 
 export interface ActivationOptions {
@@ -57,7 +62,8 @@ export async function activateBundle(
   fill: (sink: WalkSink) => Promise<FillResult>,
 ): Promise<LockedOutcome> {
   const m = bundle.manifest;
-  const presence = await contentPresence(store, m, bundle.digest, bundle.manifestBytes.length);
+  const pulled = new Set(Object.keys(bundle.imagePulls ?? {}));
+  const presence = await contentPresence(store, m, bundle.digest, bundle.manifestBytes.length, pulled);
   // Delta bundles: every omitted file must already be verified content here; named before any payload is read.
   const missing = missingOmitted(m, presence);
   if (missing.length > 0)
@@ -68,7 +74,15 @@ export async function activateBundle(
         .map((f) => f.path)
         .join(', ')}`,
     );
-  const plan = spacePlanFor(m, presence, (await readStateBytes(store))?.length ?? 0, { digest: bundle.digest, size: bundle.manifestBytes.length });
+  const plan = spacePlanFor(
+    m,
+    presence,
+    (await readStateBytes(store))?.length ?? 0,
+    { digest: bundle.digest, size: bundle.manifestBytes.length },
+    pulled,
+  );
+  const signatures = namedSignatures(bundle.signatures ?? []).map((n) => ({ ...n, size: n.bytes.length }));
+  for (const sig of signatures) if (!(await hasBlob(store, sig.sha256, sig.size))) plan.newBlobs.push(sig.size);
   const free = await freeSpace(store);
   checkSpace(spaceNeeded(plan, free.blockSize), free, store);
 
@@ -76,6 +90,7 @@ export async function activateBundle(
   const undo: Array<() => Promise<void>> = [];
   try {
     await staging.stageBytes(bundle.digest, bundle.manifestBytes);
+    for (const sig of signatures) await staging.stageBytes(sig.sha256, sig.bytes);
     const walk = await fill(staging.sink());
     if (!walk.failures.empty) throw walk.failures.toError(`bundle ${m.id} rejected: ${walk.failures.items[0]!.message}`);
     await staging.flush();
@@ -114,7 +129,11 @@ export async function activateBundle(
       dir: rel,
       installedAt: new Date().toISOString(),
       profiles: m.profiles,
-      images: m.images.map((i) => ({ ref: i.ref, id: i.id, sha256: i.sha256, size: i.size })),
+      images: m.images.map((i) => {
+        const pull = bundle.imagePulls?.[i.archive];
+        return { ref: i.ref, id: i.id, sha256: i.sha256, size: i.size, ...(pull === undefined ? {} : { pull }) };
+      }),
+      ...(signatures.length ? { signatures: signatures.map(({ name, sha256, size }) => ({ name, sha256, size })) } : {}),
       ...(m.servedModelName !== undefined ? { servedModelName: m.servedModelName } : {}),
       ...(m.modelPath !== undefined ? { modelPath: m.modelPath } : {}),
       files: tree.files,

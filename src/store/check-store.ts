@@ -60,10 +60,16 @@ async function checkDeployment(store: string, state: StoreState, d: DeploymentRe
   if (m.id !== d.bundleId || m.name !== d.name || m.channel !== d.channel || m.sequence !== d.sequence || m.kind !== d.kind) {
     fail(d.dir, `the state's record differs from manifest ${d.manifestDigest}`);
   }
-  for (const img of m.images) {
+  for (const [i, img] of m.images.entries()) {
+    if (d.images[i]?.pull !== undefined) continue; // pulled from a registry by digest: no archive kept
     const st = await fsp.lstat(blobPath(store, img.sha256)).catch(() => undefined);
     if (!st?.isFile() || st.size !== img.size)
       fail(path.relative(store, blobPath(store, img.sha256)), `image archive ${img.archive} of ${d.bundleId} is missing or has the wrong size`);
+  }
+  for (const sig of d.signatures ?? []) {
+    const st = await fsp.lstat(blobPath(store, sig.sha256)).catch(() => undefined);
+    if (!st?.isFile() || st.size !== sig.size)
+      fail(path.relative(store, blobPath(store, sig.sha256)), `signature ${sig.name} of ${d.bundleId} is missing or has the wrong size`);
   }
   await checkTree(storePath(store, d.dir), d.dir, m, opts, fail);
 }

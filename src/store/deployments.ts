@@ -15,10 +15,12 @@ export interface ImageArchive {
   ref: string;
   /** the image id (`sha256:…`) the loaded image must have */
   id: string;
-  /** absolute path of the verified `docker save` archive in the store's content */
-  path: string;
+  /** absolute path of the verified `docker save` archive in the store's content (absent when `pull` is set) */
+  path?: string;
   sha256: string;
   size: number;
+  /** installed from a registry: the image is pulled by this digest reference instead of loaded from an archive */
+  pull?: string;
 }
 
 export interface DeploymentInfo {
@@ -64,7 +66,13 @@ export function toDeploymentInfo(store: string, d: DeploymentRecord, current: bo
     manifestPath: blobPath(store, d.manifestDigest),
     installedAt: d.installedAt,
     imageRefs: d.images.map((i) => i.ref),
-    imageArchives: d.images.map((i) => ({ ref: i.ref, id: i.id, path: blobPath(store, i.sha256), sha256: i.sha256, size: i.size })),
+    imageArchives: d.images.map((i) => ({
+      ref: i.ref,
+      id: i.id,
+      ...(i.pull === undefined ? { path: blobPath(store, i.sha256) } : { pull: i.pull }),
+      sha256: i.sha256,
+      size: i.size,
+    })),
     profiles: d.profiles,
     ...(d.servedModelName !== undefined ? { servedModelName: d.servedModelName } : {}),
     ...(d.modelPath !== undefined ? { modelPath: d.modelPath } : {}),

@@ -6,11 +6,22 @@ import { hasBlob } from './content.js';
 import type { SpacePlan } from './space.js';
 import { treeDirs } from './tree-builder.js';
 
-/** sha256 → whether the store already holds it, for every blob the bundle's tree and images use. */
-export async function contentPresence(store: string, m: Manifest, manifestDigest: string, manifestSize: number): Promise<Map<string, boolean>> {
+/** The images whose archives the install stores: all but those a registry source has the runtime pull. */
+export function archivedImages(m: Manifest, pulled: ReadonlySet<string> = new Set()): Manifest['images'] {
+  return m.images.filter((i) => !pulled.has(i.archive));
+}
+
+/** sha256 → whether the store already holds it, for every blob the bundle's tree and image archives use. */
+export async function contentPresence(
+  store: string,
+  m: Manifest,
+  manifestDigest: string,
+  manifestSize: number,
+  pulled?: ReadonlySet<string>,
+): Promise<Map<string, boolean>> {
   const sizes = new Map<string, number>([[manifestDigest, manifestSize]]);
   for (const e of m.files) if (!isSymlink(e)) sizes.set(e.sha256, e.size);
-  for (const i of m.images) sizes.set(i.sha256, i.size);
+  for (const i of archivedImages(m, pulled)) sizes.set(i.sha256, i.size);
   const presence = new Map<string, boolean>();
   const entries = [...sizes];
   for (let i = 0; i < entries.length; i += 64) {
@@ -31,11 +42,17 @@ export function missingOmitted(m: Manifest, presence: Map<string, boolean>): Fai
 }
 
 /** Bytes and inodes an install writes: each new blob once, executable copies, folders, symlinks. Pure. */
-export function spacePlanFor(m: Manifest, presence: Map<string, boolean>, stateBytes: number, manifest: { digest: string; size: number }): SpacePlan {
+export function spacePlanFor(
+  m: Manifest,
+  presence: Map<string, boolean>,
+  stateBytes: number,
+  manifest: { digest: string; size: number },
+  pulled?: ReadonlySet<string>,
+): SpacePlan {
   const newBlobs = new Map<string, number>();
   if (presence.get(manifest.digest) !== true) newBlobs.set(manifest.digest, manifest.size);
   for (const f of files(m)) if (presence.get(f.sha256) !== true) newBlobs.set(f.sha256, f.size);
-  for (const i of m.images) if (presence.get(i.sha256) !== true) newBlobs.set(i.sha256, i.size);
+  for (const i of archivedImages(m, pulled)) if (presence.get(i.sha256) !== true) newBlobs.set(i.sha256, i.size);
   return {
     newBlobs: [...newBlobs.values()],
     copies: files(m)

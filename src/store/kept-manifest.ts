@@ -32,6 +32,12 @@ export async function readKeptManifest(store: string, d: DeploymentRecord): Prom
 export function referencedContent(d: DeploymentRecord, m: Manifest): string[] {
   const out = [d.manifestDigest];
   for (const e of m.files) if (!isSymlink(e)) out.push(e.sha256);
-  for (const i of m.images) out.push(i.sha256);
+  for (const i of archivedImageShas(d, m)) out.push(i);
+  for (const s of d.signatures ?? []) out.push(s.sha256);
   return out;
+}
+
+/** The image archives a deployment keeps as content: not those it pulls from a registry instead. */
+export function archivedImageShas(d: DeploymentRecord, m: Manifest): string[] {
+  return m.images.filter((_, i) => d.images[i]?.pull === undefined).map((i) => i.sha256);
 }

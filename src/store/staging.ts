@@ -64,6 +64,8 @@ export class Staging {
    *  fsynced before they count as verified, worker copies by flush() before activation. */
   sink(): WalkSink {
     return {
+      // Held in the store, or claimed by an entry earlier in this bundle (the walk stops at the first failure).
+      holds: (sha) => this.present(sha) || this.claimed.has(sha),
       copyTarget: async (exp) => {
         if (!this.claim(exp)) return undefined;
         const file = this.blobFile(exp.sha256);

@@ -8,7 +8,16 @@ export interface ImageRecord {
   ref: string;
   /** image id (`sha256:…` of its config) the loaded image must have */
   id: string;
-  /** sha256 of the docker save archive, stored as content */
+  /** sha256 of the docker save archive, stored as content (unless `pull` says the archive was not carried) */
+  sha256: string;
+  size: number;
+  /** installed from a registry: the runtime pulls `HOST/REPOSITORY@sha256:…` instead of loading an archive */
+  pull?: string;
+}
+
+/** A signature file of the bundle, kept as content so the deployment can be published as it arrived. */
+export interface KeptSignature {
+  name: string;
   sha256: string;
   size: number;
 }
@@ -26,6 +35,8 @@ export interface DeploymentRecord {
   installedAt: string;
   profiles: Profile[];
   images: ImageRecord[];
+  /** absent for deployments installed before airlock kept signatures */
+  signatures?: KeptSignature[];
   servedModelName?: string;
   modelPath?: string;
   files: number;

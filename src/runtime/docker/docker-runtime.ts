@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { AirlockError } from '../../errors.js';
-import type { ContainerSpec, ContainerState, EngineFacts, ImageSpec, Runtime } from '../runtime.js';
+import type { ContainerSpec, ContainerState, EngineFacts, ImageSpec, RegistryAuthLookup, Runtime } from '../runtime.js';
 import { dockerCreateOptions } from './docker-options.js';
 import { createDockerClient, describeEndpoint } from './endpoint.js';
 import { dockerFailure, engineStatus, isNotFound } from './errors.js';
@@ -17,6 +17,8 @@ export interface DockerRuntimeOptions {
   stopTimeoutSec?: number;
   /** How the endpoint is named in messages and doctor. */
   endpoint?: string;
+  /** credentials for pulling images by digest from a configured registry */
+  registryAuth?: RegistryAuthLookup;
 }
 
 export class DockerRuntime implements Runtime {
@@ -65,7 +67,7 @@ export class DockerRuntime implements Runtime {
   }
 
   ensureImage(image: ImageSpec): Promise<{ loaded: boolean }> {
-    return ensureImage(this.docker, image);
+    return ensureImage(this.docker, image, this.options.registryAuth);
   }
 
   async saveImage(ref: string, file: string): Promise<string> {
