@@ -15,6 +15,21 @@ export interface WatchedRootView {
   watching: boolean;
 }
 
+/** One registry subscription as the API shows it (src/daemon/registry-feed.ts keeps it). */
+export interface RegistryView {
+  url: string;
+  repository: string;
+  channel: string;
+  pollSeconds: number;
+  tag?: string;
+  digest?: string;
+  recordId?: string;
+  lastPollAt?: string;
+  lastSuccessAt?: string;
+  nextPollAt?: string;
+  error?: { code: string; message: string };
+}
+
 export interface ModelView {
   name: string;
   current?: DeploymentInfo;
@@ -27,6 +42,8 @@ export interface DaemonView {
   startedAt: Date;
   config: { source: string; demoTrust: boolean; store: string; runtime: string; quietPeriodMs: number };
   watched(): WatchedRootView[];
+  /** the registry subscriptions: what each last found, and why its last look failed */
+  registries?(): RegistryView[];
   bundles(): BundleRecord[];
   bundle(id: string): BundleRecord | undefined;
   queue(): { verifying?: string; queued: string[] };

@@ -26,8 +26,29 @@ export interface DaemonConfig {
   limits: DaemonLimits;
   /** resolved by the runtime's own defaults (src/runtime/config.ts) */
   runtime: RuntimeConfig;
+  /** OCI registries the daemon pulls published bundles from (docs/registry.md) */
+  registries: RegistrySubscription[];
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
+
+/** One repository of an OCI registry the daemon follows: the highest CHANNEL-SEQUENCE tag is installed. */
+export interface RegistrySubscription {
+  /** the registry's base URL: http://HOST:PORT or https://HOST[:PORT] */
+  url: string;
+  repository: string;
+  channel: string;
+  /** when given, a bundle there naming another model is rejected (REGISTRY_MISMATCH) */
+  name?: string;
+  pollSeconds: number;
+  /** PEM of the CA that signed the registry's certificate (then the only CA trusted for it) */
+  caFile?: string;
+  /** credentials, read from their files when used; never logged */
+  auth?: { basicFile?: string; bearerTokenFile?: string };
+  /** hosts besides the registry's own it may send the daemon to (its token service, blob storage) */
+  extraHosts?: string[];
+}
+
+export const DEFAULT_POLL_SECONDS = 30;
 
 export interface DaemonLimits {
   /** a manifest (airlock.json) larger than this is refused before it is read (MANIFEST_TOO_LARGE) */
@@ -52,6 +73,7 @@ export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust' | 'runtime'> & 
   retention: { bundles: 500, rejected: 100, deployments: 2, auditEvents: 1000 },
   limits: { manifestBytes: DEFAULT_MAX_MANIFEST_BYTES, eventClients: 32, eventBufferBytes: 1024 * 1024, stallSeconds: 300 },
   runtime: { kind: 'none' },
+  registries: [],
   trust: { threshold: 1 },
   log: { level: 'info' },
 };

@@ -8,6 +8,7 @@ import { parseJsonDocument } from '../util/json-document.js';
 import { schemaProblems } from '../util/schemas.js';
 import { DEMO_ALLOWED_SIGNERS, defaultConfig, embeddedConfigDocument, type DaemonConfig } from './defaults.js';
 import { mergeDocuments, resolveConfigPaths } from './merge.js';
+import { parseRegistryUrl } from '../registry/reference.js';
 
 export interface LoadedConfig {
   config: DaemonConfig;
@@ -61,7 +62,27 @@ export function configFromDocument(doc: unknown, baseDir: string, origin: string
   const runtime = resolveRuntimeConfig(merged.runtime, 'runtime');
   const config = resolveConfigPaths({ ...merged, runtime }, baseDir);
   checkSocketPath(config.api.socket, origin);
+  checkRegistries(config.registries, origin);
   return config;
+}
+
+/** What the schema cannot say: each url a registry's bare base, and no repository and channel followed twice. */
+function checkRegistries(registries: DaemonConfig['registries'], origin: string): void {
+  const seen = new Set<string>();
+  for (const [i, reg] of registries.entries()) {
+    const field = `registries/${i}/url`;
+    try {
+      parseRegistryUrl(reg.url, field);
+    } catch (err) {
+      throw new AirlockError('CONFIG_INVALID', `${origin}: ${(err as Error).message}`, { path: field });
+    }
+    const key = `${new URL(reg.url).origin}/${reg.repository}#${reg.channel}`;
+    if (seen.has(key))
+      throw new AirlockError('CONFIG_INVALID', `${origin}: registries/${i} follows ${reg.repository} channel ${reg.channel} a second time`, {
+        path: `registries/${i}`,
+      });
+    seen.add(key);
+  }
 }
 
 // Linux keeps a unix socket's path in a 108-byte sun_path (NUL included). A longer path is not an error

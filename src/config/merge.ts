@@ -1,6 +1,6 @@
 // Pure steps of config loading: merge a validated document over the defaults, resolve relative paths.
 import path from 'node:path';
-import type { DaemonConfig } from './defaults.js';
+import { DEFAULT_POLL_SECONDS, type DaemonConfig } from './defaults.js';
 
 type Doc = Record<string, unknown>;
 
@@ -32,5 +32,18 @@ export function resolveConfigPaths(c: DaemonConfig, baseDir: string): DaemonConf
       ...(c.trust.revokedKeys === undefined ? {} : { revokedKeys: r(c.trust.revokedKeys) }),
     },
     api: { ...c.api, tokenFile: r(c.api.tokenFile), ...(c.api.socket === undefined ? {} : { socket: r(c.api.socket) }) },
+    registries: c.registries.map((reg) => ({
+      ...reg,
+      pollSeconds: reg.pollSeconds ?? DEFAULT_POLL_SECONDS,
+      ...(reg.caFile === undefined ? {} : { caFile: r(reg.caFile) }),
+      ...(reg.auth === undefined
+        ? {}
+        : {
+            auth: {
+              ...(reg.auth.basicFile === undefined ? {} : { basicFile: r(reg.auth.basicFile) }),
+              ...(reg.auth.bearerTokenFile === undefined ? {} : { bearerTokenFile: r(reg.auth.bearerTokenFile) }),
+            },
+          }),
+    })),
   };
 }

@@ -20,6 +20,7 @@ import { EventHub } from '../pipeline/event-hub.js';
 import type { Loggers } from './logger.js';
 import { Metrics } from './metrics.js';
 import { createDaemonView } from './view.js';
+import { RegistryFeed } from './registry-feed.js';
 import { resolveWatchRoots, watchNewMediaRoots } from './watch-roots.js';
 
 export interface DaemonDeps {
@@ -140,11 +141,14 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   });
   for (const f of pipeline.finishedFingerprints()) tracker.remember(f.location, f.fingerprint);
 
+  // Registry subscriptions feed the same pipeline as the watcher; they start once the API listens.
+  const feed = new RegistryFeed(config.registries, pipeline, log);
   const view = createDaemonView({
     version: deps.version,
     startedAt: new Date(),
     loaded,
     watched: () => watched,
+    registries: () => feed.views(),
     pipeline,
     ...(deps.deployments ? { deployments: deps.deployments } : {}),
     ...(deps.deployer ? { deployer: deps.deployer } : {}),
@@ -183,6 +187,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     throw err;
   }
   log.info({ roots: roots.map((r) => r.path) }, 'watching for bundles');
+  feed.start();
   // /run/media/USER is often created by the first mount: pick up media roots that appear later.
   // One look at a time; stop() waits for the one in flight so no watcher is added after close.
   let mediaCheck: Promise<void> | undefined;
@@ -206,6 +211,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
       };
       await step(() => mediaCheck);
       await step(() => tracker.close());
+      await step(() => feed.stop());
       await step(() => pipeline.stop());
       await step(() => app.close());
       await step(() => audit.flush());

@@ -7,6 +7,7 @@ import { WorkerInstaller } from '../pipeline/worker-installer.js';
 import { ProbeWorker } from '../watcher/probe-pool.js';
 import type { DeploymentStore } from '../pipeline/ports.js';
 import { createRuntime } from '../runtime/index.js';
+import { registryAuthLookup } from '../registry/pull-auth.js';
 import { deploymentLister, rollback } from '../store/deployments.js';
 import { loadTrust, type TrustFiles } from '../trust/load-trust.js';
 import type { DaemonDeps } from './daemon.js';
@@ -52,7 +53,7 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
     list: deploymentLister(config.store),
     rollback: (name, to) => rollback(config.store, name, to),
   });
-  const runtime = await createRuntime(config.runtime);
+  const runtime = await createRuntime(config.runtime, process.env, { registryAuth: registryAuthLookup(config.registries) });
   const extensions = await statusPage(loggers);
   return {
     installer,

@@ -1,6 +1,6 @@
 // The DaemonView the API reads: assembled from the pipeline, the store's deployments, audit and metrics.
 import { AirlockError, toAirlockError } from '../errors.js';
-import type { DaemonView, ModelView, WatchedRootView } from '../api/context.js';
+import type { DaemonView, ModelView, RegistryView, WatchedRootView } from '../api/context.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { isDeployableKind } from '../format/manifest.js';
 import type { Deployer, DeploymentStore } from '../pipeline/ports.js';
@@ -15,6 +15,7 @@ export interface ViewParts {
   startedAt: Date;
   loaded: LoadedConfig;
   watched: () => WatchedRootView[];
+  registries?: () => RegistryView[];
   pipeline: Pipeline;
   deployments?: DeploymentStore;
   deployer?: Deployer;
@@ -49,6 +50,7 @@ export function createDaemonView(p: ViewParts): DaemonView {
       quietPeriodMs: p.loaded.config.quietPeriodMs,
     },
     watched: p.watched,
+    registries: p.registries ?? (() => []),
     bundles: () => p.pipeline.records(),
     bundle: (id) => p.pipeline.get(id),
     queue: () => {

@@ -22,9 +22,10 @@ export interface AfterInstallSteps {
 export async function runAfterInstall(rec: BundleRecord, s: AfterInstallSteps): Promise<void> {
   // A files bundle (airlock's own release, say) ends at `installed`: there is nothing to run.
   if (s.deployer && rec.name && isDeployableKind(rec.kind)) await deploy(rec, s.deployer, s);
-  if (!s.removeAfterInstall) return;
+  // Only drops on disk are removed; a registry keeps what it holds.
+  if (!s.removeAfterInstall || rec.form === 'registry') return;
   try {
-    if (await removeDrop(rec, s.dropFolders)) {
+    if (await removeDrop({ ...rec, form: rec.form }, s.dropFolders)) {
       rec.removed = true;
       s.audit({ event: 'removed', ...auditIdentity(rec) });
       s.setState(rec, rec.state);

@@ -40,8 +40,8 @@ export interface AuditEvent {
   failures?: Failure[];
   /** how many failures there were in all */
   failureCount?: number;
-  /** who asked, for API-triggered decisions */
-  actor?: 'api';
+  /** who asked: an API call, or a registry subscription retrying after a failure */
+  actor?: 'api' | 'registry';
   containerId?: string;
 }
 

@@ -37,6 +37,12 @@ const HOST_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'CONFIG_INVALID',
   'TRUST_INVALID',
   'STALLED',
+  // a registry that cannot be reached, refuses the credentials or answers nonsense: try again later
+  'REGISTRY_UNREACHABLE',
+  'REGISTRY_TLS',
+  'REGISTRY_AUTH',
+  'REGISTRY_NOT_FOUND',
+  'REGISTRY_ERROR',
 ]);
 
 export function outcomeForError(code: ErrorCode): 'rejected' | 'failed' {

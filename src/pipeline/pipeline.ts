@@ -5,7 +5,6 @@ import { fsRef } from '../bundle/sources.js';
 import { AirlockError, toAirlockError } from '../errors.js';
 import type { AuditInput } from './audit-events.js';
 import type { ArrivalEvent } from '../watcher/arrival-tracker.js';
-import type { Candidate } from '../watcher/candidates.js';
 import { runAfterInstall, type AfterInstallSteps } from './after-install.js';
 import {
   auditIdentity,
@@ -73,7 +72,7 @@ export class Pipeline {
   private readonly byId = new Map<string, BundleRecord>();
   private processed: Record<string, ProcessedEntry> = {};
   private readonly queue: QueueEntry[] = [];
-  private readonly deferred = new Map<string, ArrivalEvent>();
+  private readonly deferred = new Map<string, () => void>();
   private current: { id: string; controller: AbortController; guard: StallGuard; reason?: 'changed' | 'stopping' } | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
@@ -136,12 +135,16 @@ export class Pipeline {
     const rec = this.byId.get(id);
     // A container start can take many minutes; news about its drop waits until the deploy is over.
     if (rec?.state === 'deploying') {
-      this.deferred.set(id, e);
+      this.deferred.set(id, () => this.handle(e));
       return;
     }
     if (e.type === 'gone') return this.onGone(rec);
     if (e.type === 'complete' && isUnchangedFinished(rec, e.fingerprint)) return;
-    const r = rec && !TERMINAL_STATES.has(rec.state) ? rec : this.fresh(id, e.candidate, rec);
+    const c = e.candidate;
+    const r =
+      rec && !TERMINAL_STATES.has(rec.state)
+        ? rec
+        : this.fresh(id, { location: c.location, source: fsRef(c.location, c.root), form: c.form, media: c.media }, rec);
     r.arrival = e.progress;
     if (e.type === 'arriving') {
       this.leaveQueue(r);
@@ -153,13 +156,36 @@ export class Pipeline {
     this.enqueue(r, false);
   }
 
-  /** POST /v1/bundles/:id/retry: run a finished bundle through verification again, now. */
-  retry(id: string): BundleRecord {
+  /**
+   * A bundle from a source that is not watched on disk (a registry subscription): complete as offered, queued
+   * unless this very content (`fingerprint`) already finished or is under way. Returns its record id.
+   */
+  offer(o: { source: SourceRef; location: string; form: BundleRecord['form']; fingerprint: string }): string {
+    const id = this.idFor(o.location);
+    if (this.stopping) return id;
+    const rec = this.byId.get(id);
+    if (rec?.state === 'deploying') {
+      this.deferred.set(id, () => this.offer(o));
+      return id;
+    }
+    if (isUnchangedFinished(rec, o.fingerprint)) return id;
+    if (rec && !TERMINAL_STATES.has(rec.state) && rec.fingerprint === o.fingerprint) return id;
+    const r =
+      rec && !TERMINAL_STATES.has(rec.state) ? rec : this.fresh(id, { location: o.location, source: o.source, form: o.form, media: false }, rec);
+    r.source = o.source;
+    r.fingerprint = o.fingerprint;
+    if (r.state === 'verifying') this.leaveQueue(r); // other content under the same name: start over with it
+    this.enqueue(r, false);
+    return id;
+  }
+
+  /** POST /v1/bundles/:id/retry (actor api), or a registry subscription retrying a failure (actor registry). */
+  retry(id: string, actor: 'api' | 'registry' = 'api'): BundleRecord {
     const rec = this.byId.get(id);
     if (!rec) throw new AirlockError('NOT_FOUND', `no bundle ${id}`, { path: id });
     if (!TERMINAL_STATES.has(rec.state))
       throw new AirlockError('CONFLICT', `bundle ${id} is ${rec.state}; only a finished bundle can be retried`, { path: id });
-    this.o.hooks.audit({ event: 'retry', actor: 'api', ...auditIdentity(rec) });
+    this.o.hooks.audit({ event: 'retry', actor, ...auditIdentity(rec) });
     this.enqueue(rec, true);
     return rec;
   }
@@ -188,12 +214,12 @@ export class Pipeline {
     return recordIdFor(location, (id) => this.byId.get(id)?.location);
   }
 
-  private fresh(id: string, c: Candidate, previous: BundleRecord | undefined): BundleRecord {
+  private fresh(id: string, c: Pick<BundleRecord, 'location' | 'source' | 'form' | 'media'>, previous: BundleRecord | undefined): BundleRecord {
     const now = this.clock().toISOString();
     const rec: BundleRecord = {
       id,
       location: c.location,
-      source: fsRef(c.location, c.root),
+      ...(c.source ? { source: c.source } : {}),
       form: c.form,
       media: c.media,
       state: 'arriving',
@@ -317,7 +343,7 @@ export class Pipeline {
     const later = this.deferred.get(rec.id);
     if (later) {
       this.deferred.delete(rec.id);
-      this.handle(later);
+      later();
     }
   }
 

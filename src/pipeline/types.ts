@@ -51,9 +51,10 @@ export interface BundleRecord {
   /** stable record id derived from the drop location */
   id: string;
   location: string;
-  /** where the bundle is read from (a drop on disk: kind fs, confined below its watched root) */
+  /** where the bundle is read from (a drop on disk: kind fs, confined below its watched root; or a registry) */
   source?: SourceRef;
-  form: BundleForm;
+  /** how it lies in its drop, or `registry` for a bundle a registry subscription found */
+  form: BundleForm | 'registry';
   /** found on removable media (never modified) */
   media: boolean;
   state: BundleState;

@@ -19,6 +19,7 @@ export async function registerReadRoutes(app: FastifyInstance, view: DaemonView)
       uptimeSeconds: Math.round((Date.now() - view.startedAt.getTime()) / 100) / 10,
       config: view.config,
       watched: view.watched(),
+      registries: view.registries?.() ?? [],
       queue: view.queue(),
       bundles,
       models: await view.models(),

@@ -4,6 +4,7 @@ import { describeConfig, discoverConfig } from '../../config/discover.js';
 import { AirlockError } from '../../errors.js';
 import { deployCurrent, type DeployOutcome, type ModelDeployResult } from '../../ops/deploy.js';
 import { createRuntime, type DeploySettings } from '../../runtime/index.js';
+import { registryAuthLookup } from '../../registry/pull-auth.js';
 import { describeAnswer } from '../../runtime/health.js';
 import { listDeployments, rollback } from '../../store/deployments.js';
 import { onePositional, parseCommandArgs, writeJson, writeLines, type CliIO } from '../command.js';
@@ -11,7 +12,8 @@ import { onePositional, parseCommandArgs, writeJson, writeLines, type CliIO } fr
 export const summary = "start a model's current deployment in its NIM container";
 export const usage = `usage: airlock deploy NAME [--config FILE] [--store DIR] [--json]
   Starts the container for the current deployment of model NAME in the store (loading its image from
-  the store's copy of the bundle's archive when the engine lacks it), replacing the model's container,
+  the store's copy of the bundle's archive when the engine lacks it, or pulling it by digest from the
+  registry it was installed from, with the credentials of the config's registries), replacing the model's container,
   and waits for /v1/health/ready. When it does not become ready, the previous kept deployment is started
   again, made current in the store, and the command fails with ROLLED_BACK.
   --config  the daemon config (default: $AIRLOCK_CONFIG, else /etc/airlock/config.json, else the embedded
@@ -32,7 +34,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     );
   }
   const store = values.store !== undefined ? path.resolve(io.cwd, values.store) : loaded.config.store;
-  const runtime = (await createRuntime(runtimeConfig, io.env))!;
+  const runtime = (await createRuntime(runtimeConfig, io.env, { registryAuth: registryAuthLookup(loaded.config.registries) }))!;
   const say = (line: string) => (values.json ? undefined : writeLines(io, [line], 'stderr'));
   say(`config      ${describeConfig(loaded)}`);
   const result = await deployCurrent(
