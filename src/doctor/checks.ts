@@ -75,6 +75,23 @@ export interface TrustFacts {
   revoked?: { path: string; keys?: number; problem?: string };
 }
 
+/** One configured registry subscription, as the daemon would reach it. */
+export interface RegistryFacts {
+  url: string;
+  repository: string;
+  channel: string;
+  secure: boolean;
+  caFile?: string;
+  /** credentials were asked for and accepted */
+  authenticated?: boolean;
+  /** the newest tag of the channel, when the repository has one */
+  latestTag?: string;
+  /** why the registry cannot be used: the code and message the daemon would log */
+  problem?: { code: string; message: string };
+  /** runtime docker and https: whether the engine has the registry's CA (/etc/docker/certs.d/HOST/ca.crt) to pull images */
+  engineCa?: { path: string; present: boolean };
+}
+
 export interface DoctorFacts {
   configSource: string;
   /** why the config file is not a valid daemon config (secrets are reported apart) */
@@ -92,6 +109,8 @@ export interface DoctorFacts {
   disk?: { path: string; freeBytes: number; needBytes: number };
   /** from the config's trust section; absent without a (valid) config file */
   trust?: TrustFacts;
+  /** the config's registry subscriptions, each probed */
+  registries?: RegistryFacts[];
 }
 
 const pass = (name: string, message: string): Check => ({ status: 'PASS', name, message });
@@ -112,6 +131,7 @@ export function evaluateDoctor(f: DoctorFacts): Check[] {
     checks.push(dockerCheck(f.docker));
     if (f.docker.reachable) checks.push(gpuCheck(f.docker, f.runtime));
   }
+  for (const r of f.registries ?? []) checks.push(...registryChecks(r));
   for (const m of f.models) checks.push(...modelChecks(m, f));
   if (f.port && f.runtime.kind !== 'none') checks.push(portCheck(f.port));
   if (f.disk) checks.push(diskCheck(f.disk));
@@ -126,6 +146,30 @@ export function doctorFailed(checks: Check[]): boolean {
 
 export function formatChecks(checks: Check[]): string {
   return checks.map((c) => `${c.status} ${c.name}: ${c.message}`).join('\n') + '\n';
+}
+
+const REGISTRY_ADVICE: Record<string, string> = {
+  REGISTRY_UNREACHABLE: 'is it running, and is url right? (the daemon connects to no other host)',
+  REGISTRY_TLS: "give caFile: the CA that signed the registry's certificate (or use http:// for a plain registry)",
+  REGISTRY_AUTH: 'check auth.basicFile (USER:PASSWORD) or auth.bearerTokenFile',
+  CONFIG_INVALID: 'fix the file the config names',
+};
+
+function registryChecks(r: RegistryFacts): Check[] {
+  const name = `registry ${r.url}/${r.repository}`;
+  if (r.problem) return [fail(name, `${r.problem.code}: ${r.problem.message}; ${REGISTRY_ADVICE[r.problem.code] ?? 'see docs/registry.md'}`)];
+  const how = r.secure ? `TLS verified${r.caFile ? ` with ${r.caFile}` : ''}` : 'plain HTTP';
+  const auth = r.authenticated ? 'credentials accepted' : 'no credentials asked for';
+  const newest = r.latestTag ? `newest ${r.channel} tag ${r.latestTag}` : `no ${r.channel}-SEQUENCE tag yet`;
+  const out = [pass(name, `reachable (${how}), ${auth}; ${newest}`)];
+  if (r.engineCa && !r.engineCa.present)
+    out.push(
+      fail(
+        `registry-engine ${new URL(r.url).host}`,
+        `the Docker Engine pulls this registry's images itself and needs its CA at ${r.engineCa.path}; copy ${r.caFile ?? 'the CA'} there`,
+      ),
+    );
+  return out;
 }
 
 function secretsCheck(f: DoctorFacts): Check {

@@ -23,7 +23,11 @@ import { createRuntime } from '../runtime/index.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { checkStore } from '../store/check-store.js';
 import { listDeployments, type DeploymentInfo } from '../store/deployments.js';
-import type { DockerFacts, DoctorFacts, ImageFacts, ModelFacts, PortFacts, TrustFacts } from './checks.js';
+import type { DockerFacts, DoctorFacts, ImageFacts, ModelFacts, PortFacts, RegistryFacts, TrustFacts } from './checks.js';
+import type { RegistrySubscription } from '../config/defaults.js';
+import { RegistryClient } from '../registry/client.js';
+import { parseRegistryUrl } from '../registry/reference.js';
+import { latestTag } from '../registry/tags.js';
 import { parseContainerUser, treeAccess } from './tree-access.js';
 
 export interface DoctorOptions {
@@ -49,6 +53,7 @@ export async function gatherDoctorFacts(opts: DoctorOptions): Promise<DoctorFact
     ...pick(cfg, 'configProblem', 'configSecret'),
   };
   if (cfg.trust) facts.trust = await trustFacts(cfg.trust);
+  if (cfg.registries?.length) facts.registries = await Promise.all(cfg.registries.map((r) => registryFacts(r, cfg.runtime.kind === 'docker')));
   let runtime = await createRuntime(cfg.runtime, opts.env);
   if (runtime) {
     facts.docker = await dockerFacts(runtime, opts.env);
@@ -75,6 +80,7 @@ interface ConfigFacts {
   runtime: RuntimeConfig;
   store?: string;
   trust?: { allowedSigners: string; revokedKeys?: string };
+  registries?: RegistrySubscription[];
   configProblem?: string;
   configSecret?: string;
 }
@@ -116,6 +122,7 @@ async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
     out.runtime = config.runtime;
     out.store = config.store;
     out.trust = config.trust;
+    out.registries = config.registries;
   } catch (err) {
     out.configProblem = toAirlockError(err).message;
     try {
@@ -126,6 +133,49 @@ async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
   }
   return out;
 }
+
+/** A registry as the daemon reaches it: GET /v2/ (TLS, credentials), then the repository's tags. */
+async function registryFacts(r: RegistrySubscription, engine: boolean): Promise<RegistryFacts> {
+  const endpoint = parseRegistryUrl(r.url);
+  const out: RegistryFacts = {
+    url: endpoint.origin,
+    repository: r.repository,
+    channel: r.channel,
+    secure: endpoint.secure,
+    ...(r.caFile ? { caFile: r.caFile } : {}),
+  };
+  if (engine && endpoint.secure && r.caFile) {
+    const ca = path.join(DOCKER_CERTS_DIR, endpoint.host, 'ca.crt');
+    out.engineCa = {
+      path: ca,
+      present: await access(ca).then(
+        () => true,
+        () => false,
+      ),
+    };
+  }
+  let client: RegistryClient | undefined;
+  try {
+    client = await RegistryClient.create({
+      registry: endpoint,
+      ...(r.caFile ? { caFile: r.caFile } : {}),
+      ...(r.auth ? { auth: r.auth } : {}),
+      ...(r.extraHosts ? { extraHosts: r.extraHosts } : {}),
+    });
+    out.authenticated = (await client.ping()).authenticated;
+    const latest = latestTag(await client.tags(r.repository), r.channel);
+    if (latest) out.latestTag = latest.tag;
+  } catch (err) {
+    const e = toAirlockError(err);
+    out.problem = { code: e.code, message: e.message };
+  } finally {
+    client?.close();
+  }
+  return out;
+}
+
+/** Where the Docker Engine looks for a registry's CA (docker's certs.d convention). */
+const DOCKER_CERTS_DIR = '/etc/docker/certs.d';
 
 /** The trust files as the daemon would read them at start-up: loads, how many keys, what was skipped. */
 async function trustFacts(files: { allowedSigners: string; revokedKeys?: string }): Promise<TrustFacts> {
