@@ -11,7 +11,7 @@ import { checkArtifact, parseBundleArtifact, signatureLayers } from '../registry
 import { parseManifestDocument, RegistryClient } from '../registry/client.js';
 import { OCI_MANIFEST, SIGNATURES_ARTIFACT } from '../registry/media-types.js';
 import { describeTarget, digestOf, hexOf, isSha256Digest, parseRegistryUrl, pullReference, type RegistryEndpoint } from '../registry/reference.js';
-import { networkError } from '../registry/transport.js';
+import { networkError, readCapped } from '../registry/transport.js';
 import type { SignatureInput } from '../trust/policy.js';
 import {
   DEFAULT_READ_LIMITS,
@@ -160,13 +160,64 @@ async function fetchSignatures(client: RegistryClient, repository: string, diges
   return out;
 }
 
-async function* payloadEntries(client: RegistryClient, repository: string, m: Manifest, opts: EntriesOptions = {}): AsyncGenerator<BundleEntry> {
-  for (const f of carriedFiles(m)) {
-    const path = `${PAYLOAD_DIR}/${f.path}`;
-    if (opts.held?.(f.sha256)) yield { path, kind: 'file', size: f.size, held: true };
-    else yield { path, kind: 'file', size: f.size, body: blobBody(client, repository, digestOf(f.sha256), f.size) };
+/**
+ * Small blobs (configs, tokenizers, the hundreds of little files of a NIM cache) are fetched a few ahead of
+ * the one being read, each read whole into memory at once (bounded: LOOKAHEAD × SMALL_BLOB), so they do not
+ * each wait a round trip. Large blobs are requested when read and streamed: a request left waiting behind a
+ * long transfer would stall and be cut off.
+ */
+const LOOKAHEAD = 4;
+const SMALL_BLOB = 1024 * 1024;
+
+class SmallFetch {
+  private started: Promise<Buffer> | undefined;
+
+  constructor(private readonly read: () => Promise<Buffer>) {}
+
+  start(): Promise<Buffer> {
+    if (!this.started) {
+      this.started = this.read();
+      this.started.catch(() => undefined); // thrown to the entry's reader; one never read is dropped
+    }
+    return this.started;
   }
 }
+
+async function* payloadEntries(client: RegistryClient, repository: string, m: Manifest, opts: EntriesOptions = {}): AsyncGenerator<BundleEntry> {
+  const entries = carriedFiles(m).map((f) => {
+    const held = opts.held?.(f.sha256) === true;
+    const digest = digestOf(f.sha256);
+    const small =
+      !held && f.size <= SMALL_BLOB
+        ? new SmallFetch(async () => readCapped(await client.openBlob(repository, digest, f.size), f.size, `blob ${digest}`))
+        : undefined;
+    return { f, held, digest, small };
+  });
+  const smalls = entries.flatMap((e) => (e.small ? [e.small] : []));
+  let next = 0;
+  for (const e of entries) {
+    const path = `${PAYLOAD_DIR}/${e.f.path}`;
+    if (e.held) {
+      yield { path, kind: 'file', size: e.f.size, held: true };
+      continue;
+    }
+    if (e.small) {
+      const at = smalls.indexOf(e.small, next);
+      next = at + 1;
+      for (const ahead of smalls.slice(at, at + 1 + LOOKAHEAD)) void ahead.start();
+      yield { path, kind: 'file', size: e.f.size, body: smallBody(e.small) };
+      continue;
+    }
+    yield { path, kind: 'file', size: e.f.size, body: blobBody(client, repository, e.digest, e.f.size) };
+  }
+}
+
+async function* smallBody(fetch: SmallFetch): AsyncGenerator<Buffer> {
+  yield await fetch.start();
+}
+
+/** Socket reads are 64 KiB at most; they are handed on in pieces this large (fewer writes, fewer hash calls). */
+const COALESCE_BYTES = 1024 * 1024;
 
 /** A blob's bytes, requested when first read (by the signed digest); a connection lost midway is REGISTRY_UNREACHABLE. */
 function blobBody(client: RegistryClient, repository: string, digest: string, size: number): AsyncIterable<Buffer> {
@@ -174,7 +225,18 @@ function blobBody(client: RegistryClient, repository: string, digest: string, si
     async *[Symbol.asyncIterator]() {
       const res = await client.openBlob(repository, digest, size);
       try {
-        for await (const chunk of res.body as AsyncIterable<Buffer>) yield chunk;
+        let parts: Buffer[] = [];
+        let held = 0;
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          parts.push(chunk);
+          held += chunk.length;
+          if (held >= COALESCE_BYTES) {
+            yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
+            parts = [];
+            held = 0;
+          }
+        }
+        if (held > 0) yield Buffer.concat(parts, held);
         if (!res.body.complete) throw new Error('the connection closed before the blob ended');
       } catch (err) {
         throw networkError(err, res.url);

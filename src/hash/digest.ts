@@ -31,17 +31,27 @@ export async function tallyBody(
 ): Promise<BodyTally> {
   const hash = createHash('sha256');
   let size = 0;
-  for await (const raw of body) {
-    const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-    if (size + chunk.length > limit) {
-      return { size: size + chunk.length, sha256: '', overflow: true };
+  // One write in flight while the next chunk arrives and is hashed (double buffering); writes stay in order,
+  // each starting once the one before it has finished. Every chunk is a buffer of its own (streams never reuse them).
+  let writing: Promise<void> | void = undefined;
+  try {
+    for await (const raw of body) {
+      const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+      if (size + chunk.length > limit) {
+        return { size: size + chunk.length, sha256: '', overflow: true };
+      }
+      size += chunk.length;
+      if (writing) await writing;
+      // Start the write first: the thread pool copies the chunk out while this thread hashes it.
+      writing = sink?.(chunk);
+      hash.update(chunk);
+      onBytes?.(chunk.length);
     }
-    size += chunk.length;
-    // Start the write first: the thread pool copies the chunk out while this thread hashes it.
-    const written = sink?.(chunk);
-    hash.update(chunk);
-    if (written) await written;
-    onBytes?.(chunk.length);
+    if (writing) await writing;
+    writing = undefined;
+  } finally {
+    // However the body ends, no write is left running behind the caller's back.
+    if (writing) await Promise.resolve(writing).catch(() => undefined);
   }
   return { size, sha256: hash.digest('hex'), overflow: false };
 }

@@ -22,7 +22,7 @@ import { sha256Hex } from '../hash/digest.js';
 import { HashPool } from '../hash/hash-pool.js';
 import { bundleArtifact, emptyDescriptor, imageManifest, imageRepositoryFor, signaturesArtifact, type ImageLocations } from '../registry/artifact.js';
 import { uploadBlob, type BlobToUpload } from '../registry/blob-upload.js';
-import type { RegistryClient } from '../registry/client.js';
+import { MAX_MANIFEST_BYTES, type RegistryClient } from '../registry/client.js';
 import { OCI_EMPTY_BYTES, OCI_MANIFEST, SIGNATURES_ARTIFACT } from '../registry/media-types.js';
 import { digestOf, isTag, pullReference } from '../registry/reference.js';
 import { readSavedImage } from '../registry/saved-image.js';
@@ -47,7 +47,7 @@ export interface PublishOptions {
   now?: Date;
   limits?: ReadLimits;
   sessions?: UploadSessions;
-  /** blobs uploaded at once (default 3) */
+  /** blobs uploaded at once (default 6) */
   concurrency?: number;
   onProgress?: (p: PublishProgress) => void;
   signal?: AbortSignal;
@@ -110,6 +110,7 @@ export async function publishBundle(input: string | BundleSource, opts: PublishO
     });
     const bundle = passGates(header, trust, now);
     refuseUnpublishable(bundle);
+    refuseOversized(bundle);
     await verifyPayload(bundle, opts);
     const tag = opts.tag ?? `${bundle.manifest.channel}-${bundle.manifest.sequence}`;
     if (!isTag(tag)) throw new AirlockError('USAGE', `${JSON.stringify(tag)} is not a valid tag`, { path: '--tag' });
@@ -132,6 +133,19 @@ function refuseUnpublishable(bundle: OpenedBundle): void {
       'IMAGE_MISSING',
       `${bundle.location} was installed from a registry: the archive of image ${pulled.ref} is not in the store (it is pulled from ${bundle.imagePulls![pulled.archive]}); copy that image with skopeo, or publish the bundle itself`,
       { path: pulled.archive },
+    );
+}
+
+/** A bundle whose artifact manifest would exceed what registries accept (and airlock reads) is refused up front. */
+function refuseOversized(bundle: OpenedBundle): void {
+  const placeholder = `${'x'.repeat(255)}@sha256:${'0'.repeat(64)}`;
+  const images = Object.fromEntries(bundle.manifest.images.map((i) => [i.archive, placeholder]));
+  const size = bundleArtifact(bundle.manifestBytes, bundle.digest, bundle.manifest, images).length;
+  if (size > MAX_MANIFEST_BYTES)
+    throw new AirlockError(
+      'MANIFEST_TOO_LARGE',
+      `${bundle.location} lists too many files for one OCI manifest: its artifact would be ${size} bytes, over the ${MAX_MANIFEST_BYTES} registries are asked to accept`,
+      { path: bundle.location },
     );
 }
 
@@ -191,7 +205,7 @@ async function push(bundle: OpenedBundle, trust: TrustReport, tag: string, opts:
   const images = new Map(m.images.map((i) => [i.archive, i]));
   const queued = new Set<string>();
   const pending: Pending[] = [];
-  const lanes = new Lanes(opts.concurrency ?? 3);
+  const lanes = new Lanes(opts.concurrency ?? 6);
   try {
     for await (const entry of bundle.entries()) {
       if (lanes.failed) break;

@@ -32,6 +32,8 @@ export interface UploadOptions {
 export type UploadOutcome = 'uploaded' | 'present';
 
 const RETRYABLE = new Set(['REGISTRY_UNREACHABLE', 'REGISTRY_ERROR']);
+/** Blobs up to this size are sent in the closing PUT (no session kept: sending one again costs little). */
+export const MONOLITHIC_MAX = 16 * 1024 * 1024;
 
 export async function uploadBlob(client: RegistryClient, repository: string, blob: BlobToUpload, o: UploadOptions = {}): Promise<UploadOutcome> {
   if ((await client.blobSize(repository, blob.digest)) === blob.size) return 'present';
@@ -47,6 +49,12 @@ export async function uploadBlob(client: RegistryClient, repository: string, blo
   const attempts = o.attempts ?? 4;
   for (let attempt = 1; ; attempt++) {
     try {
+      if (!session && blob.size <= MONOLITHIC_MAX) {
+        // Small blobs go in the closing PUT itself (POST then PUT): one round trip less per file.
+        const fresh = await start(client, repository, scope, undefined, key);
+        await close(client, scope, fresh, blob, o.signal, count);
+        return 'uploaded';
+      }
       session ??= await start(client, repository, scope, o.sessions, key);
       // Bytes the registry no longer has (a session that started over) are counted again.
       if (session.offset !== counted) count(session.offset - counted);
@@ -68,6 +76,8 @@ export async function uploadBlob(client: RegistryClient, repository: string, blo
       o.signal?.throwIfAborted();
       const e = err instanceof AirlockError ? err : new AirlockError('REGISTRY_ERROR', String(err));
       if (!RETRYABLE.has(e.code) || attempt >= attempts) throw e;
+      // A monolithic PUT that broke off sends everything again: what it counted is taken back.
+      if (!session && counted > 0) count(-counted);
       await sleep(Math.min(8000, 500 * 2 ** (attempt - 1)), undefined, o.signal ? { signal: o.signal } : {});
       // The closing PUT may have landed though its answer was lost.
       if ((await client.blobSize(repository, blob.digest).catch(() => undefined)) === blob.size) {
@@ -153,13 +163,28 @@ async function patch(
   return { location: sessionUrl(res.headers.location, res.url, s.location), offset: blob.size };
 }
 
-async function close(client: RegistryClient, scope: string, s: Session, blob: BlobToUpload, signal: AbortSignal | undefined): Promise<void> {
+/** The closing PUT with the digest; with `count`, the whole blob goes in its body (a monolithic upload). */
+async function close(
+  client: RegistryClient,
+  scope: string,
+  s: Session,
+  blob: BlobToUpload,
+  signal: AbortSignal | undefined,
+  count?: (n: number) => void,
+): Promise<void> {
   const url = new URL(s.location);
   url.searchParams.set('digest', blob.digest);
+  const body = count
+    ? () => {
+        const stream = blob.open(0);
+        stream.on('data', (c: Buffer) => count(c.length));
+        return stream;
+      }
+    : Buffer.alloc(0);
   const res = await client.send('PUT', url, {
     scope,
-    headers: { 'Content-Length': '0' },
-    body: Buffer.alloc(0),
+    headers: count ? { 'Content-Type': 'application/octet-stream', 'Content-Length': String(blob.size) } : { 'Content-Length': '0' },
+    body,
     ...(signal ? { signal } : {}),
   });
   if (res.status === 201 || res.status === 204) {

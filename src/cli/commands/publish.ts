@@ -30,7 +30,7 @@ export const usage = `usage: airlock publish BUNDLE --to [http://|https://]HOST[
 ${REGISTRY_USAGE}
   --resume-dir DIR         where upload sessions are kept so an interrupted publish goes on (default
                            $XDG_CACHE_HOME/airlock/uploads)
-  --concurrency N          blobs uploaded at once (default 3)
+  --concurrency N          blobs uploaded at once (default 6)
 ${LIMIT_USAGE}
   --json                   print a report (digest, reference, blobs uploaded and skipped, images)
   Publishing the same bundle again uploads nothing the registry already holds.`;
