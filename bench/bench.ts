@@ -3,11 +3,13 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import { runApiMode } from './api-mode.js';
 import { CASES } from './cases.js';
-import { runFilesMode } from './files-mode.js';
+import { runFilesMode, type CaseRuns } from './files-mode.js';
+import { runRegistryMode } from './registry-mode.js';
+import { registryToolsMissing } from './registry-server.js';
 import { formatTable } from './format-table.js';
 import { BenchUsageError, parseBenchArgs, USAGE, type BenchOptions } from './options.js';
 import { cacheStatement } from './cache-state.js';
-import { buildComparisons, buildRows, cacheResidency, judgeTargets, round, type ApiReport, type RowReport } from './report.js';
+import { buildComparisons, buildRows, cacheResidency, judgeTargets, round, type ApiReport, type RegistryReport, type RowReport } from './report.js';
 import { canDropPageCache, HAVE_GNU_TIME } from './run-timed.js';
 import { createWorkspace, removeWorkspace, type Workspace } from './workspace.js';
 
@@ -54,16 +56,32 @@ async function main(argv: string[]): Promise<number> {
   try {
     let rows: RowReport[] = [];
     let residency;
-    if (opts.mode !== 'api') {
-      const results = await runFilesMode(ws, CASES, { runs: opts.runs, cold: opts.cold, log });
-      rows = buildRows(results, ws.payloadBytes);
-      residency = cacheResidency(results);
+    let registry: RegistryReport | undefined;
+    const results: CaseRuns[] = [];
+    const files = opts.mode === 'files' || opts.mode === 'all' ? await runFilesMode(ws, CASES, { runs: opts.runs, cold: opts.cold, log }) : [];
+    results.push(...files);
+    if (opts.mode === 'registry' || opts.mode === 'all') {
+      const missing = registryToolsMissing();
+      if (missing && opts.mode === 'registry') throw new Error(`--mode registry: ${missing}`);
+      if (missing) {
+        log(`registry mode skipped: ${missing}`);
+        registry = { republishBytes: [], note: `skipped: ${missing}` };
+      } else {
+        const r = await runRegistryMode(ws, { runs: opts.runs, log });
+        results.push(...r.runs);
+        registry = { republishBytes: r.republishBytes };
+      }
     }
+    if (results.length) rows = buildRows(results, ws.payloadBytes);
+    // The page-cache statement is about the bundles' files; registry rows read the registry's own storage
+    // too (their residency is in each row).
+    const measured = files.length ? files : results;
+    if (measured.length) residency = cacheResidency(measured);
     const cache = cacheStatement(opts.cold, opts.size, os.totalmem(), residency);
     let api: ApiReport | undefined;
-    if (opts.mode !== 'files') api = await runApiMode(ws, { requests: opts.apiRequests, concurrency: opts.apiConcurrency, log });
+    if (opts.mode === 'api' || opts.mode === 'all') api = await runApiMode(ws, { requests: opts.apiRequests, concurrency: opts.apiConcurrency, log });
     const comparisons = buildComparisons(rows);
-    const targets = judgeTargets(rows, comparisons, api, ws.payloadBytes);
+    const targets = judgeTargets(rows, comparisons, api, ws.payloadBytes, registry);
     const head = header(opts, ws, cache.note, started, startLoad);
     process.stdout.write(formatTable({ header: head, rows, comparisons, ...(api ? { api } : {}), targets }) + '\n');
     if (opts.json) {
@@ -93,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
         rows,
         comparisons,
         ...(api ? { api } : {}),
+        ...(registry ? { registry } : {}),
         targets,
       };
       await fsp.writeFile(opts.json, JSON.stringify(doc, null, 2) + '\n');

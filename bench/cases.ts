@@ -123,4 +123,8 @@ export const COMPARISONS: Array<{ subject: string; baseline: string }> = [
   { subject: 'install-tar', baseline: 'tar-x-sha256sum' },
   { subject: 'install-tar', baseline: 'tar-x-sync' },
   { subject: 'install-dir', baseline: 'cp-r' },
+  // registry mode (bench/registry-mode.ts)
+  { subject: 'publish', baseline: 'skopeo-copy' },
+  { subject: 'pull-install', baseline: 'curl-blobs' },
+  { subject: 'pull-install', baseline: 'curl-blobs-sync' },
 ];

@@ -1,7 +1,7 @@
 // `npm run bench -- [options]`: command-line values turned into checked BenchOptions. Pure.
 import { parseArgs } from 'node:util';
 
-export type BenchMode = 'files' | 'api' | 'all';
+export type BenchMode = 'files' | 'api' | 'registry' | 'all';
 
 export interface BenchOptions {
   /** payload bytes of the synthetic model tree */
@@ -22,12 +22,13 @@ export interface BenchOptions {
   apiConcurrency: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--size SIZE] [--runs N] [--mode files|api|all] [--json FILE]
+export const USAGE = `usage: npm run bench -- [--size SIZE] [--runs N] [--mode files|api|registry|all] [--json FILE]
                        [--cold] [--work-dir DIR] [--keep] [--api-requests N] [--api-concurrency N]
   --size    payload size of the synthetic model tree: 2G (default), 8G, 512M, 8M …
   --runs    runs of each command, taken round-robin (default 5)
   --mode    files: pack, verify, install and the baselines; api: status API latency, idle and
-            during a daemon install; all (default): both
+            during a daemon install; registry: publish and pull through a local CNCF Distribution
+            against skopeo copy and curl (needs docker-registry, skopeo, curl); all (default): every mode
   --json    also write every number as JSON to FILE
   --cold    drop the page cache before each command (root only); the default measures a warm cache
   --work-dir  where the temporary work folder goes (default the OS temp folder); needs about 5× SIZE free
@@ -78,7 +79,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     throw new BenchUsageError((err as Error).message);
   }
   const mode = values.mode ?? 'all';
-  if (mode !== 'files' && mode !== 'api' && mode !== 'all') throw new BenchUsageError('--mode must be files, api or all');
+  if (mode !== 'files' && mode !== 'api' && mode !== 'registry' && mode !== 'all')
+    throw new BenchUsageError('--mode must be files, api, registry or all');
   const opts: BenchOptions = {
     size: values.size === undefined ? 2 * 1024 ** 3 : parseSize(values.size),
     runs: positiveInt(values.runs, '--runs', 5),

@@ -86,7 +86,9 @@ export function cacheResidency(results: CaseRuns[]): { minPct: number; medianPct
 
 export function buildComparisons(rows: RowReport[]): ComparisonReport[] {
   const median = (id: string) => rows.find((r) => r.id === id)?.seconds?.median;
-  return COMPARISONS.map(({ subject, baseline }) => {
+  const ran = (id: string) => rows.some((r) => r.id === id);
+  // Pairs of a mode that did not run are left out; a pair whose command failed stays, unmeasured.
+  return COMPARISONS.filter(({ subject, baseline }) => ran(subject) && ran(baseline)).map(({ subject, baseline }) => {
     const a = median(subject);
     const b = median(baseline);
     return a !== undefined && b !== undefined ? { subject, baseline, timeRatio: round(a / b, 2) } : { subject, baseline };
@@ -94,7 +96,19 @@ export function buildComparisons(rows: RowReport[]): ComparisonReport[] {
 }
 
 /** The issue's targets, judged on this run's numbers; N/A when the run did not measure them. */
-export function judgeTargets(rows: RowReport[], comparisons: ComparisonReport[], api: ApiReport | undefined, sizeBytes: number): TargetReport[] {
+export interface RegistryReport {
+  /** payload bytes each unchanged second publish uploaded */
+  republishBytes: number[];
+  note?: string;
+}
+
+export function judgeTargets(
+  rows: RowReport[],
+  comparisons: ComparisonReport[],
+  api: ApiReport | undefined,
+  sizeBytes: number,
+  registry?: RegistryReport,
+): TargetReport[] {
   const ratio = (s: string, b: string) => comparisons.find((c) => c.subject === s && c.baseline === b)?.timeRatio;
   const atMost = (v: number | undefined, limit: number): Verdict => (v === undefined ? 'N/A' : v <= limit ? 'PASS' : 'MISS');
   const fmt = (v: number | undefined, unit: string) => (v === undefined ? 'not measured' : `${v}${unit}`);
@@ -139,6 +153,28 @@ export function judgeTargets(rows: RowReport[], comparisons: ComparisonReport[],
       text: 'status API p99 < 50 ms while an install runs',
       verdict: busy === undefined || busy.latencyMs.count === 0 ? 'N/A' : busy.latencyMs.p99 < 50 ? 'PASS' : 'MISS',
       measured: busy === undefined ? 'not measured' : `p99 ${round(busy.latencyMs.p99, 1)} ms over ${busy.latencyMs.count} requests`,
+    },
+    ...registryTargets(ratio('publish', 'skopeo-copy'), ratio('pull-install', 'curl-blobs'), registry, atMost, fmt),
+  ];
+}
+
+function registryTargets(
+  publish: number | undefined,
+  pull: number | undefined,
+  registry: RegistryReport | undefined,
+  atMost: (v: number | undefined, limit: number) => Verdict,
+  fmt: (v: number | undefined, unit: string) => string,
+): TargetReport[] {
+  const bytes = registry?.republishBytes ?? [];
+  const most = bytes.length ? Math.max(...bytes) : undefined;
+  return [
+    { id: 'publish-vs-skopeo', text: 'publish ≤ 1.2× skopeo copy of the same artifact', verdict: atMost(publish, 1.2), measured: fmt(publish, '×') },
+    { id: 'pull-vs-curl', text: 'pull-and-install ≤ 1.2× curl of the blobs', verdict: atMost(pull, 1.2), measured: fmt(pull, '×') },
+    {
+      id: 'republish-uploads-nothing',
+      text: 'a second publish of an unchanged bundle uploads 0 payload bytes',
+      verdict: most === undefined ? 'N/A' : most === 0 ? 'PASS' : 'MISS',
+      measured: most === undefined ? 'not measured' : `${most} bytes (largest of ${bytes.length} run(s))`,
     },
   ];
 }

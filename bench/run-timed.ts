@@ -8,6 +8,8 @@ export interface Invocation {
   argv: string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** keep the command's stdout here (a --json report); otherwise it is discarded */
+  stdoutFile?: string;
 }
 
 export interface TimedRun {
@@ -30,17 +32,23 @@ export async function runTimed(inv: Invocation, rssFile: string): Promise<TimedR
   if (cmd === undefined) throw new Error('empty command');
   const argv = HAVE_GNU_TIME ? [GNU_TIME, '-f', '%M', '-o', rssFile, cmd, ...args] : [cmd, ...args];
   let stderr = '';
+  const out = inv.stdoutFile === undefined ? undefined : await fsp.open(inv.stdoutFile, 'w');
   const started = process.hrtime.bigint();
   const exitCode = await new Promise<number>((resolve, reject) => {
-    const child = spawn(argv[0] ?? '', argv.slice(1), { cwd: inv.cwd, env: inv.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s: string) => {
+    const child = spawn(argv[0] ?? '', argv.slice(1), {
+      cwd: inv.cwd,
+      env: inv.env ?? process.env,
+      stdio: ['ignore', out ? out.fd : 'ignore', 'pipe'],
+    });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (s: string) => {
       stderr = (stderr + s).slice(-TAIL);
     });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  await out?.close();
   const run: TimedRun = { ms, exitCode };
   if (HAVE_GNU_TIME) {
     const text = await fsp.readFile(rssFile, 'utf8').catch(() => '');

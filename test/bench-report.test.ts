@@ -81,7 +81,28 @@ t.test('targets: PASS and MISS follow the medians', async (t) => {
     'peak-rss': 'MISS', // 200 000 KiB = 204.8 MB
     'daemon-peak-rss': 'PASS',
     'api-p99': 'MISS',
+    'publish-vs-skopeo': 'N/A',
+    'pull-vs-curl': 'N/A',
+    'republish-uploads-nothing': 'N/A',
   });
+  const reg = buildRows(
+    [
+      runsOf('publish', 'airlock', [3]),
+      runsOf('skopeo-copy', 'baseline', [2]),
+      runsOf('pull-install', 'airlock', [1.2]),
+      runsOf('curl-blobs', 'baseline', [1]),
+    ],
+    2e9,
+  );
+  const regVerdicts = Object.fromEntries(
+    judgeTargets(reg, buildComparisons(reg), undefined, 2e9, { republishBytes: [0, 5] }).map((x) => [x.id, x.verdict]),
+  );
+  t.match(regVerdicts, { 'publish-vs-skopeo': 'MISS', 'pull-vs-curl': 'PASS', 'republish-uploads-nothing': 'MISS' });
+  t.same(
+    buildComparisons(reg).map((c) => `${c.subject}/${c.baseline}`),
+    ['publish/skopeo-copy', 'pull-install/curl-blobs'],
+    'only the pairs whose both commands ran',
+  );
   const none = Object.fromEntries(judgeTargets([], [], undefined, 2e9).map((x) => [x.id, x.verdict]));
   t.ok(
     Object.values(none).every((v) => v === 'N/A'),

@@ -6,6 +6,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CASES } from '../bench/cases.js';
+import { REGISTRY_CASES } from '../bench/registry-mode.js';
+import { registryToolsMissing } from '../bench/registry-server.js';
 import { HAVE_FINCORE } from '../bench/page-cache.js';
 import { PACKAGE_ROOT } from '../src/util/schemas.js';
 import { childEnv } from './helpers/cli.js';
@@ -51,10 +53,11 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
   t.ok(doc.data.files > 300, 'a few hundred small files beside the shards');
   t.equal(doc.cache.state, 'warm');
 
+  const registry = registryToolsMissing() === undefined;
   t.same(
     doc.rows.map((r) => r.id),
-    CASES.map((c) => c.id),
-    'one row per command, airlock and baselines',
+    [...CASES.map((c) => c.id), ...(registry ? REGISTRY_CASES.map((c) => c.id) : [])],
+    'one row per command, airlock and baselines (and the registry mode where docker-registry, skopeo and curl are installed)',
   );
   for (const id of ['sha256sum', 'tar-x', 'tar-x-sha256sum', 'cat'])
     t.ok(
@@ -82,8 +85,20 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
 
   t.same(
     doc.targets.map((x) => x.id),
-    ['install-vs-tar', 'install-vs-tar-sha256sum', 'verify-throughput', 'peak-rss', 'daemon-peak-rss', 'api-p99'],
+    [
+      'install-vs-tar',
+      'install-vs-tar-sha256sum',
+      'verify-throughput',
+      'peak-rss',
+      'daemon-peak-rss',
+      'api-p99',
+      'publish-vs-skopeo',
+      'pull-vs-curl',
+      'republish-uploads-nothing',
+    ],
   );
+  if (registry)
+    t.equal(doc.targets.find((x) => x.id === 'republish-uploads-nothing')?.verdict, 'PASS', 'an unchanged bundle published again uploads nothing');
   for (const x of doc.targets) t.match(x.verdict, /^(PASS|MISS|N\/A)$/);
   t.match(stdout, /page cache: warm/);
   t.match(stdout, /^targets:$/m);
