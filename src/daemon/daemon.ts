@@ -96,7 +96,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   };
 
   const hub = new EventHub();
-  const metrics = new Metrics();
+  const metrics = new Metrics(deps.version);
   const audit = new AuditLog({
     file: path.join(stateDir, 'audit.jsonl'),
     logger: deps.loggers.audit,
@@ -121,11 +121,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     hooks: {
       audit: (e) => audit.record(e),
       changed: (rec) => hub.publish({ event: 'bundle', data: rec }),
-      finished: (outcome, info) => {
-        metrics.countOutcome(outcome);
-        if (info.bytesVerified) metrics.addBytesVerified(info.bytesVerified);
-        if (info.seconds !== undefined && outcome !== 'skipped') metrics.observeVerification(info.seconds);
-      },
+      finished: (f) => metrics.observe(f),
     },
   });
   await pipeline.load();
