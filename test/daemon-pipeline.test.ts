@@ -124,9 +124,23 @@ t.test('a duplicate note says which bundle, and never that the copy was verified
 });
 
 t.test('records from before the duplicate state are shown as what they were', async (t) => {
-  const base = { id: 'r', location: '/drop/r', form: 'dir', media: false, bundleId: 'b-1', arrival: { bytesPresent: 1 }, detectedAt: '', updatedAt: '' };
+  const base = {
+    id: 'r',
+    location: '/drop/r',
+    form: 'dir',
+    media: false,
+    bundleId: 'b-1',
+    arrival: { bytesPresent: 1 },
+    detectedAt: '',
+    updatedAt: '',
+  };
   const verification = { bytesDone: 0, bytesTotal: 0 };
-  const fromStore = { ...base, state: 'installed', verification, install: { status: 'already-installed', path: '/s/d/b-1', bytesVerified: 0, durationMs: 1 } };
+  const fromStore = {
+    ...base,
+    state: 'installed',
+    verification,
+    install: { status: 'already-installed', path: '/s/d/b-1', bytesVerified: 0, durationMs: 1 },
+  };
   const fromMemory = { ...base, state: 'installed', verification, note: 'already installed from /drop/q (same manifest digest)' };
   const real = { ...base, state: 'installed', verification, install: { status: 'installed', path: '/s/d/b-1', bytesVerified: 9, durationMs: 1 } };
   t.match(truthfulRecord(fromStore as BundleRecord), { state: 'duplicate', duplicateOf: { bundleId: 'b-1', path: '/s/d/b-1' }, install: undefined });

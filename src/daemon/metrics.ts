@@ -132,7 +132,11 @@ export function renderMetrics(s: MetricsSnapshot): string {
     out.push(`airlock_verification_duration_seconds_count{outcome="${o}"} ${h.count}`);
   }
 
-  head('airlock_last_install_timestamp_seconds', 'gauge', 'When the newest deployment kept in the store for each model was installed, in Unix seconds.');
+  head(
+    'airlock_last_install_timestamp_seconds',
+    'gauge',
+    'When the newest deployment kept in the store for each model was installed, in Unix seconds.',
+  );
   for (const m of s.lastInstall) out.push(`airlock_last_install_timestamp_seconds{model="${label(m.model)}"} ${m.seconds}`);
   head('airlock_current_sequence', 'gauge', 'Sequence of the current deployment per model and channel.');
   for (const c of s.currentSequence) out.push(`airlock_current_sequence{model="${label(c.model)}",channel="${label(c.channel)}"} ${c.sequence}`);

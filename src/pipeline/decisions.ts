@@ -49,9 +49,7 @@ export function isUnchangedFinished(rec: BundleRecord | undefined, fingerprint: 
 }
 
 export type ProcessingDecision =
-  | { kind: 'process' }
-  | { kind: 'duplicate'; of: Omit<DuplicateOf, 'bundleId'> }
-  | { kind: 'rejected-before'; code?: ErrorCode; note: string };
+  { kind: 'process' } | { kind: 'duplicate'; of: Omit<DuplicateOf, 'bundleId'> } | { kind: 'rejected-before'; code?: ErrorCode; note: string };
 
 /**
  * Idempotence by manifest digest: a digest already installed is not installed again (wherever it was dropped):
@@ -75,7 +73,7 @@ export function duplicateNote(of: DuplicateOf, location?: string): string {
   const where = of.path === undefined ? '' : `; it is in the store at ${of.path}`;
   return (
     `duplicate of ${of.bundleId}, installed before${from}${when}${where}. Same signed manifest (signatures checked); ` +
-    'this copy\'s payload was not read and nothing of it is used'
+    "this copy's payload was not read and nothing of it is used"
   );
 }
 

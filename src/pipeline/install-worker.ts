@@ -30,7 +30,10 @@ async function run(req: WorkerRequest): Promise<void> {
       onProgress: report,
     });
     const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs } = result;
-    post({ type: 'result', result: { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs } });
+    post({
+      type: 'result',
+      result: { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs },
+    });
   } catch (err) {
     const e = toAirlockError(err);
     post({

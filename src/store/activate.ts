@@ -141,7 +141,14 @@ export async function activateBundle(
         warnings.push(`could not remove evicted ${old.dir} (removed on the next run): ${err.message}`),
       );
     }
-    return { record, bytesVerified: walk.bytesVerified, filesVerified: walk.filesVerified, bytesWritten, evicted: evicted.map((e) => e.bundleId), warnings };
+    return {
+      record,
+      bytesVerified: walk.bytesVerified,
+      filesVerified: walk.filesVerified,
+      bytesWritten,
+      evicted: evicted.map((e) => e.bundleId),
+      warnings,
+    };
   } catch (err) {
     for (const u of undo.reverse()) await u().catch(() => undefined);
     throw installError(err, opts.signal);
