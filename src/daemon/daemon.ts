@@ -9,6 +9,7 @@ import { listenApi } from '../api/listen.js';
 import { createApiServer } from '../api/server.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { DEMO_KEY_FINGERPRINT } from '../trust/trust-health.js';
 import type { Deployer, DeploymentStore, Installer } from '../pipeline/ports.js';
 import { ArrivalTracker } from '../watcher/arrival-tracker.js';
 import { createChokidarSource } from '../watcher/chokidar-source.js';
@@ -73,8 +74,8 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const { log } = deps.loggers;
   if (loaded.demoTrust) {
     log.warn(
-      { allowedSigners: config.trust.allowedSigners },
-      'DEMO TRUST FILE IN USE: anyone with the demo key from the repository can sign bundles this daemon installs. Use --config with your own allowed_signers for anything real.',
+      { allowedSigners: config.trust.allowedSigners, demoKey: DEMO_KEY_FINGERPRINT },
+      `DEMO KEY TRUSTED: ${config.trust.allowedSigners} lets the demo key ${DEMO_KEY_FINGERPRINT} sign, and its private half is published with airlock: anyone can sign bundles this daemon installs. Trust your own keys only (docs/keys.md).`,
     );
   }
   const stateDir = daemonDir(config.store);
