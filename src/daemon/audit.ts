@@ -78,7 +78,7 @@ export class AuditLog {
   record(input: AuditInput): AuditEvent {
     const event: AuditEvent = { at: this.clock().toISOString(), ...input };
     this.push(event);
-    this.logger.info(
+    this.logger[auditLevel(event)](
       { audit: event.event, ...withoutAt(event) },
       `audit: ${event.event}${event.name ? ` ${event.name}` : ''}${event.code ? ` ${event.code}` : ''}`,
     );
@@ -141,6 +141,25 @@ export class AuditLog {
   private push(e: AuditEvent): void {
     this.ring.push(e);
     if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
+  }
+}
+
+/**
+ * The log level of a decision, so journald's priorities (`journalctl -p warning`) and log filters mean something:
+ * a bundle refused is a warning, a bundle or container the host could not bring up is an error, an automatic
+ * fallback to the previous deployment is a warning; everything else (and an operator's own rollback) is routine.
+ */
+export function auditLevel(e: Pick<AuditEvent, 'event' | 'actor'>): 'info' | 'warn' | 'error' {
+  switch (e.event) {
+    case 'rejected':
+      return 'warn';
+    case 'failed':
+    case 'deploy-failed':
+      return 'error';
+    case 'rolled-back':
+      return e.actor === 'api' ? 'info' : 'warn';
+    default:
+      return 'info';
   }
 }
 

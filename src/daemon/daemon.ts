@@ -9,6 +9,7 @@ import { listenApi } from '../api/listen.js';
 import { createApiServer } from '../api/server.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { DEMO_KEY_FINGERPRINT } from '../trust/trust-health.js';
 import type { Deployer, DeploymentStore, Installer } from '../pipeline/ports.js';
 import { ArrivalTracker } from '../watcher/arrival-tracker.js';
 import { createChokidarSource } from '../watcher/chokidar-source.js';
@@ -73,8 +74,8 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const { log } = deps.loggers;
   if (loaded.demoTrust) {
     log.warn(
-      { allowedSigners: config.trust.allowedSigners },
-      'DEMO TRUST FILE IN USE: anyone with the demo key from the repository can sign bundles this daemon installs. Use --config with your own allowed_signers for anything real.',
+      { allowedSigners: config.trust.allowedSigners, demoKey: DEMO_KEY_FINGERPRINT },
+      `DEMO KEY TRUSTED: ${config.trust.allowedSigners} lets the demo key ${DEMO_KEY_FINGERPRINT} sign, and its private half is published with airlock: anyone can sign bundles this daemon installs. Trust your own keys only (docs/keys.md).`,
     );
   }
   const stateDir = daemonDir(config.store);
@@ -96,7 +97,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   };
 
   const hub = new EventHub();
-  const metrics = new Metrics();
+  const metrics = new Metrics(deps.version);
   const audit = new AuditLog({
     file: path.join(stateDir, 'audit.jsonl'),
     logger: deps.loggers.audit,
@@ -121,11 +122,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     hooks: {
       audit: (e) => audit.record(e),
       changed: (rec) => hub.publish({ event: 'bundle', data: rec }),
-      finished: (outcome, info) => {
-        metrics.countOutcome(outcome);
-        if (info.bytesVerified) metrics.addBytesVerified(info.bytesVerified);
-        if (info.seconds !== undefined && outcome !== 'skipped') metrics.observeVerification(info.seconds);
-      },
+      finished: (f) => metrics.observe(f),
     },
   });
   await pipeline.load();

@@ -1,12 +1,13 @@
 // doctor's probes: read the config, ask the engine, look at the store, the port and the disk. Facts only;
 // checks.ts decides.
-import { access, readFile, statfs } from 'node:fs/promises';
+import { access, lstat, readFile, statfs } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { configFromDocument } from '../config/load-config.js';
 import { toAirlockError } from '../errors.js';
 import { readAllowedSigners } from '../trust/allowed-signers.js';
-import { loadRevokedKeys } from '../trust/revoked-keys.js';
+import { loadRevokedKeys, type RevokedKeys } from '../trust/revoked-keys.js';
+import { summarizeTrust } from '../trust/trust-health.js';
 import { chooseConfig, describeConfig } from '../config/discover.js';
 import { loadDaemonConfig } from '../config/load-config.js';
 import {
@@ -23,7 +24,7 @@ import { createRuntime } from '../runtime/index.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { checkStore } from '../store/check-store.js';
 import { listDeployments, type DeploymentInfo } from '../store/deployments.js';
-import type { DockerFacts, DoctorFacts, ImageFacts, ModelFacts, PortFacts, TrustFacts } from './checks.js';
+import type { DockerFacts, DoctorFacts, ImageFacts, ModelFacts, PortFacts, TokenFacts, TrustFacts } from './checks.js';
 import { parseContainerUser, treeAccess } from './tree-access.js';
 
 export interface DoctorOptions {
@@ -48,7 +49,8 @@ export async function gatherDoctorFacts(opts: DoctorOptions): Promise<DoctorFact
     models: [],
     ...pick(cfg, 'configProblem', 'configSecret'),
   };
-  if (cfg.trust) facts.trust = await trustFacts(cfg.trust);
+  if (cfg.trust) facts.trust = { ...(await trustFacts(cfg.trust)), ...(cfg.quickStart ? { quickStart: true } : {}) };
+  if (cfg.tokenFile !== undefined) facts.token = await tokenFacts(cfg.tokenFile);
   let runtime = await createRuntime(cfg.runtime, opts.env);
   if (runtime) {
     facts.docker = await dockerFacts(runtime, opts.env);
@@ -74,7 +76,9 @@ interface ConfigFacts {
   source: string;
   runtime: RuntimeConfig;
   store?: string;
-  trust?: { allowedSigners: string; revokedKeys?: string };
+  trust?: { allowedSigners: string; revokedKeys?: string; threshold: number };
+  tokenFile?: string;
+  quickStart?: boolean;
   configProblem?: string;
   configSecret?: string;
 }
@@ -116,6 +120,7 @@ async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
     out.runtime = config.runtime;
     out.store = config.store;
     out.trust = config.trust;
+    out.tokenFile = config.api.tokenFile;
   } catch (err) {
     out.configProblem = toAirlockError(err).message;
     try {
@@ -127,24 +132,44 @@ async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
   return out;
 }
 
-/** The trust files as the daemon would read them at start-up: loads, how many keys, what was skipped. */
-async function trustFacts(files: { allowedSigners: string; revokedKeys?: string }): Promise<TrustFacts> {
+/** The trust files as the daemon would read them at start-up: loads, how many keys can sign now, what was skipped. */
+async function trustFacts(files: { allowedSigners: string; revokedKeys?: string; threshold: number }): Promise<TrustFacts> {
   const describe = (err: unknown) => {
     const e = toAirlockError(err);
     return `${e.code}: ${e.message}`;
   };
-  const out: TrustFacts = await readAllowedSigners(files.allowedSigners).then(
-    (f) => ({ allowedSigners: files.allowedSigners, keys: f.signers.length, warnings: f.warnings }),
-    (err: unknown) => ({ allowedSigners: files.allowedSigners, warnings: [], problem: describe(err) }),
+  const base = { allowedSigners: files.allowedSigners, threshold: files.threshold };
+  const parsed = await readAllowedSigners(files.allowedSigners).then(
+    (f) => ({ ok: true as const, f }),
+    (err: unknown) => ({ ok: false as const, problem: describe(err) }),
   );
+  if (!parsed.ok) return { ...base, warnings: [], problem: parsed.problem };
+  const out: TrustFacts = { ...base, keys: parsed.f.signers.length, warnings: parsed.f.warnings };
+  let revoked: RevokedKeys | undefined;
   if (files.revokedKeys !== undefined) {
     const path = files.revokedKeys;
     out.revoked = await loadRevokedKeys(path).then(
-      (r) => ({ path, keys: r.blobs.length }),
+      (r) => {
+        revoked = r;
+        return { path, keys: r.blobs.length };
+      },
       (err: unknown) => ({ path, problem: describe(err) }),
     );
   }
+  out.summary = summarizeTrust(parsed.f.signers, revoked, new Date());
   return out;
+}
+
+/** The token file's kind and mode, never its contents. */
+async function tokenFacts(file: string): Promise<TokenFacts> {
+  try {
+    const st = await lstat(file);
+    return { path: file, exists: true, regular: st.isFile(), mode: st.mode & 0o7777 };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { path: file, exists: false };
+    return { path: file, exists: false, problem: code ?? (err as Error).message };
+  }
 }
 
 async function embeddedConfigFacts(cwd: string): Promise<ConfigFacts> {
@@ -155,7 +180,9 @@ async function embeddedConfigFacts(cwd: string): Promise<ConfigFacts> {
       source: describeConfig({ source: loaded.source, origin: 'embedded' }),
       runtime: c.runtime,
       store: c.store,
-      trust: { allowedSigners: c.trust.allowedSigners },
+      trust: c.trust,
+      tokenFile: c.api.tokenFile,
+      quickStart: true,
     };
   } catch (err) {
     return { source: 'the embedded quick-start config', runtime: { kind: 'none' }, configProblem: toAirlockError(err).message };

@@ -4,7 +4,7 @@ import { toAirlockError } from '../errors.js';
 import { sourceFromRef } from '../bundle/sources.js';
 import { installBundle } from '../ops/install.js';
 import { loadTrust } from '../trust/load-trust.js';
-import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
+import { DAEMON_DOWNGRADE_HINT, type WorkerMessage, type WorkerRequest } from './worker-protocol.js';
 import { throttled } from './throttle-progress.js';
 
 async function run(req: WorkerRequest): Promise<void> {
@@ -24,12 +24,16 @@ async function run(req: WorkerRequest): Promise<void> {
       threshold: req.threshold,
       retention: req.retention,
       limits: { maxManifestBytes: req.maxManifestBytes },
+      downgradeHint: DAEMON_DOWNGRADE_HINT,
       now: new Date(),
       signal: controller.signal,
       onProgress: report,
     });
-    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } = result;
-    post({ type: 'result', result: { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } });
+    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs } = result;
+    post({
+      type: 'result',
+      result: { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs },
+    });
   } catch (err) {
     const e = toAirlockError(err);
     post({

@@ -15,7 +15,7 @@ import { RequestWorker } from '../util/request-worker.js';
 import type { IdentifyRequest } from './identify.js';
 import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from './ports.js';
 import { throttled } from './throttle-progress.js';
-import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
+import { DAEMON_DOWNGRADE_HINT, type WorkerMessage, type WorkerRequest } from './worker-protocol.js';
 
 export interface WorkerInstallerOptions {
   store: string;
@@ -94,12 +94,13 @@ export class WorkerInstaller implements Installer {
       threshold: this.o.threshold,
       retention: this.o.retention,
       limits: { maxManifestBytes: this.o.maxManifestBytes },
+      downgradeHint: DAEMON_DOWNGRADE_HINT,
       now: new Date(),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
-    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } = result;
-    return { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs };
+    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs } = result;
+    return { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs };
   }
 
   private installInWorker(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {

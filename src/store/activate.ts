@@ -20,6 +20,7 @@ import { buildTree } from './tree-builder.js';
 export interface LockedOutcome {
   record: DeploymentRecord;
   bytesVerified: number;
+  filesVerified: number;
   bytesWritten: number;
   evicted: string[];
   warnings: string[];
@@ -42,6 +43,8 @@ export interface ActivationOptions {
 export interface FillResult {
   failures: FailureList;
   bytesVerified: number;
+  /** files (image archives included) whose bytes were hashed and matched */
+  filesVerified: number;
 }
 
 /**
@@ -138,7 +141,14 @@ export async function activateBundle(
         warnings.push(`could not remove evicted ${old.dir} (removed on the next run): ${err.message}`),
       );
     }
-    return { record, bytesVerified: walk.bytesVerified, bytesWritten, evicted: evicted.map((e) => e.bundleId), warnings };
+    return {
+      record,
+      bytesVerified: walk.bytesVerified,
+      filesVerified: walk.filesVerified,
+      bytesWritten,
+      evicted: evicted.map((e) => e.bundleId),
+      warnings,
+    };
   } catch (err) {
     for (const u of undo.reverse()) await u().catch(() => undefined);
     throw installError(err, opts.signal);

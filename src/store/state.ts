@@ -90,7 +90,8 @@ export function decideInstall(state: StoreState, b: BundleFacts, allowDowngrade:
   if (highest && b.sequence < highest.sequence && !allowDowngrade) {
     return reject(
       'ROLLBACK',
-      `${b.name} (channel ${b.channel}) sequence ${b.sequence} is lower than the installed ${highest.sequence} (${highest.bundleId}); use --allow-downgrade to install it anyway`,
+      // What to do instead depends on the caller (the CLI has --allow-downgrade, the daemon has not): ops/install.ts adds it.
+      `${b.name} (channel ${b.channel}) sequence ${b.sequence} is lower than the installed ${highest.sequence} (${highest.bundleId})`,
     );
   }
   if (highest && b.sequence === highest.sequence && b.manifestDigest !== highest.manifestDigest) {

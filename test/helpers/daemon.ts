@@ -244,7 +244,8 @@ export class FakeInstaller implements Installer {
       manifestDigest: id.manifestDigest,
       path: `/store/deployments/${id.bundleId}`,
       trust: { threshold: 1, trustedKeys: 1, satisfied: true, signers: id.signers, failures: [] },
-      bytesVerified: 1000,
+      bytesVerified: outcome === 'already-installed' ? 0 : 1000,
+      filesVerified: outcome === 'already-installed' ? 0 : 2,
       durationMs: 5,
     };
   }
