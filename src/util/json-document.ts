@@ -1,7 +1,6 @@
 // Every JSON document airlock reads goes through here: a size cap before parsing, JSON.parse, the document's
 // JSON Schema (schema/NAME.schema.json), and one error code for all three, naming the document and the field.
-import { AirlockError, FailureList, type ErrorCode } from '../errors.js';
-import { clip } from '../format/paths.js';
+import { AirlockError, capText, FailureList, type ErrorCode } from '../errors.js';
 import { firstSchemaProblem, schemaProblems } from './schemas.js';
 
 export interface JsonDocumentOptions {
@@ -21,6 +20,10 @@ export interface JsonDocumentOptions {
    */
   allProblems?: boolean;
 }
+
+/** How much of a parser's message or a field name (both can carry untrusted text) a refusal quotes. */
+const SHOWN = 256;
+const clip = (s: string) => capText(s, SHOWN);
 
 export function parseJsonDocument<T>(input: Buffer | string, o: JsonDocumentOptions): T {
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
