@@ -153,7 +153,7 @@ t.test('a symlinked drop folder is watched by its real path; junk with 3000 fail
   const keyCopy = path.join(base, 'demo_ed25519');
   await fsp.copyFile(DEMO_KEY, keyCopy);
   await fsp.chmod(keyCopy, 0o600);
-  const demo = { privatePath: keyCopy, publicLine: readFileSync(`${DEMO_KEY}.pub`, 'utf8').trim() };
+  const demo = { privatePath: keyCopy };
   await writeDirBundle(path.join(link, 'junk'), { manifest, signers: [demo] });
   const junk = await d.waitFor(finishedAt(path.join(real, 'junk')), { what: 'junk rejected' });
   t.match(junk, { state: 'rejected', error: { code: 'BAD_PATH' } });
