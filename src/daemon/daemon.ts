@@ -19,6 +19,7 @@ import { AuditLog } from './audit.js';
 import { EventHub } from '../pipeline/event-hub.js';
 import type { Loggers } from './logger.js';
 import { Metrics } from './metrics.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { createDaemonView } from './view.js';
 import { resolveWatchRoots, watchNewMediaRoots } from './watch-roots.js';
 
@@ -35,6 +36,8 @@ export interface DaemonDeps {
   keepAliveMs?: number;
   /** how often missing media roots are looked for again (ms) */
   mediaRecheckMs?: number;
+  /** the one clock of the daemon: records, audit, deploy states (default: the system's) */
+  clock?: Clock;
 }
 
 export interface RunningDaemon {
@@ -71,6 +74,7 @@ export function daemonDir(store: string): string {
 export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promise<RunningDaemon> {
   const { config } = loaded;
   const { log } = deps.loggers;
+  const clock = deps.clock ?? systemClock;
   if (loaded.demoTrust) {
     log.warn(
       { allowedSigners: config.trust.allowedSigners },
@@ -102,6 +106,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     logger: deps.loggers.audit,
     hub,
     capacity: config.retention.auditEvents,
+    clock,
     onFatal: fatalIn('audit trail'),
   });
   await audit.load();
@@ -117,6 +122,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     retention: config.retention.bundles,
     retainRejected: config.retention.rejected,
     stallMs: config.limits.stallSeconds * 1000,
+    clock,
     onFatal: fatalIn('daemon state'),
     hooks: {
       audit: (e) => audit.record(e),
@@ -142,7 +148,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
 
   const view = createDaemonView({
     version: deps.version,
-    startedAt: new Date(),
+    startedAt: clock(),
     loaded,
     watched: () => watched,
     pipeline,
@@ -151,6 +157,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     audit,
     metrics,
     hub,
+    clock,
   });
   const app = await createApiServer(view, {
     token: token.token,

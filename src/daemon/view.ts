@@ -8,6 +8,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { DeployState } from '../pipeline/types.js';
 import type { AuditLog } from './audit.js';
 import type { EventHub } from '../pipeline/event-hub.js';
+import type { Clock } from '../util/clock.js';
 import { renderMetrics, type Metrics } from './metrics.js';
 
 export interface ViewParts {
@@ -21,6 +22,7 @@ export interface ViewParts {
   audit: AuditLog;
   metrics: Metrics;
   hub: EventHub;
+  clock: Clock;
 }
 
 export function createDaemonView(p: ViewParts): DaemonView {
@@ -87,7 +89,7 @@ export function createDaemonView(p: ViewParts): DaemonView {
           return { state: 'failed' as const, code: e.code, message: e.message };
         },
       );
-      runtime.updatedAt ??= new Date().toISOString();
+      runtime.updatedAt ??= p.clock().toISOString();
       runtimeState.set(name, runtime);
       p.hub.publish({ event: 'deployment', data: { name, runtime } });
       p.audit.record({

@@ -24,7 +24,7 @@ async function run(req: WorkerRequest): Promise<void> {
       threshold: req.threshold,
       retention: req.retention,
       limits: { maxManifestBytes: req.maxManifestBytes },
-      now: new Date(),
+      now: req.now,
       signal: controller.signal,
       onProgress: report,
     });

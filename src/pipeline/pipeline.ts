@@ -20,6 +20,7 @@ import {
   recordIdFor,
 } from './decisions.js';
 import type { Deployer, DeploymentStore, InstallOutcome, Installer } from './ports.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { StallGuard } from './stall-guard.js';
 import { readStateFile, StateWriter, STATE_SCHEMA_VERSION, type DaemonStateDocument } from './state-file.js';
 import { TERMINAL_STATES, type BundleRecord, type BundleState, type ProcessedEntry } from './types.js';
@@ -57,7 +58,7 @@ export interface PipelineOptions {
   stopGraceMs?: number;
   /** the state file cannot be written (repeatedly, or a write hangs): the daemon must exit */
   onFatal?: (err: unknown) => void;
-  clock?: () => Date;
+  clock?: Clock;
   /** how often verification progress is published, at most */
   progressIntervalMs?: number;
 }
@@ -78,10 +79,10 @@ export class Pipeline {
   private running: Promise<void> | undefined;
   private stopping = false;
   private readonly writer: StateWriter;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
 
   constructor(private readonly o: PipelineOptions) {
-    this.clock = o.clock ?? (() => new Date());
+    this.clock = o.clock ?? systemClock;
     this.writer = new StateWriter(o.stateFile, () => this.document(), {
       onError: (err) => o.log.error({ err }, 'cannot write the daemon state; trying again'),
       onFatal: o.onFatal ?? ((err) => o.log.error({ err }, 'cannot write the daemon state')),

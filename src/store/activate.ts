@@ -34,6 +34,8 @@ export interface ActivationInput {
 
 export interface ActivationOptions {
   retention: number;
+  /** the install's time: recorded as installedAt and as the state's update time */
+  now: Date;
   signal?: AbortSignal;
   onActivating?: () => void;
 }
@@ -112,7 +114,7 @@ export async function activateBundle(
       manifestDigest: bundle.digest,
       kind: m.kind,
       dir: rel,
-      installedAt: new Date().toISOString(),
+      installedAt: opts.now.toISOString(),
       profiles: m.profiles,
       images: m.images.map((i) => ({ ref: i.ref, id: i.id, sha256: i.sha256, size: i.size })),
       ...(m.servedModelName !== undefined ? { servedModelName: m.servedModelName } : {}),
@@ -122,7 +124,7 @@ export async function activateBundle(
       bytes: totals.payloadBytes,
       linkMode: tree.fallbackCopies > 0 ? 'copy' : 'hardlink',
     };
-    const { state: next, evicted } = applyInstall(state, record, opts.retention, new Date());
+    const { state: next, evicted } = applyInstall(state, record, opts.retention, opts.now);
     opts.signal?.throwIfAborted();
     const warnings = await commit(store, next);
     undo.length = 0;

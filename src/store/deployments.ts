@@ -113,14 +113,14 @@ export function deploymentLister(store: string): () => Promise<ModelDeployments[
 }
 
 /** Make a kept deployment of `name` current again (`to`: bundle id or manifest digest; default: the previous one). */
-export async function rollback(store: string, name: string, to?: string): Promise<DeploymentInfo> {
+export async function rollback(store: string, name: string, to?: string, now: Date = new Date()): Promise<DeploymentInfo> {
   const abs = path.resolve(store);
   await assertStoreShape(abs, true);
   const lock = await acquireStoreLock(abs);
   try {
     await recoverStore(abs);
     const state = await readState(abs);
-    const { state: next, target } = applyRollback(state, name, to, new Date());
+    const { state: next, target } = applyRollback(state, name, to, now);
     if (target !== state.models.find((m) => m.name === name)?.deployments[0]) {
       await writeState(abs, next);
       await switchCurrent(abs, name, target.bundleId);
