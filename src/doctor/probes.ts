@@ -171,7 +171,7 @@ async function dockerFacts(runtime: Runtime, env: NodeJS.ProcessEnv): Promise<Do
 async function modelFacts(d: DeploymentInfo, rc: DeploySettings, runtime: Runtime | undefined): Promise<ModelFacts> {
   const user = parseContainerUser(rc.user);
   const tree = user ? await treeAccess(d.path, user) : { exists: true, unreadable: [], unreadableCount: 0 };
-  const modelPath = rc.modelPath ?? d.modelPath;
+  const modelPath = rc.modelPath ?? d.hints.modelPath;
   const img = d.imageArchives[0];
   let image: ImageFacts | undefined;
   if (img && runtime) {

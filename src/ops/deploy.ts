@@ -78,12 +78,8 @@ export function targetFor(d: DeploymentInfo): DeploymentTarget {
     bundleId: d.bundleId,
     manifestDigest: d.manifestDigest,
     path: d.path,
-    hints: {
-      kind: d.kind,
-      profiles: d.profiles,
-      ...(d.servedModelName !== undefined ? { servedModelName: d.servedModelName } : {}),
-      ...(d.modelPath !== undefined ? { modelPath: d.modelPath } : {}),
-    },
+    kind: d.kind,
+    hints: d.hints,
     image: { ref: image.ref, id: image.id, archivePath: image.path },
   };
 }

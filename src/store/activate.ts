@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { WalkSink } from '../format/payload.js';
 import { AirlockError, toAirlockError, type FailureList } from '../errors.js';
-import { manifestTotals, type Manifest } from '../format/manifest.js';
+import { manifestTotals, runtimeHints, type Manifest } from '../format/manifest.js';
 import { adoptBlob, blobPath, fsyncBlobDirs } from './content.js';
 import { switchCurrent } from './deployments.js';
 import { fsyncDir, makeDir, pathExists, removeTree } from './durable.js';
@@ -115,10 +115,8 @@ export async function activateBundle(
       kind: m.kind,
       dir: rel,
       installedAt: opts.now.toISOString(),
-      profiles: m.profiles,
+      hints: runtimeHints(m),
       images: m.images.map((i) => ({ ref: i.ref, id: i.id, sha256: i.sha256, size: i.size })),
-      ...(m.servedModelName !== undefined ? { servedModelName: m.servedModelName } : {}),
-      ...(m.modelPath !== undefined ? { modelPath: m.modelPath } : {}),
       files: tree.files,
       symlinks: tree.symlinks,
       bytes: totals.payloadBytes,

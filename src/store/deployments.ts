@@ -1,7 +1,7 @@
 // What is installed, per model, and the operator's rollback to a kept version.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { BundleKind, Profile } from '../format/manifest.js';
+import type { BundleKind, RuntimeHints } from '../format/manifest.js';
 import { blobPath } from './content.js';
 import { replaceSymlink } from './durable.js';
 import { currentLinkRelPath, currentLinkTarget, STATE_FILE, storePath } from './layout.js';
@@ -35,9 +35,8 @@ export interface DeploymentInfo {
   installedAt: string;
   imageRefs: string[];
   imageArchives: ImageArchive[];
-  profiles: Profile[];
-  servedModelName?: string;
-  modelPath?: string;
+  /** what the manifest tells the runtime: profiles, served name, model path */
+  hints: RuntimeHints;
   current: boolean;
   files: number;
   symlinks: number;
@@ -65,9 +64,7 @@ export function toDeploymentInfo(store: string, d: DeploymentRecord, current: bo
     installedAt: d.installedAt,
     imageRefs: d.images.map((i) => i.ref),
     imageArchives: d.images.map((i) => ({ ref: i.ref, id: i.id, path: blobPath(store, i.sha256), sha256: i.sha256, size: i.size })),
-    profiles: d.profiles,
-    ...(d.servedModelName !== undefined ? { servedModelName: d.servedModelName } : {}),
-    ...(d.modelPath !== undefined ? { modelPath: d.modelPath } : {}),
+    hints: d.hints,
     current,
     files: d.files,
     symlinks: d.symlinks,

@@ -19,6 +19,8 @@ export interface JsonDocumentOptions {
    * untrusted documents: collecting every problem of a hostile one once took gigabytes). Default: the first.
    */
   allProblems?: boolean;
+  /** turn an older version of the document into the current one, before the schema checks it */
+  upgrade?: (doc: unknown) => unknown;
 }
 
 /** How much of a parser's message or a field name (both can carry untrusted text) a refusal quotes. */
@@ -36,6 +38,7 @@ export function parseJsonDocument<T>(input: Buffer | string, o: JsonDocumentOpti
   } catch (err) {
     throw new AirlockError(o.code, `${o.origin} is not JSON: ${clip((err as Error).message)}`, { path: o.origin, cause: err });
   }
+  if (o.upgrade) doc = o.upgrade(doc);
   if (o.schema === undefined) return doc as T;
   if (!o.allProblems) {
     const p = firstSchemaProblem(o.schema, doc);
