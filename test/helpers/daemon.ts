@@ -27,6 +27,8 @@ export interface TestDaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** how long to wait for the listening line (default 30 s) */
   startTimeoutMs?: number;
+  /** name the config by $AIRLOCK_CONFIG instead of --config */
+  configFromEnv?: boolean;
 }
 
 export interface LogLine {
@@ -75,8 +77,8 @@ export async function startTestDaemon(t: TapLike, opts: TestDaemonOptions = {}):
   const config = testConfig(dir, opts.config);
   const configFile = path.join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [AIRLOCK_BIN, 'daemon', '--config', configFile], {
-    env: childEnv(opts.env),
+  const child = spawn(process.execPath, [AIRLOCK_BIN, 'daemon', ...(opts.configFromEnv ? [] : ['--config', configFile])], {
+    env: childEnv({ ...opts.env, ...(opts.configFromEnv ? { AIRLOCK_CONFIG: configFile } : {}) }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];
