@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { repairStore } from '../store/recover.js';
 import type { FastifyInstance } from 'fastify';
+import type { ArrivalSource } from '../watcher/arrival-tracker.js';
 import type { ApiExtension } from '../api/context.js';
 import { loadOrCreateToken } from '../api/auth.js';
 import { listenApi } from '../api/listen.js';
@@ -38,6 +39,11 @@ export interface DaemonDeps {
   mediaRecheckMs?: number;
   /** the one clock of the daemon: records, audit, deploy states (default: the system's) */
   clock?: Clock;
+  /**
+   * Places bundles arrive from besides the watched folders (a source kind of bundle/sources.ts that finds its own
+   * bundles): started with the watcher, fed the same pipeline, closed before it.
+   */
+  arrivals?: ArrivalSource[];
 }
 
 export interface RunningDaemon {
@@ -144,7 +150,8 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     ...(deps.probe ? { probe: deps.probe.probe } : {}),
     onWatchError: (err, root) => log.warn({ err, root: root.path }, 'watcher error'),
   });
-  for (const f of pipeline.finishedFingerprints()) tracker.remember(f.location, f.fingerprint);
+  const arrivals: ArrivalSource[] = [tracker, ...(deps.arrivals ?? [])];
+  for (const f of pipeline.finishedFingerprints()) for (const a of arrivals) a.remember(f.location, f.fingerprint);
 
   const view = createDaemonView({
     version: deps.version,
@@ -182,10 +189,10 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   );
 
   try {
-    await tracker.start((e) => pipeline.handle(e));
+    for (const a of arrivals) await a.start((e) => pipeline.handle(e));
   } catch (err) {
     // Without its watchers the daemon is useless: release the port and fail the start.
-    await tracker.close().catch(() => undefined);
+    for (const a of arrivals) await a.close().catch(() => undefined);
     await app.close();
     throw err;
   }
@@ -212,7 +219,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
         }
       };
       await step(() => mediaCheck);
-      await step(() => tracker.close());
+      for (const a of arrivals) await step(() => a.close());
       await step(() => pipeline.stop());
       await step(() => app.close());
       await step(() => audit.flush());

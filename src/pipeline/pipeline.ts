@@ -194,7 +194,7 @@ export class Pipeline {
     const rec: BundleRecord = {
       id,
       location: c.location,
-      source: fsRef(c.location, c.root),
+      source: c.source ?? fsRef(c.location, c.root),
       form: c.form,
       media: c.media,
       state: 'arriving',

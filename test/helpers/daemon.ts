@@ -184,6 +184,8 @@ interface Gate {
 /** Identify = the location's base name as bundle id; install = whatever `outcomeFor` says, optionally held at a gate. */
 export class FakeInstaller implements Installer {
   readonly installs: string[] = [];
+  /** the source of each install, as the pipeline passed it */
+  readonly sources: SourceRef[] = [];
   readonly identified: string[] = [];
   readonly aborted: string[] = [];
   /** when true, each install waits until `release()` */
@@ -220,6 +222,7 @@ export class FakeInstaller implements Installer {
   async install(source: SourceRef | string, opts: InstallCallOptions): Promise<InstallOutcome> {
     const location = typeof source === 'string' ? source : source.location;
     this.installs.push(location);
+    if (typeof source !== 'string') this.sources.push(source);
     opts.onProgress?.({ phase: 'signatures', bytesDone: 0, bytesTotal: 1000 });
     let outcome = this.outcomeFor(location);
     if (this.hold) {
