@@ -1,5 +1,6 @@
-// The real dependencies of `airlock daemon`: the worker installer over src/store, the store's deployments,
-// the container runtime when configured, and the status page when the build has one.
+// The real dependencies of `airlock daemon`: the worker installer over the install use case (src/ops/install.ts)
+// and the store's deployments, both behind the one store queue; the container runtime when configured; the
+// status page when the build has one.
 import { realpath } from 'node:fs/promises';
 import type { ApiExtension } from '../api/context.js';
 import type { LoadedConfig } from '../config/load-config.js';

@@ -1,5 +1,5 @@
-// The narrow interfaces the pipeline drives. Production implementations wrap src/store (in a worker thread)
-// and the container runtime; tests pass doubles.
+// The narrow interfaces the pipeline drives. Production implementations wrap the use cases of src/ops/ (install
+// off the event loop, deploy over the container runtime) and the store's deployments; tests pass doubles.
 import type { DeploymentInfo, ModelDeployments } from './deployment-types.js';
 import type { DeployState } from './types.js';
 import type { SourceRef } from '../bundle/source.js';

@@ -2,8 +2,8 @@
 // before the signatures are judged is work on untrusted input and never runs on the event loop. `install`
 // hashes a multi-GB bundle without blocking the event loop the API answers on: directory and single-tar
 // bundles are hashed by installBundle's own pool of hash workers, so they install in-process (one set of
-// workers, less memory); split parts are parsed and hashed as one stream, in a worker thread of their own.
-// Every read is confined below the watched root the drop lies in.
+// workers, less memory); split parts, and sources of any kind but fs, are parsed and hashed as one stream, in a
+// worker thread of their own. Every read of a drop is confined below the watched root it lies in.
 import { Worker } from 'node:worker_threads';
 import { isInside, locateBundle } from '../bundle/locate.js';
 import type { SourceRef } from '../bundle/source.js';
