@@ -15,7 +15,7 @@ t.test('every engine has its schema branch, and every schema kind but none is an
   const schema = loadSchema('runtime-config') as {
     properties: { kind: { enum: string[] } };
     allOf: Branch[];
-    $defs: Record<string, { properties: { kind: { const: string } } }>;
+    $defs: Record<string, { properties: { kind: { const: string } }; $ref?: string; unevaluatedProperties?: boolean }>;
   };
   const kinds = schema.properties.kind.enum;
   t.same([...kinds].sort(), ['none', ...ENGINE_KINDS].sort(), 'the kind enum is none plus the engines of engines.ts');
@@ -24,6 +24,9 @@ t.test('every engine has its schema branch, and every schema kind but none is an
     t.ok(branch, `${kind} has an if/then branch`);
     const def = branch?.then.$ref.replace('#/$defs/', '') ?? '';
     t.equal(schema.$defs[def]?.properties.kind.const, kind, `${kind}'s branch is $defs/${def}, which takes only that kind`);
+  }
+  for (const kind of ENGINE_KINDS) {
+    t.match(schema.$defs[kind], { $ref: '#/$defs/deploySettings', unevaluatedProperties: false }, `${kind} takes the shared deploy settings`);
   }
   t.notOk(isEngineKind('none'), 'none opens no engine');
 });

@@ -91,8 +91,9 @@ function describeAjvErrors(errors: ErrorObject[]): SchemaProblem[] {
     if (e.keyword === 'oneOf' || e.keyword === 'if') continue;
     let field = e.instancePath.replace(/^\//, '') || '(root)';
     let message = e.message ?? 'is invalid';
-    if (e.keyword === 'additionalProperties') {
-      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+    if (e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties') {
+      const p = e.params as { additionalProperty?: string; unevaluatedProperty?: string };
+      const extra = p.additionalProperty ?? p.unevaluatedProperty ?? '';
       field = field === '(root)' ? extra : `${field}/${extra}`;
       message = 'is not a known field';
     }
