@@ -46,7 +46,9 @@ t.test('a FIFO named signatures/x.sig cannot wedge the queue, survive a restart,
   const fifo = await fifoBundle(t, 'test/fifo');
   const good = await packFixture(t, { fixture: 'model-dir', signKeys: [DEMO_KEY], name: 'test/after-fifo' });
 
-  const first = await startTestDaemon(t, { dir: daemonDir, config: { limits: { stallSeconds: 2 } } });
+  // The readers refuse the FIFO at once (WRONG_TYPE); the stall deadline is the backstop, and a short one would also
+  // end a good bundle on a loaded machine (a worker that takes seconds to start), so it stays well above that.
+  const first = await startTestDaemon(t, { dir: daemonDir, config: { limits: { stallSeconds: 30 } } });
   const fifoDrop = path.join(first.drop, 'fifo');
   await run('rsync', ['-a', `${fifo}/`, `${fifoDrop}/`]);
   t.ok(statSync(path.join(fifoDrop, 'signatures', 'x.sig')).isFIFO(), 'rsync -a copied the FIFO');
