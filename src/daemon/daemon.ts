@@ -153,6 +153,8 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const arrivals: ArrivalSource[] = [tracker, ...(deps.arrivals ?? [])];
   for (const f of pipeline.finishedFingerprints()) for (const a of arrivals) a.remember(f.location, f.fingerprint);
 
+  // Aborted first thing in stop(): an API rollback still waiting for a container to become ready ends at once.
+  const shutdown = new AbortController();
   const view = createDaemonView({
     version: deps.version,
     startedAt: clock(),
@@ -165,6 +167,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     metrics,
     hub,
     clock,
+    signal: shutdown.signal,
   });
   const app = await createApiServer(view, {
     token: token.token,
@@ -208,6 +211,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const stop = () =>
     (stopping ??= (async () => {
       log.info({}, 'stopping');
+      shutdown.abort();
       clearInterval(mediaTimer);
       // Every step runs even if an earlier one fails: a half-stopped daemon keeps the process alive.
       const failures: unknown[] = [];

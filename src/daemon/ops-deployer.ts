@@ -33,12 +33,11 @@ export function opsDeployer(ctx: DeployContext, clock: Clock = systemClock): Dep
   return {
     deploy: (name, opts = {}) =>
       perModel.run(name, async () => {
-        const r = await deployCurrent(
-          ctx,
-          name,
-          { onState: (state, detail) => opts.onState?.(deployStateOf(state, detail, clock())) },
-          opts.expectDigest,
-        );
+        const hooks = {
+          onState: (state: DeployPhase, detail: StateDetail) => opts.onState?.(deployStateOf(state, detail, clock())),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        };
+        const r = await deployCurrent(ctx, name, hooks, opts.expectDigest);
         return { state: deployStateOf(r.outcome.status, r.outcome, clock()), current: r.current, fellBack: r.current.bundleId !== r.target.bundleId };
       }),
   };

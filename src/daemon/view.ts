@@ -23,6 +23,8 @@ export interface ViewParts {
   metrics: Metrics;
   hub: EventHub;
   clock: Clock;
+  /** aborted when the daemon stops: a rollback's deploy still waiting for readiness is abandoned */
+  signal?: AbortSignal;
 }
 
 export function createDaemonView(p: ViewParts): DaemonView {
@@ -82,7 +84,7 @@ export function createDaemonView(p: ViewParts): DaemonView {
       p.audit.record({ event: 'rolled-back', actor: 'api', ...identity });
       if (!p.deployer || !isDeployableKind(deployment.kind)) return { deployment };
       // The deploy use case starts what is now current and, should it fail, puts the previous one back in both places.
-      const runtime: DeployState = await p.deployer.deploy(name, { expectDigest: deployment.manifestDigest }).then(
+      const runtime: DeployState = await p.deployer.deploy(name, { expectDigest: deployment.manifestDigest, ...(p.signal ? { signal: p.signal } : {}) }).then(
         (r) => r.state,
         (err: unknown) => {
           const e = toAirlockError(err);

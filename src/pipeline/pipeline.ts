@@ -78,6 +78,8 @@ export class Pipeline {
   private current: { id: string; controller: AbortController; guard: StallGuard; reason?: 'changed' | 'stopping' } | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
+  /** aborted by stop(): what runs after an install (a deploy waiting for readiness) is abandoned, not awaited */
+  private readonly shutdown = new AbortController();
   private readonly writer: StateWriter;
   private readonly clock: Clock;
 
@@ -171,6 +173,7 @@ export class Pipeline {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.shutdown.abort();
     if (this.current) {
       this.current.reason = 'stopping';
       this.current.controller.abort();
@@ -409,6 +412,7 @@ export class Pipeline {
       setState: (r, state) => this.update(r, state),
       log: this.o.log,
       now: () => this.clock().toISOString(),
+      signal: this.shutdown.signal,
       ...(this.o.deployer ? { deployer: this.o.deployer } : {}),
     };
     await runAfterInstall(rec, steps);

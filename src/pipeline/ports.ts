@@ -58,7 +58,7 @@ export interface DeployResult {
 /** Starts installed models (src/ops/deploy.ts over the runtime). Absent when config.runtime.kind is 'none'. */
 export interface Deployer {
   /** Start the store's current deployment of `name`; `expectDigest`: it must be that bundle (NO_SUCH_DEPLOYMENT). */
-  deploy(name: string, opts?: { expectDigest?: string; onState?: (s: DeployState) => void }): Promise<DeployResult>;
+  deploy(name: string, opts?: { expectDigest?: string; onState?: (s: DeployState) => void; signal?: AbortSignal }): Promise<DeployResult>;
   close?(): Promise<void>;
 }
 
