@@ -29,7 +29,7 @@ function deployment(name: string, bundleId: string, sequence: number, current: b
     installedAt: '2026-01-01T00:00:00.000Z',
     imageRefs: [],
     imageArchives: [],
-    profiles: [],
+    hints: { profiles: [] },
     current,
     files: 3,
     symlinks: 0,

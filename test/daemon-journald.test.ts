@@ -11,7 +11,8 @@ import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { auditLevel } from '../src/daemon/audit.js';
 import { createLoggers, journalPrefixed, stdoutIsJournal, syslogPriority } from '../src/daemon/logger.js';
-import { allowedSignersFile, manifestFor, sshKey, writeDirBundle } from './helpers/bundle-builder.js';
+import { manifestFor, writeDirBundle } from './helpers/bundle-builder.js';
+import { makeKey, writeAllowedSigners } from './helpers/keys.js';
 import { AIRLOCK_BIN } from './helpers/cli.js';
 import { scratchDir } from './helpers/scratch.js';
 
@@ -114,8 +115,8 @@ t.test('under journald, journalctl -p warning shows the rejection and not the in
     return;
   }
   const base = scratchDir(t);
-  const key = await sshKey(path.join(base, 'keys'), 'release');
-  const allowedSigners = await allowedSignersFile(path.join(base, 'allowed_signers'), [{ principal: 'release@airlock.test', key }]);
+  const key = makeKey(path.join(base, 'keys'), 'release');
+  const allowedSigners = writeAllowedSigners(path.join(base, 'allowed_signers'), [{ principals: 'release@airlock.test', key }]);
   const drop = path.join(base, 'drop');
   const files = [{ path: 'config.json', data: Buffer.from('{"architectures":["LlamaForCausalLM"]}\n') }];
   await writeDirBundle(path.join(drop, 'good'), {

@@ -9,7 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import type { BundleRecord } from '../src/pipeline/types.js';
-import { allowedSignersFile, manifestFor, sshKey, writeDirBundle, type SourceFile, type TestKey } from './helpers/bundle-builder.js';
+import { manifestFor, writeDirBundle, type SourceFile } from './helpers/bundle-builder.js';
+import { makeKey, writeAllowedSigners, type TestKey } from './helpers/keys.js';
 import { airlock } from './helpers/cli.js';
 import { startTestDaemon } from './helpers/daemon.js';
 import { scratchDir } from './helpers/scratch.js';
@@ -52,9 +53,9 @@ function missingTools(): string | undefined {
 }
 
 const base = scratchDir(t);
-const key = await sshKey(path.join(base, 'keys'), 'release');
-const stranger = await sshKey(path.join(base, 'keys'), 'stranger');
-const allowedSigners = await allowedSignersFile(path.join(base, 'allowed_signers'), [{ principal: 'release@airlock.test', key }]);
+const key = makeKey(path.join(base, 'keys'), 'release');
+const stranger = makeKey(path.join(base, 'keys'), 'stranger');
+const allowedSigners = writeAllowedSigners(path.join(base, 'allowed_signers'), [{ principals: 'release@airlock.test', key }]);
 const d = await startTestDaemon(t, { dir: path.join(base, 'daemon'), config: { trust: { allowedSigners, threshold: 1 }, quietPeriodMs: 300 } });
 t.teardown(() => d.stop());
 const staging = path.join(base, 'staging');

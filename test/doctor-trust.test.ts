@@ -14,16 +14,16 @@ import { parseAllowedSigners } from '../src/trust/allowed-signers.js';
 import { parseRevokedKeys } from '../src/trust/revoked-keys.js';
 import { DEMO_KEY_FINGERPRINT, summarizeTrust } from '../src/trust/trust-health.js';
 import { airlock } from './helpers/cli.js';
-import { sshKey } from './helpers/bundle-builder.js';
+import { makeKey } from './helpers/keys.js';
 
 const run = promisify(execFile);
 const DEMO_PUB = path.join(path.dirname(DEMO_ALLOWED_SIGNERS), 'demo_ed25519.pub');
 const demoLine = readFileSync(DEMO_PUB, 'utf8').trim();
 
 const dir = t.testdir();
-const alice = await sshKey(path.join(dir, 'keys'), 'alice');
-const bob = await sshKey(path.join(dir, 'keys'), 'bob');
-const carol = await sshKey(path.join(dir, 'keys'), 'carol');
+const alice = makeKey(path.join(dir, 'keys'), 'alice');
+const bob = makeKey(path.join(dir, 'keys'), 'bob');
+const carol = makeKey(path.join(dir, 'keys'), 'carol');
 const pub = (k: { privatePath: string }) => readFileSync(`${k.privatePath}.pub`, 'utf8').trim();
 
 t.test('the demo key constant is the fingerprint ssh-keygen gives the published demo key', async (t) => {

@@ -19,9 +19,10 @@ import {
   waitForExpression,
   type BrowserSession,
 } from './helpers/browser.js';
-import { allowedSignersFile, manifestFor, sshKey, writeDirBundle, type SourceFile, type TestKey } from './helpers/bundle-builder.js';
+import { manifestFor, writeDirBundle, type SourceFile } from './helpers/bundle-builder.js';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.js';
 import { scratchDir } from './helpers/scratch.js';
+import { makeKey, writeAllowedSigners, type TestKey } from './helpers/keys.js';
 
 const run = promisify(execFile);
 const PRINCIPAL = 'release@airlock.test';
@@ -91,8 +92,8 @@ async function fingerprintOf(key: TestKey): Promise<string> {
 
 if (requireBrowser(t)) {
   const base = scratchDir(t);
-  const key = await sshKey(path.join(base, 'keys'), 'release');
-  const allowedSigners = await allowedSignersFile(path.join(base, 'allowed_signers'), [{ principal: PRINCIPAL, key }]);
+  const key = makeKey(path.join(base, 'keys'), 'release');
+  const allowedSigners = writeAllowedSigners(path.join(base, 'allowed_signers'), [{ principals: PRINCIPAL, key }]);
   const fingerprint = await fingerprintOf(key);
   const daemonDir = path.join(base, 'daemon');
   const daemonConfig = { trust: { allowedSigners, threshold: 1 }, quietPeriodMs: 500 };

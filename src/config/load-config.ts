@@ -33,15 +33,7 @@ export async function loadDaemonConfig(file: string | undefined, cwd: string): P
     return { config, source: 'embedded', demoTrust: await trustsDemoKey(config.trust) };
   }
   const abs = path.resolve(cwd, file);
-  let text: Buffer;
-  try {
-    // Never blocks (a FIFO where the config should be) and never reads more than a config can be.
-    text = await readSmallRegular(abs, abs, MAX_CONFIG_BYTES, 'CONFIG_INVALID');
-  } catch (err) {
-    throw new AirlockError('CONFIG_INVALID', `cannot read config ${abs}: ${(err as Error).message}`, { path: abs, cause: err });
-  }
-  // Validated by configFromDocument, every problem at once (a person fixes them all in one go).
-  const doc = parseJsonDocument<unknown>(text, { origin: `config ${abs}`, code: 'CONFIG_INVALID' });
+  const doc = await readConfigDocument(abs);
   const config = configFromDocument(doc, path.dirname(abs), abs);
   // Keyed to the demo key's fingerprint, not to the file's path: a copy of the demo file is just as open.
   return { config, source: abs, demoTrust: await trustsDemoKey(config.trust) };
@@ -49,6 +41,20 @@ export async function loadDaemonConfig(file: string | undefined, cwd: string): P
 
 /** A config is a page of JSON; anything near this is not one. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * A config file's JSON, not yet validated (configFromDocument does that, every problem at once: a person fixes
+ * them all in one go). Never blocks (a FIFO where the config should be) and never reads more than a config can be.
+ */
+export async function readConfigDocument(abs: string): Promise<unknown> {
+  let text: Buffer;
+  try {
+    text = await readSmallRegular(abs, abs, MAX_CONFIG_BYTES, 'CONFIG_INVALID');
+  } catch (err) {
+    throw new AirlockError('CONFIG_INVALID', `cannot read config ${abs}: ${(err as Error).message}`, { path: abs, cause: err });
+  }
+  return parseJsonDocument<unknown>(text, { origin: `config ${abs}`, code: 'CONFIG_INVALID' });
+}
 
 /** Validate a config document (unknown keys are errors naming the key), merge it over the defaults, resolve paths. */
 export function configFromDocument(doc: unknown, baseDir: string, origin: string): DaemonConfig {

@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs';
 import type { Logger } from 'pino';
 import type { EventHub } from '../pipeline/event-hub.js';
 import type { AuditEvent, AuditInput } from '../pipeline/audit-events.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export type { AuditEvent, AuditInput, AuditKind, AuditSigner } from '../pipeline/audit-events.js';
 
@@ -16,7 +17,7 @@ export interface AuditLogOptions {
   hub: EventHub;
   /** events kept in memory for GET /v1/audit */
   capacity: number;
-  clock?: () => Date;
+  clock?: Clock;
   /** the trail cannot be kept: `maxFailures` appends in a row failed, or one has not completed in `timeoutMs` */
   onFatal?: (err: unknown) => void;
   maxFailures?: number;
@@ -36,14 +37,14 @@ export class AuditLog {
   private readonly logger: Logger;
   private readonly hub: EventHub;
   private readonly capacity: number;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
 
   constructor(private readonly o: AuditLogOptions) {
     this.file = o.file;
     this.logger = o.logger;
     this.hub = o.hub;
     this.capacity = o.capacity;
-    this.clock = o.clock ?? (() => new Date());
+    this.clock = o.clock ?? systemClock;
   }
 
   /** Load the most recent events from the file (newest kept). */

@@ -9,6 +9,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { DeployState } from '../pipeline/types.js';
 import type { AuditLog } from './audit.js';
 import type { EventHub } from '../pipeline/event-hub.js';
+import type { Clock } from '../util/clock.js';
 import { renderMetrics, type Metrics } from './metrics.js';
 
 /** Per model, when its newest kept deployment was installed (a rollback does not change it), in Unix seconds. */
@@ -36,6 +37,9 @@ export interface ViewParts {
   audit: AuditLog;
   metrics: Metrics;
   hub: EventHub;
+  clock: Clock;
+  /** aborted when the daemon stops: a rollback's deploy still waiting for readiness is abandoned */
+  signal?: AbortSignal;
 }
 
 export function createDaemonView(p: ViewParts): DaemonView {
@@ -103,14 +107,16 @@ export function createDaemonView(p: ViewParts): DaemonView {
       p.audit.record({ event: 'rolled-back', actor: 'api', ...identity });
       if (!p.deployer || !isDeployableKind(deployment.kind)) return { deployment };
       // The deploy use case starts what is now current and, should it fail, puts the previous one back in both places.
-      const runtime: DeployState = await p.deployer.deploy(name, { expectDigest: deployment.manifestDigest }).then(
-        (r) => r.state,
-        (err: unknown) => {
-          const e = toAirlockError(err);
-          return { state: 'failed' as const, code: e.code, message: e.message };
-        },
-      );
-      runtime.updatedAt ??= new Date().toISOString();
+      const runtime: DeployState = await p.deployer
+        .deploy(name, { expectDigest: deployment.manifestDigest, ...(p.signal ? { signal: p.signal } : {}) })
+        .then(
+          (r) => r.state,
+          (err: unknown) => {
+            const e = toAirlockError(err);
+            return { state: 'failed' as const, code: e.code, message: e.message };
+          },
+        );
+      runtime.updatedAt ??= p.clock().toISOString();
       runtimeState.set(name, runtime);
       p.hub.publish({ event: 'deployment', data: { name, runtime } });
       p.audit.record({

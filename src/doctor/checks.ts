@@ -1,6 +1,6 @@
 // doctor's decisions: facts gathered by the probes (probes.ts) in, PASS/FAIL lines out. Pure.
 import type { Failure } from '../errors.js';
-import { deploySettingsOf, type DockerRuntimeConfig, type RuntimeConfig } from '../runtime/config.js';
+import { deploySettingsOf, type EngineRuntimeConfig, type RuntimeConfig } from '../runtime/config.js';
 import { isRemoteModelPath, RUNTIME_MANIFEST } from '../runtime/container-spec.js';
 import { DEMO_KEY_FINGERPRINT, type TrustSummary } from '../trust/trust-health.js';
 import { humanBytes } from '../util/human.js';
@@ -217,7 +217,7 @@ function dockerCheck(d: DockerFacts): Check {
   return pass('docker', `reachable at ${d.endpoint}${d.version ? ` (Docker ${d.version})` : ''}`);
 }
 
-function gpuCheck(d: DockerFacts, rc: DockerRuntimeConfig): Check {
+function gpuCheck(d: DockerFacts, rc: EngineRuntimeConfig): Check {
   if (rc.gpus === 'none') return pass('gpu-runtime', 'GPUs disabled in the config (runtime.gpus "none"): no device requests');
   const found = [
     ...(d.runtimes.includes('nvidia') ? ['the nvidia runtime in docker info'] : []),

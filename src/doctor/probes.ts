@@ -1,6 +1,6 @@
 // doctor's probes: read the config, ask the engine, look at the store, the port and the disk. Facts only;
 // checks.ts decides.
-import { access, lstat, readFile, statfs } from 'node:fs/promises';
+import { access, lstat, statfs } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { configFromDocument } from '../config/load-config.js';
@@ -9,7 +9,7 @@ import { readAllowedSigners } from '../trust/allowed-signers.js';
 import { loadRevokedKeys, type RevokedKeys } from '../trust/revoked-keys.js';
 import { summarizeTrust } from '../trust/trust-health.js';
 import { chooseConfig, describeConfig } from '../config/discover.js';
-import { loadDaemonConfig } from '../config/load-config.js';
+import { loadDaemonConfig, readConfigDocument } from '../config/load-config.js';
 import {
   deploySettingsOf,
   findSecret,
@@ -89,14 +89,16 @@ async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
   const choice = chooseConfig(opts.configFile, opts.env);
   if (choice.file === undefined) return embeddedConfigFacts(opts.cwd);
   const abs = path.resolve(opts.cwd, choice.file);
+  const source = describeConfig({ source: abs, origin: choice.origin });
   let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(await readFile(abs, 'utf8')) as Record<string, unknown>;
+    // The daemon's own reader: a FIFO or a huge file where the config should be is refused, never waited on.
+    doc = (await readConfigDocument(abs)) as Record<string, unknown>;
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not a JSON object');
   } catch (err) {
-    return { source: abs, runtime: resolveRuntimeConfig({ kind: 'docker' }), configProblem: `cannot be read as JSON (${(err as Error).message})` };
+    return { source, runtime: resolveRuntimeConfig({ kind: 'docker' }), configProblem: `cannot be read as JSON (${(err as Error).message})` };
   }
-  const out: ConfigFacts = { source: abs, runtime: resolveRuntimeConfig({ kind: 'none' }) };
+  const out: ConfigFacts = { source, runtime: resolveRuntimeConfig({ kind: 'none' }) };
   if (typeof doc['store'] === 'string') out.store = path.resolve(path.dirname(abs), doc['store']);
   const raw = doc['runtime'];
   const rawRuntime = raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : raw;
@@ -198,7 +200,7 @@ async function dockerFacts(runtime: Runtime, env: NodeJS.ProcessEnv): Promise<Do
 async function modelFacts(d: DeploymentInfo, rc: DeploySettings, runtime: Runtime | undefined): Promise<ModelFacts> {
   const user = parseContainerUser(rc.user);
   const tree = user ? await treeAccess(d.path, user) : { exists: true, unreadable: [], unreadableCount: 0 };
-  const modelPath = rc.modelPath ?? d.modelPath;
+  const modelPath = rc.modelPath ?? d.hints.modelPath;
   const img = d.imageArchives[0];
   let image: ImageFacts | undefined;
   if (img && runtime) {

@@ -89,7 +89,7 @@ export async function installBundle(input: string | BundleSource, opts: InstallO
       now,
       ...(opts.revokedKeys ? { revokedKeys: opts.revokedKeys } : {}),
     });
-    return await installTrusted(passGates(header, trust, now), trust, opts, emit);
+    return await installTrusted(passGates(header, trust, now), trust, { ...opts, now }, emit);
   } finally {
     await header.close();
   }
@@ -98,7 +98,7 @@ export async function installBundle(input: string | BundleSource, opts: InstallO
 async function installTrusted(
   bundle: OpenedBundle,
   trust: TrustReport,
-  opts: InstallOptions,
+  opts: InstallOptions & { now: Date },
   emit: (p: InstallProgress) => void,
 ): Promise<InstallResult> {
   const started = Date.now();
@@ -140,6 +140,7 @@ async function installTrusted(
       bundle,
       {
         retention: opts.retention ?? DEFAULT_RETENTION,
+        now: opts.now,
         ...(opts.signal ? { signal: opts.signal } : {}),
         onActivating: () => emit({ phase: 'activating', bytesDone: totals.carriedBytes, bytesTotal: totals.carriedBytes }),
       },

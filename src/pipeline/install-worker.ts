@@ -1,4 +1,5 @@
-// Worker-thread entry: runs the store's installBundle off the daemon's event loop and posts progress back.
+// Worker-thread entry: runs the install use case (src/ops/install.ts) for a bundle that streams (split parts, a
+// source of another kind) off the daemon's event loop, and posts progress back.
 import { parentPort, workerData } from 'node:worker_threads';
 import { toAirlockError } from '../errors.js';
 import { sourceFromRef } from '../bundle/sources.js';
@@ -25,7 +26,7 @@ async function run(req: WorkerRequest): Promise<void> {
       retention: req.retention,
       limits: { maxManifestBytes: req.maxManifestBytes },
       downgradeHint: DAEMON_DOWNGRADE_HINT,
-      now: new Date(),
+      now: req.now,
       signal: controller.signal,
       onProgress: report,
     });

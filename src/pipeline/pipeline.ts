@@ -22,6 +22,7 @@ import {
   truthfulRecord,
 } from './decisions.js';
 import type { Deployer, DeploymentStore, InstallOutcome, Installer } from './ports.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { StallGuard } from './stall-guard.js';
 import { readStateFile, StateWriter, STATE_SCHEMA_VERSION, type DaemonStateDocument } from './state-file.js';
 import { TERMINAL_STATES, type BundleRecord, type BundleState, type DuplicateOf, type ProcessedEntry } from './types.js';
@@ -72,7 +73,7 @@ export interface PipelineOptions {
   stopGraceMs?: number;
   /** the state file cannot be written (repeatedly, or a write hangs): the daemon must exit */
   onFatal?: (err: unknown) => void;
-  clock?: () => Date;
+  clock?: Clock;
   /** how often verification progress is published, at most */
   progressIntervalMs?: number;
 }
@@ -92,11 +93,13 @@ export class Pipeline {
   private current: { id: string; controller: AbortController; guard: StallGuard; reason?: 'changed' | 'stopping' } | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
+  /** aborted by stop(): what runs after an install (a deploy waiting for readiness) is abandoned, not awaited */
+  private readonly shutdown = new AbortController();
   private readonly writer: StateWriter;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
 
   constructor(private readonly o: PipelineOptions) {
-    this.clock = o.clock ?? (() => new Date());
+    this.clock = o.clock ?? systemClock;
     this.writer = new StateWriter(o.stateFile, () => this.document(), {
       onError: (err) => o.log.error({ err }, 'cannot write the daemon state; trying again'),
       onFatal: o.onFatal ?? ((err) => o.log.error({ err }, 'cannot write the daemon state')),
@@ -189,6 +192,7 @@ export class Pipeline {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.shutdown.abort();
     if (this.current) {
       this.current.reason = 'stopping';
       this.current.controller.abort();
@@ -212,7 +216,7 @@ export class Pipeline {
     const rec: BundleRecord = {
       id,
       location: c.location,
-      source: fsRef(c.location, c.root),
+      source: c.source ?? fsRef(c.location, c.root),
       form: c.form,
       media: c.media,
       state: 'arriving',
@@ -452,6 +456,7 @@ export class Pipeline {
       setState: (r, state) => this.update(r, state),
       log: this.o.log,
       now: () => this.clock().toISOString(),
+      signal: this.shutdown.signal,
       ...(this.o.deployer ? { deployer: this.o.deployer } : {}),
     };
     await runAfterInstall(rec, steps);

@@ -22,6 +22,8 @@ export interface WorkerRequest {
   threshold: number;
   /** earlier deployments kept per model */
   retention: number;
+  /** the daemon's clock when it asked (expiry, key validity, the install's time in the store) */
+  now: Date;
 }
 
 export type WorkerMessage =

@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { WalkSink } from '../format/payload.js';
 import { AirlockError, toAirlockError, type FailureList } from '../errors.js';
-import { manifestTotals, type Manifest } from '../format/manifest.js';
+import { manifestTotals, runtimeHints, type Manifest } from '../format/manifest.js';
 import { adoptBlob, blobPath, fsyncBlobDirs } from './content.js';
 import { switchCurrent } from './deployments.js';
 import { fsyncDir, makeDir, pathExists, removeTree } from './durable.js';
@@ -35,6 +35,8 @@ export interface ActivationInput {
 
 export interface ActivationOptions {
   retention: number;
+  /** the install's time: recorded as installedAt and as the state's update time */
+  now: Date;
   signal?: AbortSignal;
   onActivating?: () => void;
 }
@@ -115,17 +117,15 @@ export async function activateBundle(
       manifestDigest: bundle.digest,
       kind: m.kind,
       dir: rel,
-      installedAt: new Date().toISOString(),
-      profiles: m.profiles,
+      installedAt: opts.now.toISOString(),
+      hints: runtimeHints(m),
       images: m.images.map((i) => ({ ref: i.ref, id: i.id, sha256: i.sha256, size: i.size })),
-      ...(m.servedModelName !== undefined ? { servedModelName: m.servedModelName } : {}),
-      ...(m.modelPath !== undefined ? { modelPath: m.modelPath } : {}),
       files: tree.files,
       symlinks: tree.symlinks,
       bytes: totals.payloadBytes,
       linkMode: tree.fallbackCopies > 0 ? 'copy' : 'hardlink',
     };
-    const { state: next, evicted } = applyInstall(state, record, opts.retention, new Date());
+    const { state: next, evicted } = applyInstall(state, record, opts.retention, opts.now);
     opts.signal?.throwIfAborted();
     const warnings = await commit(store, next);
     undo.length = 0;
