@@ -342,8 +342,10 @@ t.test('release artifacts', async (t) => {
     const unit = readFileSync('/lib/systemd/system/airlock.service', 'utf8');
     t.match(
       unit,
-      /^ExecStart=\/opt\/airlock\/node\/bin\/node --max-semi-space-size=4 \/opt\/airlock\/bin\/airlock daemon --config \/etc\/airlock\/config\.json$/m,
+      /^ExecStart=\/opt\/airlock\/bin\/airlock daemon --config \/etc\/airlock\/config\.json$/m,
+      "the artifact's own launcher picks its interpreter",
     );
+    t.match(unit, /^SyslogLevelPrefix=yes$/m, 'journald reads the <N> priority prefixes');
     t.match(unit, /^RestartPreventExitStatus=2$/m);
     t.notMatch(unit, /^SupplementaryGroups=/m, 'no docker group in the unit itself: a host without Docker still starts it');
     const analyzed = await sh('systemd-analyze', ['verify', '/lib/systemd/system/airlock.service']);

@@ -118,7 +118,8 @@ if (await requireDocker(t)) {
       bundleId: 'x1',
       manifestDigest: 'a'.repeat(64),
       path: dir,
-      hints: { kind: 'nim-cache', profiles: [{ id: profile.id }] },
+      kind: 'nim-cache',
+      hints: { profiles: [{ id: profile.id }] },
       image,
     });
     t.equal(outcome.status, 'ready');

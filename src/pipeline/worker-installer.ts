@@ -2,8 +2,8 @@
 // before the signatures are judged is work on untrusted input and never runs on the event loop. `install`
 // hashes a multi-GB bundle without blocking the event loop the API answers on: directory and single-tar
 // bundles are hashed by installBundle's own pool of hash workers, so they install in-process (one set of
-// workers, less memory); split parts are parsed and hashed as one stream, in a worker thread of their own.
-// Every read is confined below the watched root the drop lies in.
+// workers, less memory); split parts, and sources of any kind but fs, are parsed and hashed as one stream, in a
+// worker thread of their own. Every read of a drop is confined below the watched root it lies in.
 import { Worker } from 'node:worker_threads';
 import { isInside, locateBundle } from '../bundle/locate.js';
 import type { SourceRef } from '../bundle/source.js';
@@ -11,11 +11,12 @@ import { fsRef, sourceFromRef } from '../bundle/sources.js';
 import { installBundle } from '../ops/install.js';
 import { AirlockError, ERROR_TABLE, type ErrorCode } from '../errors.js';
 import { loadTrust, type TrustFiles, type TrustSet } from '../trust/load-trust.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { RequestWorker } from '../util/request-worker.js';
 import type { IdentifyRequest } from './identify.js';
 import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from './ports.js';
 import { throttled } from './throttle-progress.js';
-import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
+import { DAEMON_DOWNGRADE_HINT, type WorkerMessage, type WorkerRequest } from './worker-protocol.js';
 
 export interface WorkerInstallerOptions {
   store: string;
@@ -30,6 +31,8 @@ export interface WorkerInstallerOptions {
   roots: string[];
   /** how long an aborted install may take to wind down before its worker is terminated */
   abortGraceMs?: number;
+  /** the daemon's clock (default: the system's) */
+  clock?: Clock;
 }
 
 const INSTALL_WORKER_URL = new URL('./install-worker.js', import.meta.url);
@@ -57,6 +60,7 @@ export class WorkerInstaller implements Installer {
       trust: this.o.trust,
       threshold: this.o.threshold,
       maxManifestBytes: this.o.maxManifestBytes,
+      now: this.now(),
     });
     if (identity.trustWarnings?.length) this.o.onTrustWarnings?.(identity.trustWarnings);
     return identity;
@@ -94,12 +98,13 @@ export class WorkerInstaller implements Installer {
       threshold: this.o.threshold,
       retention: this.o.retention,
       limits: { maxManifestBytes: this.o.maxManifestBytes },
-      now: new Date(),
+      downgradeHint: DAEMON_DOWNGRADE_HINT,
+      now: this.now(),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
-    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } = result;
-    return { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs };
+    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs } = result;
+    return { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs };
   }
 
   private installInWorker(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {
@@ -110,6 +115,7 @@ export class WorkerInstaller implements Installer {
       threshold: this.o.threshold,
       retention: this.o.retention,
       maxManifestBytes: this.o.maxManifestBytes,
+      now: this.now(),
     };
     const worker = new Worker(INSTALL_WORKER_URL, { workerData: request });
     this.workers.add(worker);
@@ -140,6 +146,10 @@ export class WorkerInstaller implements Installer {
         settle(() => reject(new AirlockError('INTERNAL', `install worker exited (${code}) before answering`)));
       });
     });
+  }
+
+  private now(): Date {
+    return (this.o.clock ?? systemClock)();
   }
 
   async close(): Promise<void> {

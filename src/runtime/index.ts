@@ -1,14 +1,13 @@
-// The runtime's public face: the narrow interface, config, and the factory. dockerode loads only here.
+// The runtime's public face: the narrow interface, config, and the factory. Engine clients (dockerode) load only
+// through engines.ts, when a command or the daemon needs one.
 import type { RuntimeConfig } from './config.js';
-import type { RegistryAuthLookup, Runtime } from './runtime.js';
+import { openEngine, type RuntimeOptions } from './engines.js';
+import type { Runtime } from './runtime.js';
 
 export type { ContainerSpec, ContainerState, DeploymentTarget, EngineFacts, HealthAnswer, ImageSpec, Runtime, RuntimeHints } from './runtime.js';
 export { defaultRuntimeConfig, resolveRuntimeConfig, type DeploySettings, type RuntimeConfig } from './config.js';
 
-export interface RuntimeOptions {
-  /** credentials for pulling images by digest from the registries the config subscribes to */
-  registryAuth?: RegistryAuthLookup;
-}
+export type { RuntimeOptions } from './engines.js';
 
 /** The runtime a config asks for; undefined for `kind: none` (install without starting anything). */
 export async function createRuntime(
@@ -17,11 +16,15 @@ export async function createRuntime(
   opts: RuntimeOptions = {},
 ): Promise<Runtime | undefined> {
   if (config.kind === 'none') return undefined;
-  return dockerRuntime(env, opts);
+  return openEngine(config.kind, env, opts);
 }
 
-/** The Docker Engine DOCKER_HOST names, for commands that need an engine whatever the config says (pack --image, fetch). */
-export async function dockerRuntime(env: NodeJS.ProcessEnv = process.env, opts: RuntimeOptions = {}): Promise<Runtime> {
-  const { DockerRuntime } = await import('./docker/docker-runtime.js');
-  return DockerRuntime.fromEnv(env, opts.registryAuth ? { registryAuth: opts.registryAuth } : {});
+/** The engine for a command that needs one whatever the config deploys with (stop): the config's, else Docker's. */
+export async function engineRuntime(config: RuntimeConfig | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
+  return openEngine(config && config.kind !== 'none' ? config.kind : 'docker', env);
+}
+
+/** The Docker Engine DOCKER_HOST names, for the connected side's commands (pack --image, fetch): they work with Docker images. */
+export function dockerRuntime(env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
+  return openEngine('docker', env);
 }

@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { WalkSink } from '../format/payload.js';
 import { AirlockError, toAirlockError, type FailureList } from '../errors.js';
-import { manifestTotals, type Manifest } from '../format/manifest.js';
+import { manifestTotals, runtimeHints, type Manifest } from '../format/manifest.js';
 import { adoptBlob, blobPath, fsyncBlobDirs, hasBlob } from './content.js';
 import { namedSignatures } from '../format/signature-names.js';
 import { switchCurrent } from './deployments.js';
@@ -21,6 +21,7 @@ import { buildTree } from './tree-builder.js';
 export interface LockedOutcome {
   record: DeploymentRecord;
   bytesVerified: number;
+  filesVerified: number;
   bytesWritten: number;
   evicted: string[];
   warnings: string[];
@@ -39,6 +40,8 @@ export interface ActivationInput {
 
 export interface ActivationOptions {
   retention: number;
+  /** the install's time: recorded as installedAt and as the state's update time */
+  now: Date;
   signal?: AbortSignal;
   onActivating?: () => void;
 }
@@ -47,6 +50,8 @@ export interface ActivationOptions {
 export interface FillResult {
   failures: FailureList;
   bytesVerified: number;
+  /** files (image archives included) whose bytes were hashed and matched */
+  filesVerified: number;
 }
 
 /**
@@ -127,21 +132,19 @@ export async function activateBundle(
       manifestDigest: bundle.digest,
       kind: m.kind,
       dir: rel,
-      installedAt: new Date().toISOString(),
-      profiles: m.profiles,
+      installedAt: opts.now.toISOString(),
+      hints: runtimeHints(m),
       images: m.images.map((i) => {
         const pull = bundle.imagePulls?.[i.archive];
         return { ref: i.ref, id: i.id, sha256: i.sha256, size: i.size, ...(pull === undefined ? {} : { pull }) };
       }),
       ...(signatures.length ? { signatures: signatures.map(({ name, sha256, size }) => ({ name, sha256, size })) } : {}),
-      ...(m.servedModelName !== undefined ? { servedModelName: m.servedModelName } : {}),
-      ...(m.modelPath !== undefined ? { modelPath: m.modelPath } : {}),
       files: tree.files,
       symlinks: tree.symlinks,
       bytes: totals.payloadBytes,
       linkMode: tree.fallbackCopies > 0 ? 'copy' : 'hardlink',
     };
-    const { state: next, evicted } = applyInstall(state, record, opts.retention, new Date());
+    const { state: next, evicted } = applyInstall(state, record, opts.retention, opts.now);
     opts.signal?.throwIfAborted();
     const warnings = await commit(store, next);
     undo.length = 0;
@@ -157,7 +160,14 @@ export async function activateBundle(
         warnings.push(`could not remove evicted ${old.dir} (removed on the next run): ${err.message}`),
       );
     }
-    return { record, bytesVerified: walk.bytesVerified, bytesWritten, evicted: evicted.map((e) => e.bundleId), warnings };
+    return {
+      record,
+      bytesVerified: walk.bytesVerified,
+      filesVerified: walk.filesVerified,
+      bytesWritten,
+      evicted: evicted.map((e) => e.bundleId),
+      warnings,
+    };
   } catch (err) {
     for (const u of undo.reverse()) await u().catch(() => undefined);
     throw installError(err, opts.signal);

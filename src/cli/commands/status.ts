@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { apiRequest } from '../../api/client.js';
 import type { ModelView } from '../../api/context.js';
+import { defaultConfig } from '../../config/defaults.js';
+import { apiUrl, describeConfig, discoverApi } from '../../config/discover.js';
 import { AirlockError, type ErrorCode } from '../../errors.js';
 import type { BundleRecord } from '../../pipeline/types.js';
 import { escapeText } from '../../util/escape-text.js';
@@ -10,14 +12,17 @@ import { humanBytes } from '../../util/human.js';
 import { parseCommandArgs, writeJson, type CliIO } from '../command.js';
 
 export const summary = "show the daemon's watched folders, bundles and deployments";
-export const usage = `usage: airlock status [--url URL] [--token-file FILE] [--json]
+export const usage = `usage: airlock status [--config FILE | --url URL] [--token-file FILE] [--json]
 
-  --url URL          the daemon's API (default http://127.0.0.1:7480; unix:/path for a socket)
+  --config FILE      ask the daemon of this config (its api section); without --config or --url the config is
+                     found as for every command ($AIRLOCK_CONFIG, /etc/airlock/config.json, else the embedded
+                     quick-start config, whose API is http://127.0.0.1:7480)
+  --url URL          ask the daemon at URL instead (also $AIRLOCK_URL; unix:/path for a socket)
   --token-file FILE  send the API token (not needed to read status)
   --json             print {status, bundles, total} as JSON (the newest 100 bundles, newest first)
 Exit 1 with DAEMON_UNREACHABLE when no daemon answers.`;
 
-export const DEFAULT_URL = 'http://127.0.0.1:7480';
+export const DEFAULT_URL = apiUrl(defaultConfig.api, 'the defaults');
 
 interface StatusDoc {
   version: string;
@@ -31,11 +36,14 @@ interface StatusDoc {
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { url: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' } },
+    { url: { type: 'string' }, config: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' } },
     usage,
   );
   if (positionals.length > 0) throw new AirlockError('USAGE', `unexpected ${positionals[0]}\n${usage}`);
-  const url = values.url ?? io.env.AIRLOCK_URL ?? DEFAULT_URL;
+  if (values.url !== undefined && values.config !== undefined)
+    throw new AirlockError('USAGE', `--url and --config name two daemons; give one\n${usage}`);
+  const explicit = values.url ?? (values.config === undefined ? io.env.AIRLOCK_URL : undefined);
+  const url = explicit ?? (await configuredUrl(values.config, io, !values.json));
   const token = values['token-file'] ? (await readFile(path.resolve(io.cwd, values['token-file']), 'utf8')).trim() : undefined;
   const status = await get<StatusDoc>(url, '/v1/status', token);
   // The newest page (100); --json shows the same page with `total` so a script knows whether there is more.
@@ -43,6 +51,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (values.json) writeJson(io, { url, status, bundles, total });
   else io.stdout.write(formatStatus(url, status, bundles, total));
   return 0;
+}
+
+/** The API of the daemon the discovered config describes, said on stderr for a person. */
+async function configuredUrl(flag: string | undefined, io: CliIO, say: boolean): Promise<string> {
+  const found = await discoverApi(flag, io.env, io.cwd);
+  if (say) io.stderr.write(escapeText(`airlock: config ${describeConfig(found)}: API ${found.url}`) + '\n');
+  return found.url;
 }
 
 async function get<T>(url: string, route: string, token: string | undefined): Promise<T> {
