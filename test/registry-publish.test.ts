@@ -4,7 +4,7 @@
 import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -16,6 +16,7 @@ import { DEMO_KEY } from './helpers/nim-bundles.js';
 import { requireRegistry, startRegistry, type TestRegistry } from './helpers/registry.js';
 import { scratchDir } from './helpers/scratch.js';
 import { makeKey } from './helpers/keys.js';
+import { writeDirBundle } from './helpers/bundle-builder.js';
 
 const run = promisify(execFile);
 
@@ -103,6 +104,29 @@ t.test('a bundle airlock would reject never reaches the registry: a changed byte
     since().filter((r) => r.path !== '/v2/' && r.method !== 'GET' && r.method !== 'HEAD'),
     [],
     'the registry received nothing',
+  );
+});
+
+t.test('a bundle with more files than one OCI manifest holds is refused before anything is sent', async (t) => {
+  if (!requireRegistry(t)) return;
+  const reg = await startRegistry(t);
+  const since = reg.mark();
+  // Paths near the 255-byte segment limit: about 1 KiB of layer descriptor per file, so 4,500 files make an
+  // artifact manifest over the 4 MiB registries accept, while airlock.json stays under its own 16 MiB.
+  const dir = `${'d'.repeat(250)}/${'e'.repeat(250)}/${'f'.repeat(250)}`;
+  const files = Array.from({ length: 4500 }, (_, i) => ({ path: `${dir}/${String(i).padStart(240, '0')}`, data: Buffer.from(`${i}\n`) }));
+  const scratch = scratchDir(t);
+  const key = path.join(scratch, 'demo_ed25519'); // ssh-keygen signs only with a key file no one else can read
+  await copyFile(DEMO_KEY, key);
+  await chmod(key, 0o600);
+  const { dir: bundle } = await writeDirBundle(path.join(scratch, 'many'), { files, signers: [{ privatePath: key }] });
+  const res = await publish(reg, bundle, 'models/many');
+  t.equal(res.errorCode, 'MANIFEST_TOO_LARGE');
+  t.match(res.stderr, /too many files for one OCI manifest/);
+  t.same(
+    since().filter((r) => r.path !== '/v2/'),
+    [],
+    'the registry was not even asked',
   );
 });
 
