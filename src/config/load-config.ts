@@ -17,8 +17,18 @@ export interface LoadedConfig {
   demoTrust: boolean;
 }
 
-/** Load FILE, or the embedded quick-start config (paths under `cwd`) when no file is given. */
-export async function loadDaemonConfig(file: string | undefined, cwd: string): Promise<LoadedConfig> {
+/**
+ * Settings given on the command line (`airlock daemon --port N --host H --drop DIR --store DIR`): merged over the
+ * file's, in the same one merge, and validated with them. Paths here are absolute (resolved where they were typed).
+ */
+export interface ConfigOverrides {
+  dropFolders?: string[];
+  store?: string;
+  api?: { host?: string; port?: number };
+}
+
+/** Load FILE, or the embedded quick-start config (paths under `cwd`) when no file is given; `overrides` win. */
+export async function loadDaemonConfig(file: string | undefined, cwd: string, overrides: ConfigOverrides = {}): Promise<LoadedConfig> {
   if (file === undefined) {
     // Release artifacts (tarball, .deb, npm package) leave the demo trust file out: its private key is public.
     if (!existsSync(DEMO_ALLOWED_SIGNERS)) {
@@ -28,7 +38,7 @@ export async function loadDaemonConfig(file: string | undefined, cwd: string): P
         { path: '--config' },
       );
     }
-    const config = configFromDocument(embeddedConfigDocument as unknown as Record<string, unknown>, cwd, 'embedded config');
+    const config = configFromDocument(embeddedConfigDocument as unknown as Record<string, unknown>, cwd, 'embedded config', overrides);
     return { config, source: 'embedded', demoTrust: true };
   }
   const abs = path.resolve(cwd, file);
@@ -41,7 +51,7 @@ export async function loadDaemonConfig(file: string | undefined, cwd: string): P
   }
   // Validated by configFromDocument, every problem at once (a person fixes them all in one go).
   const doc = parseJsonDocument<unknown>(text, { origin: `config ${abs}`, code: 'CONFIG_INVALID' });
-  const config = configFromDocument(doc, path.dirname(abs), abs);
+  const config = configFromDocument(doc, path.dirname(abs), abs, overrides);
   return { config, source: abs, demoTrust: config.trust.allowedSigners === DEMO_ALLOWED_SIGNERS };
 }
 
@@ -49,7 +59,11 @@ export async function loadDaemonConfig(file: string | undefined, cwd: string): P
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** Validate a config document (unknown keys are errors naming the key), merge it over the defaults, resolve paths. */
-export function configFromDocument(doc: unknown, baseDir: string, origin: string): DaemonConfig {
+export function configFromDocument(doc: unknown, baseDir: string, origin: string, overrides: ConfigOverrides = {}): DaemonConfig {
+  if (Object.keys(overrides).length > 0 && typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
+    doc = mergeDocuments(doc as Record<string, unknown>, overrides as Record<string, unknown>);
+    origin = `${origin} with the command line's settings`;
+  }
   const problems = schemaProblems('config', doc);
   if (problems.length > 0) {
     const failures: Failure[] = problems.map((p) => ({ code: 'CONFIG_INVALID', path: p.field, message: `${origin}: ${p.field} ${p.message}` }));
