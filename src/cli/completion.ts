@@ -3,7 +3,7 @@
 import type { CommandSpec, Completion, OptionSpec, PositionalSpec } from './command.js';
 
 /** A word a shell can take literally (command and option names, choices): never quoted, never expanded. */
-const SAFE_WORD = /^[A-Za-z0-9][A-Za-z0-9._:/+-]*$/;
+const SAFE_WORD = /^-{0,2}[A-Za-z0-9][A-Za-z0-9._:/+-]*$/;
 
 function safe(words: readonly string[]): string[] {
   for (const w of words) if (!SAFE_WORD.test(w)) throw new Error(`completion: ${JSON.stringify(w)} is not a plain word`);

@@ -38,8 +38,12 @@ export function optionGroups(spec: CommandSpec): Array<{ group: string; options:
 }
 
 export function helpText(spec: CommandSpec, width = HELP_WIDTH): string {
-  const [first, ...more] = synopsisLines(spec);
-  const out = [`usage: ${first}`, ...more.map((s) => `   or: ${s}`), '', sentence(spec.summary)];
+  // A long usage form continues on lines indented past `usage: airlock NAME`.
+  const indent = ' '.repeat(`usage: airlock ${spec.name} `.length);
+  const usageLines = synopsisLines(spec).flatMap((s, i) =>
+    wrap(s, width - indent.length).map((l, j) => (j > 0 ? indent + l : `${i === 0 ? 'usage: ' : '   or: '}${l}`)),
+  );
+  const out = [...usageLines, '', sentence(spec.summary)];
   for (const p of spec.description) out.push('', ...wrap(p, width));
   if (spec.positionals.length > 0) {
     out.push(

@@ -39,10 +39,10 @@ export const spec = defineCommand({
       value: 'DIR',
       repeatable: true,
       complete: 'dir',
-      description: 'watch this drop folder instead of the config’s dropFolders (created when missing)',
+      description: "watch this drop folder instead of the config's dropFolders (created when missing)",
       group: 'Daemon',
     },
-    { flag: '--store', value: 'DIR', complete: 'dir', description: 'install into this store instead of the config’s', group: 'Daemon' },
+    { flag: '--store', value: 'DIR', complete: 'dir', description: "install into this store instead of the config's", group: 'Daemon' },
   ],
   exitStatus:
     '0 after a clean stop, 2 for a bad config or command line, a store or folder it cannot write, or a port already in use; 74 when it cannot keep its state file or audit trail (so that systemd starts it again).',

@@ -14,14 +14,14 @@ export const spec = defineCommand({
   name: 'deploy',
   summary: "start a model's current deployment in its NIM container",
   description: [
-    'Starts the container for the current deployment of model NAME in the store (loading its image from the store’s copy of the bundle’s archive when the engine lacks it), replacing the model’s container, and waits for /v1/health/ready.',
+    "Starts the container for the current deployment of model NAME in the store (loading its image from the store's copy of the bundle's archive when the engine lacks it), replacing the model's container, and waits for /v1/health/ready.",
     'When it does not become ready, the previous kept deployment is started again, made current in the store, and the command fails with ROLLED_BACK.',
-    'The config’s "runtime" section (kind docker) says how the container runs; its store is where the deployment is, unless --store says otherwise. Each state is shown on stderr as it is reached (not with --quiet or --json).',
+    'The config\'s "runtime" section (kind docker) says how the container runs; its store is where the deployment is, unless --store says otherwise. Each state is shown on stderr as it is reached (not with --quiet or --json).',
   ],
   positionals: [{ name: 'NAME', complete: 'none', description: 'the model name, e.g. meta/llama-3.1-8b-instruct' }],
   options: [
     CONFIG_OPTION,
-    { flag: '--store', value: 'DIR', complete: 'dir', description: 'use this store instead of the config’s', group: 'Store' },
+    { flag: '--store', value: 'DIR', complete: 'dir', description: "use this store instead of the config's", group: 'Store' },
     JSON_OPTION,
     QUIET_OPTION,
   ],

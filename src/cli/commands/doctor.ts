@@ -15,7 +15,7 @@ export const spec = defineCommand({
   positionals: [],
   options: [
     CONFIG_OPTION,
-    { flag: '--store', value: 'DIR', complete: 'dir', description: 'check this store instead of the config’s', group: 'Store' },
+    { flag: '--store', value: 'DIR', complete: 'dir', description: "check this store instead of the config's", group: 'Store' },
     JSON_OPTION,
   ],
   jsonSchema: 'doctor-report',

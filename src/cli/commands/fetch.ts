@@ -15,9 +15,9 @@ export const spec = defineCommand({
   summary: 'download NIM model profiles into a cache (connected side), through the NIM image',
   synopsis: ['--image REF (--profile ID... | --all | --list) [--cache DIR] [--model-store DIR] [--ca-file PEM] [--gpus all|none] [--json] [--quiet]'],
   description: [
-    'Runs the NIM image’s download-to-cache (and create-model-store -p ID -m /model-repo with --model-store, which needs exactly one --profile) in a container, as NVIDIA’s air-gap guide does: DIR mounted at /opt/nim/.cache, NGC_API_KEY / HF_TOKEN taken from the environment, HTTP_PROXY, HTTPS_PROXY and NO_PROXY passed on, the --ca-file mounted read-only at /opt/nim/proxy-ca.pem with SSL_CERT_FILE pointing at it. The container runs as your uid:gid and is removed afterwards.',
+    "Runs the NIM image's download-to-cache (and create-model-store -p ID -m /model-repo with --model-store, which needs exactly one --profile) in a container, as NVIDIA's air-gap guide does: DIR mounted at /opt/nim/.cache, NGC_API_KEY / HF_TOKEN taken from the environment, HTTP_PROXY, HTTPS_PROXY and NO_PROXY passed on, the --ca-file mounted read-only at /opt/nim/proxy-ca.pem with SSL_CERT_FILE pointing at it. The container runs as your uid:gid and is removed afterwards.",
     'The image must already be in the local engine (docker login nvcr.io; docker pull REF). NIM inspects the GPUs to pick profiles, so --gpus defaults to all; on a connected host without an NVIDIA runtime (GPU_UNAVAILABLE), pass --gpus none and name the profiles.',
-    'The container’s own output streams to stdout (to stderr with --json; kept back with --quiet and shown only when the step fails).',
+    "The container's own output streams to stdout (to stderr with --json; kept back with --quiet and shown only when the step fails).",
   ],
   positionals: [],
   options: [
@@ -30,7 +30,7 @@ export const spec = defineCommand({
     },
     { flag: '--profile', value: 'ID', repeatable: true, complete: 'none', description: 'download this profile (an id from --list)' },
     { flag: '--all', description: 'download every profile the image offers' },
-    { flag: '--list', description: 'show the image’s list-model-profiles output instead of downloading' },
+    { flag: '--list', description: "show the image's list-model-profiles output instead of downloading" },
     { flag: '--cache', value: 'DIR', complete: 'dir', description: 'the NIM cache to download into (created when missing); required unless --list' },
     {
       flag: '--model-store',

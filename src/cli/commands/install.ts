@@ -17,7 +17,7 @@ export const spec = defineCommand({
   name: 'install',
   summary: 'verify a bundle while writing it into the store, then make it current',
   description: [
-    'The bundle is only read, never written (a read-only mount is fine). Signatures, expiry and rollback protection are checked from the manifest before any payload byte is read; then each byte is read once, hashed and written into the store’s private staging. Only when every file matches is the new deployment committed and made current.',
+    "The bundle is only read, never written (a read-only mount is fine). Signatures, expiry and rollback protection are checked from the manifest before any payload byte is read; then each byte is read once, hashed and written into the store's private staging. Only when every file matches is the new deployment committed and made current.",
     'The very same bundle again is a no-op (exit 0, "already installed").',
     'With BUNDLE -, the tar is read from standard input as it arrives (nothing is buffered: bytes go straight into staging), so a bundle can be installed from another machine without a copy: ssh host cat x.airlock.tar | airlock install - --store DIR --trust FILE.',
   ],

@@ -10,7 +10,7 @@ export const spec = defineCommand({
   name: 'inventory',
   summary: 'write what a store holds, for delta bundles (pack --against)',
   description: [
-    'Writes the store’s content hashes and sizes and its kept bundles (schema/inventory.schema.json) to FILE, or to stdout. Carry it to the connected side and pack with --against FILE: files the store holds are left out of the bundle. It is only a hint; install re-checks its own content.',
+    "Writes the store's content hashes and sizes and its kept bundles (schema/inventory.schema.json) to FILE, or to stdout. Carry it to the connected side and pack with --against FILE: files the store holds are left out of the bundle. It is only a hint; install re-checks its own content.",
     'Without --out the inventory itself is the JSON on stdout (with or without --json); with --out and --json, a short report of what was written (schema/inventory-report.schema.json).',
   ],
   positionals: [],

@@ -15,7 +15,7 @@ export const spec = defineCommand({
   ],
   positionals: [{ name: 'PATH', complete: 'file', description: 'where the private key goes; the public key goes to PATH.pub' }],
   options: [
-    { flag: '--comment', value: 'COMMENT', complete: 'none', description: 'the key’s comment (default user@host)', group: 'Signing' },
+    { flag: '--comment', value: 'COMMENT', complete: 'none', description: "the key's comment (default user@host)", group: 'Signing' },
     JSON_OPTION,
   ],
   jsonSchema: 'keygen-report',

@@ -20,7 +20,7 @@ export const spec = defineCommand({
   summary: 'pack a model tree (and image archives) into a signed bundle',
   synopsis: ['SOURCE --out DEST --name NAME --kind nim-cache|model-store|model-dir|files [options]'],
   description: [
-    'SOURCE is a NIM cache, a model store or a model directory: regular files, directories and relative symlinks that stay inside it (recorded in the manifest, never copied). --kind files takes any folder (airlock’s own release/, say): it is installed into the store, never deployed.',
+    "SOURCE is a NIM cache, a model store or a model directory: regular files, directories and relative symlinks that stay inside it (recorded in the manifest, never copied). --kind files takes any folder (airlock's own release/, say): it is installed into the store, never deployed.",
     'pack refuses a bundle that could never deploy: a nim-cache without --profile (NIM needs NIM_MODEL_PROFILE), a nim-cache SOURCE without an ngc/hub/models--… folder, or a NIM cache packed as a model-store or model-dir. --allow-undeployable packs it anyway.',
     'The dir format writes the bundle directory DEST (absent or empty); tar writes <id>.airlock.tar into the directory DEST, and with --split-size its parts <id>.airlock.tar.000… and <id>.airlock.parts.json. On a terminal a progress line shows each phase (not with --quiet).',
   ],
@@ -69,7 +69,7 @@ export const spec = defineCommand({
       flag: '--sequence',
       value: 'N',
       complete: 'none',
-      description: 'the bundle’s sequence, for rollback protection (default the current Unix time)',
+      description: "the bundle's sequence, for rollback protection (default the current Unix time)",
     },
     { flag: '--expires', value: 'WHEN', complete: 'none', description: 'an RFC 3339 time or a duration such as 30d or 12h' },
     { flag: '--served-model-name', value: 'N', complete: 'none', description: 'the model name NIM serves (NIM_SERVED_MODEL_NAME)' },
@@ -89,7 +89,7 @@ export const spec = defineCommand({
       repeatable: true,
       complete: 'file',
       description:
-        'an OpenSSH private key file: ed25519 (signed by airlock), or a security key’s file from ssh-keygen -t ed25519-sk / ecdsa-sk (signed by ssh-keygen: touch the token when asked)',
+        "an OpenSSH private key file: ed25519 (signed by airlock), or a security key's file from ssh-keygen -t ed25519-sk / ecdsa-sk (signed by ssh-keygen: touch the token when asked)",
       group: 'Signing',
     },
     {

@@ -11,7 +11,7 @@ export const spec = defineCommand({
   name: 'unlock',
   summary: 'clear a store lock left by a process on another host name (e.g. a recreated container)',
   description: [
-    'The store lock names its holder’s pid, start time and host name. A holder on this host that is gone is taken over by the next install anyway; a live one is never removed.',
+    "The store lock names its holder's pid, start time and host name. A holder on this host that is gone is taken over by the next install anyway; a live one is never removed.",
     'A lock written under another host name (a container recreated with a new hostname, or another machine sharing the store) cannot be checked from here: once you know no airlock on that host uses the store any more, remove it with --host NAME, NAME being the host the lock names (STORE_BUSY shows it).',
   ],
   positionals: [],
