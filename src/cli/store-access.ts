@@ -1,6 +1,6 @@
 // A store or folder airlock cannot write is a clear error naming the path and the way out, not a raw EACCES.
 import path from 'node:path';
-import { AirlockError } from '../errors.js';
+import { AirlockError, isAirlockError } from '../errors.js';
 
 const DENIED = new Set(['EACCES', 'EPERM', 'EROFS']);
 
@@ -10,8 +10,12 @@ interface Denial {
   syscall: string | undefined;
 }
 
-/** The permission error behind `err` (itself, or a cause it wraps), if there is one. */
+/**
+ * The permission error behind `err` (itself, or a cause it wraps), if there is one. An error that already says
+ * what went wrong (any code but IO_ERROR and INTERNAL, which only wrap) is left as it is.
+ */
 export function denialOf(err: unknown): Denial | undefined {
+  if (isAirlockError(err) && err.code !== 'IO_ERROR' && err.code !== 'INTERNAL') return undefined;
   for (let e = err as (NodeJS.ErrnoException & { cause?: unknown }) | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     if (typeof e.code === 'string' && DENIED.has(e.code) && e.syscall !== undefined) return { code: e.code, path: e.path, syscall: e.syscall };
   }
