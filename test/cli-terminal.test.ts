@@ -1,7 +1,7 @@
 // On a real terminal (a pseudo-terminal from script(1)): verify shows the bundle first, then a progress line,
-/* eslint-disable no-control-regex -- terminal output is escape sequences: matching them is the point */
 // then the verdict in colour; NO_COLOR and TERM=dumb take the colour away, --quiet the progress; BUNDLE - on a
 // terminal is refused. Without a terminal there is neither (the other CLI tests check plain output).
+/* eslint-disable no-control-regex -- terminal output is escape sequences: matching them is the point */
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
