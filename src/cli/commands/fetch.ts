@@ -171,17 +171,18 @@ class Tail {
   }
 }
 
-/** list-model-profiles' lines: `- Section:` headings, then `  - ID (NAME)` under each. */
+/** list-model-profiles' lines: `- Section:` headings (`- Section: <None>` when empty), then `  - ID (NAME)` under each. */
 export function parseProfileList(text: string): Array<{ id: string; name: string; section: string }> {
   const out: Array<{ id: string; name: string; section: string }> = [];
   let section = '';
   for (const line of text.split('\n')) {
-    const heading = /^- (.+?):?\s*$/.exec(line);
+    const heading = /^- (.+?):(?: <None>)?\s*$/.exec(line);
     if (heading) {
       section = heading[1]!;
       continue;
     }
-    const item = /^\s+- ([0-9a-f]{64})(?: \((.*)\))?\s*$/.exec(line);
+    // `  - ID (NAME)`, perhaps followed by a note such as `[requires >=24 GB/gpu]`
+    const item = /^\s+- ([0-9a-f]{64})(?: \(([^)]*)\))?(?:\s.*)?$/.exec(line);
     if (item) out.push({ id: item[1]!, name: item[2] ?? '', section });
   }
   return out;
