@@ -9,6 +9,7 @@ import * as install from '../src/cli/commands/install.js';
 import * as pack from '../src/cli/commands/pack.js';
 import * as sign from '../src/cli/commands/sign.js';
 import * as verify from '../src/cli/commands/verify.js';
+import { helpText } from '../src/cli/help-text.js';
 import { ERROR_TABLE } from '../src/errors.js';
 import { PACKAGE_ROOT } from '../src/util/schemas.js';
 
@@ -18,7 +19,7 @@ const TRUST_FLAGS = new Set(['--key', '--agent', '--label', '--passphrase-file',
 
 t.test('every trust and signing flag in --help is documented in docs/keys.md', async (t) => {
   for (const [name, mod] of Object.entries({ sign, verify, inspect, install, pack })) {
-    const flags = [...new Set(mod.usage.match(/--[a-z][a-z-]*/g) ?? [])].filter((f) => TRUST_FLAGS.has(f));
+    const flags = [...new Set(helpText(mod.spec).match(/--[a-z][a-z-]*/g) ?? [])].filter((f) => TRUST_FLAGS.has(f));
     t.ok(flags.length > 0, `${name} has trust flags`);
     for (const flag of flags) t.ok(doc.includes(flag), `${name} ${flag}`);
   }
