@@ -1,6 +1,6 @@
 // doctor's probes: read the config, ask the engine, look at the store, the port and the disk. Facts only;
 // checks.ts decides.
-import { access, readFile, statfs } from 'node:fs/promises';
+import { access, lstat, readFile, statfs } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { configFromDocument } from '../config/load-config.js';
@@ -56,7 +56,15 @@ export async function gatherDoctorFacts(opts: DoctorOptions): Promise<DoctorFact
   }
   if (store !== undefined) {
     facts.store = store;
-    facts.storeProblems = await checkStore(store);
+    // A fresh host has no store until the daemon's first start: nothing to check, and nothing wrong.
+    if (
+      await lstat(store).then(
+        () => false,
+        (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
+      )
+    )
+      facts.storeMissing = true;
+    else facts.storeProblems = await checkStore(store);
     const current = await listDeployments(store).then(
       (ms) => ms.flatMap((m) => (m.current ? [m.current] : [])),
       () => [] as DeploymentInfo[],
