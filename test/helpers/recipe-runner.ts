@@ -9,6 +9,30 @@ import { PACKAGE_ROOT } from '../../src/util/schemas.js';
 import { childEnv } from './cli.js';
 import type { CodeBlock } from './doc-blocks.js';
 
+/** Every process group a recipe started and the test has not stopped yet: none outlives the test process. */
+const live = new Set<number>();
+process.once('exit', () => {
+  for (const pgid of live) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+function track(child: ChildProcess): ChildProcess {
+  if (child.pid) {
+    const pid = child.pid;
+    live.add(pid);
+    child.once('exit', () => {
+      // the group may outlive its leader: forget it only once the test has killed what was left of it
+      setImmediate(() => live.delete(pid));
+    });
+  }
+  return child;
+}
+
 export interface Workspace {
   /** where the blocks run (the "clone") */
   work: string;
@@ -83,10 +107,12 @@ export function canUsePrivateNetwork(): boolean {
 /** A process holding a fresh network namespace with its loopback up; undefined where that is not allowed. */
 async function privateNetwork(): Promise<ChildProcess | undefined> {
   if (!canUsePrivateNetwork()) return undefined;
-  const child = spawn('unshare', ['-n', 'sh', '-c', 'ip link set lo up && echo up && exec sleep 100000'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-    detached: true,
-  });
+  const child = track(
+    spawn('unshare', ['-n', 'sh', '-c', 'ip link set lo up && echo up && exec sleep 100000'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    }),
+  );
   const up = await new Promise<boolean>((resolve) => {
     child.stdout!.once('data', () => resolve(true));
     child.once('exit', () => resolve(false));
@@ -119,7 +145,7 @@ export function runBlock(ws: Workspace, block: CodeBlock, index: number, timeout
   const fd = openSync(log, 'w');
   const [cmd, args] = command(ws, block, script);
   const started = Date.now();
-  const child = spawn(cmd, args, { cwd: ws.work, env: ws.env, stdio: ['ignore', fd, fd], detached: true });
+  const child = track(spawn(cmd, args, { cwd: ws.work, env: ws.env, stdio: ['ignore', fd, fd], detached: true }));
   closeSync(fd);
   return new Promise((resolve) => {
     let timedOut = false;
@@ -142,7 +168,7 @@ export function startBackground(ws: Workspace, block: CodeBlock, index: number):
   const log = `${script}.log`;
   const fd = openSync(log, 'w');
   const [cmd, args] = command(ws, block, script);
-  const child = spawn(cmd, args, { cwd: ws.work, env: ws.env, stdio: ['ignore', fd, fd], detached: true });
+  const child = track(spawn(cmd, args, { cwd: ws.work, env: ws.env, stdio: ['ignore', fd, fd], detached: true }));
   closeSync(fd);
   ws.background.push({ block, child, log });
 }
