@@ -132,10 +132,14 @@ t.test('pack: a source name with ESC and a newline is refused in one escaped lin
   t.match(packed.stdout, 'out\\x1b]0;t\\x07\\u{202E}');
 });
 
-t.test('usage errors keep the usage text after one escaped error line', async (t) => {
+t.test('usage errors are one escaped error line', async (t) => {
   const res = await airlock(['verify', `a${HOSTILE}`, 'b']);
   t.equal(res.errorCode, 'USAGE');
-  t.match(res.stderr, /^airlock: USAGE: expected exactly one BUNDLE\nusage: airlock verify BUNDLE/);
+  t.match(res.stderr, /^airlock: USAGE: missing --trust ALLOWED_SIGNERS \(airlock help verify lists the options\)\n$/);
+  const extra = await airlock(['verify', 'a', `b${HOSTILE}`, '--trust', 'x']);
+  t.equal(extra.errorCode, 'USAGE');
+  t.equal(extra.stderr.split('\n').length, 2, 'one line');
+  assertClean(t, extra, 'an unexpected argument');
   const unknown = await airlock([`frob${HOSTILE}`]);
   t.equal(unknown.errorCode, 'USAGE');
   assertClean(t, unknown, 'unknown command');

@@ -161,7 +161,8 @@ async function openSplit(
   });
 }
 
-async function* streamedEntries(cursor: StreamCursor, origin: string, manifestBytes: Buffer): AsyncGenerator<BundleEntry> {
+/** Every entry after the head of a tar read as one stream (split parts, standard input). */
+export async function* streamedEntries(cursor: StreamCursor, origin: string, manifestBytes: Buffer): AsyncGenerator<BundleEntry> {
   try {
     yield* tarBodyEntries(streamedReader(cursor, origin), origin, manifestBytes, (e) => ({ body: cursor.data(e.size, origin) }));
   } finally {

@@ -3,25 +3,36 @@
 import path from 'node:path';
 import { RegistryClient } from '../registry/client.js';
 import type { RegistryEndpoint } from '../registry/reference.js';
-import type { CliIO } from './command.js';
+import type { CliIO, OptionSpec } from './command.js';
 
-export const REGISTRY_OPTIONS = {
-  'ca-file': { type: 'string' },
-  'basic-file': { type: 'string' },
-  'bearer-token-file': { type: 'string' },
-  'extra-host': { type: 'string', multiple: true },
-} as const;
-
-export const REGISTRY_USAGE = `  --ca-file FILE           the CA that signed an https registry's certificate (then the only one trusted)
-  --basic-file FILE        USER:PASSWORD on its first line: basic auth, or for the registry's token service
-  --bearer-token-file FILE a registry token on its first line, sent as Authorization: Bearer
-  --extra-host HOST[:PORT] a host the registry may send airlock to (token service, blob storage); repeatable`;
+export const REGISTRY_OPTIONS = [
+  {
+    flag: '--ca-file',
+    value: 'FILE',
+    complete: 'file',
+    description: "the CA that signed an https registry's certificate (then the only one trusted)",
+  },
+  {
+    flag: '--basic-file',
+    value: 'FILE',
+    complete: 'file',
+    description: "USER:PASSWORD on its first line: basic auth, or sent to the registry's token service",
+  },
+  { flag: '--bearer-token-file', value: 'FILE', complete: 'file', description: 'a registry token on its first line, sent as Authorization: Bearer' },
+  {
+    flag: '--extra-host',
+    value: 'HOST[:PORT]',
+    repeatable: true,
+    complete: 'none',
+    description: 'a host the registry may send airlock to (token service, blob storage); repeatable',
+  },
+] as const satisfies readonly OptionSpec[];
 
 export interface RegistryValues {
-  'ca-file'?: string;
-  'basic-file'?: string;
-  'bearer-token-file'?: string;
-  'extra-host'?: string[];
+  'ca-file'?: string | undefined;
+  'basic-file'?: string | undefined;
+  'bearer-token-file'?: string | undefined;
+  'extra-host'?: string[] | undefined;
 }
 
 export interface RegistryAccess {

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { AirlockError } from '../errors.js';
 import { defaultConfig } from './defaults.js';
-import { loadDaemonConfig, type LoadedConfig } from './load-config.js';
+import { loadDaemonConfig, type ConfigOverrides, type LoadedConfig } from './load-config.js';
 
 export const SYSTEM_CONFIG = '/etc/airlock/config.json';
 
@@ -30,9 +30,14 @@ export interface DiscoveredConfig extends LoadedConfig {
   origin: ConfigOrigin;
 }
 
-export async function discoverConfig(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<DiscoveredConfig> {
+export async function discoverConfig(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  overrides: ConfigOverrides = {},
+): Promise<DiscoveredConfig> {
   const choice = chooseConfig(flag, env);
-  return { ...(await loadDaemonConfig(choice.file, cwd)), origin: choice.origin };
+  return { ...(await loadDaemonConfig(choice.file, cwd, overrides)), origin: choice.origin };
 }
 
 /** One line for a person: which config, and why that one. */

@@ -19,8 +19,18 @@ export interface LoadedConfig {
   demoTrust: boolean;
 }
 
-/** Load FILE, or the embedded quick-start config (paths under `cwd`) when no file is given. */
-export async function loadDaemonConfig(file: string | undefined, cwd: string): Promise<LoadedConfig> {
+/**
+ * Settings given on the command line (`airlock daemon --port N --host H --drop DIR --store DIR`): merged over the
+ * file's, in the same one merge, and validated with them. Paths here are absolute (resolved where they were typed).
+ */
+export interface ConfigOverrides {
+  dropFolders?: string[];
+  store?: string;
+  api?: { host?: string; port?: number };
+}
+
+/** Load FILE, or the embedded quick-start config (paths under `cwd`) when no file is given; `overrides` win. */
+export async function loadDaemonConfig(file: string | undefined, cwd: string, overrides: ConfigOverrides = {}): Promise<LoadedConfig> {
   if (file === undefined) {
     // Release artifacts (tarball, .deb, npm package) leave the demo trust file out: its private key is public.
     if (!existsSync(DEMO_ALLOWED_SIGNERS)) {
@@ -30,12 +40,12 @@ export async function loadDaemonConfig(file: string | undefined, cwd: string): P
         { path: '--config' },
       );
     }
-    const config = configFromDocument(embeddedConfigDocument as unknown as Record<string, unknown>, cwd, 'embedded config');
+    const config = configFromDocument(embeddedConfigDocument as unknown as Record<string, unknown>, cwd, 'embedded config', overrides);
     return { config, source: 'embedded', demoTrust: await trustsDemoKey(config.trust) };
   }
   const abs = path.resolve(cwd, file);
   const doc = await readConfigDocument(abs);
-  const config = configFromDocument(doc, path.dirname(abs), abs);
+  const config = configFromDocument(doc, path.dirname(abs), abs, overrides);
   // Keyed to the demo key's fingerprint, not to the file's path: a copy of the demo file is just as open.
   return { config, source: abs, demoTrust: await trustsDemoKey(config.trust) };
 }
@@ -58,7 +68,11 @@ export async function readConfigDocument(abs: string): Promise<unknown> {
 }
 
 /** Validate a config document (unknown keys are errors naming the key), merge it over the defaults, resolve paths. */
-export function configFromDocument(doc: unknown, baseDir: string, origin: string): DaemonConfig {
+export function configFromDocument(doc: unknown, baseDir: string, origin: string, overrides: ConfigOverrides = {}): DaemonConfig {
+  if (Object.keys(overrides).length > 0 && typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
+    doc = mergeDocuments(doc as Record<string, unknown>, overrides as Record<string, unknown>);
+    origin = `${origin} with the command line's settings`;
+  }
   const problems = schemaProblems('config', doc);
   if (problems.length > 0) {
     const failures: Failure[] = problems.map((p) => ({ code: 'CONFIG_INVALID', path: p.field, message: `${origin}: ${p.field} ${p.message}` }));

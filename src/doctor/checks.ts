@@ -121,6 +121,8 @@ export interface DoctorFacts {
   /** absent when runtime.kind is none */
   docker?: DockerFacts;
   store?: string;
+  /** the store folder does not exist yet: a host before its first install (the daemon creates it on start) */
+  storeMissing?: boolean;
   storeProblems?: Failure[];
   models: ModelFacts[];
   port?: PortFacts;
@@ -156,7 +158,9 @@ export function evaluateDoctor(f: DoctorFacts): Check[] {
   for (const m of f.models) checks.push(...modelChecks(m, f));
   if (f.port && f.runtime.kind !== 'none') checks.push(portCheck(f.port));
   if (f.disk) checks.push(diskCheck(f.disk));
-  if (f.store !== undefined && f.storeProblems) checks.push(storeCheck(f.store, f.storeProblems));
+  if (f.store !== undefined && f.storeMissing) {
+    checks.push(pass('store', `${f.store} does not exist yet: the daemon creates it when it starts (or airlock install, with the first bundle)`));
+  } else if (f.store !== undefined && f.storeProblems) checks.push(storeCheck(f.store, f.storeProblems));
   if (f.store === undefined) checks.push(pass('store', 'no store configured (give --config with "store", or --store): model checks skipped'));
   return checks;
 }

@@ -63,7 +63,15 @@ export async function gatherDoctorFacts(opts: DoctorOptions): Promise<DoctorFact
   }
   if (store !== undefined) {
     facts.store = store;
-    facts.storeProblems = await checkStore(store);
+    // A fresh host has no store until the daemon's first start: nothing to check, and nothing wrong.
+    if (
+      await lstat(store).then(
+        () => false,
+        (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
+      )
+    )
+      facts.storeMissing = true;
+    else facts.storeProblems = await checkStore(store);
     const current = await listDeployments(store).then(
       (ms) => ms.flatMap((m) => (m.current ? [m.current] : [])),
       () => [] as DeploymentInfo[],

@@ -1,5 +1,5 @@
 // Where everything lives inside a store. Pure: names only, no file system access.
-// README "Store layout" documents the same tree.
+// docs/guide-operator.md ("The store") documents the same tree.
 import path from 'node:path';
 
 export const STATE_FILE = 'state.json';

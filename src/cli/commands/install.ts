@@ -1,75 +1,83 @@
+// airlock install: verify a bundle while writing it into the store, then make it current.
 import path from 'node:path';
 import { registryRef, registrySource } from '../../bundle/registry-source.js';
 import type { BundleSource } from '../../bundle/source.js';
-import { AirlockError, toAirlockError } from '../../errors.js';
+import { AirlockError } from '../../errors.js';
 import { OCI_MANIFEST } from '../../registry/media-types.js';
 import { describeTarget, parseRepositoryTarget } from '../../registry/reference.js';
-import { clientFor, REGISTRY_OPTIONS, REGISTRY_USAGE, registryAccess, type RegistryValues } from '../registry-options.js';
+import { clientFor, REGISTRY_OPTIONS, registryAccess, type RegistryValues } from '../registry-options.js';
 import { installBundle, DEFAULT_RETENTION, type InstallProgress } from '../../ops/install.js';
 import { humanBytes, humanDuration } from '../../util/human.js';
-import { createProgress, type Progress } from '../../util/progress.js';
-import { onePositional, parseCommandArgs, parseIntegerOption, requireOption, writeJson, writeLines, type CliIO } from '../command.js';
+import type { Progress } from '../../util/progress.js';
+import { BUNDLE_ARGUMENT, bundleSource } from '../bundle-arg.js';
+import { paintFor } from '../colour.js';
+import { defineCommand, parseIntegerOption, writeJson, writeLines, type CliIO, type ParsedArgs } from '../command.js';
+import { JSON_OPTION, QUIET_OPTION, STORE_OPTION } from '../common-options.js';
+import { LIMIT_OPTIONS, limitsFromOptions } from '../limit-options.js';
 import { signerLines } from '../report-lines.js';
-import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
+import { writableStore } from '../store-access.js';
+import { progressFor } from '../terminal.js';
 import { TRUST_OPTIONS, trustFromOptions } from '../trust-options.js';
 
-export const summary = 'verify a bundle while writing it into the store, then make it current';
-export const usage = `usage: airlock install BUNDLE --store DIR --trust ALLOWED_SIGNERS [--revoked FILE] [--threshold K]
-         [--allow-downgrade] [--retention N] [--max-manifest-size SIZE] [--json]
-       airlock install --registry [http://|https://]HOST[:PORT]/REPOSITORY:TAG|@DIGEST --store DIR --trust … [registry options]
-  BUNDLE is a bundle directory, a *.airlock.tar, a *.airlock.parts.json index or its first part;
-  it is only read, never written (a read-only mount is fine).
-  --registry  install a bundle airlock publish pushed to an OCI registry: the artifact's airlock.json and
-              signatures are fetched and judged first, then only the payload blobs the store lacks. Its
-              images stay in the registry; deploy pulls them by digest.
-${REGISTRY_USAGE}
-  Signatures, expiry and rollback protection are checked from the manifest before any payload
-  byte is read; then each byte is read once, hashed and written into the store's private staging.
-  Only when every file matches is the new deployment committed and made current.
-  --revoked FILE     public keys (one per line, as ssh-keygen -Y verify -r reads) whose signatures never count
-  --allow-downgrade  install a lower sequence than the highest installed for its name and channel
-  --retention N      earlier deployments kept per model besides the current one (default ${DEFAULT_RETENTION})
-  --json             print a report, including the deployment's absolute path
-${LIMIT_USAGE}
-  The very same bundle again is a no-op (exit 0, "already installed").`;
-
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    argv,
+export const spec = defineCommand({
+  name: 'install',
+  summary: 'verify a bundle while writing it into the store, then make it current',
+  description: [
+    "The bundle is only read, never written (a read-only mount is fine). Signatures, expiry and rollback protection are checked from the manifest before any payload byte is read; then each byte is read once, hashed and written into the store's private staging. Only when every file matches is the new deployment committed and made current.",
+    'The very same bundle again is a no-op (exit 0, "already installed").',
+    "With --registry instead of BUNDLE, the bundle airlock publish pushed to an OCI registry is installed: the tag is resolved to a digest once, the artifact's airlock.json and signatures are fetched and judged first, then only the payload blobs the store lacks (docs/registry.md). Its images stay in the registry; deploy pulls them by digest.",
+    'With BUNDLE -, the tar is read from standard input as it arrives (nothing is buffered: bytes go straight into staging), so a bundle can be installed from another machine without a copy: ssh host cat x.airlock.tar | airlock install - --store DIR --trust FILE.',
+  ],
+  synopsis: [
+    'BUNDLE --store DIR --trust ALLOWED_SIGNERS [options]',
+    '--registry [http://|https://]HOST[:PORT]/REPOSITORY:TAG|@DIGEST --store DIR --trust ALLOWED_SIGNERS [options]',
+  ],
+  positionals: [{ ...BUNDLE_ARGUMENT, optional: true }],
+  options: [
+    STORE_OPTION,
     {
-      store: { type: 'string' },
-      ...TRUST_OPTIONS,
-      'allow-downgrade': { type: 'boolean' },
-      retention: { type: 'string' },
-      json: { type: 'boolean' },
-      registry: { type: 'string' },
-      ...REGISTRY_OPTIONS,
-      ...LIMIT_OPTIONS,
+      flag: '--registry',
+      value: 'REFERENCE',
+      complete: 'none',
+      description:
+        'install from an OCI registry instead of BUNDLE: [http://|https://]HOST[:PORT]/REPOSITORY:TAG or @DIGEST (without a scheme, https)',
     },
-    usage,
-  );
-  const store = path.resolve(io.cwd, requireOption(values.store, '--store', usage));
-  const trust = await trustFromOptions(values, usage, io);
-  const location =
-    values.registry === undefined ? path.resolve(io.cwd, onePositional(positionals, 'BUNDLE', usage)) : await fromRegistry(values, positionals, io);
+    ...REGISTRY_OPTIONS,
+    ...TRUST_OPTIONS,
+    { flag: '--allow-downgrade', description: 'install a lower sequence than the highest installed for its name and channel', group: 'Store' },
+    {
+      flag: '--retention',
+      value: 'N',
+      complete: 'none',
+      description: `earlier deployments kept per model besides the current one (default ${DEFAULT_RETENTION})`,
+      group: 'Store',
+    },
+    ...LIMIT_OPTIONS,
+    JSON_OPTION,
+    QUIET_OPTION,
+  ],
+  jsonSchema: 'install-report',
+  exitStatus:
+    '0 when installed or already installed, 1 when the bundle is rejected or the install failed (the store is then unchanged), 2 for a usage error.',
+  seeAlso: ['verify', 'deployments', 'rollback', 'deploy'],
+});
+
+export async function run({ values, positionals }: ParsedArgs<typeof spec>, io: CliIO): Promise<number> {
+  const source = await sourceOf(positionals.BUNDLE, values, io);
+  const store = path.resolve(io.cwd, values.store);
+  const trust = await trustFromOptions(values, io);
   const retention = parseIntegerOption(values.retention, '--retention', 0);
-  const progress = createProgress(io.stderr);
-  let result;
-  try {
-    result = await installBundle(location, {
+  const progress = progressFor(io, values.quiet);
+  const result = await writableStore(store, () =>
+    installBundle(source, {
       store,
       ...trust,
-      allowDowngrade: values['allow-downgrade'] ?? false,
+      allowDowngrade: values['allow-downgrade'],
       limits: limitsFromOptions(values['max-manifest-size']),
       ...(retention !== undefined ? { retention } : {}),
       onProgress: progressBar(progress),
-    });
-  } catch (err) {
-    progress.done();
-    if (values.json) writeJson(io, { ok: false, error: toAirlockError(err).toJSON() });
-    throw err;
-  }
-  progress.done();
+    }),
+  ).finally(() => progress.done());
   if (values.json) {
     writeJson(io, { ok: true, store, ...result });
     return 0;
@@ -89,18 +97,23 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         ];
   lines.push(`signatures (threshold ${result.trust.threshold}, ${result.trust.trustedKeys} trusted):`, ...signerLines(result.trust.signers));
   for (const w of result.warnings) lines.push(`warning: ${w}`);
-  writeLines(io, lines);
+  const paint = paintFor(io.stdout, io.env);
+  writeLines(io, lines, 'stdout', (l) => (l.startsWith('installed ') ? paint.good('installed') + l.slice('installed'.length) : l));
   return 0;
 }
 
-/** --registry: the tag resolved to its digest once (the digest is what is installed), as a registry source. */
-async function fromRegistry(values: RegistryValues & { registry?: string }, positionals: string[], io: CliIO): Promise<BundleSource> {
-  if (positionals.length > 0) throw new AirlockError('USAGE', `give BUNDLE or --registry, not both\n${usage}`);
-  const target = parseRepositoryTarget(values.registry!, '--registry');
+/** BUNDLE, or --registry: the tag resolved to its digest once (the digest is what is installed), as a registry source. */
+async function sourceOf(bundle: string | undefined, values: RegistryValues & { registry?: string | undefined }, io: CliIO): Promise<BundleSource> {
+  if (values.registry === undefined) {
+    if (bundle === undefined) throw new AirlockError('USAGE', 'expected BUNDLE (or --registry REFERENCE)');
+    return bundleSource(bundle, io, 'install');
+  }
+  if (bundle !== undefined) throw new AirlockError('USAGE', 'give BUNDLE or --registry, not both', { path: '--registry' });
+  const target = parseRepositoryTarget(values.registry, '--registry');
   const access = registryAccess(values, io);
   let digest = target.digest;
   if (digest === undefined) {
-    if (target.tag === undefined) throw new AirlockError('USAGE', `--registry needs :TAG or @DIGEST\n${usage}`, { path: '--registry' });
+    if (target.tag === undefined) throw new AirlockError('USAGE', '--registry needs :TAG or @DIGEST', { path: '--registry' });
     const client = await clientFor(target.registry, access);
     try {
       digest = await client.resolve(target.repository, target.tag, [OCI_MANIFEST]);

@@ -11,21 +11,63 @@ import { fingerprint, sameKey, type PublicKey } from '../../trust/public-key.js'
 import { checkLabel, defaultLabel, writeSignatureFile } from '../../trust/signature-file.js';
 import type { SshsigSigner } from '../../trust/signer.js';
 import { parseSshsig, verifySshsig } from '../../trust/sshsig.js';
-import { onePositional, parseCommandArgs, writeLines, type CliIO } from '../command.js';
-import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
+import { defineCommand, writeJson, writeLines, type CliIO, type ParsedArgs } from '../command.js';
+import { JSON_OPTION } from '../common-options.js';
+import { LIMIT_OPTIONS, limitsFromOptions } from '../limit-options.js';
+import { writableOutput } from '../store-access.js';
 
-export const summary = 'sign or countersign a bundle with an OpenSSH key: a key file, a security key, or ssh-agent';
-export const usage = `usage: airlock sign BUNDLE (--key KEY | --agent FINGERPRINT|PUBKEY) [--label LABEL] [--passphrase-file FILE] [--max-manifest-size SIZE]
-  Signs the exact bytes of airlock.json as \`ssh-keygen -Y sign -n airlock\` would (SSHSIG, sha512).
-  BUNDLE is a bundle directory (writes signatures/LABEL.sig), a *.airlock.tar, a *.airlock.parts.json
-  or its first part (writes <base>.airlock.signatures/LABEL.sig beside it; the tar is never rewritten).
-  --key KEY    an ed25519 private key file (signed by airlock), or a security key's file from
-               ssh-keygen -t ed25519-sk / ecdsa-sk (signed by ssh-keygen: touch the token when asked).
-  --agent FINGERPRINT|PUBKEY  a key held by ssh-agent (SSH_AUTH_SOCK): its SHA256: fingerprint as
-               ssh-add -l prints it, or its .pub file.
-  LABEL ([A-Za-z0-9][A-Za-z0-9._-]{0,63}) defaults to the key's comment made filename-safe.
-  A passphrase-protected key asks on the terminal, or reads the passphrase from --passphrase-file.
-${LIMIT_USAGE}`;
+export const spec = defineCommand({
+  name: 'sign',
+  summary: 'sign or countersign a bundle with an OpenSSH key: a key file, a security key, or ssh-agent',
+  synopsis: ['BUNDLE (--key KEY | --agent FINGERPRINT|PUBKEY) [--label LABEL] [--passphrase-file FILE] [options]'],
+  description: [
+    'Signs the exact bytes of airlock.json as `ssh-keygen -Y sign -n airlock` would (SSHSIG, sha512). A directory bundle gets signatures/LABEL.sig; a *.airlock.tar, a *.airlock.parts.json or its first part gets <base>.airlock.signatures/LABEL.sig beside it (the tar is never rewritten).',
+    "LABEL ([A-Za-z0-9][A-Za-z0-9._-]{0,63}) defaults to the key's comment made filename-safe. A passphrase-protected key asks on the terminal, or reads the passphrase from --passphrase-file. A key that already signed these bytes writes nothing (exit 0).",
+  ],
+  positionals: [
+    {
+      name: 'BUNDLE',
+      complete: 'file',
+      description: 'the bundle to sign: a directory, a *.airlock.tar, a *.airlock.parts.json index or its first part',
+    },
+  ],
+  options: [
+    {
+      flag: '--key',
+      value: 'KEY',
+      complete: 'file',
+      description:
+        "an ed25519 private key file (signed by airlock), or a security key's file from ssh-keygen -t ed25519-sk / ecdsa-sk (signed by ssh-keygen: touch the token when asked)",
+      group: 'Signing',
+    },
+    {
+      flag: '--agent',
+      value: 'FINGERPRINT|PUBKEY',
+      complete: 'file',
+      description: 'a key held by ssh-agent (SSH_AUTH_SOCK): its SHA256: fingerprint as ssh-add -l prints it, or its .pub file',
+      group: 'Signing',
+    },
+    {
+      flag: '--label',
+      value: 'LABEL',
+      complete: 'none',
+      description: "the signature file's name, LABEL.sig (default: from the key's comment)",
+      group: 'Signing',
+    },
+    {
+      flag: '--passphrase-file',
+      value: 'FILE',
+      complete: 'file',
+      description: "read the key's passphrase from FILE instead of asking",
+      group: 'Signing',
+    },
+    ...LIMIT_OPTIONS,
+    JSON_OPTION,
+  ],
+  jsonSchema: 'sign-report',
+  environment: [{ name: 'SSH_AUTH_SOCK', description: 'the ssh-agent --agent asks' }],
+  seeAlso: ['keygen', 'pack', 'verify'],
+});
 
 /** Where new signatures for this bundle go: inside a directory bundle, beside a tar or split one. */
 function signatureDir(bundle: OpenedBundle): string {
@@ -48,17 +90,12 @@ function existingSignatureBy(bundle: OpenedBundle, key: PublicKey): string | und
   return undefined;
 }
 
-const OPTIONS = {
-  key: { type: 'string' },
-  agent: { type: 'string' },
-  label: { type: 'string' },
-  'passphrase-file': { type: 'string' },
-  ...LIMIT_OPTIONS,
-} as const;
-
-async function chooseSigner(values: { key?: string; agent?: string; 'passphrase-file'?: string }, io: CliIO): Promise<SshsigSigner> {
+async function chooseSigner(
+  values: { key?: string | undefined; agent?: string | undefined; 'passphrase-file'?: string | undefined },
+  io: CliIO,
+): Promise<SshsigSigner> {
   if ((values.key === undefined) === (values.agent === undefined))
-    throw new AirlockError('USAGE', `give exactly one of --key KEY and --agent FINGERPRINT|PUBKEY\n${usage}`, { path: '--key' });
+    throw new AirlockError('USAGE', 'give exactly one of --key KEY and --agent FINGERPRINT|PUBKEY', { path: '--key' });
   if (values.agent !== undefined) return agentSigner(values.agent, { env: io.env, cwd: io.cwd });
   const passphraseFile = values['passphrase-file'] === undefined ? undefined : path.resolve(io.cwd, values['passphrase-file']);
   const prompt = terminalPrompt(io.stdin, io.stderr);
@@ -71,9 +108,8 @@ async function chooseSigner(values: { key?: string; agent?: string; 'passphrase-
   });
 }
 
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, OPTIONS, usage);
-  const location = path.resolve(io.cwd, onePositional(positionals, 'BUNDLE', usage));
+export async function run({ values, positionals }: ParsedArgs<typeof spec>, io: CliIO): Promise<number> {
+  const location = path.resolve(io.cwd, positionals.BUNDLE);
   const label = values.label === undefined ? undefined : checkLabel(values.label);
 
   const bundle = await openBundle(location, { limits: limitsFromOptions(values['max-manifest-size']) }); // parses and validates airlock.json before we vouch for it
@@ -84,21 +120,24 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-async function signOpened(
-  bundle: OpenedBundle,
-  values: { key?: string; agent?: string; 'passphrase-file'?: string },
-  label: string | undefined,
-  io: CliIO,
-): Promise<number> {
+async function signOpened(bundle: OpenedBundle, values: ParsedArgs<typeof spec>['values'], label: string | undefined, io: CliIO): Promise<number> {
   const signer = await chooseSigner(values, io);
   const key = signer.public;
+  const keyInfo = { fingerprint: fingerprint(key), type: key.type, comment: key.comment ?? '', via: signer.via };
+  const bundleInfo = { id: bundle.manifest.id, manifestDigest: bundle.digest, location: bundle.location };
   const already = existingSignatureBy(bundle, key);
   if (already) {
-    writeLines(io, [`already signed by ${fingerprint(key)} in ${already}; nothing written`]);
+    if (values.json) writeJson(io, { ok: true, outcome: 'already-signed', bundle: bundleInfo, key: keyInfo, signature: already });
+    else writeLines(io, [`already signed by ${fingerprint(key)} in ${already}; nothing written`]);
     return 0;
   }
   const text = await signer.sign(bundle.manifestBytes, SIGNATURE_NAMESPACE); // checked to verify before it is written
-  const { file, outcome } = await writeSignatureFile(signatureDir(bundle), label ?? defaultLabel(key), text);
+  const dir = signatureDir(bundle);
+  const { file, outcome } = await writableOutput(dir, () => writeSignatureFile(dir, label ?? defaultLabel(key), text));
+  if (values.json) {
+    writeJson(io, { ok: true, outcome, bundle: bundleInfo, key: keyInfo, signature: file });
+    return 0;
+  }
   writeLines(io, [
     `bundle       ${bundle.manifest.id} (manifest sha256 ${bundle.digest})`,
     `key          ${fingerprint(key)} ${key.type}${key.comment ? ` ${key.comment}` : ''} (via ${signer.via})`,
