@@ -49,7 +49,8 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
   t.equal(doc.options.size, 8 * 1024 * 1024);
   t.equal(doc.data.payloadBytes, 8 * 1024 * 1024, 'the synthetic tree has exactly the asked size');
   t.ok(doc.data.files > 300, 'a few hundred small files beside the shards');
-  t.equal(doc.cache.state, 'warm');
+  // Measured, not assumed: on a busy machine some input may have left the page cache between runs.
+  t.match(doc.cache.state, /^(warm|partly warm)$/, `page cache: ${doc.cache.note}`);
 
   t.same(
     doc.rows.map((r) => r.id),
@@ -85,7 +86,7 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
     ['install-vs-tar', 'install-vs-tar-sha256sum', 'verify-throughput', 'peak-rss', 'daemon-peak-rss', 'api-p99'],
   );
   for (const x of doc.targets) t.match(x.verdict, /^(PASS|MISS|N\/A)$/);
-  t.match(stdout, /page cache: warm/);
+  t.match(stdout, /page cache: (warm|partly warm)/);
   t.match(stdout, /^targets:$/m);
   t.match(stdout, /sha256sum -c/);
 
