@@ -25,7 +25,14 @@ export interface ModelView {
 export interface DaemonView {
   version: string;
   startedAt: Date;
-  config: { source: string; demoTrust: boolean; store: string; runtime: string; quietPeriodMs: number };
+  config: {
+    source: string;
+    demoTrust: boolean;
+    store: string;
+    runtime: string;
+    quietPeriodMs: number;
+    arrival?: { verifyWhileArriving: boolean; settleMs: number; keepStagedSeconds: number };
+  };
   watched(): WatchedRootView[];
   bundles(): BundleRecord[];
   bundle(id: string): BundleRecord | undefined;

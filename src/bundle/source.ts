@@ -4,6 +4,7 @@
 // one source; a registry is another.
 import type { Failure } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
+import type { SourceStamp } from '../format/payload.js';
 import { DEFAULT_MAX_MANIFEST_BYTES } from '../format/layout.js';
 import type { SignatureInput } from '../trust/policy.js';
 import type { EntryKind } from './entry-checker.js';
@@ -34,6 +35,8 @@ export interface BundleEntry {
   size: number;
   /** open the entry's bytes for reading by descriptor (files only; may fail with WRONG_TYPE when swapped) */
   open?(): Promise<EntryData>;
+  /** the file as the walk saw it (files on disk): lets a copy verified earlier stand in for reading it (Prestaged) */
+  stamp?: SourceStamp;
   /** or the entry's bytes as a stream (split parts); read it fully or not at all */
   body?: AsyncIterable<Buffer>;
   /** what is wrong with the entry where it stands, found by the reader (a misplaced or non-regular tar entry) */

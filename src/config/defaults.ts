@@ -16,8 +16,10 @@ export interface DaemonConfig {
   store: string;
   /** revokedKeys: public keys (one per line, as `ssh-keygen -Y verify -r` reads) whose signatures never count. */
   trust: { allowedSigners: string; revokedKeys?: string; threshold: number };
-  /** A complete bundle must stay unchanged this long before it is verified. */
+  /** A complete bundle must stay unchanged this long before it is verified (tars, split parts, folder bundles not verified while arriving). */
   quietPeriodMs: number;
+  /** Verifying folder bundles while they arrive (docs/arrival.md). */
+  arrival: ArrivalConfig;
   api: { host: string; port: number; socket?: string; tokenFile: string };
   /** Delete a bundle from its drop folder after it installed (never on media). */
   removeAfterInstall: boolean;
@@ -27,6 +29,15 @@ export interface DaemonConfig {
   /** resolved by the runtime's own defaults (src/runtime/config.ts) */
   runtime: RuntimeConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+export interface ArrivalConfig {
+  /** copy and hash each listed file of a folder bundle as soon as it settled, once the signatures hold */
+  verifyWhileArriving: boolean;
+  /** a listed file must keep its size, times and inode this long before it is copied */
+  settleMs: number;
+  /** the copies of a drop that stopped arriving are kept this long (then removed); a restart resumes from them */
+  keepStagedSeconds: number;
 }
 
 export interface DaemonLimits {
@@ -47,6 +58,7 @@ export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust' | 'runtime'> & 
   mediaRoots: ['/media', '/run/media', '/mnt'],
   mediaDepth: 3,
   quietPeriodMs: 3000,
+  arrival: { verifyWhileArriving: true, settleMs: 250, keepStagedSeconds: 86400 },
   api: { host: '127.0.0.1', port: 7480, tokenFile: 'api-token' },
   removeAfterInstall: false,
   retention: { bundles: 500, rejected: 100, deployments: 2, auditEvents: 1000 },

@@ -29,8 +29,18 @@ export interface DaemonDeps {
   loggers: Loggers;
   version: string;
   fsSource?: FsEventSource;
-  /** probes arriving drops off the event loop (production: a worker thread); in-process when absent */
-  probe?: { probe(c: Candidate): Promise<Probe>; close(): Promise<void> };
+  /**
+   * probes arriving drops off the event loop (production: a worker thread, which also verifies folder bundles while
+   * they arrive); in-process when absent
+   */
+  probe?: {
+    probe(c: Candidate, handedOff?: string): Promise<Probe>;
+    /** a drop is gone: forget what was verified of it while it arrived (its copies stay until reclaimed) */
+    forget?(location: string): Promise<void>;
+    /** remove the copies of drops that stopped arriving more than arrival.keepStagedSeconds ago */
+    reclaim?(): Promise<string[]>;
+    close(): Promise<void>;
+  };
   extensions?: ApiExtension[];
   keepAliveMs?: number;
   /** how often missing media roots are looked for again (ms) */
@@ -68,6 +78,11 @@ export function daemonDir(store: string): string {
   return path.join(store, 'daemon');
 }
 
+/** Where folder bundles are verified while they arrive (src/spool/): in the store's file system, private to the daemon. */
+export function spoolDir(store: string): string {
+  return path.join(daemonDir(store), 'spool');
+}
+
 export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promise<RunningDaemon> {
   const { config } = loaded;
   const { log } = deps.loggers;
@@ -81,6 +96,8 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   // The store root must stay traversable (0755) for the container user; only the daemon's own folder is private.
   await fsp.mkdir(config.store, { recursive: true, mode: 0o755 });
   await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  // Copies kept from when folder bundles were verified while arriving serve no one once that is turned off.
+  if (!config.arrival.verifyWhileArriving) await fsp.rm(spoolDir(config.store), { recursive: true, force: true });
   await repairAtStart(config.store, log);
   const { roots, watched, dropFolders } = await resolveWatchRoots(config, log);
 
@@ -134,6 +151,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const tracker = new ArrivalTracker({
     roots,
     quietPeriodMs: config.quietPeriodMs,
+    ...(config.arrival.verifyWhileArriving ? { settleMs: config.arrival.settleMs } : {}),
     source: deps.fsSource ?? createChokidarSource(),
     ...(deps.probe ? { probe: deps.probe.probe } : {}),
     onWatchError: (err, root) => log.warn({ err, root: root.path }, 'watcher error'),
@@ -174,8 +192,12 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     `airlock daemon listening on ${url}`,
   );
 
+  const probe = deps.probe;
   try {
-    await tracker.start((e) => pipeline.handle(e));
+    await tracker.start((e) => {
+      if (e.type === 'gone') void probe?.forget?.(e.candidate.location).catch(() => undefined);
+      pipeline.handle(e);
+    });
   } catch (err) {
     // Without its watchers the daemon is useless: release the port and fail the start.
     await tracker.close().catch(() => undefined);
@@ -189,12 +211,19 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const mediaTimer = setInterval(() => {
     mediaCheck ??= watchNewMediaRoots(tracker, watched, config.mediaDepth, log).finally(() => (mediaCheck = undefined));
   }, deps.mediaRecheckMs ?? 5000);
+  // Copies of drops that stopped arriving are removed after arrival.keepStagedSeconds, checked a few times as often.
+  const reclaimTimer = probe?.reclaim
+    ? setInterval(() => void reclaimSpools(probe, log), reclaimEveryMs(config.arrival.keepStagedSeconds))
+    : undefined;
+  reclaimTimer?.unref();
+  if (probe?.reclaim) void reclaimSpools(probe, log);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info({}, 'stopping');
       clearInterval(mediaTimer);
+      if (reclaimTimer) clearInterval(reclaimTimer);
       // Every step runs even if an earlier one fails: a half-stopped daemon keeps the process alive.
       const failures: unknown[] = [];
       const step = async (fn: () => Promise<unknown> | undefined) => {
@@ -220,4 +249,17 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
       log.info({}, 'stopped');
     })());
   return { url, app, pipeline, hub, fatal, stop };
+}
+
+function reclaimEveryMs(keepSeconds: number): number {
+  return Math.min(60_000, Math.max(500, (keepSeconds * 1000) / 4));
+}
+
+async function reclaimSpools(probe: NonNullable<DaemonDeps['probe']>, log: DaemonDeps['loggers']['log']): Promise<void> {
+  try {
+    const removed = (await probe.reclaim?.()) ?? [];
+    if (removed.length > 0) log.info({ spools: removed }, 'removed the verified copies of drops that stopped arriving');
+  } catch (err) {
+    log.warn({ err }, 'could not reclaim the copies of drops that stopped arriving');
+  }
 }

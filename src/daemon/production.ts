@@ -9,7 +9,7 @@ import type { DeploymentStore } from '../pipeline/ports.js';
 import { createRuntime } from '../runtime/index.js';
 import { deploymentLister, rollback } from '../store/deployments.js';
 import { loadTrust, type TrustFiles } from '../trust/load-trust.js';
-import type { DaemonDeps } from './daemon.js';
+import { spoolDir, type DaemonDeps } from './daemon.js';
 import type { Loggers } from './logger.js';
 import { opsDeployer } from './ops-deployer.js';
 import { StoreQueue } from './store-queue.js';
@@ -46,6 +46,7 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
       maxManifestBytes: config.limits.manifestBytes,
       // Watched by their real paths (watch-roots.ts): confinement starts at the same folders.
       roots: await Promise.all([...config.dropFolders, ...config.mediaRoots].map((p) => realpath(p).catch(() => p))),
+      ...(config.arrival.verifyWhileArriving ? { spoolRoot: spoolDir(config.store) } : {}),
     }),
   );
   const deployments: DeploymentStore = storeQueue.deployments({
@@ -56,7 +57,22 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
   const extensions = await statusPage(loggers);
   return {
     installer,
-    probe: new ProbeWorker({ maxManifestBytes: config.limits.manifestBytes }),
+    probe: new ProbeWorker({
+      maxManifestBytes: config.limits.manifestBytes,
+      ...(config.arrival.verifyWhileArriving
+        ? {
+            staging: {
+              root: spoolDir(config.store),
+              store: config.store,
+              trust: trustFiles,
+              threshold: config.trust.threshold,
+              maxManifestBytes: config.limits.manifestBytes,
+              settleMs: config.arrival.settleMs,
+              keepMs: config.arrival.keepStagedSeconds * 1000,
+            },
+          }
+        : {}),
+    }),
     deployments,
     ...(runtime && config.runtime.kind !== 'none' ? { deployer: opsDeployer({ runtime, settings: config.runtime, deployments }) } : {}),
     loggers,

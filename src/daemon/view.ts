@@ -47,6 +47,7 @@ export function createDaemonView(p: ViewParts): DaemonView {
       store: p.loaded.config.store,
       runtime: p.loaded.config.runtime.kind,
       quietPeriodMs: p.loaded.config.quietPeriodMs,
+      arrival: p.loaded.config.arrival,
     },
     watched: p.watched,
     bundles: () => p.pipeline.records(),

@@ -10,6 +10,7 @@ import type { BundleSource, OpenedBundle, ReadLimits } from '../bundle/source.js
 import { evaluateTrust, passGates } from '../bundle/verify.js';
 import { AirlockError } from '../errors.js';
 import { manifestTotals } from '../format/manifest.js';
+import type { Prestaged } from '../format/payload.js';
 import { HashPool } from '../hash/hash-pool.js';
 import { activateBundle } from '../store/activate.js';
 import { toDeploymentInfo, type DeploymentInfo } from '../store/deployments.js';
@@ -39,6 +40,11 @@ export interface InstallOptions {
   /** earlier deployments kept per model besides the current one (default DEFAULT_RETENTION) */
   retention?: number;
   limits?: ReadLimits;
+  /**
+   * Copies verified while the bundle arrived (the daemon's spool), for the manifest with this digest: each entry
+   * still the very file a copy was made from is taken from there instead of being read again.
+   */
+  prestaged?: (manifestDigest: string) => Promise<Prestaged | undefined>;
 }
 
 export interface InstallProgress {
@@ -61,6 +67,8 @@ export interface InstallResult {
   bytesVerified: number;
   durationMs: number;
   deployment: DeploymentInfo;
+  /** of bytesVerified, those taken from copies verified while the bundle arrived (only with `prestaged`) */
+  bytesPrestaged?: number;
   /** bytes of content the store did not hold before (0 when already installed) */
   bytesWritten: number;
   /** bundle ids of earlier deployments dropped by retention */
@@ -127,6 +135,7 @@ async function installTrusted(
     const state = await readState(store);
     const again = decide(state, facts, opts.allowDowngrade ?? false);
     if (again) return done(again);
+    const prestaged = await opts.prestaged?.(bundle.digest);
     const out = await activateBundle(
       store,
       state,
@@ -135,14 +144,17 @@ async function installTrusted(
         retention: opts.retention ?? DEFAULT_RETENTION,
         ...(opts.signal ? { signal: opts.signal } : {}),
         onActivating: () => emit({ phase: 'activating', bytesDone: totals.carriedBytes, bytesTotal: totals.carriedBytes }),
+        ...(prestaged ? { onDisk: (sha: string) => prestaged.holds(sha) } : {}),
       },
-      (sink) => fillStaging(bundle, sink, opts.signal, (bytesDone) => emit({ phase: 'payload', bytesDone, bytesTotal: totals.carriedBytes })),
+      (sink) =>
+        fillStaging(bundle, sink, opts.signal, prestaged, (bytesDone) => emit({ phase: 'payload', bytesDone, bytesTotal: totals.carriedBytes })),
     );
     return done(
       { record: out.record, current: true },
       {
         status: 'installed',
         bytesVerified: out.bytesVerified,
+        ...(prestaged ? { bytesPrestaged: out.bytesPrestaged } : {}),
         bytesWritten: out.bytesWritten,
         evicted: out.evicted,
         warnings: out.warnings,
@@ -172,7 +184,13 @@ function decide(state: StoreState, facts: BundleFacts, allowDowngrade: boolean):
 }
 
 /** The one pass: every payload byte read once, hashed (on worker threads unless the bundle streams) and staged. */
-async function fillStaging(bundle: OpenedBundle, sink: WalkSink, signal: AbortSignal | undefined, onPayloadBytes: (done: number) => void) {
+async function fillStaging(
+  bundle: OpenedBundle,
+  sink: WalkSink,
+  signal: AbortSignal | undefined,
+  prestaged: Prestaged | undefined,
+  onPayloadBytes: (done: number) => void,
+) {
   const pool = bundle.form === 'split' ? undefined : new HashPool();
   // An abort stops the workers mid-file, so a multi-GB shard does not hold up a daemon's shutdown.
   const stopPool = () => void pool?.close();
@@ -185,6 +203,7 @@ async function fillStaging(bundle: OpenedBundle, sink: WalkSink, signal: AbortSi
       failFast: true,
       onBytes: (n) => onPayloadBytes((done += n)),
       ...(signal ? { signal } : {}),
+      ...(prestaged ? { prestaged } : {}),
     });
   } finally {
     signal?.removeEventListener('abort', stopPool);

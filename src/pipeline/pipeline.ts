@@ -338,7 +338,13 @@ export class Pipeline {
     delete rec.signerCount;
     rec.signers = rec.trust.signers;
     if (rec.trust.signerCount !== undefined) rec.signerCount = rec.trust.signerCount;
-    rec.install = { status: result.status, path: result.path, bytesVerified: result.bytesVerified, durationMs: result.durationMs };
+    rec.install = {
+      status: result.status,
+      path: result.path,
+      bytesVerified: result.bytesVerified,
+      ...(result.bytesPrestaged === undefined ? {} : { bytesPrestaged: result.bytesPrestaged }),
+      durationMs: result.durationMs,
+    };
     rec.verification = { ...rec.verification, bytesDone: rec.verification.bytesTotal || result.bytesVerified, durationMs };
     this.processed[result.manifestDigest] = {
       outcome: 'installed',

@@ -35,7 +35,7 @@ export interface InstallCallOptions {
 /** What the worker sends back of the store's InstallResult (the plain-data part). */
 export type InstallOutcome = Pick<
   InstallResult,
-  'status' | 'bundleId' | 'name' | 'channel' | 'sequence' | 'manifestDigest' | 'path' | 'trust' | 'bytesVerified' | 'durationMs'
+  'status' | 'bundleId' | 'name' | 'channel' | 'sequence' | 'manifestDigest' | 'path' | 'trust' | 'bytesVerified' | 'bytesPrestaged' | 'durationMs'
 >;
 
 /** Verifies and installs bundles. Throws AirlockError (with failures) when a bundle is rejected. */

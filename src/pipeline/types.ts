@@ -72,7 +72,7 @@ export interface BundleRecord {
   signerCount?: number;
   trust?: BoundedTrustReport;
   error?: BundleError;
-  install?: { status: 'installed' | 'already-installed'; path: string; bytesVerified: number; durationMs: number };
+  install?: { status: 'installed' | 'already-installed'; path: string; bytesVerified: number; bytesPrestaged?: number; durationMs: number };
   deployment?: DeployState;
   /** why nothing was done, e.g. the same manifest digest was installed from elsewhere */
   note?: string;

@@ -9,6 +9,8 @@ import { isInside, locateBundle } from '../bundle/locate.js';
 import type { SourceRef } from '../bundle/source.js';
 import { fsRef, sourceFromRef } from '../bundle/sources.js';
 import { installBundle } from '../ops/install.js';
+import { prestagedFor } from '../spool/prestaged.js';
+import { removeSpool } from '../spool/spool.js';
 import { AirlockError, ERROR_TABLE, type ErrorCode } from '../errors.js';
 import { loadTrust, type TrustFiles, type TrustSet } from '../trust/load-trust.js';
 import { RequestWorker } from '../util/request-worker.js';
@@ -30,6 +32,8 @@ export interface WorkerInstallerOptions {
   roots: string[];
   /** how long an aborted install may take to wind down before its worker is terminated */
   abortGraceMs?: number;
+  /** where the copies verified while drops arrived are (src/spool/): an install takes them instead of reading again */
+  spoolRoot?: string;
 }
 
 const INSTALL_WORKER_URL = new URL('./install-worker.js', import.meta.url);
@@ -87,6 +91,7 @@ export class WorkerInstaller implements Installer {
   private async installHere(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {
     const onProgress = opts.onProgress ? throttled(opts.onProgress) : undefined;
     const set = await this.trustNow();
+    const spoolRoot = source.kind === 'fs' ? this.o.spoolRoot : undefined;
     const result = await installBundle(sourceFromRef(source), {
       store: this.o.store,
       allowedSigners: set.signers,
@@ -97,9 +102,24 @@ export class WorkerInstaller implements Installer {
       now: new Date(),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(onProgress ? { onProgress } : {}),
+      ...(spoolRoot ? { prestaged: (digest: string) => prestagedFor(spoolRoot, source.location, digest) } : {}),
     });
-    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } = result;
-    return { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs };
+    // The copies are store content now (or were not needed): the drop's spool has served.
+    if (spoolRoot) await removeSpool(spoolRoot, source.location).catch(() => undefined);
+    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, bytesPrestaged, durationMs } = result;
+    return {
+      status,
+      bundleId,
+      name,
+      channel,
+      sequence,
+      manifestDigest,
+      path,
+      trust,
+      bytesVerified,
+      ...(bytesPrestaged === undefined ? {} : { bytesPrestaged }),
+      durationMs,
+    };
   }
 
   private installInWorker(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {

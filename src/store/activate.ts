@@ -20,6 +20,8 @@ import { buildTree } from './tree-builder.js';
 export interface LockedOutcome {
   record: DeploymentRecord;
   bytesVerified: number;
+  /** of bytesVerified, those the fill took from copies verified earlier */
+  bytesPrestaged: number;
   bytesWritten: number;
   evicted: string[];
   warnings: string[];
@@ -36,12 +38,15 @@ export interface ActivationOptions {
   retention: number;
   signal?: AbortSignal;
   onActivating?: () => void;
+  /** content already copied into the store's file system (verified while arriving): linking it in needs no new blocks */
+  onDisk?: (sha256: string) => boolean;
 }
 
 /** What filling staging gave: failures (the first ends the install) and the bytes verified. */
 export interface FillResult {
   failures: FailureList;
   bytesVerified: number;
+  bytesPrestaged?: number;
 }
 
 /**
@@ -68,7 +73,9 @@ export async function activateBundle(
         .map((f) => f.path)
         .join(', ')}`,
     );
-  const plan = spacePlanFor(m, presence, (await readStateBytes(store))?.length ?? 0, { digest: bundle.digest, size: bundle.manifestBytes.length });
+  const onDisk = opts.onDisk;
+  const needed = onDisk ? new Map([...presence].map(([sha, present]) => [sha, present || onDisk(sha)])) : presence;
+  const plan = spacePlanFor(m, needed, (await readStateBytes(store))?.length ?? 0, { digest: bundle.digest, size: bundle.manifestBytes.length });
   const free = await freeSpace(store);
   checkSpace(spaceNeeded(plan, free.blockSize), free, store);
 
@@ -138,7 +145,14 @@ export async function activateBundle(
         warnings.push(`could not remove evicted ${old.dir} (removed on the next run): ${err.message}`),
       );
     }
-    return { record, bytesVerified: walk.bytesVerified, bytesWritten, evicted: evicted.map((e) => e.bundleId), warnings };
+    return {
+      record,
+      bytesVerified: walk.bytesVerified,
+      bytesPrestaged: walk.bytesPrestaged ?? 0,
+      bytesWritten,
+      evicted: evicted.map((e) => e.bundleId),
+      warnings,
+    };
   } catch (err) {
     for (const u of undo.reverse()) await u().catch(() => undefined);
     throw installError(err, opts.signal);

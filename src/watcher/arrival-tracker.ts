@@ -24,9 +24,12 @@ export interface ArrivalSource {
 export interface ArrivalTrackerOptions {
   roots: WatchRoot[];
   quietPeriodMs: number;
+  /** a folder bundle verified while it arrives judges each file after this settle time: probe often enough for it */
+  settleMs?: number;
   source: FsEventSource;
   onWatchError?: (err: Error, root: WatchRoot) => void;
-  probe?: (c: Candidate) => Promise<Probe>;
+  /** `handedOff`: the fingerprint of content already handed on, which needs no work while it stays the same */
+  probe?: (c: Candidate, handedOff?: string) => Promise<Probe>;
   now?: () => number;
 }
 
@@ -47,13 +50,14 @@ export class ArrivalTracker implements ArrivalSource {
   private closed = false;
   private readonly tickMs: number;
   private readonly now: () => number;
-  private readonly probe: (c: Candidate) => Promise<Probe>;
+  private readonly probe: (c: Candidate, handedOff?: string) => Promise<Probe>;
 
   constructor(private readonly opts: ArrivalTrackerOptions) {
-    // Probe a few times per quiet period, but not more than 10 times a second.
-    this.tickMs = Math.min(1000, Math.max(100, Math.floor(opts.quietPeriodMs / 4)));
+    // Probe a few times per quiet period (and twice per settle time), but not more than 20 times a second.
+    const wait = Math.min(opts.quietPeriodMs / 4, opts.settleMs === undefined ? Infinity : opts.settleMs / 2);
+    this.tickMs = Math.min(1000, Math.max(50, Math.floor(wait)));
     this.now = opts.now ?? Date.now;
-    this.probe = opts.probe ?? probeCandidate;
+    this.probe = opts.probe ?? ((c) => probeCandidate(c));
   }
 
   async start(listener: (e: ArrivalEvent) => void): Promise<void> {
@@ -140,7 +144,7 @@ export class ArrivalTracker implements ArrivalSource {
 
   private async probeOne(t: Tracked): Promise<void> {
     const started = this.now();
-    const probe = await this.probe(t.candidate);
+    const probe = await this.probe(t.candidate, t.state?.handedOff);
     const now = this.now();
     const d = decideArrival(t.state, probe, now, this.opts.quietPeriodMs);
     // A slow probe (a huge folder bundle) is spaced out so probing never dominates.
