@@ -147,8 +147,9 @@ export class ArrivalTracker implements ArrivalSource {
     const probe = await this.probe(t.candidate, t.state?.handedOff);
     const now = this.now();
     const d = decideArrival(t.state, probe, now, this.opts.quietPeriodMs);
-    // A slow probe (a huge folder bundle) is spaced out so probing never dominates.
-    const next = now + Math.max(this.tickMs, 2 * (now - started));
+    // A slow probe (a huge folder bundle) is spaced out so probing never dominates; judging its signatures once
+    // or starting copies (work done with the look, not the look itself) does not count.
+    const next = now + Math.max(this.tickMs, 2 * (probe.costMs ?? now - started));
     if (this.tracked.get(t.candidate.location) !== t) return;
     switch (d.kind) {
       case 'gone':

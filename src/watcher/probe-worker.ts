@@ -15,7 +15,9 @@ serveRequests<ProbeRequest, unknown>(async (req, data) => {
     stager?.forget(req.location);
     return undefined;
   }
+  const started = Date.now();
   const { probe, look } = await observeCandidate(req.candidate, config);
+  probe.costMs = Date.now() - started;
   // Content already handed on (before a restart, say) is not verified again while nothing changes.
   if (stager && look && probe.fingerprint !== req.handedOff) probe.staging = await stager.advance(look);
   return probe;

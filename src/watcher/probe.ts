@@ -30,6 +30,8 @@ export interface Probe {
   fingerprint: string;
   /** a folder bundle verified while it arrives (src/spool/): how far that got */
   staging?: StagingSummary;
+  /** how long looking took (ms), without what was done with the look: probes of huge bundles are spaced by it */
+  costMs?: number;
 }
 
 interface Expected {
