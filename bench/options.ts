@@ -1,7 +1,7 @@
 // `npm run bench -- [options]`: command-line values turned into checked BenchOptions. Pure.
 import { parseArgs } from 'node:util';
 
-export type BenchMode = 'files' | 'api' | 'all';
+export type BenchMode = 'files' | 'api' | 'arrival' | 'scale' | 'all';
 
 export interface BenchOptions {
   /** payload bytes of the synthetic model tree */
@@ -20,14 +20,29 @@ export interface BenchOptions {
   /** status API load: requests per phase and how many in flight */
   apiRequests: number;
   apiConcurrency: number;
+  /** arrival: folder bundles of these sizes arrive by rsync into a watched drop folder */
+  arrivalSizes: number[];
+  /** arrival: runs per size */
+  arrivalRuns: number;
+  /** arrival: rsync --bwlimit, bytes per second */
+  arrivalRate: number;
+  /** scale: how many small files */
+  scaleFiles: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--size SIZE] [--runs N] [--mode files|api|all] [--json FILE]
+export const USAGE = `usage: npm run bench -- [--size SIZE] [--runs N] [--mode files|api|arrival|scale|all] [--json FILE]
                        [--cold] [--work-dir DIR] [--keep] [--api-requests N] [--api-concurrency N]
+                       [--arrival-sizes SIZE,…] [--arrival-runs N] [--arrival-rate RATE] [--scale-files N]
   --size    payload size of the synthetic model tree: 2G (default), 8G, 512M, 8M …
   --runs    runs of each command, taken round-robin (default 5)
   --mode    files: pack, verify, install and the baselines; api: status API latency, idle and
-            during a daemon install; all (default): both
+            during a daemon install; arrival: last byte → installed for folder bundles arriving
+            by rsync --bwlimit into a watched drop folder, beside copy-then-install; scale: many
+            small files, verify and install beside sha256sum -c and tar -xf; all (default): every one
+  --arrival-sizes  bundle sizes for arrival (default 2G,8G; each needs about 3× its size free)
+  --arrival-runs   runs per arrival size (default 3)
+  --arrival-rate   rsync --bwlimit for arrival, bytes per second: 200M (default) is 200 MB/s
+  --scale-files    files of 4 KiB for scale (default 100000)
   --json    also write every number as JSON to FILE
   --cold    drop the page cache before each command (root only); the default measures a warm cache
   --work-dir  where the temporary work folder goes (default the OS temp folder); needs about 5× SIZE free
@@ -47,6 +62,16 @@ export function parseSize(text: string): number {
   if (!Number.isSafeInteger(bytes) || bytes < 1024 * 1024)
     throw new BenchUsageError(`--size ${JSON.stringify(text)}: expected a size of at least 1M such as 2G or 8M`);
   return bytes;
+}
+
+/** A rate in bytes per second; M and G are 10^6 and 10^9 here (MB/s, as the targets say). */
+export function parseRate(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)$/i.exec(text.trim());
+  const unit = { '': 1, K: 1e3, M: 1e6, G: 1e9 }[(m?.[2] ?? '').toUpperCase()];
+  const rate = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(rate) || rate < 1024)
+    throw new BenchUsageError(`--arrival-rate ${JSON.stringify(text)}: expected a rate such as 200M (MB/s)`);
+  return rate;
 }
 
 function positiveInt(text: string | undefined, flag: string, fallback: number): number {
@@ -72,13 +97,18 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         keep: { type: 'boolean' },
         'api-requests': { type: 'string' },
         'api-concurrency': { type: 'string' },
+        'arrival-sizes': { type: 'string' },
+        'arrival-runs': { type: 'string' },
+        'arrival-rate': { type: 'string' },
+        'scale-files': { type: 'string' },
       },
     }));
   } catch (err) {
     throw new BenchUsageError((err as Error).message);
   }
   const mode = values.mode ?? 'all';
-  if (mode !== 'files' && mode !== 'api' && mode !== 'all') throw new BenchUsageError('--mode must be files, api or all');
+  if (mode !== 'files' && mode !== 'api' && mode !== 'arrival' && mode !== 'scale' && mode !== 'all')
+    throw new BenchUsageError('--mode must be files, api, arrival, scale or all');
   const opts: BenchOptions = {
     size: values.size === undefined ? 2 * 1024 ** 3 : parseSize(values.size),
     runs: positiveInt(values.runs, '--runs', 5),
@@ -87,6 +117,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     keep: values.keep ?? false,
     apiRequests: positiveInt(values['api-requests'], '--api-requests', 2000),
     apiConcurrency: positiveInt(values['api-concurrency'], '--api-concurrency', 4),
+    arrivalSizes: (values['arrival-sizes'] ?? '2G,8G').split(',').map((s) => parseSize(s)),
+    arrivalRuns: positiveInt(values['arrival-runs'], '--arrival-runs', 3),
+    arrivalRate: parseRate(values['arrival-rate'] ?? '200M'),
+    scaleFiles: positiveInt(values['scale-files'], '--scale-files', 100_000),
   };
   if (values.json !== undefined) opts.json = values.json;
   if (values['work-dir'] !== undefined) opts.workDir = values['work-dir'];

@@ -1,7 +1,7 @@
 // The benchmark's pure parts: the source plan, size parsing, statistics and the target verdicts.
 import t from 'tap';
 import { parseBenchArgs, parseSize, BenchUsageError } from '../bench/options.js';
-import { buildComparisons, buildRows, judgeTargets } from '../bench/report.js';
+import { buildArrivalReport, buildComparisons, buildRows, buildScaleReport, judgeTargets } from '../bench/report.js';
 import { planSource } from '../bench/source-plan.js';
 import { cacheStatement } from '../bench/cache-state.js';
 import { latencies, summarize } from '../bench/stats.js';
@@ -38,6 +38,14 @@ t.test('sizes and options', async (t) => {
   t.throws(() => parseBenchArgs(['--mode', 'fast']), BenchUsageError);
   t.throws(() => parseBenchArgs(['--runs', '0']), BenchUsageError);
   t.throws(() => parseBenchArgs(['--bogus']), BenchUsageError);
+  t.match(d, { arrivalSizes: [2 * 1024 ** 3, 8 * 1024 ** 3], arrivalRuns: 3, arrivalRate: 200e6, scaleFiles: 100_000 });
+  t.match(parseBenchArgs(['--mode', 'arrival', '--arrival-sizes', '64M,1G', '--arrival-rate', '50M']), {
+    mode: 'arrival',
+    arrivalSizes: [64 * 1024 ** 2, 1024 ** 3],
+    arrivalRate: 50e6,
+  });
+  t.throws(() => parseBenchArgs(['--arrival-rate', 'fast']), BenchUsageError);
+  t.throws(() => parseBenchArgs(['--arrival-sizes', '2G,']), BenchUsageError);
 });
 
 t.test('order statistics', async (t) => {
@@ -81,12 +89,71 @@ t.test('targets: PASS and MISS follow the medians', async (t) => {
     'peak-rss': 'MISS', // 200 000 KiB = 204.8 MB
     'daemon-peak-rss': 'PASS',
     'api-p99': 'MISS',
+    'last-byte-2G': 'N/A',
+    'last-byte-8G': 'N/A',
+    'arrival-daemon-rss': 'N/A',
+    'arrival-api-p99': 'N/A',
+    'scale-verify': 'N/A',
+    'scale-install': 'N/A',
   });
   const none = Object.fromEntries(judgeTargets([], [], undefined, 2e9).map((x) => [x.id, x.verdict]));
   t.ok(
     Object.values(none).every((v) => v === 'N/A'),
     'nothing measured, nothing judged',
   );
+});
+
+t.test('last byte → installed: medians over the runs, beside the serial install; RSS and p99 judged throughout', async (t) => {
+  const GiB = 1024 ** 3;
+  const arrivalRun = (ms: number, prestaged = 2 * GiB) => ({
+    lastByteToInstalledMs: ms,
+    arrivalMs: 10_000,
+    state: 'installed',
+    bytesPrestaged: prestaged,
+    daemonPeakRssKiB: 120_000,
+    apiLatenciesMs: [1, 2, 3, 70],
+    apiErrors: 0,
+  });
+  const two = buildArrivalReport({
+    size: 2 * GiB,
+    files: 310,
+    early: [arrivalRun(900), arrivalRun(1200), arrivalRun(5000)],
+    after: [arrivalRun(9000, 0)],
+    serial: [{ copyMs: 3000, installMs: 2500, exitCode: 0, peakRssKiB: 100_000 }],
+  });
+  t.equal(two.early.seconds?.median, 1.2, 'one slow run does not move the median');
+  t.equal(two.early.allPrestaged, true);
+  t.equal(two.after.seconds?.median, 9);
+  t.equal(two.serial.seconds?.median, 2.5);
+  t.equal(two.rateMBs, Math.round((2 * GiB) / 1e6 / 10));
+  t.equal(two.daemonPeakRssMB, 122.9);
+  t.equal(two.api.count, 12);
+  const eight = buildArrivalReport({
+    size: 8 * GiB,
+    files: 330,
+    early: [{ arrivalMs: 40_000, state: 'rejected', error: 'HASH_MISMATCH x', apiLatenciesMs: [], apiErrors: 0 }],
+    after: [],
+    serial: [],
+  });
+  const scale = buildScaleReport(
+    [
+      runsOf('scale-verify-dir', 'airlock', [1, 1, 1]),
+      runsOf('scale-sha256sum', 'baseline', [3, 3, 3]),
+      runsOf('scale-install-tar', 'airlock', [4, 4, 4]),
+      runsOf('scale-tar-x', 'baseline', [2, 2, 2]),
+    ],
+    100_000,
+    4096,
+  );
+  const verdicts = Object.fromEntries(judgeTargets([], [], undefined, 2e9, { arrival: [two, eight], scale }).map((x) => [x.id, x]));
+  t.equal(verdicts['last-byte-2G']?.verdict, 'PASS');
+  t.match(verdicts['last-byte-2G']?.measured, /^1\.2 s \(0\.9–5 s over 3\); copy then airlock install 2\.5 s/);
+  t.equal(verdicts['last-byte-8G']?.verdict, 'MISS', 'a run that did not install misses');
+  t.match(verdicts['last-byte-8G']?.measured, /HASH_MISMATCH/);
+  t.equal(verdicts['arrival-daemon-rss']?.verdict, 'N/A', 'judged at the largest size, which did not measure it');
+  t.equal(verdicts['arrival-api-p99']?.verdict, 'MISS', 'p99 of 70 ms');
+  t.equal(verdicts['scale-verify']?.verdict, 'PASS', '3×');
+  t.equal(verdicts['scale-install']?.verdict, 'MISS', '2×');
 });
 
 t.test('a failed run marks its row, and its ratios go unmeasured', async (t) => {

@@ -36,7 +36,6 @@ async function staged(t: Test) {
     maxManifestBytes: 1 << 20,
     settleMs: 50,
     keepMs: 3_600_000,
-    poolSize: 1,
   });
   t.teardown(() => stager.close());
   for (let i = 0; ; i++) {

@@ -20,18 +20,30 @@ const SETTLE = 250;
 
 t.test('a file is copied only after it has its listed size and kept the same stamp for the settle time', async (t) => {
   const files = [file('payload/a', 10)];
-  const first = planStaging(files, [stamp(10)], book(), 5000, SETTLE);
-  t.same(first.ready, [], 'just seen: not settled yet');
+  const first = planStaging(files, [stamp(10, 5000)], book(), 5000, SETTLE);
+  t.same(first.ready, [], 'just written: not settled yet');
   t.equal(first.changed, true);
-  const early = planStaging(files, [stamp(10)], book({ seen: first.seen }), 5000 + SETTLE - 1, SETTLE);
+  const early = planStaging(files, [stamp(10, 5000)], book({ seen: first.seen }), 5000 + SETTLE - 1, SETTLE);
   t.same(early.ready, []);
   t.equal(early.changed, false, 'the same stamp is no change');
-  const settled = planStaging(files, [stamp(10)], book({ seen: first.seen }), 5000 + SETTLE, SETTLE);
+  const settled = planStaging(files, [stamp(10, 5000)], book({ seen: first.seen }), 5000 + SETTLE, SETTLE);
   t.same(
     settled.ready.map((r) => r.file.path),
     ['payload/a'],
   );
-  t.same(settled.ready[0]!.stamp, stamp(10), 'copied from exactly the stamp that settled');
+  t.same(settled.ready[0]!.stamp, stamp(10, 5000), 'copied from exactly the stamp that settled');
+});
+
+t.test('the settle time counts from the ctime: a file that landed before the first look may be ready at once', async (t) => {
+  const files = [file('payload/a', 10)];
+  t.same(
+    planStaging(files, [stamp(10, 1000)], book(), 1000 + SETTLE, SETTLE).ready.map((r) => r.file.path),
+    ['payload/a'],
+    'unchanged since its ctime, a settle time ago',
+  );
+  t.same(planStaging(files, [stamp(10, 1000)], book(), 1000 + SETTLE - 1, SETTLE).ready, [], 'not before');
+  const ahead = planStaging(files, [stamp(10, 9000)], book(), 5000, SETTLE);
+  t.equal(ahead.seen.get('payload/a')!.since, 5000, 'a ctime ahead of the clock counts from now');
 });
 
 t.test('a file still growing, shorter than listed, or missing is pending, never ready', async (t) => {
@@ -41,7 +53,7 @@ t.test('a file still growing, shorter than listed, or missing is pending, never 
   t.same(p.ready, []);
   t.same(p.progress, { filesListed: 2, filesVerified: 0, bytesVerified: 0, pending: 2, failed: 0 });
   // Growing restarts the settle time: a new stamp is new since now.
-  const grown = planStaging(files, [stamp(10, 2000), undefined], book({ seen }), 10_000, SETTLE);
+  const grown = planStaging(files, [stamp(10, 10_000), undefined], book({ seen }), 10_000, SETTLE);
   t.equal(grown.seen.get('payload/a')!.since, 10_000);
   t.same(grown.ready, []);
 });
@@ -55,9 +67,9 @@ t.test('a file written again after its copy was made is copied again, and the ol
   t.equal(stagingState(same.progress), 'staged');
 
   for (const [what, now] of [
-    ['mtime', stamp(10, 1001)],
-    ['ctime', stamp(10, 1000, { ctimeMs: 1002 })],
-    ['inode (replaced by rename)', stamp(10, 1000, { ino: 8 })],
+    ['mtime', stamp(10, 9000)],
+    ['ctime', stamp(10, 1000, { ctimeMs: 9000 })],
+    ['inode (replaced by rename)', stamp(10, 1000, { ino: 8, ctimeMs: 9000 })],
   ] as const) {
     const p = planStaging(files, [now], book({ seen, staged }), 9000, SETTLE);
     t.same(p.stale, ['payload/a'], `${what}: the copy is stale`);

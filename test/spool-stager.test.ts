@@ -48,7 +48,6 @@ function stagerFor(s: Setup, extra: { keepMs?: number } = {}): ArrivalStager {
     maxManifestBytes: 1024 * 1024,
     settleMs: SETTLE,
     keepMs: extra.keepMs ?? 3_600_000,
-    poolSize: 1,
   });
 }
 

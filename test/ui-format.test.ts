@@ -12,15 +12,22 @@ interface Progress {
   durationMs?: number;
   phase?: string;
 }
+interface Arrival {
+  bytesPresent: number;
+  bytesExpected?: number;
+  bytesVerified?: number;
+  staging?: string;
+}
 interface FormatModule {
   formatBytes(n: number): string;
   formatDuration(s: number): string;
   percent(done: number, total: number): number;
   secondsLeft(done: number, total: number, rate?: number): number | undefined;
   rateSince(done: number, startedAt: string | undefined, now?: number): number | undefined;
-  arrivalText(a: { bytesPresent: number; bytesExpected?: number }, rate?: number): string;
+  arrivalText(a: Arrival, rate?: number): string;
   windowRate(samples: Array<{ at: number; bytes: number }>): number | undefined;
-  verificationText(v: Progress, state: string, now?: number): string;
+  verificationText(v: Progress, state: string, now?: number, arrival?: Arrival): string;
+  arrivingVerificationText(a: Arrival): string;
   stateLabel(s: string): string;
   stateTone(s: string): string;
   canRetry(s: string): boolean;
@@ -126,4 +133,26 @@ t.test('names and signers', async (t) => {
     'alice@example.org — SHA256:abc (trusted)',
   );
   t.equal(f.signerLine({ principals: [], status: 'untrusted' }), 'unknown key — no fingerprint (untrusted)');
+});
+
+t.test('while a folder bundle arrives, verified bytes are shown apart from arrived ones', async (t) => {
+  const arriving = { bytesDone: 0, bytesTotal: 0 };
+  t.equal(f.verificationText(arriving, 'arriving'), 'Starts once the bundle has fully arrived', 'a tar: nothing before it has arrived');
+  t.equal(
+    f.verificationText(arriving, 'arriving', 0, { bytesPresent: 1024, bytesExpected: 4096, bytesVerified: 0, staging: 'waiting' }),
+    'Waiting for trusted signatures: no file is read before they hold',
+  );
+  t.equal(
+    f.verificationText(arriving, 'arriving', 0, { bytesPresent: 3072, bytesExpected: 4096, bytesVerified: 2048, staging: 'staging' }),
+    '2.00 KiB of 4.00 KiB verified as it arrives (50%)',
+  );
+  t.equal(
+    f.arrivingVerificationText({ bytesPresent: 4096, bytesExpected: 4096, bytesVerified: 1024, staging: 'off' }),
+    '1.00 KiB verified; the rest once the bundle has fully arrived',
+  );
+  t.match(
+    f.arrivalText({ bytesPresent: 3072, bytesExpected: 4096, bytesVerified: 2048 }),
+    /^3\.00 KiB of 4\.00 KiB/,
+    'arrival still counts bytes on disk',
+  );
 });

@@ -100,9 +100,11 @@ export class BundleCard {
   updateVerification(rec) {
     const { bar, text } = this.verification;
     const v = rec.verification ?? { bytesDone: 0, bytesTotal: 0 };
-    bar.max = Math.max(v.bytesTotal, 1);
-    bar.value = Math.min(v.bytesDone, bar.max);
-    setText(text, verificationText(v, rec.state));
+    // While a folder bundle arrives, the bar shows what is verified already, beside the arrival bar's bytes on disk.
+    const early = rec.state === 'arriving' && rec.arrival?.bytesVerified !== undefined;
+    bar.max = Math.max(early ? (rec.arrival.bytesExpected ?? 0) : v.bytesTotal, 1);
+    bar.value = Math.min(early ? rec.arrival.bytesVerified : v.bytesDone, bar.max);
+    setText(text, verificationText(v, rec.state, Date.now(), rec.arrival));
   }
 
   get active() {

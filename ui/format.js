@@ -74,11 +74,30 @@ export function windowRate(samples) {
   return ((last.bytes - first.bytes) * 1000) / (last.at - first.at);
 }
 
-/** The line under the verification bar: amount, rate, time left or time taken. */
-export function verificationText(v, state, now = Date.now()) {
+/** A folder bundle verified while it arrives: what the verification bar says before the install starts. */
+export function arrivingVerificationText(arrival) {
+  const verified = arrival?.bytesVerified ?? 0;
+  const expected = arrival?.bytesExpected;
+  switch (arrival?.staging) {
+    case 'waiting':
+      return 'Waiting for trusted signatures: no file is read before they hold';
+    case 'staging':
+    case 'staged':
+      return `${formatBytes(verified)} of ${formatBytes(expected ?? 0)} verified as it arrives (${percent(verified, expected)}%)`;
+    case 'off':
+      return verified > 0
+        ? `${formatBytes(verified)} verified; the rest once the bundle has fully arrived`
+        : 'Starts once the bundle has fully arrived';
+    default:
+      return 'Starts once the bundle has fully arrived';
+  }
+}
+
+/** The line under the verification bar: amount, rate, time left or time taken. `arrival` (optional): the record's. */
+export function verificationText(v, state, now = Date.now(), arrival = undefined) {
   const done = v?.bytesDone ?? 0;
   const total = v?.bytesTotal ?? 0;
-  if (state === 'arriving') return 'Starts once the bundle has fully arrived';
+  if (state === 'arriving') return arrivingVerificationText(arrival);
   if (state === 'queued') return 'Waiting for its turn (one bundle verifies at a time)';
   if (total === 0) return state === 'verifying' ? 'Reading the manifest and signatures' : 'Not verified';
   const parts = [`${formatBytes(done)} of ${formatBytes(total)} (${percent(done, total)}%)`];

@@ -53,8 +53,9 @@ export interface StagingPlan {
 
 /**
  * One look at a drop: `stamps[i]` is what `files[i]` is on disk now (undefined: missing or not a regular file).
- * A file is ready once it has its listed size and has shown the same stamp for `settleMs`: a writer that has
- * not finished changes mtime or ctime, and waiting a settle time that is long against the file system's timestamp
+ * A file is ready once it has its listed size and its stamp has not changed for `settleMs` (counted from its
+ * ctime, or from when it was first seen with this stamp if that is later): a writer that has not finished
+ * changes mtime or ctime, and waiting a settle time that is long against the file system's timestamp
  * granularity means any later write shows as a new stamp (the copy is then made again).
  */
 export function planStaging(
@@ -85,7 +86,9 @@ export function planStaging(
     }
     const same = before !== undefined && sameStamp(before.stamp, stamp);
     if (!same) plan.changed = true;
-    const since = same ? before.since : now;
+    // Any write or rename sets ctime, so a file is unchanged since its ctime: a file that landed (rsync renames
+    // it into place) before this look has been settling since then. A ctime ahead of this clock counts from now.
+    const since = same ? before.since : Math.min(now, stamp.ctimeMs);
     plan.seen.set(file.path, { stamp, since });
 
     const staged = book.staged.get(file.path);

@@ -10,12 +10,15 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { SourceStamp } from '../format/payload.js';
 import { fsyncDir, removeTree } from '../store/durable.js';
+import { mapLimited } from '../util/map-limited.js';
 import { firstSchemaProblem } from '../util/schemas.js';
 
 export const SPOOL_SCHEMA = 'airlock.spool/v1';
 const JOURNAL = 'journal.jsonl';
 const BLOBS = 'blobs';
 const TEMP_PREFIX = '.tmp-';
+/** fsyncs at once: the kernel merges their write-back */
+const SYNC_LANES = 8;
 
 export interface SpoolHeader {
   schema: typeof SPOOL_SCHEMA;
@@ -121,18 +124,38 @@ export class Spool {
   }
 
   /**
-   * Record a verified copy. `temp` (fsynced, verified) becomes blobs/SHA256 unless that blob exists already;
-   * without `temp` the blob must exist (the same content staged for another path). Then the journal line.
+   * Record a verified copy. `temp` (verified, not yet synced) becomes blobs/SHA256 unless that blob exists
+   * already; without `temp` the blob must exist (the same content staged for another path). Copies that finish
+   * together are committed together: each fsynced, renamed, then all their journal lines in one append, so a line
+   * never names a copy that a crash could lose, and many small files do not cost a journal commit each.
    */
-  async add(entry: SpoolEntry, temp?: string): Promise<void> {
-    if (temp !== undefined) {
-      if (await this.hasBlob(entry.sha256, entry.size)) await fsp.rm(temp, { force: true });
-      else await fsp.rename(temp, this.blobPath(entry.sha256));
+  add(entry: SpoolEntry, temp?: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ entry, ...(temp === undefined ? {} : { temp }), resolve, reject });
+      if (this.waiting.length === 1) this.appending = this.appending.then(() => this.commit());
+    });
+  }
+
+  private readonly waiting: Array<{ entry: SpoolEntry; temp?: string; resolve: () => void; reject: (err: unknown) => void }> = [];
+
+  private async commit(): Promise<void> {
+    const batch = this.waiting.splice(0);
+    try {
+      await mapLimited(batch, SYNC_LANES, async ({ temp }) => {
+        if (temp === undefined) return;
+        const fh = await fsp.open(temp, constants.O_RDONLY | constants.O_NOFOLLOW);
+        await fh.sync().finally(() => fh.close());
+      });
+      for (const { entry, temp } of batch) {
+        if (temp === undefined) continue;
+        if (await this.hasBlob(entry.sha256, entry.size)) await fsp.rm(temp, { force: true });
+        else await fsp.rename(temp, this.blobPath(entry.sha256));
+      }
+      await this.appendLines(batch.map((b) => b.entry));
+      for (const b of batch) b.resolve();
+    } catch (err) {
+      for (const b of batch) b.reject(err);
     }
-    const line = JSON.stringify(entry) + '\n';
-    const append = this.appending.then(() => this.appendLine(entry, line));
-    this.appending = append.catch(() => undefined);
-    await append;
   }
 
   /** Remove stray temporaries and copies no line names (their lines were lost in a crash). */
@@ -147,11 +170,12 @@ export class Spool {
     await removeTree(this.dir);
   }
 
-  private async appendLine(entry: SpoolEntry, line: string): Promise<void> {
-    // O_APPEND: one write per line, so a line is whole or (after a crash) the cut last one.
-    await fsp.appendFile(path.join(this.dir, JOURNAL), line, { flag: constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW });
-    this.entries.set(entry.path, entry);
-    this.lines++;
+  private async appendLines(entries: SpoolEntry[]): Promise<void> {
+    // O_APPEND, one write: lines are whole, or (after a crash) the last ones cut.
+    const text = entries.map((e) => JSON.stringify(e) + '\n').join('');
+    await fsp.appendFile(path.join(this.dir, JOURNAL), text, { flag: constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW });
+    for (const e of entries) this.entries.set(e.path, e);
+    this.lines += entries.length;
     // A file staged again and again (a writer that keeps changing it) would grow the journal without bound.
     if (this.lines > 2 * this.entries.size + 1024) await this.compact();
   }

@@ -1,17 +1,19 @@
 // Verify while a folder bundle arrives. For each drop the arrival probe looks at, once the signatures over its
 // manifest satisfy the trust file (and not before: bounded work before trust), every listed file that has its
-// listed size and has not changed for the settle time is copied and hashed into the drop's spool in one pass on
-// the hash workers, while the rest is still arriving. The install then takes those copies instead of reading the
-// files again (prestaged.ts). Runs in the probe worker, off the daemon's event loop. Decisions are in plan.ts.
+// listed size and has not changed for the settle time is copied and hashed into the drop's spool in one pass
+// (src/hash/file-job.ts, the hash workers' own job), while the rest is still arriving. The install then takes
+// those copies instead of reading the files again (prestaged.ts). Runs in the probe worker, a thread of its own
+// off the daemon's event loop; the jobs run on that thread rather than on a pool of their own, since every
+// further thread costs the daemon some 20 MB and one file is one job either way. Decisions are in plan.ts.
 import { promises as fsp, type Stats } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileSystemSource } from '../bundle/fs-source.js';
 import { evaluateTrust, passGates } from '../bundle/verify.js';
 import { AirlockError } from '../errors.js';
 import { expectedEntries, sameStamp, stampOf, type Expected, type SourceStamp } from '../format/payload.js';
+import { DIRECT_MIN_BYTES } from '../hash/copy-target.js';
 import { digestsEqual } from '../hash/digest.js';
-import { HashPool } from '../hash/hash-pool.js';
+import { runFileJob } from '../hash/file-job.js';
 import { DirHandle } from '../safe-fs/dir-handle.js';
 import { BLOB_MODE } from '../store/content.js';
 import { freeSpace } from '../store/space.js';
@@ -32,8 +34,6 @@ export interface StagerOptions {
   settleMs: number;
   /** a drop that has not changed for this long is left alone, and its spool reclaimed */
   keepMs: number;
-  /** hash workers (default: the cores, at most 4) */
-  poolSize?: number;
   now?: () => number;
 }
 
@@ -97,22 +97,21 @@ interface Job {
   stamp: SourceStamp;
 }
 
-const POOL_IDLE_MS = 5000;
+/** Copies at once: many small files keep the disk busy; large ones (with their 2 MiB of buffers) two at a time. */
+const MAX_JOBS = 32;
+const MAX_LARGE_JOBS = 2;
 
 export class ArrivalStager {
   private readonly drops = new Map<string, Drop>();
   private readonly queue: Job[] = [];
   private readonly copying = new Set<string>();
-  private pool: HashPool | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
   private running = 0;
+  private runningLarge = 0;
   private readonly now: () => number;
-  private readonly poolSize: number;
   private closed = false;
 
   constructor(private readonly o: StagerOptions) {
     this.now = o.now ?? Date.now;
-    this.poolSize = o.poolSize ?? Math.max(1, Math.min(os.availableParallelism(), 4));
   }
 
   /** Take one look at a drop into account; start copying what is ready. Never waits for a copy. */
@@ -176,10 +175,7 @@ export class ArrivalStager {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.queue.length = 0;
-    await this.pool?.close();
-    this.pool = undefined;
   }
 
   private dropFor(look: DirLook): Drop {
@@ -291,28 +287,27 @@ export class ArrivalStager {
 
   private pump(): void {
     if (this.closed) return;
-    if (this.idleTimer) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = undefined;
-    }
-    while (this.running < this.poolSize * 2 && this.queue.length > 0) {
-      const job = this.queue.shift()!;
-      if (job.generation !== job.drop.generation) continue;
+    for (let i = 0; i < this.queue.length && this.running < MAX_JOBS;) {
+      const job = this.queue[i]!;
+      if (job.generation !== job.drop.generation) {
+        this.queue.splice(i, 1);
+        job.drop.busy.delete(job.file.path);
+        continue;
+      }
+      const large = job.file.size >= DIRECT_MIN_BYTES;
+      if (large && this.runningLarge >= MAX_LARGE_JOBS) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
       this.running++;
+      if (large) this.runningLarge++;
       void this.stage(job).finally(() => {
         job.drop.busy.delete(job.file.path);
         this.running--;
+        if (large) this.runningLarge--;
         this.pump();
       });
-    }
-    if (this.running === 0 && this.queue.length === 0 && this.pool) {
-      // Idle workers are let go: a daemon between arrivals keeps no hash threads.
-      this.idleTimer = setTimeout(() => {
-        const pool = this.pool;
-        this.pool = undefined;
-        void pool?.close();
-      }, POOL_IDLE_MS);
-      this.idleTimer.unref();
     }
   }
 
@@ -327,8 +322,8 @@ export class ArrivalStager {
     try {
       temp = (await spool.hasBlob(file.sha256, file.size)) ? undefined : spool.tempPath();
       if (temp) this.copying.add(file.sha256);
-      this.pool ??= new HashPool(this.poolSize);
-      const tally = await this.pool.run({ file: file.path, fd: opened.fd, limit: file.size, ...(temp ? { copyTo: temp, fsync: true } : {}) });
+      // Synced with the others that finish together when the spool commits it (spool.add).
+      const tally = await runFileJob({ file: file.path, fd: opened.fd, limit: file.size, ...(temp ? { copyTo: temp } : {}) });
       const after = stampOf(await opened.stat());
       if (job.generation !== d.generation || !sameStamp(after, stamp)) return; // written to while copied: again once it settles
       if (tally.overflow || tally.size !== file.size || !digestsEqual(tally.sha256, file.sha256)) {

@@ -16,6 +16,9 @@ import { Staging } from './staging.js';
 import { readStateBytes, writeState } from './state-file.js';
 import { applyInstall, type DeploymentRecord, type StoreState } from './state.js';
 import { buildTree } from './tree-builder.js';
+import { mapLimited } from '../util/map-limited.js';
+
+const ADOPT_LANES = 16;
 
 export interface LockedOutcome {
   record: DeploymentRecord;
@@ -91,13 +94,14 @@ export async function activateBundle(
     opts.signal?.throwIfAborted();
 
     let bytesWritten = 0;
-    for (const [sha, blob] of staging.staged) {
+    // Renames into content, several at once (each waits on the file system; a bundle can hold thousands).
+    await mapLimited([...staging.staged], ADOPT_LANES, async ([sha, blob]) => {
       const u = await adoptBlob(store, blob.file, sha, blob.size);
       if (u) {
         undo.push(u);
         bytesWritten += blob.size;
       }
-    }
+    });
     await fsyncBlobDirs(store, staging.staged.keys());
 
     const rel = deploymentRelDir(m.name, m.id);
