@@ -3,10 +3,18 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
-import { MAX_PARTS_INDEX_BYTES } from '../bundle/parts-index.js';
-import { DEFAULT_MAX_MANIFEST_BYTES, MANIFEST_NAME, PAYLOAD_DIR, SIDECAR_SIGNATURES_SUFFIX, SIGNATURES_DIR, TAR_SUFFIX } from '../format/layout.js';
+import { MAX_PARTS_INDEX_BYTES, parsePartsIndex } from '../bundle/parts-index.js';
+import {
+  DEFAULT_MAX_MANIFEST_BYTES,
+  MANIFEST_NAME,
+  PARTS_INDEX_SUFFIX,
+  partsSignaturesName,
+  PAYLOAD_DIR,
+  SIDECAR_SIGNATURES_SUFFIX,
+  SIGNATURES_DIR,
+  TAR_SUFFIX,
+} from '../format/layout.js';
 import { isFile, parseManifest } from '../format/manifest.js';
-import { pathProblem } from '../format/paths.js';
 import { readSmallRegular } from '../safe-fs/open-regular.js';
 import type { Candidate } from './candidates.js';
 
@@ -98,24 +106,23 @@ async function probeTar(file: string): Promise<Probe> {
 async function probeSplit(index: string): Promise<Probe> {
   const st = await lstatOrUndefined(index);
   if (!st || !st.isFile()) return goneProbe();
-  const lines = [statLine(path.basename(index), st), ...(await sidecarLines(index, '.airlock.parts.json'))];
+  const signatures = partsSignaturesName(path.basename(index));
+  const lines = [
+    statLine(path.basename(index), st),
+    ...(await sidecarLines(index, PARTS_INDEX_SUFFIX)),
+    ...(await listingLines(path.join(path.dirname(index), signatures), signatures)),
+  ];
   const parts = st.size <= MAX_PARTS_INDEX_BYTES ? await cachedExpected(index, lines[0]!, expectedFromIndex) : undefined;
   if (!parts) return { gone: false, complete: true, bytesPresent: 0, fingerprint: fingerprintOf(lines) };
   return measure(path.dirname(index), parts, lines);
 }
 
-/** The parts a split index lists; undefined when it is not (yet) a readable index. Verification checks it in full. */
+/** The parts a split index lists, read by the one strict parser; undefined when it is not (yet) a valid index. */
 async function expectedFromIndex(index: string): Promise<Expected[] | undefined> {
   try {
-    const doc = JSON.parse((await readSmallRegular(index, path.basename(index), MAX_PARTS_INDEX_BYTES)).toString('utf8')) as { parts?: unknown };
-    if (!Array.isArray(doc.parts) || doc.parts.length === 0) return undefined;
-    const out: Expected[] = [];
-    for (const p of doc.parts as Array<{ name?: unknown; size?: unknown }>) {
-      // Part names are plain file names beside the index; anything else is for verification to reject.
-      if (typeof p.name !== 'string' || p.name.includes('/') || pathProblem(p.name) || typeof p.size !== 'number') return undefined;
-      out.push({ rel: p.name, size: p.size });
-    }
-    return out;
+    const name = path.basename(index);
+    const parsed = parsePartsIndex(await readSmallRegular(index, name, MAX_PARTS_INDEX_BYTES), name);
+    return parsed.parts.map((p) => ({ rel: p.name, size: p.size }));
   } catch {
     return undefined;
   }
