@@ -24,6 +24,8 @@ export interface DaemonConfig {
   retention: { bundles: number; rejected: number; deployments: number; auditEvents: number };
   /** Bounds on what one drop or one local client can make the daemon spend (docs/security.md, "Limits of the daemon"). */
   limits: DaemonLimits;
+  /** Split bundles spooled part by part from several sticks (docs/parts.md). */
+  spool: SpoolConfig;
   /** resolved by the runtime's own defaults (src/runtime/config.ts) */
   runtime: RuntimeConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -40,6 +42,15 @@ export interface DaemonLimits {
   stallSeconds: number;
 }
 
+export interface SpoolConfig {
+  /** a spool nothing was added to for this long is removed with its record */
+  abandonAfterHours: number;
+  /** split bundles spooled at once */
+  maxBundles: number;
+  /** a copy of a part is read once at its size and unchanged this long */
+  settleMs: number;
+}
+
 /** Defaults for every key a config file may leave out. Relative paths resolve against the config file's folder. */
 export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust' | 'runtime'> & { trust: { threshold: number }; runtime: { kind: 'none' } } = {
   dropFolders: [],
@@ -51,6 +62,7 @@ export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust' | 'runtime'> & 
   removeAfterInstall: false,
   retention: { bundles: 500, rejected: 100, deployments: 2, auditEvents: 1000 },
   limits: { manifestBytes: DEFAULT_MAX_MANIFEST_BYTES, eventClients: 32, eventBufferBytes: 1024 * 1024, stallSeconds: 300 },
+  spool: { abandonAfterHours: 168, maxBundles: 16, settleMs: 250 },
   runtime: { kind: 'none' },
   trust: { threshold: 1 },
   log: { level: 'info' },

@@ -61,6 +61,7 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
     ...(runtime && config.runtime.kind !== 'none' ? { deployer: opsDeployer({ runtime, settings: config.runtime, deployments }) } : {}),
     loggers,
     version,
+    onTrustWarnings,
     ...(extensions.length ? { extensions } : {}),
   };
 }

@@ -1,10 +1,13 @@
 // When is an arriving bundle complete? Pure: a function of the last probe, the previous state and the clock.
+import type { PartsArrival } from './parts-arrival.js';
 import type { Probe } from './probe.js';
 
 export interface ArrivalProgress {
   bytesPresent: number;
   /** absent for a tar (its total is not known until it has been read) */
   bytesExpected?: number;
+  /** a split bundle spooled part by part from several sticks (src/spool/) */
+  parts?: PartsArrival;
 }
 
 export interface ArrivalState {
