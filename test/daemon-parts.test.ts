@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkStore } from '../src/store/check-store.js';
 import { auditLines, startTestDaemon, type TestDaemon } from './helpers/daemon.js';
 import { packFixture, type PackedFixture } from './helpers/fixtures.js';
 import { makeKey, sshSign } from './helpers/keys.js';
@@ -122,6 +123,11 @@ t.test('parts on two sticks in shuffled order: a corrupted copy is refused alone
   t.match(done.arrival.parts, { received: n, total: n, rejected: [{ part: s.names[bad] }] });
   t.match(done.install, { status: 'installed' });
   t.ok(existsSync(done.install!.path), 'deployment in the store');
+  t.ok(
+    d.lines().some((l) => l.msg === 'every part spooled; installing' && l['unpacked'] === true),
+    'the entries were unpacked and verified while the parts arrived: the install links them',
+  );
+  t.same(await checkStore(d.store, { deep: true }), [], 'every installed byte re-hashes to its manifest digest');
   await sleep(300);
   t.same(spoolDirs(d), [], 'the spool is removed once installed');
   const spooled = auditLines(d, 'part-spooled');

@@ -175,7 +175,8 @@ async function openSplit(
   }
 }
 
-async function* streamedEntries(cursor: StreamCursor, origin: string, manifestBytes: Buffer): AsyncGenerator<BundleEntry> {
+/** The entries after the head of a tar read as one stream (split parts), each body read from the stream in turn. */
+export async function* streamedEntries(cursor: StreamCursor, origin: string, manifestBytes: Buffer): AsyncGenerator<BundleEntry> {
   try {
     yield* tarBodyEntries(streamedReader(cursor, origin), origin, manifestBytes, (e) => ({ body: cursor.data(e.size, origin) }));
   } finally {

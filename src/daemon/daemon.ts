@@ -115,6 +115,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     abandonAfterMs: config.spool.abandonAfterHours * 3_600_000,
     maxBundles: config.spool.maxBundles,
     stallMs: config.limits.stallSeconds * 1000,
+    maxManifestBytes: config.limits.manifestBytes,
     dropFolders,
     removeAfterInstall: config.removeAfterInstall,
     arrivals: (e) => pipeline.handle(e),

@@ -9,7 +9,9 @@ import type { DeploymentStore } from '../pipeline/ports.js';
 import { createRuntime } from '../runtime/index.js';
 import { deploymentLister, rollback } from '../store/deployments.js';
 import { loadTrust, type TrustFiles } from '../trust/load-trust.js';
-import type { DaemonDeps } from './daemon.js';
+import { spoolRoot } from '../spool/layout.js';
+import { readUnpacked } from '../spool/unpacked.js';
+import { daemonDir, type DaemonDeps } from './daemon.js';
 import type { Loggers } from './logger.js';
 import { opsDeployer } from './ops-deployer.js';
 import { StoreQueue } from './store-queue.js';
@@ -46,6 +48,8 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
       maxManifestBytes: config.limits.manifestBytes,
       // Watched by their real paths (watch-roots.ts): confinement starts at the same folders.
       roots: await Promise.all([...config.dropFolders, ...config.mediaRoots].map((p) => realpath(p).catch(() => p))),
+      // A bundle the parts spool unpacked and verified while its parts arrived: its blobs are linked, not read again.
+      prestagedFor: (ref) => (ref.kind === 'fs' ? readUnpacked(spoolRoot(daemonDir(config.store)), ref.location) : Promise.resolve(undefined)),
     }),
   );
   const deployments: DeploymentStore = storeQueue.deployments({

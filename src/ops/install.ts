@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { fileSystemSource } from '../bundle/fs-source.js';
 import { walkPayload, type WalkSink } from '../bundle/payload-walk.js';
+import { fillFromPrestaged, prestagedComplete, type PrestagedPayload } from '../bundle/prestaged.js';
 import type { BundleSource, OpenedBundle, ReadLimits } from '../bundle/source.js';
 import { evaluateTrust, passGates } from '../bundle/verify.js';
 import { AirlockError } from '../errors.js';
@@ -39,6 +40,8 @@ export interface InstallOptions {
   /** earlier deployments kept per model besides the current one (default DEFAULT_RETENTION) */
   retention?: number;
   limits?: ReadLimits;
+  /** the payload already unpacked and verified in a folder of the daemon's own (its parts spool): linked, not read again */
+  prestaged?: PrestagedPayload;
 }
 
 export interface InstallProgress {
@@ -120,6 +123,10 @@ async function installTrusted(
   // A no-op writes nothing, unless a crash left something for recovery to finish (a stale pointer, say).
   if (early && !(await needsRecovery(store, committed))) return done(early);
 
+  // Blobs verified against this very manifest while its parts arrived are taken as they are; otherwise one pass reads them.
+  const prestaged =
+    opts.prestaged?.manifestDigest === bundle.digest && (await prestagedComplete(bundle.manifest, opts.prestaged)) ? opts.prestaged : undefined;
+  const onPayloadBytes = (bytesDone: number) => emit({ phase: 'payload', bytesDone, bytesTotal: totals.carriedBytes });
   await prepareStore(store);
   const lock = await acquireStoreLock(store);
   try {
@@ -136,7 +143,10 @@ async function installTrusted(
         ...(opts.signal ? { signal: opts.signal } : {}),
         onActivating: () => emit({ phase: 'activating', bytesDone: totals.carriedBytes, bytesTotal: totals.carriedBytes }),
       },
-      (sink) => fillStaging(bundle, sink, opts.signal, (bytesDone) => emit({ phase: 'payload', bytesDone, bytesTotal: totals.carriedBytes })),
+      (sink) =>
+        prestaged
+          ? fillFromPrestaged(bundle.manifest, prestaged, sink, onPayloadBytes, opts.signal)
+          : fillStaging(bundle, sink, opts.signal, onPayloadBytes),
     );
     return done(
       { record: out.record, current: true },

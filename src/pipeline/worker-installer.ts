@@ -6,6 +6,7 @@
 // Every read is confined below the watched root the drop lies in.
 import { Worker } from 'node:worker_threads';
 import { isInside, locateBundle } from '../bundle/locate.js';
+import type { PrestagedPayload } from '../bundle/prestaged.js';
 import type { SourceRef } from '../bundle/source.js';
 import { fsRef, sourceFromRef } from '../bundle/sources.js';
 import { installBundle } from '../ops/install.js';
@@ -30,6 +31,8 @@ export interface WorkerInstallerOptions {
   roots: string[];
   /** how long an aborted install may take to wind down before its worker is terminated */
   abortGraceMs?: number;
+  /** a payload the daemon verified already for this source (its parts spool), to link instead of read */
+  prestagedFor?: (source: SourceRef) => Promise<PrestagedPayload | undefined>;
 }
 
 const INSTALL_WORKER_URL = new URL('./install-worker.js', import.meta.url);
@@ -74,7 +77,7 @@ export class WorkerInstaller implements Installer {
     // Streams (split parts, any source that is not a folder or a single tar on disk) are parsed and hashed on
     // one thread: that thread is a worker of its own. Folders and tars use the hash pool from here.
     const streamed = ref.kind !== 'fs' || (await locateBundle(ref.location, withinOf(ref))).form === 'split';
-    return streamed ? this.installInWorker(ref, opts) : this.installHere(ref, opts);
+    return streamed ? this.installInWorker(ref, opts, await this.o.prestagedFor?.(ref)) : this.installHere(ref, opts);
   }
 
   /** A drop on disk is read confined below the watched root it lies in (the deepest, when roots nest). */
@@ -102,7 +105,7 @@ export class WorkerInstaller implements Installer {
     return { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs };
   }
 
-  private installInWorker(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {
+  private installInWorker(source: SourceRef, opts: InstallCallOptions, prestaged: PrestagedPayload | undefined): Promise<InstallOutcome> {
     const request: WorkerRequest = {
       source,
       store: this.o.store,
@@ -110,6 +113,7 @@ export class WorkerInstaller implements Installer {
       threshold: this.o.threshold,
       retention: this.o.retention,
       maxManifestBytes: this.o.maxManifestBytes,
+      ...(prestaged ? { prestaged } : {}),
     };
     const worker = new Worker(INSTALL_WORKER_URL, { workerData: request });
     this.workers.add(worker);

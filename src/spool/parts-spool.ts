@@ -51,6 +51,8 @@ import {
   type SpoolRecord,
 } from './spool-store.js';
 import { StickLocator } from './stick.js';
+import { UnpackRun } from './unpack-client.js';
+import type { UnpackMessage } from './unpacker.js';
 
 export interface SpoolLogger {
   info(obj: object, msg?: string): void;
@@ -73,6 +75,8 @@ export interface PartsSpoolOptions {
   maxBundles: number;
   /** a read of a stick that makes no progress this long is given up (STALLED) */
   stallMs: number;
+  /** refuse a larger airlock.json (limits.manifestBytes) */
+  maxManifestBytes: number;
   dropFolders: string[];
   removeAfterInstall: boolean;
   /** arrivals of spooled bundles, to the pipeline */
@@ -105,6 +109,9 @@ interface Entry {
   lastPublishedAt: number;
   /** parts whose tar entries are unpacked and verified */
   unpackedParts: number;
+  /** unpacking as parts arrive (unpacker.ts): not started, running, every entry verified, or given up (the install then reads the parts) */
+  unpack: 'none' | 'running' | 'done' | 'failed';
+  run?: UnpackRun;
 }
 
 interface IndexLoc {
@@ -130,6 +137,8 @@ const MAX_ORPHANS = 4096;
 const MAX_INDEX_LOCATIONS = 4096;
 const INDEX_DEBOUNCE_MS = 100;
 const PROGRESS_EVERY_MS = 500;
+/** Bundles unpacked at once (each a worker thread); a further one is unpacked by its install instead if it completes first. */
+const MAX_UNPACKERS = 2;
 
 export class PartsSpool {
   private readonly entries = new Map<string, Entry>();
@@ -178,6 +187,7 @@ export class PartsSpool {
         continue;
       }
       this.o.log.info({ spool: record.key, parts: entry.spooled.size, of: entry.parts.length }, 'parts spool resumed');
+      this.maybeUnpack(entry);
       this.publish(entry, true);
       this.maybeComplete(entry);
     }
@@ -191,6 +201,7 @@ export class PartsSpool {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.events.catch(() => undefined);
+    for (const e of this.entries.values()) await e.run?.stop();
     await this.io.close();
   }
 
@@ -395,6 +406,7 @@ export class PartsSpool {
       state: 'spooling',
       lastPublishedAt: 0,
       unpackedParts: 0,
+      unpack: 'none',
     };
     this.entries.set(record.key, entry);
     for (const p of parts) {
@@ -407,6 +419,8 @@ export class PartsSpool {
 
   private removeEntry(entry: Entry): void {
     this.entries.delete(entry.key);
+    void entry.run?.stop();
+    entry.run = undefined;
     for (const p of entry.parts) {
       const keys = this.byPart.get(p.name);
       keys?.delete(entry.key);
@@ -552,6 +566,8 @@ export class PartsSpool {
       location: copy.path,
       message: `part ${part.name} (${i + 1} of ${entry.parts.length}) from ${describeStick(copy.stick)} verified against the signed parts index and spooled`,
     });
+    entry.run?.part(part.name);
+    this.maybeUnpack(entry);
     this.publish(entry, true);
     this.maybeComplete(entry);
   }
@@ -584,10 +600,58 @@ export class PartsSpool {
     return id ? { recordId: id } : {};
   }
 
+  /** Start unpacking once the first part is in (the head, with the manifest and its signatures, is there). */
+  private maybeUnpack(entry: Entry): void {
+    if (this.closed || entry.unpack !== 'none' || entry.state !== 'spooling' || !entry.spooled.has(entry.parts[0]!.name)) return;
+    if ([...this.entries.values()].filter((e) => e.unpack === 'running').length >= MAX_UNPACKERS) return;
+    entry.unpack = 'running';
+    entry.run = new UnpackRun(
+      {
+        dir: path.dirname(entry.location),
+        indexName: entry.record.indexName,
+        trust: this.o.trust,
+        threshold: this.o.threshold,
+        maxManifestBytes: this.o.maxManifestBytes,
+        spooled: [...entry.spooled],
+      },
+      (m) => this.unpacked(entry, m),
+    );
+  }
+
+  private unpacked(entry: Entry, m: UnpackMessage): void {
+    if (entry.unpack !== 'running') return;
+    if (m.type === 'progress') {
+      entry.unpackedParts = m.unpackedParts;
+      this.publish(entry);
+      return;
+    }
+    entry.run = undefined;
+    if (m.type === 'done') {
+      entry.unpack = 'done';
+      entry.unpackedParts = entry.parts.length;
+      this.o.log.info(
+        { spool: entry.key, bytesVerified: m.bytesVerified, files: m.filesVerified },
+        'every entry unpacked and verified as the parts arrived',
+      );
+    } else {
+      // The install reads the spooled parts itself and says what is wrong (with the failure's own code).
+      entry.unpack = 'failed';
+      this.o.log.warn({ spool: entry.key, code: m.code, message: m.message }, 'unpacking the spooled parts stopped; the install reads them itself');
+    }
+    this.maybeComplete(entry);
+    for (const other of this.entries.values()) this.maybeUnpack(other);
+  }
+
+  /** Every part spooled, and unpacked (or unpacking given up, or no unpacker free): the pipeline installs it. */
   private maybeComplete(entry: Entry): void {
     if (entry.state !== 'spooling' || entry.spooled.size < entry.parts.length) return;
+    if (entry.unpack === 'running') return;
+    if (entry.unpack === 'none') {
+      this.maybeUnpack(entry);
+      if (entry.run) return;
+    }
     entry.state = 'complete';
-    this.o.log.info({ spool: entry.key }, 'every part spooled; installing');
+    this.o.log.info({ spool: entry.key, unpacked: entry.unpack === 'done' }, 'every part spooled; installing');
     this.o.arrivals({ type: 'complete', candidate: this.candidate(entry), progress: this.progress(entry), fingerprint: `spool:${entry.key}` });
   }
 
