@@ -9,6 +9,7 @@ import { BenchUsageError, parseBenchArgs, USAGE, type BenchOptions } from './opt
 import { cacheStatement } from './cache-state.js';
 import { buildComparisons, buildRows, cacheResidency, judgeTargets, round, type ApiReport, type RowReport } from './report.js';
 import { canDropPageCache, HAVE_GNU_TIME } from './run-timed.js';
+import { runSticksMode, type SticksReport } from './sticks-mode.js';
 import { createWorkspace, removeWorkspace, type Workspace } from './workspace.js';
 
 const GiB = 1024 ** 3;
@@ -54,18 +55,21 @@ async function main(argv: string[]): Promise<number> {
   try {
     let rows: RowReport[] = [];
     let residency;
-    if (opts.mode !== 'api') {
+    if (opts.mode === 'files' || opts.mode === 'all') {
       const results = await runFilesMode(ws, CASES, { runs: opts.runs, cold: opts.cold, log });
       rows = buildRows(results, ws.payloadBytes);
       residency = cacheResidency(results);
     }
     const cache = cacheStatement(opts.cold, opts.size, os.totalmem(), residency);
     let api: ApiReport | undefined;
-    if (opts.mode !== 'files') api = await runApiMode(ws, { requests: opts.apiRequests, concurrency: opts.apiConcurrency, log });
+    if (opts.mode === 'api' || opts.mode === 'all') api = await runApiMode(ws, { requests: opts.apiRequests, concurrency: opts.apiConcurrency, log });
+    let sticks: SticksReport | undefined;
+    if (opts.mode === 'sticks' || opts.mode === 'all')
+      sticks = await runSticksMode(ws, { gapSeconds: opts.stickGap, concurrency: opts.apiConcurrency, cold: opts.cold, log });
     const comparisons = buildComparisons(rows);
-    const targets = judgeTargets(rows, comparisons, api, ws.payloadBytes);
+    const targets = judgeTargets(rows, comparisons, api, ws.payloadBytes, sticks);
     const head = header(opts, ws, cache.note, started, startLoad);
-    process.stdout.write(formatTable({ header: head, rows, comparisons, ...(api ? { api } : {}), targets }) + '\n');
+    process.stdout.write(formatTable({ header: head, rows, comparisons, ...(api ? { api } : {}), ...(sticks ? { sticks } : {}), targets }) + '\n');
     if (opts.json) {
       const doc = {
         schema: 'airlock.bench/v1',
@@ -86,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
           cold: opts.cold,
           apiRequests: opts.apiRequests,
           apiConcurrency: opts.apiConcurrency,
+          stickGap: opts.stickGap,
         },
         data: { files: ws.plan.length, payloadBytes: ws.payloadBytes, payloadGiB: round(ws.payloadBytes / GiB, 3) },
         cache,
@@ -93,11 +98,12 @@ async function main(argv: string[]): Promise<number> {
         rows,
         comparisons,
         ...(api ? { api } : {}),
+        ...(sticks ? { sticks } : {}),
         targets,
       };
       await fsp.writeFile(opts.json, JSON.stringify(doc, null, 2) + '\n');
     }
-    return rows.every((r) => r.ok) ? 0 : 1;
+    return rows.every((r) => r.ok) && (sticks === undefined || sticks.state === 'installed') ? 0 : 1;
   } finally {
     if (opts.keep) log(`kept ${ws.root}`);
     else await removeWorkspace(ws);

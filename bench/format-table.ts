@@ -1,11 +1,13 @@
 // The benchmark's output for people: a fixed-width table, ratios, API latencies, target lines. Pure.
 import type { ApiReport, ComparisonReport, RowReport, TargetReport } from './report.js';
+import type { SticksReport } from './sticks-mode.js';
 
 export interface TableInput {
   header: string[];
   rows: RowReport[];
   comparisons: ComparisonReport[];
   api?: ApiReport;
+  sticks?: SticksReport;
   targets: TargetReport[];
 }
 
@@ -49,6 +51,7 @@ export function formatTable(input: TableInput): string {
   out.push(...grid(lines));
   out.push("(cached %: the lowest share of the command's input found in the page cache just before a run)");
   if (input.api) out.push('', ...formatApi(input.api));
+  if (input.sticks) out.push('', ...formatSticks(input.sticks));
   out.push('', 'targets:');
   for (const t of input.targets) out.push(`  ${t.verdict.padEnd(4)}  ${t.text}: ${t.measured}`);
   return out.join('\n');
@@ -69,4 +72,15 @@ function formatApi(api: ApiReport): string[] {
   if (api.daemonPeakRssMB !== undefined) out.push(`  daemon peak RSS (VmHWM from /proc): ${api.daemonPeakRssMB.toFixed(0)} MB`);
   if (api.note) out.push(`  ${api.note}`);
   return out;
+}
+
+function formatSticks(s: SticksReport): string[] {
+  const mib = (b: number) => `${(b / 1024 ** 2).toFixed(0)} MiB`;
+  const l = s.api.latencyMs;
+  return [
+    `split parts on two sticks (${s.parts} parts of ${mib(s.partBytes)}; the second stick appears ${s.gapSeconds} s after the first is done):`,
+    `  stick A: index + ${s.stickA.parts} part(s), ${mib(s.stickA.bytes)}, mounted at start-up: spooled and unpacked ${s.stickA.seconds ?? '-'} s after the daemon started`,
+    `  stick B: ${s.stickB.parts} part(s), ${mib(s.stickB.bytes)}: appears → ${s.state} in ${s.lastStickToInstalledSeconds ?? '-'} s (${s.lastStickMBps ?? '-'} MB/s); its last part spooled → installed ${s.lastPartSpooledToInstalledSeconds ?? '-'} s`,
+    `  daemon peak RSS ${s.daemonPeakRssMB ?? '-'} MB; GET /v1/status throughout: ${l.count} requests, ${s.api.errors} errors, p50 ${num(l.p50, 1)} ms, p99 ${num(l.p99, 1)} ms, max ${num(l.max, 1)} ms`,
+  ];
 }

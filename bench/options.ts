@@ -1,7 +1,7 @@
 // `npm run bench -- [options]`: command-line values turned into checked BenchOptions. Pure.
 import { parseArgs } from 'node:util';
 
-export type BenchMode = 'files' | 'api' | 'all';
+export type BenchMode = 'files' | 'api' | 'sticks' | 'all';
 
 export interface BenchOptions {
   /** payload bytes of the synthetic model tree */
@@ -20,14 +20,18 @@ export interface BenchOptions {
   /** status API load: requests per phase and how many in flight */
   apiRequests: number;
   apiConcurrency: number;
+  /** sticks mode: seconds between the first stick being done and the second appearing */
+  stickGap: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--size SIZE] [--runs N] [--mode files|api|all] [--json FILE]
-                       [--cold] [--work-dir DIR] [--keep] [--api-requests N] [--api-concurrency N]
+export const USAGE = `usage: npm run bench -- [--size SIZE] [--runs N] [--mode files|api|sticks|all] [--json FILE]
+                       [--cold] [--work-dir DIR] [--keep] [--api-requests N] [--api-concurrency N] [--stick-gap S]
   --size    payload size of the synthetic model tree: 2G (default), 8G, 512M, 8M …
   --runs    runs of each command, taken round-robin (default 5)
   --mode    files: pack, verify, install and the baselines; api: status API latency, idle and
-            during a daemon install; all (default): both
+            during a daemon install; sticks: the split bundle on two sticks under a media root, the
+            second appearing later (its appearance → installed); all (default): every one
+  --stick-gap  seconds between the first stick being spooled and the second appearing (default 60)
   --json    also write every number as JSON to FILE
   --cold    drop the page cache before each command (root only); the default measures a warm cache
   --work-dir  where the temporary work folder goes (default the OS temp folder); needs about 5× SIZE free
@@ -55,6 +59,11 @@ function positiveInt(text: string | undefined, flag: string, fallback: number): 
   return Number(text);
 }
 
+function nonNegativeInt(text: string, flag: string): number {
+  if (!/^\d+$/.test(text)) throw new BenchUsageError(`${flag} must be a whole number ≥ 0, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
 export function parseBenchArgs(argv: string[]): BenchOptions {
   let values;
   try {
@@ -72,13 +81,15 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         keep: { type: 'boolean' },
         'api-requests': { type: 'string' },
         'api-concurrency': { type: 'string' },
+        'stick-gap': { type: 'string' },
       },
     }));
   } catch (err) {
     throw new BenchUsageError((err as Error).message);
   }
   const mode = values.mode ?? 'all';
-  if (mode !== 'files' && mode !== 'api' && mode !== 'all') throw new BenchUsageError('--mode must be files, api or all');
+  if (mode !== 'files' && mode !== 'api' && mode !== 'sticks' && mode !== 'all')
+    throw new BenchUsageError('--mode must be files, api, sticks or all');
   const opts: BenchOptions = {
     size: values.size === undefined ? 2 * 1024 ** 3 : parseSize(values.size),
     runs: positiveInt(values.runs, '--runs', 5),
@@ -87,6 +98,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     keep: values.keep ?? false,
     apiRequests: positiveInt(values['api-requests'], '--api-requests', 2000),
     apiConcurrency: positiveInt(values['api-concurrency'], '--api-concurrency', 4),
+    stickGap: values['stick-gap'] === undefined ? 60 : nonNegativeInt(values['stick-gap'], '--stick-gap'),
   };
   if (values.json !== undefined) opts.json = values.json;
   if (values['work-dir'] !== undefined) opts.workDir = values['work-dir'];

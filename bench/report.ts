@@ -1,6 +1,7 @@
 // Turn raw runs into the table, the ratios and the target verdicts. Pure: no I/O, no clock.
 import { COMPARISONS } from './cases.js';
 import type { CaseRuns } from './files-mode.js';
+import type { SticksReport } from './sticks-mode.js';
 import type { LatencySummary } from './stats.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -94,7 +95,13 @@ export function buildComparisons(rows: RowReport[]): ComparisonReport[] {
 }
 
 /** The issue's targets, judged on this run's numbers; N/A when the run did not measure them. */
-export function judgeTargets(rows: RowReport[], comparisons: ComparisonReport[], api: ApiReport | undefined, sizeBytes: number): TargetReport[] {
+export function judgeTargets(
+  rows: RowReport[],
+  comparisons: ComparisonReport[],
+  api: ApiReport | undefined,
+  sizeBytes: number,
+  sticks?: SticksReport,
+): TargetReport[] {
   const ratio = (s: string, b: string) => comparisons.find((c) => c.subject === s && c.baseline === b)?.timeRatio;
   const atMost = (v: number | undefined, limit: number): Verdict => (v === undefined ? 'N/A' : v <= limit ? 'PASS' : 'MISS');
   const fmt = (v: number | undefined, unit: string) => (v === undefined ? 'not measured' : `${v}${unit}`);
@@ -139,6 +146,38 @@ export function judgeTargets(rows: RowReport[], comparisons: ComparisonReport[],
       text: 'status API p99 < 50 ms while an install runs',
       verdict: busy === undefined || busy.latencyMs.count === 0 ? 'N/A' : busy.latencyMs.p99 < 50 ? 'PASS' : 'MISS',
       measured: busy === undefined ? 'not measured' : `p99 ${round(busy.latencyMs.p99, 1)} ms over ${busy.latencyMs.count} requests`,
+    },
+    ...sticksTargets(sticks, sizeText),
+  ];
+}
+
+/** Split parts on two sticks: the second stick's appearance to installed, the daemon's peak RSS, the API throughout. */
+export function sticksTargets(s: SticksReport | undefined, sizeText: string): TargetReport[] {
+  const installed = s?.state === 'installed' ? s.lastStickToInstalledSeconds : undefined;
+  const mib = (b: number) => `${round(b / 1024 ** 2, 0)} MiB`;
+  return [
+    {
+      id: 'sticks-last-part',
+      text: 'split parts on two sticks: second stick (last part) → installed ≤ 1.5 s',
+      verdict: s === undefined ? 'N/A' : installed === undefined ? 'MISS' : installed <= 1.5 ? 'PASS' : 'MISS',
+      measured:
+        s === undefined
+          ? 'not measured'
+          : installed === undefined
+            ? `ended ${s.state}`
+            : `${installed} s for ${s.stickB.parts} part(s), ${mib(s.stickB.bytes)} (${s.lastStickMBps} MB/s); last part spooled → installed ${s.lastPartSpooledToInstalledSeconds} s`,
+    },
+    {
+      id: 'sticks-daemon-rss',
+      text: `peak RSS of the daemon spooling and installing split parts < 150 MB (this run: ${sizeText} bundle)`,
+      verdict: s?.daemonPeakRssMB === undefined ? 'N/A' : s.daemonPeakRssMB < RSS_LIMIT_MB ? 'PASS' : 'MISS',
+      measured: s?.daemonPeakRssMB === undefined ? 'not measured' : `${s.daemonPeakRssMB} MB`,
+    },
+    {
+      id: 'sticks-api-p99',
+      text: 'status API p99 < 50 ms throughout the two sticks',
+      verdict: s === undefined || s.api.latencyMs.count === 0 ? 'N/A' : s.api.latencyMs.p99 < 50 ? 'PASS' : 'MISS',
+      measured: s === undefined ? 'not measured' : `p99 ${s.api.latencyMs.p99} ms over ${s.api.latencyMs.count} requests`,
     },
   ];
 }

@@ -27,7 +27,6 @@ async function run(req: WorkerRequest): Promise<void> {
       now: new Date(),
       signal: controller.signal,
       onProgress: report,
-      ...(req.prestaged ? { prestaged: req.prestaged } : {}),
     });
     const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } = result;
     post({ type: 'result', result: { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } });

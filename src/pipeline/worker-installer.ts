@@ -13,7 +13,7 @@ import { installBundle } from '../ops/install.js';
 import { AirlockError, ERROR_TABLE, type ErrorCode } from '../errors.js';
 import { loadTrust, type TrustFiles, type TrustSet } from '../trust/load-trust.js';
 import { RequestWorker } from '../util/request-worker.js';
-import type { IdentifyRequest } from './identify.js';
+import { identifyBundle, type IdentifyRequest } from './identify.js';
 import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from './ports.js';
 import { throttled } from './throttle-progress.js';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
@@ -55,12 +55,9 @@ export class WorkerInstaller implements Installer {
   constructor(private readonly o: WorkerInstallerOptions) {}
 
   async identify(source: SourceRef): Promise<BundleIdentity> {
-    const identity = await this.identifier.request({
-      source: this.confined(source),
-      trust: this.o.trust,
-      threshold: this.o.threshold,
-      maxManifestBytes: this.o.maxManifestBytes,
-    });
+    const request = { source: this.confined(source), trust: this.o.trust, threshold: this.o.threshold, maxManifestBytes: this.o.maxManifestBytes };
+    // A bundle the parts spool verified already (its signatures held before its payload was unpacked) is read here.
+    const identity = (await this.o.prestagedFor?.(request.source)) ? await identifyBundle(request) : await this.identifier.request(request);
     if (identity.trustWarnings?.length) this.o.onTrustWarnings?.(identity.trustWarnings);
     return identity;
   }
@@ -76,8 +73,11 @@ export class WorkerInstaller implements Installer {
     const ref = this.confined(source);
     // Streams (split parts, any source that is not a folder or a single tar on disk) are parsed and hashed on
     // one thread: that thread is a worker of its own. Folders and tars use the hash pool from here.
+    // A payload the parts spool verified already is linked, not read: no hashing, so no thread of its own either.
+    const prestaged = await this.o.prestagedFor?.(ref);
+    if (prestaged) return this.installHere(ref, opts, prestaged);
     const streamed = ref.kind !== 'fs' || (await locateBundle(ref.location, withinOf(ref))).form === 'split';
-    return streamed ? this.installInWorker(ref, opts, await this.o.prestagedFor?.(ref)) : this.installHere(ref, opts);
+    return streamed ? this.installInWorker(ref, opts) : this.installHere(ref, opts);
   }
 
   /** A drop on disk is read confined below the watched root it lies in (the deepest, when roots nest). */
@@ -87,7 +87,7 @@ export class WorkerInstaller implements Installer {
     return fsRef(source.location, root);
   }
 
-  private async installHere(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {
+  private async installHere(source: SourceRef, opts: InstallCallOptions, prestaged?: PrestagedPayload): Promise<InstallOutcome> {
     const onProgress = opts.onProgress ? throttled(opts.onProgress) : undefined;
     const set = await this.trustNow();
     const result = await installBundle(sourceFromRef(source), {
@@ -100,12 +100,13 @@ export class WorkerInstaller implements Installer {
       now: new Date(),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(onProgress ? { onProgress } : {}),
+      ...(prestaged ? { prestaged } : {}),
     });
     const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } = result;
     return { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs };
   }
 
-  private installInWorker(source: SourceRef, opts: InstallCallOptions, prestaged: PrestagedPayload | undefined): Promise<InstallOutcome> {
+  private installInWorker(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {
     const request: WorkerRequest = {
       source,
       store: this.o.store,
@@ -113,7 +114,6 @@ export class WorkerInstaller implements Installer {
       threshold: this.o.threshold,
       retention: this.o.retention,
       maxManifestBytes: this.o.maxManifestBytes,
-      ...(prestaged ? { prestaged } : {}),
     };
     const worker = new Worker(INSTALL_WORKER_URL, { workerData: request });
     this.workers.add(worker);

@@ -1,6 +1,5 @@
 // Messages between the daemon and its install worker (structured-clone friendly: plain data only).
 import type { ErrorCode, Failure } from '../errors.js';
-import type { PrestagedPayload } from '../bundle/prestaged.js';
 import type { SourceRef } from '../bundle/source.js';
 import type { TrustFiles } from '../trust/load-trust.js';
 import type { InstallOutcome, InstallProgress } from './ports.js';
@@ -14,8 +13,6 @@ export interface WorkerRequest {
   threshold: number;
   /** earlier deployments kept per model */
   retention: number;
-  /** the payload already verified in the daemon's parts spool (src/spool/), linked instead of read */
-  prestaged?: PrestagedPayload;
 }
 
 export type WorkerMessage =

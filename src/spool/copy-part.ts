@@ -31,6 +31,8 @@ export interface CopyProgress {
 }
 
 interface Job {
+  /** one buffer per copy, reused for every read: each chunk is hashed and written before the next read */
+  buf: Buffer;
   fh: fsp.FileHandle;
   out: fsp.FileHandle | undefined;
   dest: string | undefined;
@@ -65,7 +67,7 @@ export class CopyJobs {
           ? undefined
           : await fsp.open(req.dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       const id = this.next++;
-      this.jobs.set(id, { fh, out, dest: req.dest, hash: createHash('sha256'), size: req.size, done: 0, before });
+      this.jobs.set(id, { buf: Buffer.allocUnsafe(CHUNK), fh, out, dest: req.dest, hash: createHash('sha256'), size: req.size, done: 0, before });
       return id;
     } catch (err) {
       await fh.close();
@@ -80,10 +82,9 @@ export class CopyJobs {
     try {
       const stop = Math.min(job.size, job.done + maxBytes);
       while (job.done < stop) {
-        const buf = Buffer.allocUnsafe(Math.min(CHUNK, stop - job.done));
-        const { bytesRead } = await job.fh.read(buf, 0, buf.length, job.done);
+        const { bytesRead } = await job.fh.read(job.buf, 0, Math.min(CHUNK, stop - job.done), job.done);
         if (bytesRead === 0) throw new AirlockError('PART_CORRUPT', `the copy ended after ${job.done} of ${job.size} bytes while being read`);
-        const chunk = buf.subarray(0, bytesRead);
+        const chunk = job.buf.subarray(0, bytesRead);
         job.hash.update(chunk);
         if (job.out) await writeAll(job.out, chunk);
         job.done += bytesRead;

@@ -112,6 +112,8 @@ interface Entry {
   /** unpacking as parts arrive (unpacker.ts): not started, running, every entry verified, or given up (the install then reads the parts) */
   unpack: 'none' | 'running' | 'done' | 'failed';
   run?: UnpackRun;
+  /** a change was held back by the progress interval */
+  behind?: boolean;
 }
 
 interface IndexLoc {
@@ -139,6 +141,8 @@ const INDEX_DEBOUNCE_MS = 100;
 const PROGRESS_EVERY_MS = 500;
 /** Bundles unpacked at once (each a worker thread); a further one is unpacked by its install instead if it completes first. */
 const MAX_UNPACKERS = 2;
+/** The spool worker is ended after this long with nothing to do and no spool waiting for parts. */
+const IDLE_RELEASE_MS = 5000;
 
 export class PartsSpool {
   private readonly entries = new Map<string, Entry>();
@@ -156,6 +160,8 @@ export class PartsSpool {
   private timer: NodeJS.Timeout | undefined;
   private events: Promise<void> = Promise.resolve();
   private lastReclaim = 0;
+  /** when the worker was last asked for something (0: released) */
+  private ioUsedAt = 0;
   private closed = false;
   private gate: ((location: string, claim: Exclude<Claim, undefined>) => void) | undefined;
 
@@ -307,6 +313,8 @@ export class PartsSpool {
     }
     await this.refreshUnsettled();
     if (!this.reading) this.nextAction();
+    for (const entry of this.entries.values()) if (entry.behind) this.publish(entry);
+    await this.releaseIdleWorker(now);
     if (now - this.lastReclaim >= Math.min(60_000, this.o.abandonAfterMs / 4)) {
       this.lastReclaim = now;
       await this.reclaim().catch((err: unknown) => this.o.log.warn({ err }, 'parts spool: reclaiming failed'));
@@ -328,7 +336,16 @@ export class PartsSpool {
     }
   }
 
+  /** No spool waiting for parts and nothing being read: the worker thread is ended until it is needed again. */
+  private async releaseIdleWorker(now: number): Promise<void> {
+    if (this.ioUsedAt === 0 || now - this.ioUsedAt < IDLE_RELEASE_MS || this.reading || this.indexBusy) return;
+    if ([...this.entries.values()].some((e) => e.state === 'spooling' || e.unpack === 'running')) return;
+    this.ioUsedAt = 0;
+    await this.io.release?.();
+  }
+
   private async readIndex(loc: IndexLoc): Promise<void> {
+    this.ioUsedAt = this.now();
     let r: IndexRead;
     try {
       r = await this.io.readIndex({ root: loc.root.path, file: loc.path, trust: this.o.trust, threshold: this.o.threshold });
@@ -479,12 +496,14 @@ export class PartsSpool {
     const shown = `part ${part.name} on ${describeStick(copy.stick)}`;
     const tmp = purpose === 'spool' ? tempFile(this.o.root, entry.key, part.name) : undefined;
     let job: number | undefined;
+    this.ioUsedAt = this.now();
     this.publish(entry, true);
     try {
       if (tmp) await this.checkSpace(part.size);
       job = await this.guarded(this.io.copyOpen({ root: copy.root.path, file: copy.path, size: part.size, ...(tmp ? { dest: tmp } : {}) }), shown);
       for (;;) {
         const step = await this.guarded(this.io.copyStep(job, STEP_BYTES), shown);
+        this.ioUsedAt = this.now();
         if (this.reading) this.reading.bytesDone = step.bytesDone;
         this.publish(entry);
         if (!step.done) continue;
@@ -605,7 +624,9 @@ export class PartsSpool {
     if (this.closed || entry.unpack !== 'none' || entry.state !== 'spooling' || !entry.spooled.has(entry.parts[0]!.name)) return;
     if ([...this.entries.values()].filter((e) => e.unpack === 'running').length >= MAX_UNPACKERS) return;
     entry.unpack = 'running';
+    this.ioUsedAt = this.now();
     entry.run = new UnpackRun(
+      this.io,
       {
         dir: path.dirname(entry.location),
         indexName: entry.record.indexName,
@@ -688,7 +709,11 @@ export class PartsSpool {
   private publish(entry: Entry, force = false): void {
     if (entry.state === 'done') return;
     const now = this.now();
-    if (!force && now - entry.lastPublishedAt < PROGRESS_EVERY_MS) return;
+    if (!force && now - entry.lastPublishedAt < PROGRESS_EVERY_MS) {
+      entry.behind = true; // told at the next tick past the interval
+      return;
+    }
+    entry.behind = false;
     const progress = this.progress(entry);
     const key = JSON.stringify(progress);
     if (key === entry.lastPublished) return;

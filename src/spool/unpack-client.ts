@@ -1,34 +1,55 @@
-// The daemon's handle on one unpack worker (unpack-worker.ts): started once a spool's first part is in, told of
-// each further part, stopped when its spool goes.
-import { Worker } from 'node:worker_threads';
+// The daemon's handle on one unpack run in the spool worker (unpack-jobs.ts): started once a spool's first part is
+// in, told of each further part, listened to with a long poll, stopped when its spool goes.
+import type { SpoolIo } from './spool-client.js';
 import type { UnpackMessage, UnpackRequest } from './unpacker.js';
 
-const WORKER_URL = new URL('./unpack-worker.js', import.meta.url);
-
 export class UnpackRun {
-  private readonly worker: Worker;
+  private id: number | undefined;
   private ended = false;
+  private readonly pending: string[] = [];
 
-  constructor(req: UnpackRequest, onMessage: (m: UnpackMessage) => void) {
-    this.worker = new Worker(WORKER_URL, { workerData: req, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
-    this.worker.on('message', onMessage);
-    // A worker that dies without a word (out of memory on a hostile tar) has failed.
-    this.worker.on('error', (err) => onMessage({ type: 'failed', code: 'INTERNAL', message: err.message }));
-    this.worker.on('exit', (code) => {
-      if (!this.ended && code !== 0) onMessage({ type: 'failed', code: 'INTERNAL', message: `the unpack worker exited (${code})` });
-      this.ended = true;
-    });
-    this.worker.unref();
+  constructor(
+    private readonly io: SpoolIo,
+    req: UnpackRequest,
+    private readonly onMessage: (m: UnpackMessage) => void,
+  ) {
+    void this.run(req);
+  }
+
+  private async run(req: UnpackRequest): Promise<void> {
+    try {
+      this.id = await this.io.unpackStart(req);
+      for (const name of this.pending.splice(0)) await this.io.unpackPart(this.id, name);
+      let seen = 0;
+      while (!this.ended) {
+        const s = await this.io.unpackWait(this.id, seen);
+        seen = s.seq;
+        if (this.ended) return;
+        if (s.end) {
+          this.ended = true;
+          this.onMessage(s.end);
+          return;
+        }
+        this.onMessage({ type: 'progress', unpackedParts: s.unpackedParts });
+      }
+    } catch (err) {
+      // The worker went (restarted after a hung stick, or the daemon stops): the run is over.
+      if (!this.ended) {
+        this.ended = true;
+        this.onMessage({ type: 'failed', code: 'INTERNAL', message: `unpacking stopped: ${(err as Error).message}` });
+      }
+    }
   }
 
   part(name: string): void {
-    if (!this.ended) this.worker.postMessage({ type: 'part', name });
+    if (this.ended) return;
+    if (this.id === undefined) this.pending.push(name);
+    else void this.io.unpackPart(this.id, name).catch(() => undefined);
   }
 
   async stop(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    this.worker.postMessage({ type: 'stop' });
-    await this.worker.terminate();
+    if (this.id !== undefined) await this.io.unpackStop(this.id).catch(() => undefined);
   }
 }

@@ -67,7 +67,13 @@ export class PartsFeed {
   }
 }
 
-const CHUNK = 1024 * 1024;
+const CHUNK = 256 * 1024;
+/**
+ * Buffers read into in turn. A StreamCursor's views are valid until its next read (tar-reader.ts); a buffer is read
+ * into again only RING - 1 reads later, so every view is long done with, and the worker's memory stays flat instead
+ * of piling up a fresh buffer per read until the garbage collector notices (tens of MB).
+ */
+const RING = 4;
 
 /** The spooled parts as one stream, each part waited for in turn; `consumed(i)` once part i is handed on whole. */
 async function* spooledStream(
@@ -77,15 +83,16 @@ async function* spooledStream(
   signal: AbortSignal,
   consumed: (parts: number) => void,
 ): AsyncGenerator<Buffer> {
+  const ring = Array.from({ length: RING }, () => Buffer.allocUnsafe(CHUNK));
+  let turn = 0;
   for (const [i, part] of index.parts.entries()) {
     await feed.wait(part.name, signal);
     const { fh } = await dir.openFile(part.name);
     try {
       for (let pos = 0; pos < part.size;) {
         signal.throwIfAborted();
-        // A fresh buffer per read: the tar walk hands views of it on.
-        const buf = Buffer.allocUnsafe(Math.min(CHUNK, part.size - pos));
-        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+        const buf = ring[turn++ % RING]!;
+        const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, part.size - pos), pos);
         if (bytesRead === 0) throw new AirlockError('PART_CORRUPT', `spooled part ${part.name} is shorter than the index lists`, { path: part.name });
         pos += bytesRead;
         yield buf.subarray(0, bytesRead);
