@@ -34,12 +34,14 @@ interface Doc {
   comparisons: Array<{ subject: string; baseline: string; timeRatio?: number }>;
   api?: { phases: Array<{ label: string; errors: number; latencyMs: { count: number; p50: number; p99: number } }>; daemonPeakRssMB?: number };
   targets: Array<{ id: string; verdict: string; measured: string }>;
+  sticks?: { state: string; lastStickToInstalledSeconds?: number; daemonPeakRssMB?: number };
 }
 
 t.test('npm run bench -- --size 8M --runs 1 measures every command and writes the table as JSON', async (t) => {
   const dir = t.testdir();
   const json = path.join(dir, 'bench.json');
-  const { stdout } = await run(process.execPath, [BENCH, '--size', '8M', '--runs', '1', '--json', json, '--work-dir', dir, '--api-requests', '100'], {
+  const args = [BENCH, '--size', '8M', '--runs', '1', '--json', json, '--work-dir', dir, '--api-requests', '100', '--stick-gap', '1'];
+  const { stdout } = await run(process.execPath, args, {
     cwd: PACKAGE_ROOT,
     env: childEnv(),
     maxBuffer: 16 * 1024 * 1024,
@@ -82,8 +84,22 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
 
   t.same(
     doc.targets.map((x) => x.id),
-    ['install-vs-tar', 'install-vs-tar-sha256sum', 'verify-throughput', 'peak-rss', 'daemon-peak-rss', 'api-p99'],
+    [
+      'install-vs-tar',
+      'install-vs-tar-sha256sum',
+      'verify-throughput',
+      'peak-rss',
+      'daemon-peak-rss',
+      'api-p99',
+      'sticks-last-part',
+      'sticks-daemon-rss',
+      'sticks-api-p99',
+    ],
   );
+  t.match(doc.sticks, { state: 'installed', stickA: { parts: Number }, stickB: { parts: Number } }, 'the split bundle installed from two sticks');
+  t.type(doc.sticks?.lastStickToInstalledSeconds, 'number');
+  t.type(doc.sticks?.daemonPeakRssMB, 'number');
+  t.match(stdout, /split parts on two sticks/);
   for (const x of doc.targets) t.match(x.verdict, /^(PASS|MISS|N\/A)$/);
   t.match(stdout, /page cache: warm/);
   t.match(stdout, /^targets:$/m);
