@@ -4,10 +4,12 @@
 // spooled into the store, a bad copy refused by itself; the install completes from the spool.
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkStore } from '../src/store/check-store.js';
+import { childEnv } from './helpers/cli.js';
 import { auditLines, startTestDaemon, type TestDaemon } from './helpers/daemon.js';
 import { packFixture, type PackedFixture } from './helpers/fixtures.js';
 import { makeKey, sshSign } from './helpers/keys.js';
@@ -297,4 +299,45 @@ t.test('an abandoned spool is reclaimed after spool.abandonAfterHours, with its 
   await fsp.rm(stick, { recursive: true });
   await d.waitFor((bs) => !bs.some((x) => x.id === b.id) && spoolDirs(d).length === 0, { what: 'the spool reclaimed', timeoutMs: 60_000 });
   t.ok(auditLines(d, 'gone').some((l) => l['recordId'] === b.id));
+});
+
+t.test('a trusted index over parts whose payload does not match the manifest: spooled, then rejected with the payload code', async (t) => {
+  const dir = scratchDir(t);
+  const { d, media } = await daemonWithMedia(t, dir);
+  t.teardown(() => d.stop());
+  const s = await packSplit(t, 'test/signer-error');
+  // A signer's mistake, not a forgery: the parts match the (re-signed) index, one payload file not the manifest.
+  const parts = s.names.map((n) => readFileSync(path.join(s.dir, n)));
+  const whole = Buffer.concat(parts);
+  const at = whole.indexOf(readFileSync(path.resolve('fixtures', 'model-dir', 'model-00002-of-00002.safetensors')).subarray(0, 256)) + 100;
+  t.ok(at > 100, 'the file is in the tar');
+  const size = parts[0]!.length;
+  const i = Math.floor(at / size);
+  const changed = Buffer.from(parts[i]!);
+  changed[at - i * size] = changed[at - i * size]! ^ 0x01;
+  await fsp.writeFile(path.join(s.dir, s.names[i]!), changed);
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const text = readFileSync(s.index, 'utf8')
+    .replace(sha(parts[i]!), sha(changed))
+    .replace(sha(whole), sha(Buffer.concat(parts.map((p, k) => (k === i ? changed : p)))));
+  await fsp.writeFile(s.index, text);
+  await fsp.rm(s.signatures, { recursive: true });
+  execFileSync(process.execPath, [path.resolve('bin', 'airlock'), 'sign', s.index, '--key', DEMO_KEY, '--label', 'demo'], { env: childEnv() });
+  await mountStick(media, 'ALL', async (to) => {
+    await copyIndex(s, to);
+    await copyParts(s, to, [...s.names.keys()]);
+  });
+  const b = await d.waitFor((bs) => bs.find((x) => x.location.includes('/spool/') && (x.state === 'rejected' || x.state === 'installed')), {
+    what: 'the spooled bundle judged',
+    timeoutMs: 120_000,
+  });
+  t.equal(b.state, 'rejected');
+  t.equal(b.error?.code, 'HASH_MISMATCH');
+  t.match(b.error?.failures, [{ code: 'HASH_MISMATCH', path: 'payload/model-00002-of-00002.safetensors' }]);
+  t.equal(b.arrival.parts!.received, s.names.length, 'every part matched the signed index');
+  t.ok(
+    d.lines().some((l) => l.msg === 'unpacking the spooled parts stopped; the install reads them itself' && l['code'] === 'HASH_MISMATCH'),
+    'the unpacking stopped at the bad file',
+  );
+  t.notOk(existsSync(path.join(d.store, 'deployments', 'test_signer-error')), 'nothing installed');
 });

@@ -27,9 +27,7 @@ interface FormatModule {
   canRetry(s: string): boolean;
   baseName(location: string): string;
   signerLine(s: { principals: string[]; fingerprint?: string; status: string }): string;
-  partsView(
-    p: PartsArrival | undefined,
-  ):
+  partsView(p: PartsArrival | undefined):
     | {
         message: string;
         sticks: Array<{ text: string; removable: boolean }>;

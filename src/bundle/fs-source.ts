@@ -11,10 +11,11 @@ import { readSmallRegular } from '../safe-fs/open-regular.js';
 import type { SignatureInput } from '../trust/policy.js';
 import { walkDirBundle } from './dir-walk.js';
 import { locateBundle, type BundleLocation } from './locate.js';
-import { concatenatedParts, placeParts, readPartsIndexFile } from './parts-reader.js';
+import { concatenatedParts, corruptPartBetween, placeParts, readPartsIndexFile } from './parts-reader.js';
 import { readSignatureDir } from './signature-files.js';
 import { DEFAULT_READ_LIMITS, type BundleEntry, type BundleHeader, type BundleSource, type OpenedBundle, type ReadLimits } from './source.js';
 import { indexedReader, readTarHead, streamedReader, tarBodyEntries } from './tar-entries.js';
+import { BLOCK as TAR_BLOCK } from './tar-header.js';
 import { StreamCursor } from './tar-reader.js';
 
 export interface FsSourceOptions {
@@ -148,10 +149,18 @@ async function openSplit(
     const placed = await placeParts([folder, ...others], index);
     if (!placed.failures.empty) throw placed.failures.toError();
     const stream = () => new StreamCursor(concatenatedParts(placed.dirs, index)[Symbol.asyncIterator]());
+    // A tar that breaks inside a part is first put down to the part, if it differs from the index.
+    const blamePart = async (err: unknown, cursor: StreamCursor): Promise<never> => {
+      if (err instanceof AirlockError && !err.code.startsWith('PART_')) {
+        const corrupt = await corruptPartBetween(placed.dirs, index, Math.max(0, cursor.position - TAR_BLOCK), cursor.position);
+        if (corrupt) throw corrupt;
+      }
+      throw err;
+    };
     const first = stream();
     let head;
     try {
-      head = await readTarHead(streamedReader(first, location), location, limits.maxManifestBytes);
+      head = await readTarHead(streamedReader(first, location), location, limits.maxManifestBytes).catch((err: unknown) => blamePart(err, first));
     } finally {
       await first.close();
     }
@@ -163,7 +172,7 @@ async function openSplit(
       signatureDir: where.sidecarDir,
       parts: index,
       partsIndex: { name: indexName, bytes, signatures: partsSignatures, signatureDir: path.join(path.dirname(where.indexFile), sigName) },
-      entries: (manifestBytes) => streamedEntries(stream(), location, manifestBytes),
+      entries: (manifestBytes) => partsBlamed(stream(), location, manifestBytes, blamePart),
       close: async () => {
         for (const d of others) await d.close();
         await folder.close();
@@ -172,6 +181,19 @@ async function openSplit(
   } catch (err) {
     for (const d of others) await d.close();
     throw err;
+  }
+}
+
+async function* partsBlamed(
+  cursor: StreamCursor,
+  origin: string,
+  manifestBytes: Buffer,
+  blame: (err: unknown, cursor: StreamCursor) => Promise<never>,
+): AsyncGenerator<BundleEntry> {
+  try {
+    yield* streamedEntries(cursor, origin, manifestBytes);
+  } catch (err) {
+    await blame(err, cursor);
   }
 }
 

@@ -77,34 +77,59 @@ const CHUNK = 1024 * 1024;
 
 /** The parts as one byte stream (part i read from `dirs[i]`); a part whose bytes differ from its index entry ends the stream with PART_CORRUPT. */
 export async function* concatenatedParts(dirs: DirHandle | DirHandle[], index: PartsIndex): AsyncGenerator<Buffer> {
-  for (const [i, part] of index.parts.entries()) {
-    const dir = Array.isArray(dirs) ? dirs[i]! : dirs;
-    const shown = dir.label(part.name);
-    const { fh } = await dir.openFile(part.name, shown);
-    try {
-      const hash = createHash('sha256');
-      let size = 0;
-      for (;;) {
-        // A fresh buffer per read: the tar walk hands views of it on, and they must stay valid.
-        const buf = Buffer.allocUnsafe(CHUNK);
-        const { bytesRead } = await fh.read(buf, 0, CHUNK, size);
-        if (bytesRead === 0) break;
-        size += bytesRead;
-        if (size > part.size) throw new AirlockError('PART_CORRUPT', `part ${shown} grew past its declared ${part.size} bytes`, { path: part.name });
-        const chunk = buf.subarray(0, bytesRead);
-        hash.update(chunk);
-        yield chunk;
-      }
-      const digest = hash.digest('hex');
-      if (size !== part.size || !digestsEqual(digest, part.sha256)) {
-        throw new AirlockError('PART_CORRUPT', `part ${shown} does not match the part index (sha256 ${digest}, index lists ${part.sha256})`, {
-          path: part.name,
-        });
-      }
-    } finally {
-      await fh.close();
+  for (const [i, part] of index.parts.entries()) yield* partBytes(Array.isArray(dirs) ? dirs[i]! : dirs, part);
+}
+
+async function* partBytes(dir: DirHandle, part: PartEntry): AsyncGenerator<Buffer> {
+  const shown = dir.label(part.name);
+  const { fh } = await dir.openFile(part.name, shown);
+  try {
+    const hash = createHash('sha256');
+    let size = 0;
+    for (;;) {
+      // A fresh buffer per read: the tar walk hands views of it on, and they must stay valid.
+      const buf = Buffer.allocUnsafe(CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, size);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size > part.size) throw new AirlockError('PART_CORRUPT', `part ${shown} grew past its declared ${part.size} bytes`, { path: part.name });
+      const chunk = buf.subarray(0, bytesRead);
+      hash.update(chunk);
+      yield chunk;
     }
+    const digest = hash.digest('hex');
+    if (size !== part.size || !digestsEqual(digest, part.sha256)) {
+      throw new AirlockError('PART_CORRUPT', `part ${shown} does not match the part index (sha256 ${digest}, index lists ${part.sha256})`, {
+        path: part.name,
+      });
+    }
+  } finally {
+    await fh.close();
   }
+}
+
+/**
+ * Why a tar read over the parts failed between stream bytes `from` and `to`: a part is only judged at its end, so
+ * a broken header inside a part that does not match the index is that part's fault (PART_CORRUPT naming it and
+ * its folder), not the tar's. The parts there are read to their end (each at most its indexed size); undefined
+ * when they match.
+ */
+export async function corruptPartBetween(dirs: DirHandle[], index: PartsIndex, from: number, to: number): Promise<AirlockError | undefined> {
+  let start = 0;
+  for (const [i, part] of index.parts.entries()) {
+    const end = start + part.size;
+    if (start > to) break;
+    if (end > from) {
+      try {
+        for await (const _ of partBytes(dirs[i]!, part));
+      } catch (err) {
+        if (err instanceof AirlockError && err.code === 'PART_CORRUPT') return err;
+        throw err;
+      }
+    }
+    start = end;
+  }
+  return undefined;
 }
 
 export function isPartFailure(f: Failure): boolean {

@@ -114,6 +114,8 @@ interface Entry {
   run?: UnpackRun;
   /** a change was held back by the progress interval */
   behind?: boolean;
+  /** unpack runs lost with their worker, started again (at most three times) */
+  unpackRestarts?: number;
 }
 
 interface IndexLoc {
@@ -526,6 +528,8 @@ export class PartsSpool {
     } catch (err) {
       if (job !== undefined) await this.io.copyCancel(job).catch(() => undefined);
       if (tmp) await fsp.rm(tmp, { force: true });
+      // Stopping: the copy is read again after the restart; nothing was wrong with it.
+      if (this.closed) return;
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         this.copies.delete(copy.path); // the stick went while it was read: nothing wrong with the part
         return;
@@ -647,6 +651,12 @@ export class PartsSpool {
       return;
     }
     entry.run = undefined;
+    if (m.type === 'failed' && m.code === 'ABORTED' && (entry.unpackRestarts = (entry.unpackRestarts ?? 0) + 1) <= 3) {
+      // The worker went (a hung stick made it restart): unpacking starts over from the spooled parts.
+      entry.unpack = 'none';
+      if (!this.closed) this.maybeUnpack(entry);
+      return;
+    }
     if (m.type === 'done') {
       entry.unpack = 'done';
       entry.unpackedParts = entry.parts.length;

@@ -36,7 +36,7 @@ export class UnpackRun {
       // The worker went (restarted after a hung stick, or the daemon stops): the run is over.
       if (!this.ended) {
         this.ended = true;
-        this.onMessage({ type: 'failed', code: 'INTERNAL', message: `unpacking stopped: ${(err as Error).message}` });
+        this.onMessage({ type: 'failed', code: 'ABORTED', message: `unpacking stopped: ${(err as Error).message}` });
       }
     }
   }
