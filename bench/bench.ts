@@ -24,6 +24,7 @@ import {
 } from './report.js';
 import { canDropPageCache, HAVE_GNU_TIME } from './run-timed.js';
 import { planSmallFiles } from './source-plan.js';
+import { runSticksMode } from './sticks-mode.js';
 import { createWorkspace, removeWorkspace, type Workspace } from './workspace.js';
 
 const GiB = 1024 ** 3;
@@ -68,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
   const started = new Date();
   const startLoad = os.loadavg().map((l) => round(l, 2));
   const wants = (m: BenchOptions['mode']) => opts.mode === m || opts.mode === 'all';
-  const ws = wants('files') || wants('api') ? await createWorkspace(opts.workDir, opts.size, log) : undefined;
+  const ws = wants('files') || wants('api') || wants('sticks') ? await createWorkspace(opts.workDir, opts.size, log) : undefined;
   try {
     let rows: RowReport[] = [];
     let residency;
@@ -80,10 +81,18 @@ async function main(argv: string[]): Promise<number> {
     const cache = cacheStatement(opts.cold, opts.size, os.totalmem(), residency);
     let api: ApiReport | undefined;
     if (ws && wants('api')) api = await runApiMode(ws, { requests: opts.apiRequests, concurrency: opts.apiConcurrency, log });
+    const sticks =
+      ws && wants('sticks')
+        ? await runSticksMode(ws, { gapSeconds: opts.stickGap, concurrency: opts.apiConcurrency, cold: opts.cold, log })
+        : undefined;
     const arrival = wants('arrival') ? await runArrival(opts, ws) : undefined;
     const scale = wants('scale') ? await runScale(opts) : undefined;
     const comparisons = buildComparisons(rows);
-    const targets = judgeTargets(rows, comparisons, api, opts.size, { ...(arrival ? { arrival } : {}), ...(scale ? { scale } : {}) });
+    const targets = judgeTargets(rows, comparisons, api, ws?.payloadBytes ?? opts.size, {
+      ...(arrival ? { arrival } : {}),
+      ...(scale ? { scale } : {}),
+      ...(sticks ? { sticks } : {}),
+    });
     const head = header(opts, ws, cache.note, started, startLoad);
     process.stdout.write(
       formatTable({
@@ -93,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
         ...(api ? { api } : {}),
         ...(arrival ? { arrival } : {}),
         ...(scale ? { scale } : {}),
+        ...(sticks ? { sticks } : {}),
         targets,
       }) + '\n',
     );
@@ -120,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
           arrivalRuns: opts.arrivalRuns,
           arrivalRate: opts.arrivalRate,
           scaleFiles: opts.scaleFiles,
+          stickGap: opts.stickGap,
         },
         ...(ws ? { data: { files: ws.plan.length, payloadBytes: ws.payloadBytes, payloadGiB: round(ws.payloadBytes / GiB, 3) } } : {}),
         cache,
@@ -129,12 +140,15 @@ async function main(argv: string[]): Promise<number> {
         ...(api ? { api } : {}),
         ...(arrival ? { arrival } : {}),
         ...(scale ? { scale } : {}),
+        ...(sticks ? { sticks } : {}),
         targets,
       };
       await fsp.writeFile(opts.json, JSON.stringify(doc, null, 2) + '\n');
     }
     const failed =
-      [...rows, ...(scale?.rows ?? [])].some((r) => !r.ok) || (arrival ?? []).some((a) => a.early.failures.length > 0 || !a.early.seconds);
+      [...rows, ...(scale?.rows ?? [])].some((r) => !r.ok) ||
+      (arrival ?? []).some((a) => a.early.failures.length > 0 || !a.early.seconds) ||
+      (sticks !== undefined && sticks.state !== 'installed');
     return failed ? 1 : 0;
   } finally {
     if (ws && opts.keep) log(`kept ${ws.root}`);

@@ -8,6 +8,7 @@ import {
   type ScaleReport,
   type TargetReport,
 } from './report.js';
+import type { SticksReport } from './sticks-mode.js';
 
 export interface TableInput {
   header: string[];
@@ -16,6 +17,7 @@ export interface TableInput {
   api?: ApiReport;
   arrival?: ArrivalReport[];
   scale?: ScaleReport;
+  sticks?: SticksReport;
   targets: TargetReport[];
 }
 
@@ -39,6 +41,7 @@ export function formatTable(input: TableInput): string {
   }
   if (input.api) out.push('', ...formatApi(input.api));
   if (input.arrival?.length) out.push('', ...formatArrival(input.arrival));
+  if (input.sticks) out.push('', ...formatSticks(input.sticks));
   if (input.scale) {
     const sc = input.scale;
     out.push('', `scale: ${sc.files.toLocaleString('en-US')} files of ${sc.fileSize / 1024} KiB (${sizeLabel(sc.files * sc.fileSize)})`);
@@ -124,4 +127,15 @@ function formatApi(api: ApiReport): string[] {
   if (api.daemonPeakRssMB !== undefined) out.push(`  daemon peak RSS (VmHWM from /proc): ${api.daemonPeakRssMB.toFixed(0)} MB`);
   if (api.note) out.push(`  ${api.note}`);
   return out;
+}
+
+function formatSticks(s: SticksReport): string[] {
+  const mib = (b: number) => `${(b / 1024 ** 2).toFixed(0)} MiB`;
+  const l = s.api.latencyMs;
+  return [
+    `split parts on two sticks (${s.parts} parts of ${mib(s.partBytes)}; the second stick appears ${s.gapSeconds} s after the first is done):`,
+    `  stick A: index + ${s.stickA.parts} part(s), ${mib(s.stickA.bytes)}, mounted at start-up: spooled and unpacked ${s.stickA.seconds ?? '-'} s after the daemon started`,
+    `  stick B: ${s.stickB.parts} part(s), ${mib(s.stickB.bytes)}: appears → ${s.state} in ${s.lastStickToInstalledSeconds ?? '-'} s (${s.lastStickMBps ?? '-'} MB/s); its last part spooled → installed ${s.lastPartSpooledToInstalledSeconds ?? '-'} s`,
+    `  daemon peak RSS ${s.daemonPeakRssMB ?? '-'} MB; GET /v1/status throughout: ${l.count} requests, ${s.api.errors} errors, p50 ${num(l.p50, 1)} ms, p99 ${num(l.p99, 1)} ms, max ${num(l.max, 1)} ms`,
+  ];
 }

@@ -1,7 +1,7 @@
 // `npm run bench -- [options]`: command-line values turned into checked BenchOptions. Pure.
 import { parseArgs } from 'node:util';
 
-export type BenchMode = 'files' | 'api' | 'arrival' | 'scale' | 'all';
+export type BenchMode = 'files' | 'api' | 'arrival' | 'scale' | 'sticks' | 'all';
 
 export interface BenchOptions {
   /** payload bytes of the synthetic model tree */
@@ -28,21 +28,26 @@ export interface BenchOptions {
   arrivalRate: number;
   /** scale: how many small files */
   scaleFiles: number;
+  /** sticks mode: seconds between the first stick being done and the second appearing */
+  stickGap: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--size SIZE] [--runs N] [--mode files|api|arrival|scale|all] [--json FILE]
+export const USAGE = `usage: npm run bench -- [--size SIZE] [--runs N] [--mode files|api|arrival|scale|sticks|all] [--json FILE]
                        [--cold] [--work-dir DIR] [--keep] [--api-requests N] [--api-concurrency N]
-                       [--arrival-sizes SIZE,…] [--arrival-runs N] [--arrival-rate RATE] [--scale-files N]
+                       [--arrival-sizes SIZE,…] [--arrival-runs N] [--arrival-rate RATE] [--scale-files N] [--stick-gap S]
   --size    payload size of the synthetic model tree: 2G (default), 8G, 512M, 8M …
   --runs    runs of each command, taken round-robin (default 5)
   --mode    files: pack, verify, install and the baselines; api: status API latency, idle and
             during a daemon install; arrival: last byte → installed for folder bundles arriving
             by rsync --bwlimit into a watched drop folder, beside copy-then-install; scale: many
-            small files, verify and install beside sha256sum -c and tar -xf; all (default): every one
+            small files, verify and install beside sha256sum -c and tar -xf; sticks: the split
+            bundle on two sticks under a media root, the second appearing later (its appearance →
+            installed); all (default): every one
   --arrival-sizes  bundle sizes for arrival (default 2G,8G; each needs about 3× its size free)
   --arrival-runs   runs per arrival size (default 3)
   --arrival-rate   rsync --bwlimit for arrival, bytes per second: 200M (default) is 200 MB/s
   --scale-files    files of 4 KiB for scale (default 100000)
+  --stick-gap      seconds between the first stick being spooled and the second appearing (default 60)
   --json    also write every number as JSON to FILE
   --cold    drop the page cache before each command (root only); the default measures a warm cache
   --work-dir  where the temporary work folder goes (default the OS temp folder); needs about 5× SIZE free
@@ -80,6 +85,11 @@ function positiveInt(text: string | undefined, flag: string, fallback: number): 
   return Number(text);
 }
 
+function nonNegativeInt(text: string, flag: string): number {
+  if (!/^\d+$/.test(text)) throw new BenchUsageError(`${flag} must be a whole number ≥ 0, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
 export function parseBenchArgs(argv: string[]): BenchOptions {
   let values;
   try {
@@ -101,14 +111,15 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'arrival-runs': { type: 'string' },
         'arrival-rate': { type: 'string' },
         'scale-files': { type: 'string' },
+        'stick-gap': { type: 'string' },
       },
     }));
   } catch (err) {
     throw new BenchUsageError((err as Error).message);
   }
   const mode = values.mode ?? 'all';
-  if (mode !== 'files' && mode !== 'api' && mode !== 'arrival' && mode !== 'scale' && mode !== 'all')
-    throw new BenchUsageError('--mode must be files, api, arrival, scale or all');
+  if (mode !== 'files' && mode !== 'api' && mode !== 'arrival' && mode !== 'scale' && mode !== 'sticks' && mode !== 'all')
+    throw new BenchUsageError('--mode must be files, api, arrival, scale, sticks or all');
   const opts: BenchOptions = {
     size: values.size === undefined ? 2 * 1024 ** 3 : parseSize(values.size),
     runs: positiveInt(values.runs, '--runs', 5),
@@ -121,6 +132,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     arrivalRuns: positiveInt(values['arrival-runs'], '--arrival-runs', 3),
     arrivalRate: parseRate(values['arrival-rate'] ?? '200M'),
     scaleFiles: positiveInt(values['scale-files'], '--scale-files', 100_000),
+    stickGap: values['stick-gap'] === undefined ? 60 : nonNegativeInt(values['stick-gap'], '--stick-gap'),
   };
   if (values.json !== undefined) opts.json = values.json;
   if (values['work-dir'] !== undefined) opts.workDir = values['work-dir'];

@@ -2,6 +2,7 @@
 import type { ArrivalSizeRuns } from './arrival-mode.js';
 import { COMPARISONS, SCALE_COMPARISONS } from './cases.js';
 import type { CaseRuns } from './files-mode.js';
+import type { SticksReport } from './sticks-mode.js';
 import type { LatencySummary } from './stats.js';
 import { latencies, summarize, type Summary } from './stats.js';
 
@@ -186,6 +187,7 @@ export function sizeLabel(bytes: number): string {
 export interface ExtraMeasurements {
   arrival?: ArrivalReport[];
   scale?: ScaleReport;
+  sticks?: SticksReport;
 }
 
 const LAST_BYTE_LIMIT_S = 1.5;
@@ -246,6 +248,7 @@ export function judgeTargets(
     },
     ...arrivalTargets(extra.arrival ?? []),
     ...scaleTargets(extra.scale),
+    ...sticksTargets(extra.sticks, sizeText),
   ];
 }
 
@@ -304,6 +307,37 @@ function scaleTargets(scale: ScaleReport | undefined): TargetReport[] {
       text: `${n}: install from tar ≤ 1.5× tar -xf`,
       verdict: install === undefined ? 'N/A' : install <= 1.5 ? 'PASS' : 'MISS',
       measured: install === undefined ? 'not measured' : `${install}×`,
+    },
+  ];
+}
+
+/** Split parts on two sticks: the second stick's appearance to installed, the daemon's peak RSS, the API throughout. */
+export function sticksTargets(s: SticksReport | undefined, sizeText: string): TargetReport[] {
+  const installed = s?.state === 'installed' ? s.lastStickToInstalledSeconds : undefined;
+  const mib = (b: number) => `${round(b / 1024 ** 2, 0)} MiB`;
+  return [
+    {
+      id: 'sticks-last-part',
+      text: 'split parts on two sticks: second stick (last part) → installed ≤ 1.5 s',
+      verdict: s === undefined ? 'N/A' : installed === undefined ? 'MISS' : installed <= 1.5 ? 'PASS' : 'MISS',
+      measured:
+        s === undefined
+          ? 'not measured'
+          : installed === undefined
+            ? `ended ${s.state}`
+            : `${installed} s for ${s.stickB.parts} part(s), ${mib(s.stickB.bytes)} (${s.lastStickMBps} MB/s); last part spooled → installed ${s.lastPartSpooledToInstalledSeconds} s`,
+    },
+    {
+      id: 'sticks-daemon-rss',
+      text: `peak RSS of the daemon spooling and installing split parts < 150 MB (this run: ${sizeText} bundle)`,
+      verdict: s?.daemonPeakRssMB === undefined ? 'N/A' : s.daemonPeakRssMB < RSS_LIMIT_MB ? 'PASS' : 'MISS',
+      measured: s?.daemonPeakRssMB === undefined ? 'not measured' : `${s.daemonPeakRssMB} MB`,
+    },
+    {
+      id: 'sticks-api-p99',
+      text: 'status API p99 < 50 ms throughout the two sticks',
+      verdict: s === undefined || s.api.latencyMs.count === 0 ? 'N/A' : s.api.latencyMs.p99 < 50 ? 'PASS' : 'MISS',
+      measured: s === undefined ? 'not measured' : `p99 ${s.api.latencyMs.p99} ms over ${s.api.latencyMs.count} requests`,
     },
   ];
 }

@@ -73,7 +73,7 @@ export async function createWorkspace(
   await fsp.mkdir(ws.scratch);
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', PRINCIPAL, '-f', ws.key]);
   const pub = (await fsp.readFile(`${ws.key}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
-  await fsp.writeFile(ws.allowedSigners, `${PRINCIPAL} namespaces="airlock" ${pub}\n`);
+  await fsp.writeFile(ws.allowedSigners, `${PRINCIPAL} namespaces="airlock,airlock-parts" ${pub}\n`);
 
   log(`writing ${plan.length} files (${(ws.payloadBytes / 1024 ** 3).toFixed(2)} GiB) to ${ws.source}`);
   await writeSource(ws.source, plan);

@@ -1,7 +1,9 @@
 // The benchmark's pure parts: the source plan, size parsing, statistics and the target verdicts.
 import t from 'tap';
 import { parseBenchArgs, parseSize, BenchUsageError } from '../bench/options.js';
-import { buildArrivalReport, buildComparisons, buildRows, buildScaleReport, judgeTargets } from '../bench/report.js';
+import { buildArrivalReport, buildComparisons, buildRows, buildScaleReport, judgeTargets, sticksTargets } from '../bench/report.js';
+import { formatTable } from '../bench/format-table.js';
+import type { SticksReport } from '../bench/sticks-mode.js';
 import { planSource } from '../bench/source-plan.js';
 import { cacheStatement } from '../bench/cache-state.js';
 import { latencies, summarize } from '../bench/stats.js';
@@ -34,7 +36,9 @@ t.test('sizes and options', async (t) => {
   t.throws(() => parseSize('0'), BenchUsageError);
   t.throws(() => parseSize('lots'), BenchUsageError);
   const d = parseBenchArgs([]);
-  t.match(d, { size: 2 * 1024 ** 3, runs: 5, mode: 'all', cold: false, apiRequests: 2000, apiConcurrency: 4 });
+  t.match(d, { size: 2 * 1024 ** 3, runs: 5, mode: 'all', cold: false, apiRequests: 2000, apiConcurrency: 4, stickGap: 60 });
+  t.match(parseBenchArgs(['--mode', 'sticks', '--stick-gap', '0']), { mode: 'sticks', stickGap: 0 });
+  t.throws(() => parseBenchArgs(['--stick-gap', '-1']), BenchUsageError);
   t.throws(() => parseBenchArgs(['--mode', 'fast']), BenchUsageError);
   t.throws(() => parseBenchArgs(['--runs', '0']), BenchUsageError);
   t.throws(() => parseBenchArgs(['--bogus']), BenchUsageError);
@@ -95,6 +99,9 @@ t.test('targets: PASS and MISS follow the medians', async (t) => {
     'arrival-api-p99': 'N/A',
     'scale-verify': 'N/A',
     'scale-install': 'N/A',
+    'sticks-last-part': 'N/A',
+    'sticks-daemon-rss': 'N/A',
+    'sticks-api-p99': 'N/A',
   });
   const none = Object.fromEntries(judgeTargets([], [], undefined, 2e9).map((x) => [x.id, x.verdict]));
   t.ok(
@@ -154,6 +161,33 @@ t.test('last byte → installed: medians over the runs, beside the serial instal
   t.equal(verdicts['arrival-api-p99']?.verdict, 'MISS', 'p99 of 70 ms');
   t.equal(verdicts['scale-verify']?.verdict, 'PASS', '3×');
   t.equal(verdicts['scale-install']?.verdict, 'MISS', '2×');
+});
+
+t.test('split parts on two sticks: the second stick to installed, the daemon RSS and the API, against their targets', async (t) => {
+  const sticks = (state: string, seconds: number, rss: number, p99: number): SticksReport => ({
+    parts: 5,
+    partBytes: 512 * 1024 ** 2,
+    stickA: { parts: 3, bytes: 3 * 512 * 1024 ** 2, seconds: 20 },
+    stickB: { parts: 2, bytes: 600 * 1024 ** 2 },
+    gapSeconds: 60,
+    state,
+    lastStickToInstalledSeconds: seconds,
+    lastPartSpooledToInstalledSeconds: 0.4,
+    lastStickMBps: 420,
+    daemonPeakRssMB: rss,
+    api: { latencyMs: { count: 100, p50: 1, p90: 2, p99: p99, max: p99 + 1 }, errors: 0 },
+  });
+  const verdicts = (s: SticksReport) => Object.fromEntries(sticksTargets(s, '2 GiB').map((x) => [x.id, x.verdict]));
+  t.same(verdicts(sticks('installed', 1.4, 120, 20)), { 'sticks-last-part': 'PASS', 'sticks-daemon-rss': 'PASS', 'sticks-api-p99': 'PASS' });
+  t.same(verdicts(sticks('installed', 1.6, 151, 60)), { 'sticks-last-part': 'MISS', 'sticks-daemon-rss': 'MISS', 'sticks-api-p99': 'MISS' });
+  t.equal(verdicts(sticks('rejected', 0.2, 100, 1))['sticks-last-part'], 'MISS', 'a bundle that did not install misses, however fast');
+  t.match(
+    sticksTargets(sticks('installed', 1.4, 120, 20), '2 GiB')[0]?.measured,
+    /^1\.4 s for 2 part\(s\), 600 MiB \(420 MB\/s\); last part spooled → installed 0\.4 s$/,
+  );
+  const table = formatTable({ header: [], rows: [], comparisons: [], sticks: sticks('installed', 1.4, 120, 20), targets: [] });
+  t.match(table, /split parts on two sticks \(5 parts of 512 MiB/);
+  t.match(table, /stick B: 2 part\(s\), 600 MiB: appears → installed in 1\.4 s/);
 });
 
 t.test('a failed run marks its row, and its ratios go unmeasured', async (t) => {

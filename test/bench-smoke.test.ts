@@ -42,12 +42,13 @@ interface Doc {
     api: { count: number };
   }>;
   scale?: { rows: Row[] };
+  sticks?: { state: string; lastStickToInstalledSeconds?: number; daemonPeakRssMB?: number };
 }
 
 t.test('npm run bench -- --size 8M --runs 1 measures every command and writes the table as JSON', async (t) => {
   const dir = t.testdir();
   const json = path.join(dir, 'bench.json');
-  const small = ['--arrival-sizes', '8M', '--arrival-runs', '1', '--arrival-rate', '20M', '--scale-files', '500'];
+  const small = ['--arrival-sizes', '8M', '--arrival-runs', '1', '--arrival-rate', '20M', '--scale-files', '500', '--stick-gap', '1'];
   const { stdout } = await run(
     process.execPath,
     [BENCH, '--size', '8M', '--runs', '1', '--json', json, '--work-dir', dir, '--api-requests', '100', ...small],
@@ -108,6 +109,9 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
       'arrival-api-p99',
       'scale-verify',
       'scale-install',
+      'sticks-last-part',
+      'sticks-daemon-rss',
+      'sticks-api-p99',
     ],
   );
   const [arrival] = doc.arrival ?? [];
@@ -124,6 +128,10 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
   );
   t.match(stdout, /last byte → installed/);
   t.match(stdout, /^scale: 500 files of 4 KiB/m);
+  t.match(doc.sticks, { state: 'installed', stickA: { parts: Number }, stickB: { parts: Number } }, 'the split bundle installed from two sticks');
+  t.type(doc.sticks?.lastStickToInstalledSeconds, 'number');
+  t.type(doc.sticks?.daemonPeakRssMB, 'number');
+  t.match(stdout, /split parts on two sticks/);
   for (const x of doc.targets) t.match(x.verdict, /^(PASS|MISS|N\/A)$/);
   t.match(stdout, /page cache: warm/);
   t.match(stdout, /^targets:$/m);

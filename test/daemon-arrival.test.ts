@@ -65,7 +65,7 @@ async function rsyncAll(src: string, dest: string, extra: string[] = []): Promis
   await run('rsync', ['-a', ...extra, `${src}/`, `${dest}/`]);
 }
 
-const spoolOf = (d: TestDaemon, location: string) => path.join(d.store, 'daemon', 'spool', spoolKey(location));
+const spoolOf = (d: TestDaemon, location: string) => path.join(d.store, 'daemon', 'spool', 'staged', spoolKey(location));
 const journal = async (d: TestDaemon, location: string) =>
   (await fsp.readFile(path.join(spoolOf(d, location), 'journal.jsonl'), 'utf8')).trim().split('\n');
 const at = (location: string) => (bs: BundleRecord[]) => bs.find((b) => b.location === location);
@@ -240,7 +240,7 @@ t.test('an untrusted bundle arriving with its payload gets nothing copied, and i
     seen.filter((b) => b.state === 'arriving').every((b) => b.arrival.staging === 'waiting'),
     'waiting for trusted signatures throughout',
   );
-  t.same(await fsp.readdir(path.join(d.store, 'daemon', 'spool')).catch(() => []), [], 'no spool was ever made');
+  t.same(await fsp.readdir(path.join(d.store, 'daemon', 'spool', 'staged')).catch(() => []), [], 'no spool was ever made');
 });
 
 t.test('the copies of a drop that stopped arriving are reclaimed after arrival.keepStagedSeconds', async (t) => {

@@ -38,6 +38,8 @@ t.test('the settings table matches the config schema and the defaults', async (t
   const arrival = defaultConfig.arrival as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(arrival)) {
     t.ok(schema.properties['arrival']?.properties?.[key], `arrival.${key} is in the schema`);
+    // The parts spool's own keys are docs/parts.md's (its test checks them).
+    if (typeof value === 'object') continue;
     t.match(doc, new RegExp(`\\| \`arrival\\.${key}\` \\| \`${String(value)}\` \\|`), `arrival.${key} documented with its default ${String(value)}`);
   }
   t.match(doc, new RegExp(`\\| \`quietPeriodMs\` \\| \`${defaultConfig.quietPeriodMs}\` \\|`));
@@ -46,7 +48,7 @@ t.test('the settings table matches the config schema and the defaults', async (t
 t.test('the arrival fields it describes are the API schema', async (t) => {
   const api = loadSchema('api') as { $defs: { Bundle: { properties: Record<string, { properties?: Record<string, unknown> }> } } };
   const fields = Object.keys(api.$defs.Bundle.properties['arrival']?.properties ?? {});
-  t.same(fields.sort(), ['bytesExpected', 'bytesPresent', 'bytesVerified', 'staging']);
+  t.same(fields.sort(), ['bytesExpected', 'bytesPresent', 'bytesVerified', 'parts', 'staging']);
   for (const f of fields) t.match(doc, `| \`${f}\` |`, `${f} documented`);
   t.ok(api.$defs.Bundle.properties['install']?.properties?.['bytesPrestaged'], 'install.bytesPrestaged');
 });

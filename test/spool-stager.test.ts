@@ -32,7 +32,7 @@ async function setup(t: Test): Promise<Setup> {
     root,
     drop,
     bundle: path.join(drop, 'b'),
-    spools: path.join(root, 'store', 'daemon', 'spool'),
+    spools: path.join(root, 'store', 'daemon', 'spool', 'staged'),
     store: path.join(root, 'store'),
     key,
     trust,

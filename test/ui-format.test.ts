@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { PACKAGE_ROOT } from '../src/util/schemas.js';
+import type { PartsArrival } from '../src/watcher/parts-arrival.js';
 
 interface Progress {
   bytesDone: number;
@@ -33,6 +34,16 @@ interface FormatModule {
   canRetry(s: string): boolean;
   baseName(location: string): string;
   signerLine(s: { principals: string[]; fingerprint?: string; status: string }): string;
+  partsView(p: PartsArrival | undefined):
+    | {
+        message: string;
+        sticks: Array<{ text: string; removable: boolean }>;
+        rejected: Array<{ code: string; text: string }>;
+        reading?: string;
+        duplicates?: string;
+      }
+    | undefined;
+  partsVerificationText(p: PartsArrival, a?: Arrival): string;
 }
 
 const f = (await import(pathToFileURL(path.join(PACKAGE_ROOT, 'ui', 'format.js')).href)) as FormatModule;
@@ -154,5 +165,50 @@ t.test('while a folder bundle arrives, verified bytes are shown apart from arriv
     f.arrivalText({ bytesPresent: 3072, bytesExpected: 4096, bytesVerified: 2048 }),
     /^3\.00 KiB of 4\.00 KiB/,
     'arrival still counts bytes on disk',
+  );
+});
+
+t.test('parts on several sticks: the sentence first, then each stick and each refused copy', async (t) => {
+  t.equal(f.partsView(undefined), undefined);
+  const parts: PartsArrival = {
+    received: 4,
+    total: 9,
+    bytesReceived: 4096,
+    bytesTotal: 9216,
+    unpackedParts: 3,
+    sticks: [
+      { label: 'STICK-A', path: '/media/u/STICK-A', media: true, present: true, partsReceived: 4, removable: true },
+      { label: 'STICK-B', path: '/media/u/STICK-B', media: true, present: true, partsReceived: 0, removable: false },
+      { label: 'in', path: '/srv/drop/in', media: false, present: false, partsReceived: 1, removable: true },
+    ],
+    rejected: [
+      {
+        part: 'x.003',
+        stick: 'stick STICK-A',
+        path: '/media/u/STICK-A/x.003',
+        code: 'PART_CORRUPT',
+        message: 'part x.003 on stick STICK-A does not match',
+        at: '2026-01-01T00:00:00Z',
+      },
+    ],
+    duplicates: 2,
+    reading: { part: 'x.005', stick: 'stick STICK-B', bytesDone: 512, bytes: 1024 },
+    message: 'parts 4 of 9 received; reading x.005 from stick STICK-B',
+  };
+  const v = f.partsView(parts)!;
+  t.equal(v.message, 'parts 4 of 9 received; reading x.005 from stick STICK-B');
+  t.same(v.sticks, [
+    { text: 'stick STICK-A: 4 parts received · may be removed', removable: true },
+    { text: 'stick STICK-B: 0 parts received · still needed', removable: false },
+    { text: 'folder /srv/drop/in: 1 part received · removed', removable: false },
+  ]);
+  t.same(v.rejected, [{ code: 'PART_CORRUPT', text: 'part x.003 on stick STICK-A does not match' }]);
+  t.equal(v.reading, 'Reading x.005 from stick STICK-B: 512 B of 1.00 KiB');
+  t.equal(v.duplicates, '2 second copies of spooled parts matched and ignored');
+  t.equal(f.partsVerificationText(parts), '3 of 9 parts unpacked and verified as they arrived');
+  t.equal(
+    f.partsVerificationText(parts, { bytesPresent: 4608, bytesExpected: 9216, bytesVerified: 4096, staging: 'staging' }),
+    '4.00 KiB of 9.00 KiB verified against the signed index · 3 of 9 parts unpacked and verified as they arrived',
+    'the same arrived/verified model as a folder bundle',
   );
 });

@@ -31,7 +31,12 @@ export interface DaemonView {
     store: string;
     runtime: string;
     quietPeriodMs: number;
-    arrival?: { verifyWhileArriving: boolean; settleMs: number; keepStagedSeconds: number };
+    arrival?: {
+      verifyWhileArriving: boolean;
+      settleMs: number;
+      keepStagedSeconds: number;
+      parts: { abandonAfterHours: number; maxBundles: number };
+    };
   };
   watched(): WatchedRootView[];
   bundles(): BundleRecord[];

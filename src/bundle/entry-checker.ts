@@ -48,6 +48,11 @@ export class EntryChecker {
     this.seen.add(p);
   }
 
+  /** Every entry the manifest lists with bytes in the bundle (payload files carried, image archives), in manifest order. */
+  listed(): Expected[] {
+    return [...this.expected.values()];
+  }
+
   /** Total bytes the walk should hash. */
   get bytesExpected(): number {
     let n = 0;

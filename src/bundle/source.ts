@@ -43,6 +43,18 @@ export interface BundleEntry {
   failure?: Failure;
 }
 
+/** The parts index of a split bundle as it lies on disk: what its signatures (namespace airlock-parts) sign. */
+export interface SignedPartsIndex {
+  /** the index's file name, for messages */
+  name: string;
+  /** its exact bytes */
+  bytes: Buffer;
+  /** from `<base>.airlock.parts.signatures/`; none for an index packed before indexes were signed */
+  signatures: SignatureInput[];
+  /** where countersignatures of the index go (`airlock sign`) */
+  signatureDir: string;
+}
+
 /** What a source yields before anything is parsed or trusted. */
 export interface BundleHeader {
   form: BundleForm;
@@ -53,6 +65,8 @@ export interface BundleHeader {
   digest: string;
   signatures: SignatureInput[];
   parts?: PartsIndex;
+  /** a split bundle's index as signed: its exact bytes and the signatures beside it (docs/parts.md) */
+  partsIndex?: SignedPartsIndex;
   /** where countersignatures go (`airlock sign`), when the source has such a place */
   signatureDir?: string;
   /** Parse the manifest (call once its signatures have been judged) and offer the walk over the rest. */

@@ -10,8 +10,13 @@ import { createApiServer } from '../api/server.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Deployer, DeploymentStore, Installer } from '../pipeline/ports.js';
+import { ArrivalGate } from '../spool/arrival-gate.js';
+import { spoolRoot, stagedRoot } from '../spool/layout.js';
+import { PartsSpool } from '../spool/parts-spool.js';
+import type { SpoolIo } from '../spool/spool-client.js';
 import { ArrivalTracker } from '../watcher/arrival-tracker.js';
 import { createChokidarSource } from '../watcher/chokidar-source.js';
+import { teeEvents } from '../watcher/fs-tee.js';
 import type { Candidate } from '../watcher/candidates.js';
 import type { FsEventSource } from '../watcher/fs-events.js';
 import type { Probe } from '../watcher/probe.js';
@@ -45,6 +50,10 @@ export interface DaemonDeps {
   keepAliveMs?: number;
   /** how often missing media roots are looked for again (ms) */
   mediaRecheckMs?: number;
+  /** the parts spool's reads (production: its worker thread) */
+  spoolIo?: SpoolIo;
+  /** lines skipped in the trust file, as the installer reports them */
+  onTrustWarnings?: (warnings: string[]) => void;
 }
 
 export interface RunningDaemon {
@@ -78,9 +87,9 @@ export function daemonDir(store: string): string {
   return path.join(store, 'daemon');
 }
 
-/** Where folder bundles are verified while they arrive (src/spool/): in the store's file system, private to the daemon. */
-export function spoolDir(store: string): string {
-  return path.join(daemonDir(store), 'spool');
+/** Where folder bundles are verified while they arrive (src/spool/stager.ts): in the store's file system, private to the daemon. */
+export function stagedDir(store: string): string {
+  return stagedRoot(daemonDir(store));
 }
 
 export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promise<RunningDaemon> {
@@ -97,7 +106,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   await fsp.mkdir(config.store, { recursive: true, mode: 0o755 });
   await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
   // Copies kept from when folder bundles were verified while arriving serve no one once that is turned off.
-  if (!config.arrival.verifyWhileArriving) await fsp.rm(spoolDir(config.store), { recursive: true, force: true });
+  if (!config.arrival.verifyWhileArriving) await fsp.rm(stagedDir(config.store), { recursive: true, force: true });
   await repairAtStart(config.store, log);
   const { roots, watched, dropFolders } = await resolveWatchRoots(config, log);
 
@@ -113,6 +122,27 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   };
 
   const hub = new EventHub();
+  // The parts spool feeds the pipeline, which is made next; the pipeline's record changes reach it from the start.
+  const spool = new PartsSpool({
+    root: spoolRoot(stateDir),
+    trust: { allowedSigners: config.trust.allowedSigners, ...(config.trust.revokedKeys ? { revokedKeys: config.trust.revokedKeys } : {}) },
+    threshold: config.trust.threshold,
+    quietPeriodMs: config.quietPeriodMs,
+    settleMs: config.arrival.settleMs,
+    abandonAfterMs: config.arrival.parts.abandonAfterHours * 3_600_000,
+    maxBundles: config.arrival.parts.maxBundles,
+    stallMs: config.limits.stallSeconds * 1000,
+    maxManifestBytes: config.limits.manifestBytes,
+    dropFolders,
+    removeAfterInstall: config.removeAfterInstall,
+    arrivals: (e) => pipeline.handle(e),
+    refuse: (c, err, fingerprint) => pipeline.refuse(c, err, fingerprint),
+    recordAt: (location) => pipeline.records().find((r) => r.location === location),
+    audit: (e) => audit.record(e),
+    log: log.child({ component: 'spool' }),
+    ...(deps.onTrustWarnings ? { onTrustWarnings: deps.onTrustWarnings } : {}),
+    ...(deps.spoolIo ? { io: deps.spoolIo } : {}),
+  });
   const metrics = new Metrics();
   const audit = new AuditLog({
     file: path.join(stateDir, 'audit.jsonl'),
@@ -137,7 +167,10 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     onFatal: fatalIn('daemon state'),
     hooks: {
       audit: (e) => audit.record(e),
-      changed: (rec) => hub.publish({ event: 'bundle', data: rec }),
+      changed: (rec) => {
+        hub.publish({ event: 'bundle', data: rec });
+        spool.recordChanged(rec);
+      },
       finished: (outcome, info) => {
         metrics.countOutcome(outcome);
         if (info.bytesVerified) metrics.addBytesVerified(info.bytesVerified);
@@ -147,12 +180,20 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   });
   await pipeline.load();
 
+  await spool.load();
+  // Split bundles are the spool's to decide: an unsigned index goes the whole-folder way, as it always did.
+  const gate = new ArrivalGate(
+    (e) => pipeline.handle(e),
+    (location) => spool.claimOf(location),
+  );
+  spool.onDecision((location, claim) => gate.decided(location, claim));
+
   for (const w of watched) if (!w.watching) log.info({ path: w.path }, 'media root does not exist yet; watched once it appears');
   const tracker = new ArrivalTracker({
     roots,
     quietPeriodMs: config.quietPeriodMs,
     ...(config.arrival.verifyWhileArriving ? { settleMs: config.arrival.settleMs } : {}),
-    source: deps.fsSource ?? createChokidarSource(),
+    source: teeEvents(deps.fsSource ?? createChokidarSource(), (e) => spool.onFsEvent(e)),
     ...(deps.probe ? { probe: deps.probe.probe } : {}),
     onWatchError: (err, root) => log.warn({ err, root: root.path }, 'watcher error'),
   });
@@ -194,13 +235,15 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
 
   const probe = deps.probe;
   try {
+    spool.start();
     await tracker.start((e) => {
       if (e.type === 'gone') void probe?.forget?.(e.candidate.location).catch(() => undefined);
-      pipeline.handle(e);
+      gate.handle(e);
     });
   } catch (err) {
     // Without its watchers the daemon is useless: release the port and fail the start.
     await tracker.close().catch(() => undefined);
+    await spool.close().catch(() => undefined);
     await app.close();
     throw err;
   }
@@ -235,6 +278,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
       };
       await step(() => mediaCheck);
       await step(() => tracker.close());
+      await step(() => spool.close());
       await step(() => pipeline.stop());
       await step(() => app.close());
       await step(() => audit.flush());

@@ -9,7 +9,9 @@ import type { DeploymentStore } from '../pipeline/ports.js';
 import { createRuntime } from '../runtime/index.js';
 import { deploymentLister, rollback } from '../store/deployments.js';
 import { loadTrust, type TrustFiles } from '../trust/load-trust.js';
-import { spoolDir, type DaemonDeps } from './daemon.js';
+import { spoolRoot } from '../spool/layout.js';
+import { readUnpacked } from '../spool/unpacked.js';
+import { daemonDir, stagedDir, type DaemonDeps } from './daemon.js';
 import type { Loggers } from './logger.js';
 import { opsDeployer } from './ops-deployer.js';
 import { StoreQueue } from './store-queue.js';
@@ -46,7 +48,9 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
       maxManifestBytes: config.limits.manifestBytes,
       // Watched by their real paths (watch-roots.ts): confinement starts at the same folders.
       roots: await Promise.all([...config.dropFolders, ...config.mediaRoots].map((p) => realpath(p).catch(() => p))),
-      ...(config.arrival.verifyWhileArriving ? { spoolRoot: spoolDir(config.store) } : {}),
+      ...(config.arrival.verifyWhileArriving ? { spoolRoot: stagedDir(config.store) } : {}),
+      // A bundle the parts spool unpacked and verified while its parts arrived: its blobs are linked, not read again.
+      unpackedFor: (ref) => (ref.kind === 'fs' ? readUnpacked(spoolRoot(daemonDir(config.store)), ref.location) : Promise.resolve(undefined)),
     }),
   );
   const deployments: DeploymentStore = storeQueue.deployments({
@@ -62,7 +66,7 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
       ...(config.arrival.verifyWhileArriving
         ? {
             staging: {
-              root: spoolDir(config.store),
+              root: stagedDir(config.store),
               store: config.store,
               trust: trustFiles,
               threshold: config.trust.threshold,
@@ -77,6 +81,7 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
     ...(runtime && config.runtime.kind !== 'none' ? { deployer: opsDeployer({ runtime, settings: config.runtime, deployments }) } : {}),
     loggers,
     version,
+    onTrustWarnings,
     ...(extensions.length ? { extensions } : {}),
   };
 }

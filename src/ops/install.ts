@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { fileSystemSource } from '../bundle/fs-source.js';
 import { walkPayload, type WalkSink } from '../bundle/payload-walk.js';
+import { fillFromPrestaged, prestagedComplete, type PrestagedPayload } from '../bundle/prestaged.js';
 import type { BundleSource, OpenedBundle, ReadLimits } from '../bundle/source.js';
 import { evaluateTrust, passGates } from '../bundle/verify.js';
 import { AirlockError } from '../errors.js';
@@ -41,10 +42,12 @@ export interface InstallOptions {
   retention?: number;
   limits?: ReadLimits;
   /**
-   * Copies verified while the bundle arrived (the daemon's spool), for the manifest with this digest: each entry
-   * still the very file a copy was made from is taken from there instead of being read again.
+   * Copies verified while a folder bundle arrived (the daemon's staged spool), for the manifest with this digest:
+   * each entry still the very file a copy was made from is taken from there instead of being read again.
    */
   prestaged?: (manifestDigest: string) => Promise<Prestaged | undefined>;
+  /** a split bundle's payload already unpacked and verified in the daemon's parts spool: linked, not read again */
+  unpacked?: PrestagedPayload;
 }
 
 export interface InstallProgress {
@@ -128,6 +131,10 @@ async function installTrusted(
   // A no-op writes nothing, unless a crash left something for recovery to finish (a stale pointer, say).
   if (early && !(await needsRecovery(store, committed))) return done(early);
 
+  // Blobs verified against this very manifest while its parts arrived are taken as they are; otherwise one pass reads them.
+  const unpacked =
+    opts.unpacked?.manifestDigest === bundle.digest && (await prestagedComplete(bundle.manifest, opts.unpacked)) ? opts.unpacked : undefined;
+  const onPayloadBytes = (bytesDone: number) => emit({ phase: 'payload', bytesDone, bytesTotal: totals.carriedBytes });
   await prepareStore(store);
   const lock = await acquireStoreLock(store);
   try {
@@ -135,7 +142,7 @@ async function installTrusted(
     const state = await readState(store);
     const again = decide(state, facts, opts.allowDowngrade ?? false);
     if (again) return done(again);
-    const prestaged = await opts.prestaged?.(bundle.digest);
+    const prestaged = unpacked ? undefined : await opts.prestaged?.(bundle.digest);
     const out = await activateBundle(
       store,
       state,
@@ -147,7 +154,9 @@ async function installTrusted(
         ...(prestaged ? { onDisk: (sha: string) => prestaged.holds(sha) } : {}),
       },
       (sink) =>
-        fillStaging(bundle, sink, opts.signal, prestaged, (bytesDone) => emit({ phase: 'payload', bytesDone, bytesTotal: totals.carriedBytes })),
+        unpacked
+          ? fillFromPrestaged(bundle.manifest, unpacked, sink, onPayloadBytes, opts.signal)
+          : fillStaging(bundle, sink, opts.signal, prestaged, onPayloadBytes),
     );
     return done(
       { record: out.record, current: true },

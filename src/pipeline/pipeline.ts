@@ -153,6 +153,37 @@ export class Pipeline {
     this.enqueue(r, false);
   }
 
+  /**
+   * A drop refused before it could be read as a bundle (a parts index whose signatures do not hold: src/spool/):
+   * recorded rejected with its failures, once per content (`fingerprint`).
+   */
+  refuse(c: Candidate, err: AirlockError, fingerprint: string): void {
+    if (this.stopping) return;
+    const id = this.idFor(c.location);
+    const prior = this.byId.get(id);
+    if (isUnchangedFinished(prior, fingerprint) || prior?.state === 'deploying' || this.current?.id === id) return;
+    const rec = prior && !TERMINAL_STATES.has(prior.state) ? prior : this.fresh(id, c, prior);
+    this.leaveQueue(rec);
+    rec.fingerprint = fingerprint;
+    rec.error = {
+      code: err.code,
+      message: err.message,
+      failures: err.failures,
+      failureCount: err.failureCount,
+      ...(err.path ? { path: err.path } : {}),
+    };
+    this.o.hooks.audit({
+      event: 'rejected',
+      code: err.code,
+      message: err.message,
+      failures: err.failures,
+      failureCount: err.failureCount,
+      ...auditIdentity(rec),
+    });
+    this.o.hooks.finished?.('rejected', {});
+    this.update(rec, 'rejected');
+  }
+
   /** POST /v1/bundles/:id/retry: run a finished bundle through verification again, now. */
   retry(id: string): BundleRecord {
     const rec = this.byId.get(id);

@@ -13,7 +13,7 @@ import { fsyncDir, removeTree } from '../store/durable.js';
 import { mapLimited } from '../util/map-limited.js';
 import { firstSchemaProblem } from '../util/schemas.js';
 
-export const SPOOL_SCHEMA = 'airlock.spool/v1';
+export const SPOOL_SCHEMA = 'airlock.staged-journal/v1';
 const JOURNAL = 'journal.jsonl';
 const BLOBS = 'blobs';
 const TEMP_PREFIX = '.tmp-';

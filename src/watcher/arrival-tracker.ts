@@ -2,7 +2,7 @@
 // complete and quiet, and reports progress. The pipeline only ever sees ArrivalEvents.
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { MANIFEST_NAME } from '../format/layout.js';
+import { MANIFEST_NAME, partsSignaturesName } from '../format/layout.js';
 import { decideArrival, type ArrivalProgress, type ArrivalState } from './arrival.js';
 import { candidateForFile, indexForPart, isWithin, type Candidate } from './candidates.js';
 import type { FsEvent, FsEventSource, WatchRoot } from './fs-events.js';
@@ -124,7 +124,15 @@ export class ArrivalTracker implements ArrivalSource {
     const index = indexForPart(p);
     for (const t of this.tracked.values()) {
       const loc = t.candidate.location;
-      if (isWithin(loc, p) || isWithin(p, loc) || index === loc || isWithin(sidecarOf(t.candidate), p)) t.dueAt = this.now();
+      const partsSignatures = partsSignaturesOf(t.candidate);
+      if (
+        isWithin(loc, p) ||
+        isWithin(p, loc) ||
+        index === loc ||
+        isWithin(sidecarOf(t.candidate), p) ||
+        (partsSignatures !== undefined && isWithin(partsSignatures, p))
+      )
+        t.dueAt = this.now();
     }
   }
 
@@ -183,6 +191,11 @@ export class ArrivalTracker implements ArrivalSource {
 function sidecarOf(c: Candidate): string {
   const m = /^(.+)\.airlock\.(?:tar|parts\.json)$/.exec(c.location);
   return m ? `${m[1]}.airlock.signatures` : `${c.location}/signatures`;
+}
+
+/** A split bundle's parts index signatures folder: a signature added there changes the bundle. */
+function partsSignaturesOf(c: Candidate): string | undefined {
+  return c.form === 'split' ? path.join(path.dirname(c.location), partsSignaturesName(path.basename(c.location))) : undefined;
 }
 
 async function exists(p: string): Promise<boolean> {

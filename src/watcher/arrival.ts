@@ -1,5 +1,6 @@
 // When is an arriving bundle complete? Pure: a function of the last probe, the previous state and the clock.
 import type { StagingState } from '../spool/stager.js';
+import type { PartsArrival } from './parts-arrival.js';
 import type { Probe } from './probe.js';
 
 export interface ArrivalProgress {
@@ -10,6 +11,8 @@ export interface ArrivalProgress {
   bytesVerified?: number;
   /** and how far that got (see StagingSummary) */
   staging?: StagingState;
+  /** a split bundle spooled part by part from several sticks (src/spool/) */
+  parts?: PartsArrival;
 }
 
 export interface ArrivalState {

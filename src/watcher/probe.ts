@@ -3,17 +3,18 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
-import { MAX_PARTS_INDEX_BYTES } from '../bundle/parts-index.js';
+import { MAX_PARTS_INDEX_BYTES, parsePartsIndex } from '../bundle/parts-index.js';
 import {
   DEFAULT_MAX_MANIFEST_BYTES,
   MANIFEST_NAME,
   MAX_SIGNATURES,
+  PARTS_INDEX_SUFFIX,
+  partsSignaturesName,
   SIDECAR_SIGNATURES_SUFFIX,
   SIGNATURES_DIR,
   TAR_SUFFIX,
 } from '../format/layout.js';
 import { manifestDigest, parseManifest } from '../format/manifest.js';
-import { pathProblem } from '../format/paths.js';
 import { expectedEntries, stampOf } from '../format/payload.js';
 import { readSmallRegular } from '../safe-fs/open-regular.js';
 import type { DirLook, StagingSummary } from '../spool/stager.js';
@@ -139,24 +140,23 @@ async function probeTar(file: string): Promise<Probe> {
 async function probeSplit(index: string): Promise<Probe> {
   const st = await lstatOrUndefined(index);
   if (!st || !st.isFile()) return goneProbe();
-  const lines = [statLine(path.basename(index), st), ...(await sidecarLines(index, '.airlock.parts.json'))];
+  const signatures = partsSignaturesName(path.basename(index));
+  const lines = [
+    statLine(path.basename(index), st),
+    ...(await sidecarLines(index, PARTS_INDEX_SUFFIX)),
+    ...(await listingStats(path.join(path.dirname(index), signatures), signatures)).map(([rel, s]) => statLine(rel, s)),
+  ];
   const parts = st.size <= MAX_PARTS_INDEX_BYTES ? await cachedExpected(index, lines[0]!, expectedFromIndex) : undefined;
   if (!parts) return { gone: false, complete: true, bytesPresent: 0, fingerprint: fingerprintOf(lines) };
   return (await measure(path.dirname(index), parts.entries, lines)).probe;
 }
 
-/** The parts a split index lists; undefined when it is not (yet) a readable index. Verification checks it in full. */
+/** The parts a split index lists, read by the one strict parser; undefined when it is not (yet) a valid index. */
 async function expectedFromIndex(index: string): Promise<Listed | undefined> {
   try {
-    const doc = JSON.parse((await readSmallRegular(index, path.basename(index), MAX_PARTS_INDEX_BYTES)).toString('utf8')) as { parts?: unknown };
-    if (!Array.isArray(doc.parts) || doc.parts.length === 0) return undefined;
-    const out: Expected[] = [];
-    for (const p of doc.parts as Array<{ name?: unknown; size?: unknown }>) {
-      // Part names are plain file names beside the index; anything else is for verification to reject.
-      if (typeof p.name !== 'string' || p.name.includes('/') || pathProblem(p.name) || typeof p.size !== 'number') return undefined;
-      out.push({ rel: p.name, size: p.size });
-    }
-    return { digest: '', entries: out };
+    const name = path.basename(index);
+    const parsed = parsePartsIndex(await readSmallRegular(index, name, MAX_PARTS_INDEX_BYTES), name);
+    return { digest: '', entries: parsed.parts.map((p) => ({ rel: p.name, size: p.size })) };
   } catch {
     return undefined;
   }

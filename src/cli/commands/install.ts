@@ -4,22 +4,25 @@ import { installBundle, DEFAULT_RETENTION, type InstallProgress } from '../../op
 import { humanBytes, humanDuration } from '../../util/human.js';
 import { createProgress, type Progress } from '../../util/progress.js';
 import { onePositional, parseCommandArgs, parseIntegerOption, requireOption, writeJson, writeLines, type CliIO } from '../command.js';
-import { signerLines } from '../report-lines.js';
+import { partsIndexLines, signerLines } from '../report-lines.js';
 import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
+import { PARTS_OPTIONS, PARTS_USAGE, sourceWithParts } from '../parts-options.js';
 import { TRUST_OPTIONS, trustFromOptions } from '../trust-options.js';
 
 export const summary = 'verify a bundle while writing it into the store, then make it current';
 export const usage = `usage: airlock install BUNDLE --store DIR --trust ALLOWED_SIGNERS [--revoked FILE] [--threshold K]
-         [--allow-downgrade] [--retention N] [--max-manifest-size SIZE] [--json]
+         [--parts-from DIR]... [--allow-downgrade] [--retention N] [--max-manifest-size SIZE] [--json]
   BUNDLE is a bundle directory, a *.airlock.tar, a *.airlock.parts.json index or its first part;
   it is only read, never written (a read-only mount is fine).
-  Signatures, expiry and rollback protection are checked from the manifest before any payload
-  byte is read; then each byte is read once, hashed and written into the store's private staging.
+  Signatures (and a split bundle's signed parts index), expiry and rollback protection are checked
+  from the manifest before any payload byte is read; then each byte is read once, hashed and written
+  into the store's private staging.
   Only when every file matches is the new deployment committed and made current.
   --revoked FILE     public keys (one per line, as ssh-keygen -Y verify -r reads) whose signatures never count
   --allow-downgrade  install a lower sequence than the highest installed for its name and channel
   --retention N      earlier deployments kept per model besides the current one (default ${DEFAULT_RETENTION})
   --json             print a report, including the deployment's absolute path
+${PARTS_USAGE}
 ${LIMIT_USAGE}
   The very same bundle again is a no-op (exit 0, "already installed").`;
 
@@ -32,6 +35,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       'allow-downgrade': { type: 'boolean' },
       retention: { type: 'string' },
       json: { type: 'boolean' },
+      ...PARTS_OPTIONS,
       ...LIMIT_OPTIONS,
     },
     usage,
@@ -43,7 +47,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const progress = createProgress(io.stderr);
   let result;
   try {
-    result = await installBundle(location, {
+    result = await installBundle(sourceWithParts(location, values['parts-from'], io.cwd), {
       store,
       ...trust,
       allowDowngrade: values['allow-downgrade'] ?? false,
@@ -74,7 +78,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
           `verified  ${humanBytes(result.bytesVerified)} in ${humanDuration(result.durationMs)}; ${humanBytes(result.bytesWritten)} new content`,
           ...(result.evicted.length ? [`evicted   ${result.evicted.join(', ')} (retention)`] : []),
         ];
-  lines.push(`signatures (threshold ${result.trust.threshold}, ${result.trust.trustedKeys} trusted):`, ...signerLines(result.trust.signers));
+  lines.push(
+    `signatures (threshold ${result.trust.threshold}, ${result.trust.trustedKeys} trusted):`,
+    ...signerLines(result.trust.signers),
+    ...partsIndexLines(result.trust),
+  );
   for (const w of result.warnings) lines.push(`warning: ${w}`);
   writeLines(io, lines);
   return 0;

@@ -28,7 +28,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     `public key   ${file}.pub`,
     `fingerprint  ${fingerprint(key)}`,
     'trust it on the receiving side with an allowed_signers line such as:',
-    `  you@example.org namespaces="airlock" ${keyPart}`,
+    `  you@example.org namespaces="airlock,airlock-parts" ${keyPart}`,
   ]);
   return 0;
 }

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { openBundle, type OpenedBundle } from '../../bundle/open-bundle.js';
 import { AirlockError } from '../../errors.js';
-import { SIGNATURE_NAMESPACE } from '../../format/layout.js';
+import { PARTS_NAMESPACE, SIGNATURE_NAMESPACE } from '../../format/layout.js';
 import { agentSigner } from '../../trust/agent-signer.js';
 import { lacksUserPresence } from '../../trust/key-signature.js';
 import { signerForKeyFile } from '../../trust/key-file-signer.js';
@@ -11,6 +11,7 @@ import { fingerprint, sameKey, type PublicKey } from '../../trust/public-key.js'
 import { checkLabel, defaultLabel, writeSignatureFile } from '../../trust/signature-file.js';
 import type { SshsigSigner } from '../../trust/signer.js';
 import { parseSshsig, verifySshsig } from '../../trust/sshsig.js';
+import type { SignatureInput } from '../../trust/policy.js';
 import { onePositional, parseCommandArgs, writeLines, type CliIO } from '../command.js';
 import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
 
@@ -19,6 +20,8 @@ export const usage = `usage: airlock sign BUNDLE (--key KEY | --agent FINGERPRIN
   Signs the exact bytes of airlock.json as \`ssh-keygen -Y sign -n airlock\` would (SSHSIG, sha512).
   BUNDLE is a bundle directory (writes signatures/LABEL.sig), a *.airlock.tar, a *.airlock.parts.json
   or its first part (writes <base>.airlock.signatures/LABEL.sig beside it; the tar is never rewritten).
+  A split bundle's parts index is countersigned too, under its own namespace (as ssh-keygen -Y sign
+  -n airlock-parts would): <base>.airlock.parts.signatures/LABEL.sig.
   --key KEY    an ed25519 private key file (signed by airlock), or a security key's file from
                ssh-keygen -t ed25519-sk / ecdsa-sk (signed by ssh-keygen: touch the token when asked).
   --agent FINGERPRINT|PUBKEY  a key held by ssh-agent (SSH_AUTH_SOCK): its SHA256: fingerprint as
@@ -34,13 +37,12 @@ function signatureDir(bundle: OpenedBundle): string {
 }
 
 /** An existing signature by the same key over these bytes: a second one would not count (threshold counts keys). */
-function existingSignatureBy(bundle: OpenedBundle, key: PublicKey): string | undefined {
-  for (const s of bundle.signatures) {
+function existingSignatureBy(signatures: SignatureInput[], message: Buffer, namespace: string, key: PublicKey): string | undefined {
+  for (const s of signatures) {
     try {
       const sig = parseSshsig(s.bytes, s.name);
       // An untouched security-key signature never counts, so it does not stand in the way of a touched one.
-      if (sameKey(sig.publicKey, key) && !verifySshsig(bundle.manifestBytes, sig, SIGNATURE_NAMESPACE) && !lacksUserPresence(sig.signature))
-        return s.name;
+      if (sameKey(sig.publicKey, key) && !verifySshsig(message, sig, namespace) && !lacksUserPresence(sig.signature)) return s.name;
     } catch {
       // someone else's malformed signature is verify's business, not ours
     }
@@ -92,17 +94,23 @@ async function signOpened(
 ): Promise<number> {
   const signer = await chooseSigner(values, io);
   const key = signer.public;
-  const already = existingSignatureBy(bundle, key);
-  if (already) {
-    writeLines(io, [`already signed by ${fingerprint(key)} in ${already}; nothing written`]);
-    return 0;
-  }
-  const text = await signer.sign(bundle.manifestBytes, SIGNATURE_NAMESPACE); // checked to verify before it is written
-  const { file, outcome } = await writeSignatureFile(signatureDir(bundle), label ?? defaultLabel(key), text);
-  writeLines(io, [
+  const lines = [
     `bundle       ${bundle.manifest.id} (manifest sha256 ${bundle.digest})`,
     `key          ${fingerprint(key)} ${key.type}${key.comment ? ` ${key.comment}` : ''} (via ${signer.via})`,
-    `${(outcome === 'written' ? 'wrote' : 'unchanged').padEnd(13)}${file}`,
-  ]);
+  ];
+  const targets = [{ message: bundle.manifestBytes, namespace: SIGNATURE_NAMESPACE, signatures: bundle.signatures, dir: signatureDir(bundle) }];
+  const p = bundle.partsIndex;
+  if (p) targets.push({ message: p.bytes, namespace: PARTS_NAMESPACE, signatures: p.signatures, dir: p.signatureDir });
+  for (const target of targets) {
+    const already = existingSignatureBy(target.signatures, target.message, target.namespace, key);
+    if (already) {
+      lines.push(`already signed by ${fingerprint(key)} in ${already}; nothing written`);
+      continue;
+    }
+    const text = await signer.sign(target.message, target.namespace); // checked to verify before it is written
+    const { file, outcome } = await writeSignatureFile(target.dir, label ?? defaultLabel(key), text);
+    lines.push(`${(outcome === 'written' ? 'wrote' : 'unchanged').padEnd(13)}${file}`);
+  }
+  writeLines(io, lines);
   return 0;
 }
