@@ -13,6 +13,15 @@ export const ERROR_TABLE = {
   KRL_UNSUPPORTED: { exit: 2, http: 400 },
   PASSPHRASE_REQUIRED: { exit: 2, http: 400 },
   BAD_PASSPHRASE: { exit: 2, http: 400 },
+  // the store, or a folder or file a command must write, refuses this user (or is read-only): the message says how out
+  STORE_NOT_WRITABLE: { exit: 2, http: 500 },
+  NOT_WRITABLE: { exit: 2, http: 500 },
+  // pack: SOURCE does not look like the --kind given (a NIM cache packed as a model store, say)
+  KIND_MISMATCH: { exit: 2, http: 400 },
+  // daemon: the API's address is taken by another process
+  ADDRESS_IN_USE: { exit: 2, http: 500 },
+  // fetch with GPUs on an engine that has no NVIDIA runtime
+  GPU_UNAVAILABLE: { exit: 2, http: 500 },
   // bundle format and integrity (exit 1)
   NOT_A_BUNDLE: { exit: 1, http: 422 },
   MANIFEST_MISSING: { exit: 1, http: 422 },

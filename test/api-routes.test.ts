@@ -29,7 +29,7 @@ function deployment(name: string, bundleId: string, sequence: number, current: b
     installedAt: '2026-01-01T00:00:00.000Z',
     imageRefs: [],
     imageArchives: [],
-    profiles: [],
+    hints: { profiles: [] },
     current,
     files: 3,
     symlinks: 0,
@@ -284,12 +284,19 @@ t.test('/metrics is Prometheus text with the airlock series', async (t) => {
     t.ok(m, `sample line parses: ${line}`);
     if (m) samples.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
   }
-  t.equal(samples.get('airlock_bundles_total{outcome="installed"}'), 1);
-  t.equal(samples.get('airlock_bundles_total{outcome="rejected"}'), 1);
-  t.equal(samples.get('airlock_bytes_verified_total'), 1000);
-  t.equal(samples.get('airlock_verification_duration_seconds_count'), 2);
-  t.equal(samples.get('airlock_verification_duration_seconds_bucket{le="+Inf"}'), 2);
+  t.equal(samples.get('airlock_bundles_finished_total{outcome="installed"}'), 1);
+  t.equal(samples.get('airlock_bundles_finished_total{outcome="rejected"}'), 1);
+  t.equal(samples.get('airlock_bundles_finished_total{outcome="duplicate"}'), 0);
+  t.equal(samples.get('airlock_rejections_total{code="HASH_MISMATCH"}'), 1);
+  t.equal(samples.get('airlock_verified_bytes_total'), 1000);
+  t.equal(samples.get('airlock_verified_files_total'), 2);
+  t.equal(samples.get('airlock_verification_duration_seconds_count{outcome="installed"}'), 1);
+  t.equal(samples.get('airlock_verification_duration_seconds_bucket{outcome="rejected",le="+Inf"}'), 1);
+  t.equal(samples.get('airlock_bundle_records{state="installed"}'), 1);
+  t.equal(samples.get('airlock_build_info{version="9.9.9-test"}'), 1);
+  t.ok((samples.get('airlock_store_free_bytes') ?? 0) > 0, 'store free bytes');
   t.equal(samples.get('airlock_current_sequence{model="meta/llama",channel="stable"}'), 2);
+  t.equal(samples.get('airlock_last_install_timestamp_seconds{model="meta/llama"}'), Date.parse('2026-01-01T00:00:00.000Z') / 1000);
   t.match(r.body, /# TYPE airlock_verification_duration_seconds histogram/);
 });
 

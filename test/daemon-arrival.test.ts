@@ -10,7 +10,8 @@ import t, { type Test } from 'tap';
 import type { BundleRecord } from '../src/pipeline/types.js';
 import { spoolKey } from '../src/spool/spool.js';
 import { listDeployments } from '../src/store/deployments.js';
-import { allowedSignersFile, manifestFor, sha256, sshKey, sshSign, type SourceFile, type TestKey } from './helpers/bundle-builder.js';
+import { manifestFor, sha256, type SourceFile } from './helpers/bundle-builder.js';
+import { makeKey, sshSign, writeAllowedSigners, type TestKey } from './helpers/keys.js';
 import { auditLines, startTestDaemon, type TestDaemon } from './helpers/daemon.js';
 import { scratchDir } from './helpers/scratch.js';
 
@@ -31,8 +32,8 @@ interface Setup {
 
 async function setup(t: Test): Promise<Setup> {
   const work = scratchDir(t);
-  const key = await sshKey(path.join(work, 'keys'), 'release');
-  const trust = await allowedSignersFile(path.join(work, 'allowed_signers'), [{ principal: 'release@test.invalid', key }]);
+  const key = makeKey(path.join(work, 'keys'), 'release');
+  const trust = writeAllowedSigners(path.join(work, 'allowed_signers'), [{ principals: 'release@test.invalid', key }]);
   return { work, key, trust };
 }
 
@@ -52,7 +53,7 @@ async function bundleAt(dir: string, files: SourceFile[], signers: TestKey[], ov
     await fsp.mkdir(path.dirname(path.join(dir, 'payload', f.path)), { recursive: true });
     await fsp.writeFile(path.join(dir, 'payload', f.path), f.data!);
   }
-  for (const [i, key] of signers.entries()) await fsp.writeFile(path.join(dir, 'signatures', `signer${i}.sig`), await sshSign(key, manifestBytes));
+  for (const [i, key] of signers.entries()) await fsp.writeFile(path.join(dir, 'signatures', `signer${i}.sig`), sshSign(key, manifestBytes));
   return manifestBytes;
 }
 
@@ -213,7 +214,7 @@ t.test('a manifest replaced mid-arrival starts over: the bundle that installs is
 
 t.test('an untrusted bundle arriving with its payload gets nothing copied, and is rejected', async (t) => {
   const s = await setup(t);
-  const stranger = await sshKey(path.join(s.work, 'keys'), 'stranger');
+  const stranger = makeKey(path.join(s.work, 'keys'), 'stranger');
   const files: SourceFile[] = [{ path: 'a.bin', data: bytes(2 * MiB, 13) }];
   const src = path.join(s.work, 'bundle');
   await bundleAt(src, files, [stranger]);

@@ -29,7 +29,7 @@ t.test('daemon end to end', async (t) => {
   const work = scratchDir(t);
   // Quiet period well above the pauses of the slow copy below, so the tar is never taken for complete early.
   const d: TestDaemon = await startTestDaemon(t, { dir: path.join(work, 'daemon'), config: { quietPeriodMs: 2500 } });
-  t.equal(d.lines().filter((l) => l.msg.includes('DEMO TRUST')).length, 1, 'the demo trust file is called out in the log');
+  t.equal(d.lines().filter((l) => l.msg.includes('DEMO KEY TRUSTED')).length, 1, 'the demo trust file is called out in the log');
 
   await t.test('rsync -a of a folder bundle into the drop installs it', async (t) => {
     const packed = await packFixture(t, { fixture: 'nim-cache', signKeys: [DEMO_KEY], name: 'test/rsync' });

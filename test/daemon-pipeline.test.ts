@@ -7,7 +7,7 @@ import path from 'node:path';
 import t from 'tap';
 import type { AuditInput } from '../src/pipeline/audit-events.js';
 import { AirlockError } from '../src/errors.js';
-import { outcomeForError, processingDecision, pruneRecords, recordIdFor } from '../src/pipeline/decisions.js';
+import { duplicateNote, outcomeForError, processingDecision, pruneRecords, recordIdFor, truthfulRecord } from '../src/pipeline/decisions.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import type { BundleRecord } from '../src/pipeline/types.js';
 import { schemaProblems } from '../src/util/schemas.js';
@@ -100,13 +100,52 @@ t.test('rejected vs failed: the bundle is to blame, or the host is', async (t) =
 });
 
 t.test('idempotence decisions by manifest digest', async (t) => {
-  const installed = { outcome: 'installed' as const, recordId: 'a', location: '/d/a', fingerprint: 'f', at: '' };
-  const rejected = { outcome: 'rejected' as const, recordId: 'a', location: '/d/a', fingerprint: 'f', at: '' };
-  t.same(processingDecision(undefined, 'a', '/d/a', 'f'), { kind: 'process' });
-  t.match(processingDecision(installed, 'b', '/d/b', 'g'), { kind: 'skip', state: 'installed' }, 'installed elsewhere: not again');
-  t.match(processingDecision(rejected, 'a', '/d/a', 'f'), { kind: 'skip', state: 'rejected' }, 'same rejected drop, unchanged');
-  t.same(processingDecision(rejected, 'a', '/d/a', 'g'), { kind: 'process' }, 'the rejected drop changed: again');
-  t.same(processingDecision(rejected, 'b', '/d/b', 'f'), { kind: 'process' }, 'another copy of a rejected digest: again');
+  const installed = { outcome: 'installed' as const, recordId: 'a', location: '/d/a', fingerprint: 'f', at: '2026-01-01T00:00:00.000Z' };
+  const rejected = { outcome: 'rejected' as const, code: 'HASH_MISMATCH' as const, recordId: 'a', location: '/d/a', fingerprint: 'f', at: '' };
+  t.same(processingDecision(undefined, '/d/a', 'f'), { kind: 'process' });
+  t.same(
+    processingDecision(installed, '/d/b', 'g'),
+    { kind: 'duplicate', of: { recordId: 'a', location: '/d/a', installedAt: '2026-01-01T00:00:00.000Z' } },
+    'installed elsewhere: a duplicate naming the install, not installed again',
+  );
+  t.match(processingDecision(installed, '/d/a', 'g'), { kind: 'duplicate' }, 'the installed drop itself, changed: a duplicate too');
+  t.match(processingDecision(rejected, '/d/a', 'f'), { kind: 'rejected-before', code: 'HASH_MISMATCH' }, 'same rejected drop, unchanged');
+  t.same(processingDecision(rejected, '/d/a', 'g'), { kind: 'process' }, 'the rejected drop changed: again');
+  t.same(processingDecision(rejected, '/d/b', 'f'), { kind: 'process' }, 'another copy of a rejected digest: again');
+});
+
+t.test('a duplicate note says which bundle, and never that the copy was verified', async (t) => {
+  const note = duplicateNote({ bundleId: 'llama-7', location: '/drop/one', installedAt: '2026-01-01T00:00:00.000Z' }, '/drop/two');
+  t.match(note, /duplicate of llama-7, installed before from \/drop\/one at 2026-01-01T00:00:00\.000Z/);
+  t.match(note, /payload was not read/);
+  t.notMatch(note, /verified/);
+  t.match(duplicateNote({ bundleId: 'x', location: '/drop/one' }, '/drop/one'), /from this location/);
+  t.match(duplicateNote({ bundleId: 'x', path: '/store/deployments/x' }), /in the store at \/store\/deployments\/x/);
+});
+
+t.test('records from before the duplicate state are shown as what they were', async (t) => {
+  const base = {
+    id: 'r',
+    location: '/drop/r',
+    form: 'dir',
+    media: false,
+    bundleId: 'b-1',
+    arrival: { bytesPresent: 1 },
+    detectedAt: '',
+    updatedAt: '',
+  };
+  const verification = { bytesDone: 0, bytesTotal: 0 };
+  const fromStore = {
+    ...base,
+    state: 'installed',
+    verification,
+    install: { status: 'already-installed', path: '/s/d/b-1', bytesVerified: 0, durationMs: 1 },
+  };
+  const fromMemory = { ...base, state: 'installed', verification, note: 'already installed from /drop/q (same manifest digest)' };
+  const real = { ...base, state: 'installed', verification, install: { status: 'installed', path: '/s/d/b-1', bytesVerified: 9, durationMs: 1 } };
+  t.match(truthfulRecord(fromStore as BundleRecord), { state: 'duplicate', duplicateOf: { bundleId: 'b-1', path: '/s/d/b-1' }, install: undefined });
+  t.match(truthfulRecord(fromMemory as BundleRecord), { state: 'duplicate', duplicateOf: { bundleId: 'b-1' } });
+  t.equal(truthfulRecord(real as BundleRecord).state, 'installed', 'a verified install stays installed');
 });
 
 t.test('retention keeps every unfinished record and the newest finished ones', async (t) => {
@@ -184,10 +223,20 @@ t.test('the same digest is installed once; a changed rejected drop is verified a
   pipeline.handle(complete('/drop/one'));
   await eventually(() => stateOf(pipeline, '/drop/one') === 'installed', 'installed');
   pipeline.handle(complete('/drop/copy-of-one'));
-  await eventually(() => stateOf(pipeline, '/drop/copy-of-one') === 'installed', 'copy settled');
+  await eventually(() => stateOf(pipeline, '/drop/copy-of-one') === 'duplicate', 'copy settled');
   t.same(installer.installs, ['/drop/one'], 'the copy was not installed again');
-  t.match(pipeline.get(recordIdFor('/drop/copy-of-one'))!.note, /already installed from \/drop\/one/);
-  t.ok(audits.some((e) => e.event === 'duplicate'));
+  const copy = pipeline.get(recordIdFor('/drop/copy-of-one'))!;
+  t.match(copy, { duplicateOf: { recordId: recordIdFor('/drop/one'), location: '/drop/one' }, install: undefined });
+  t.match(copy.note, /^duplicate of \S+, installed before from \/drop\/one at /);
+  t.match(
+    audits.find((e) => e.event === 'duplicate'),
+    { recordId: copy.id, signers: [{ status: 'trusted' }] },
+  );
+  t.notOk(
+    audits.some((e) => e.recordId === copy.id && (e.event === 'installed' || e.event === 'accepted')),
+    'the copy is never reported installed',
+  );
+  t.throws(() => pipeline.retry(recordIdFor('/drop/one')), { code: 'CONFLICT' }, 'an installed bundle is not retried');
 
   installer.digestFor = () => 'e'.repeat(64);
   installer.outcomeFor = () => new AirlockError('HASH_MISMATCH', 'tampered');
@@ -258,6 +307,35 @@ t.test('retry runs a finished bundle again; unknown or unfinished ones are refus
   await eventually(() => installer.waiting().length === 1, 'held');
   t.throws(() => pipeline.retry(recordIdFor('/drop/busy')), { code: 'CONFLICT' });
   installer.release();
+  await pipeline.stop();
+});
+
+t.test('a drop the store already holds is a duplicate, not installed: payload unread, drop kept, retry allowed', async (t) => {
+  const dir = t.testdir({ drop: { again: { 'airlock.json': '{}' } } });
+  const finished: unknown[] = [];
+  const { pipeline, installer, audits } = setup(dir, {
+    removeAfterInstall: true,
+    hooks: { audit: (e) => audits.push(e), changed: () => undefined, finished: (f) => finished.push(f) },
+  });
+  const again = path.join(dir, 'drop', 'again');
+  installer.outcomeFor = () => 'already-installed';
+  pipeline.handle(complete(again));
+  await eventually(() => stateOf(pipeline, again) === 'duplicate', 'duplicate');
+  const rec = pipeline.get(recordIdFor(again))!;
+  t.match(rec, { duplicateOf: { bundleId: 'again', path: '/store/deployments/again' }, install: undefined, verification: { bytesDone: 0 } });
+  t.match(rec.note, /in the store at \/store\/deployments\/again.*payload was not read/);
+  t.ok(existsSync(again), 'a duplicate drop is never removed: it was not the bytes installed');
+  t.same(
+    audits.filter((e) => e.recordId === rec.id).map((e) => e.event),
+    ['detected', 'duplicate'],
+    'neither accepted nor installed',
+  );
+  t.match(finished, [{ outcome: 'duplicate', name: 'test/again' }]);
+  t.same(schemaProblems('daemon-state', { schema: 'airlock.daemon-state/v1', records: [rec], processed: {} }), [], 'the record matches its schema');
+  installer.outcomeFor = () => 'install';
+  pipeline.retry(rec.id);
+  await eventually(() => stateOf(pipeline, again) === 'installed', 'installed on retry, once the store lacks it');
+  t.equal(pipeline.get(rec.id)!.duplicateOf, undefined, 'no longer a duplicate');
   await pipeline.stop();
 });
 

@@ -1,14 +1,15 @@
 // One store writer in the daemon (issue 12): rollbacks posted while a bundle installs, and installs that start
-// while rollbacks run, all succeed; the daemon never answers STORE_BUSY against itself. Another process holding
+// while rollbacks keep running, all succeed; the daemon never answers STORE_BUSY against itself. Another process holding
 // the store's lock still gets STORE_BUSY, naming that process. The real daemon, real store, real HTTP.
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { DEMO_ALLOWED_SIGNERS } from '../src/config/defaults.js';
+import type { BundleRecord } from '../src/pipeline/types.js';
 import { acquireStoreLock } from '../src/store/lock.js';
 import { startTestDaemon } from './helpers/daemon.js';
-import { packFixture } from './helpers/fixtures.js';
+import { packFixture, type PackedFixture } from './helpers/fixtures.js';
 import { scratchDir } from './helpers/scratch.js';
 
 const DEMO_KEY = path.join(path.dirname(DEMO_ALLOWED_SIGNERS), 'demo_ed25519');
@@ -59,6 +60,55 @@ t.test('rollbacks during an install and an install during rollbacks all succeed'
     answers.filter(([s]) => s !== 200),
     [],
     'every rollback answered 200: no STORE_BUSY against itself',
+  );
+  t.equal((await d.stop()).code, 0);
+});
+
+t.test('installs that start while rollbacks keep running all succeed', async (t) => {
+  const work = scratchDir(t);
+  // Every version stays kept, so a rollback to v1 or v2 always has its target.
+  const d = await startTestDaemon(t, { dir: path.join(work, 'daemon'), config: { retention: { deployments: 20 } } });
+  const packs: PackedFixture[] = [];
+  for (let sequence = 1; sequence <= 7; sequence++)
+    packs.push(await packFixture(t, { fixture: 'model-dir', name: MODEL, sequence, signKeys: [DEMO_KEY] }));
+  const drop = async (i: number) => {
+    await cp(packs[i]!.location, path.join(d.drop, `v${i + 1}`), { recursive: true });
+    return d.waitFor((bs) => bs.find((b) => b.location.endsWith(`/v${i + 1}`) && ['installed', 'failed', 'rejected'].includes(b.state)), {
+      what: `v${i + 1} finished`,
+    });
+  };
+  for (const i of [0, 1]) t.equal((await drop(i)).state, 'installed');
+
+  // Rollbacks back and forth, one after another without a pause, for as long as the installs below run.
+  const answers: Array<[number, string | undefined]> = [];
+  let running = true;
+  const rollbacks = (async () => {
+    for (let i = 0; running; i++) {
+      const r = await d.api<{ code?: string }>(`/v1/deployments/${encodeURIComponent(MODEL)}/rollback`, {
+        method: 'POST',
+        token: d.token,
+        body: { to: packs[i % 2]!.id },
+      });
+      answers.push([r.status, r.body.code]);
+    }
+  })();
+  const finished: BundleRecord[] = [];
+  try {
+    for (let i = 2; i < packs.length; i++) finished.push(await drop(i));
+  } finally {
+    running = false;
+    await rollbacks;
+  }
+  t.same(
+    finished.map((b) => [b.state, b.error?.code]),
+    finished.map(() => ['installed', undefined]),
+    'every install that started during rollbacks installed: none failed STORE_BUSY',
+  );
+  t.ok(answers.length >= finished.length, `${answers.length} rollbacks ran meanwhile`);
+  t.same(
+    answers.filter(([s]) => s !== 200),
+    [],
+    'and every rollback answered 200',
   );
   t.equal((await d.stop()).code, 0);
 });

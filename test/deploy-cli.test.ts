@@ -3,6 +3,7 @@
 import t from 'tap';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { schemaProblems } from '../src/util/schemas.js';
 import { airlock } from './helpers/cli.js';
 import { ensureFakeNimImage, freePort, removeContainers, requireDocker } from './helpers/docker.js';
 import { packNimBundle } from './helpers/nim-bundles.js';
@@ -55,6 +56,7 @@ t.test('deploy, then a bad deployment rolls back', async (t) => {
   t.equal(rolled.errorCode, 'ROLLED_BACK', rolled.stderr);
   t.equal(rolled.exitCode, 1);
   const out = JSON.parse(rolled.stdout) as { outcome: { status: string; code: string; previous: { status: string } } };
+  t.same(schemaProblems('deploy-report', out), [], 'deploy --json matches schema/deploy-report.schema.json, rolled back too');
   t.match(out.outcome, { status: 'rolled-back', code: 'ROLLED_BACK', previous: { status: 'ready' } });
   const answer = await fetch(`http://127.0.0.1:${port}/v1/models`);
   t.same(

@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { allowedSignersFile, sshKey } from './helpers/bundle-builder.js';
 import { airlock } from './helpers/cli.js';
 import { fixturePath, packFixture, type PackedFixture } from './helpers/fixtures.js';
 import { gnuDisagreements } from './helpers/gnu-tar.js';
+import { makeKey, writeAllowedSigners } from './helpers/keys.js';
 
 const SEED = Number(process.env['AIRLOCK_FUZZ_SEED'] ?? 20261202);
 const COUNT = Number(process.env['AIRLOCK_FUZZ_COUNT'] ?? 14);
@@ -243,8 +243,8 @@ async function mutateSplit(dir: string, r: Rand): Promise<string> {
 
 t.test(`mutated bundles never hang, never exit oddly, never touch the drop, never install other bytes (seed ${SEED})`, async (t) => {
   const root = t.testdir();
-  const key = await sshKey(path.join(root, 'keys'), 'release');
-  const trust = await allowedSignersFile(path.join(root, 'allowed_signers'), [{ principal: 'release@test.invalid', key }]);
+  const key = makeKey(path.join(root, 'keys'), 'release');
+  const trust = writeAllowedSigners(path.join(root, 'allowed_signers'), [{ principals: 'release@test.invalid', key }]);
   const forms: Array<[string, PackedFixture]> = [
     ['dir', await packFixture(t, { fixture: 'model-dir', signKeys: [key.privatePath] })],
     ['tar', await packFixture(t, { fixture: 'model-dir', format: 'tar', signKeys: [key.privatePath] })],

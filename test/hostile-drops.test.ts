@@ -12,13 +12,14 @@ import { MAX_REPORTED_FAILURES } from '../src/errors.js';
 import { HashPool } from '../src/hash/hash-pool.js';
 import { removeDrop } from '../src/pipeline/remove-drop.js';
 import { loadAllowedSigners } from '../src/trust/allowed-signers.js';
-import { allowedSignersFile, defaultFiles, manifestFor, sshKey, writeDirBundle } from './helpers/bundle-builder.js';
+import { defaultFiles, manifestFor, writeDirBundle } from './helpers/bundle-builder.js';
 import { airlock } from './helpers/cli.js';
+import { makeKey, writeAllowedSigners } from './helpers/keys.js';
 
 async function setup(t: Test) {
   const root = t.testdir();
-  const key = await sshKey(path.join(root, 'keys'), 'release');
-  const trust = await allowedSignersFile(path.join(root, 'allowed_signers'), [{ principal: 'release@test.invalid', key }]);
+  const key = makeKey(path.join(root, 'keys'), 'release');
+  const trust = writeAllowedSigners(path.join(root, 'allowed_signers'), [{ principals: 'release@test.invalid', key }]);
   return { root, key, trust, signers: await loadAllowedSigners(trust) };
 }
 

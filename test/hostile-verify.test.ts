@@ -1,15 +1,15 @@
 // Every hostile bundle of the format is rejected by `airlock verify` with its own stable code.
 import t from 'tap';
 import path from 'node:path';
-import { allowedSignersFile, sshKey } from './helpers/bundle-builder.js';
 import { airlock } from './helpers/cli.js';
 import { hostileCases } from './helpers/hostile.js';
+import { makeKey, writeAllowedSigners } from './helpers/keys.js';
 
 t.test('hostile bundles are rejected with their code', async (t) => {
   const root = t.testdir();
-  const trusted = await sshKey(path.join(root, 'keys'), 'trusted');
-  const untrusted = await sshKey(path.join(root, 'keys'), 'untrusted');
-  const trust = await allowedSignersFile(path.join(root, 'allowed_signers'), [{ principal: 'release@test.invalid', key: trusted }]);
+  const trusted = makeKey(path.join(root, 'keys'), 'trusted');
+  const untrusted = makeKey(path.join(root, 'keys'), 'untrusted');
+  const trust = writeAllowedSigners(path.join(root, 'allowed_signers'), [{ principals: 'release@test.invalid', key: trusted }]);
   for (const [i, c] of hostileCases().entries()) {
     await t.test(c.name, async (t) => {
       const location = await c.build(path.join(root, `case${i}`), { trusted, untrusted });

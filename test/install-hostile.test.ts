@@ -4,17 +4,17 @@ import t from 'tap';
 import path from 'node:path';
 import { checkStore } from '../src/store/check-store.js';
 import { schemaProblems } from '../src/util/schemas.js';
-import { defaultFiles, manifestFor, sshKey, writeDirBundle } from './helpers/bundle-builder.js';
+import { defaultFiles, manifestFor, writeDirBundle } from './helpers/bundle-builder.js';
 import { packFixture } from './helpers/fixtures.js';
 import { hostileCases, type HostileContext } from './helpers/hostile.js';
 import { installCli, snapshotStore } from './helpers/store.js';
-import { allowedSignersFile } from './helpers/bundle-builder.js';
+import { makeKey, writeAllowedSigners } from './helpers/keys.js';
 
 t.test('hostile bundles change nothing in the store', async (t) => {
   const dir = t.testdir();
   const keys = path.join(dir, 'keys');
-  const ctx: HostileContext = { trusted: await sshKey(keys, 'trusted'), untrusted: await sshKey(keys, 'untrusted') };
-  const trust = await allowedSignersFile(path.join(keys, 'allowed_signers'), [{ principal: 'release@airlock.test', key: ctx.trusted }]);
+  const ctx: HostileContext = { trusted: makeKey(keys, 'trusted'), untrusted: makeKey(keys, 'untrusted') };
+  const trust = writeAllowedSigners(path.join(keys, 'allowed_signers'), [{ principals: 'release@airlock.test', key: ctx.trusted }]);
   const store = path.join(dir, 'store');
 
   // The store holds a real fixture and an older release of the hostile bundles' own model, so each

@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { AIRLOCK_BIN, childEnv } from './helpers/cli.js';
-import { fixturePath } from './helpers/fixtures.js';
+import { fixturePath, nimCacheProfile } from './helpers/fixtures.js';
 
 const run = promisify(execFile);
 
@@ -18,7 +18,7 @@ t.test('a deployment installed under umask 077 is world-readable and traversable
   const store = path.join(dir, 'store');
   const sh = (cmd: string) => run('/bin/sh', ['-c', `umask 077; ${cmd}`], { env: childEnv() });
   await sh(
-    `"${process.execPath}" "${AIRLOCK_BIN}" pack "${fixturePath('nim-cache')}" --out "${bundle}" --name test/umask --kind nim-cache --sign "${key}"`,
+    `"${process.execPath}" "${AIRLOCK_BIN}" pack "${fixturePath('nim-cache')}" --out "${bundle}" --name test/umask --kind nim-cache --profile ${nimCacheProfile().profile.id} --sign "${key}"`,
   );
   const { stdout } = await sh(`"${process.execPath}" "${AIRLOCK_BIN}" install "${bundle}" --store "${store}" --trust "${trust}" --json`);
   const deployment = (JSON.parse(stdout) as { path: string }).path;

@@ -21,7 +21,7 @@ function deployment(bundleId: string, over: Partial<DeploymentInfo> = {}): Deplo
     installedAt: '2026-01-01T00:00:00.000Z',
     imageRefs: ['nim:1'],
     imageArchives: [{ ref: 'nim:1', id: `sha256:${'ab'.repeat(32)}`, path: '/store/content/img', sha256: 'ab'.repeat(32), size: 1 }],
-    profiles: [],
+    hints: { profiles: [] },
     current: false,
     files: 1,
     symlinks: 0,

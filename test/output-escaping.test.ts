@@ -8,9 +8,10 @@ import { formatStatus } from '../src/cli/commands/status.js';
 import { AirlockError, formatErrorLine } from '../src/errors.js';
 import type { BundleRecord } from '../src/pipeline/types.js';
 import { escapeText, isPlainText } from '../src/util/escape-text.js';
-import { allowedSignersFile, manifestFor, sha256, sshKey, sshSign, writeDirBundle, type SourceFile } from './helpers/bundle-builder.js';
+import { manifestFor, sha256, writeDirBundle, type SourceFile } from './helpers/bundle-builder.js';
 import { airlock, type CliResult } from './helpers/cli.js';
 import { packArgs } from './helpers/fixtures.js';
+import { makeKey, sshSign, writeAllowedSigners } from './helpers/keys.js';
 
 // Clear the screen, set the window title, colour, CSI as a C1 byte, reverse the rest of the line, isolate.
 const HOSTILE = '\x1b[2J\x1b]0;owned\x07\x1b[31m\u009b1m\r\nairlock: OK\u202egpj.exe\u2066\u2028';
@@ -58,8 +59,8 @@ interface HostileBundle {
 /** A signed dir bundle whose profile name, one payload path, signature file name and principal are hostile. */
 async function hostileBundle(t: Test): Promise<HostileBundle> {
   const base = t.testdir({});
-  const key = await sshKey(path.join(base, 'keys'), 'release');
-  const trust = await allowedSignersFile(path.join(base, 'allowed_signers'), [{ principal: 'ops\x1b[2J\u202e@example.org', key }]);
+  const key = makeKey(path.join(base, 'keys'), 'release');
+  const trust = writeAllowedSigners(path.join(base, 'allowed_signers'), [{ principals: 'ops\x1b[2J\u202e@example.org', key }]);
   const evilPath = 'weights/\u202egpj.exe\u009b31m';
   const files: SourceFile[] = [
     { path: 'config.json', data: Buffer.from('{}\n') },
@@ -70,7 +71,7 @@ async function hostileBundle(t: Test): Promise<HostileBundle> {
   const { manifestBytes } = await writeDirBundle(dir, { files, manifest });
   // The payload file no longer matches the manifest: verify lists its path among the failures.
   await fsp.writeFile(path.join(dir, 'payload', evilPath), 'other bytes!!!!!\n');
-  await fsp.writeFile(path.join(dir, 'signatures', `\x1b[31mlabel\u202e\r.sig`), await sshSign(key, manifestBytes));
+  await fsp.writeFile(path.join(dir, 'signatures', `\x1b[31mlabel\u202e\r.sig`), sshSign(key, manifestBytes));
   t.equal(sha256(manifestBytes).length, 64);
   return { dir, trust };
 }
@@ -131,10 +132,14 @@ t.test('pack: a source name with ESC and a newline is refused in one escaped lin
   t.match(packed.stdout, 'out\\x1b]0;t\\x07\\u{202E}');
 });
 
-t.test('usage errors keep the usage text after one escaped error line', async (t) => {
+t.test('usage errors are one escaped error line', async (t) => {
   const res = await airlock(['verify', `a${HOSTILE}`, 'b']);
   t.equal(res.errorCode, 'USAGE');
-  t.match(res.stderr, /^airlock: USAGE: expected exactly one BUNDLE\nusage: airlock verify BUNDLE/);
+  t.match(res.stderr, /^airlock: USAGE: missing --trust ALLOWED_SIGNERS \(airlock help verify lists the options\)\n$/);
+  const extra = await airlock(['verify', 'a', `b${HOSTILE}`, '--trust', 'x']);
+  t.equal(extra.errorCode, 'USAGE');
+  t.equal(extra.stderr.split('\n').length, 2, 'one line');
+  assertClean(t, extra, 'an unexpected argument');
   const unknown = await airlock([`frob${HOSTILE}`]);
   t.equal(unknown.errorCode, 'USAGE');
   assertClean(t, unknown, 'unknown command');

@@ -6,8 +6,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { FileEntry, Manifest, SymlinkEntry } from '../src/format/manifest.js';
-import { allowedSignersFile, sshKey, type TestKey } from './helpers/bundle-builder.js';
 import { fixturePath, nimCacheProfile, packFixture, type FixtureName } from './helpers/fixtures.js';
+import { makeKey, writeAllowedSigners, type TestKey } from './helpers/keys.js';
 
 const run = promisify(execFile);
 const FIXTURES: FixtureName[] = ['nim-cache', 'model-store', 'model-dir'];
@@ -94,11 +94,11 @@ let allowed: string;
 
 t.before(async () => {
   const keys = await fsp.mkdtemp(path.join(process.env.TMPDIR ?? '/tmp', 'airlock-pack-keys-'));
-  alice = await sshKey(keys, 'alice');
-  bob = await sshKey(keys, 'bob');
-  allowed = await allowedSignersFile(path.join(keys, 'allowed_signers'), [
-    { principal: 'alice@test.invalid', key: alice },
-    { principal: 'bob@test.invalid', key: bob },
+  alice = makeKey(keys, 'alice', { comment: 'alice@test.invalid' });
+  bob = makeKey(keys, 'bob', { comment: 'bob@test.invalid' });
+  allowed = writeAllowedSigners(path.join(keys, 'allowed_signers'), [
+    { principals: 'alice@test.invalid', key: alice },
+    { principals: 'bob@test.invalid', key: bob },
   ]);
   t.teardown(() => fsp.rm(keys, { recursive: true, force: true }));
 });

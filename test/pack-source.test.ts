@@ -24,7 +24,9 @@ async function expectRefusal(t: Test, args: string[], code: string, exit: number
   const res = await airlock(args);
   t.equal(res.exitCode, exit, `exit ${exit} (${res.stderr.trim().split('\n')[0]})`);
   t.equal(res.errorCode, code, `code ${code}`);
-  t.equal(res.stdout, '', 'nothing on stdout');
+  // With --json the refusal is the one document on stdout, with the same code; without it stdout stays empty.
+  if (args.includes('--json')) t.match(JSON.parse(res.stdout), { ok: false, error: { code } }, 'the error as JSON on stdout');
+  else t.equal(res.stdout, '', 'nothing on stdout');
 }
 
 const hostile: Array<{ name: string; make: (src: string) => Promise<void> }> = [

@@ -200,6 +200,10 @@ t.test('release artifacts', async (t) => {
       'systemd/airlock.service',
       'systemd/airlock.service.d/docker.conf',
       'docs/install.md',
+      'share/man/man1/airlock.1',
+      'share/man/man1/airlock-verify.1',
+      'share/bash-completion/completions/airlock',
+      'share/zsh/vendor-completions/_airlock',
       'README.md',
       'LICENSE',
       'package.json',
@@ -338,12 +342,21 @@ t.test('release artifacts', async (t) => {
     const version = await sh('/usr/bin/airlock', ['--version'], { env: noNodeEnv });
     t.equal(version.stdout.trim(), `airlock ${pkg.version}`, version.stderr);
     t.equal(readlinkSync('/usr/bin/airlock'), '/opt/airlock/bin/airlock');
+    // The man pages and completion scripts, where man and bash-completion look for them (not under /opt).
+    const page = await sh('man', ['-w', 'airlock-verify']);
+    t.equal(page.stdout.trim(), '/usr/share/man/man1/airlock-verify.1.gz', `man -w airlock-verify: ${page.stderr}`);
+    t.match((await sh('man', ['-P', 'cat', 'airlock-verify'], { env: childEnv({ MANWIDTH: '100' }) })).stdout, /--trust ALLOWED_SIGNERS/);
+    t.match(readFileSync('/usr/share/bash-completion/completions/airlock', 'utf8'), /^complete -F _airlock airlock$/m);
+    t.ok(existsSync('/usr/share/zsh/vendor-completions/_airlock'), 'the zsh completion');
+    t.notOk(existsSync('/opt/airlock/share'), 'share/ moved out of /opt');
 
     const unit = readFileSync('/lib/systemd/system/airlock.service', 'utf8');
     t.match(
       unit,
-      /^ExecStart=\/opt\/airlock\/node\/bin\/node --max-semi-space-size=4 \/opt\/airlock\/bin\/airlock daemon --config \/etc\/airlock\/config\.json$/m,
+      /^ExecStart=\/opt\/airlock\/bin\/airlock daemon --config \/etc\/airlock\/config\.json$/m,
+      "the artifact's own launcher picks its interpreter",
     );
+    t.match(unit, /^SyslogLevelPrefix=yes$/m, 'journald reads the <N> priority prefixes');
     t.match(unit, /^RestartPreventExitStatus=2$/m);
     t.notMatch(unit, /^SupplementaryGroups=/m, 'no docker group in the unit itself: a host without Docker still starts it');
     const analyzed = await sh('systemd-analyze', ['verify', '/lib/systemd/system/airlock.service']);
@@ -398,6 +411,8 @@ t.test('release artifacts', async (t) => {
       '/usr/bin',
       '/usr/share/doc',
       '/usr/share/man/man1',
+      '/usr/share/bash-completion',
+      '/usr/share/zsh/vendor-completions',
       '/usr/share/lintian',
       '/opt',
       '/var/lib',

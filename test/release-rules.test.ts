@@ -4,7 +4,8 @@ import t from 'tap';
 import { AirlockError } from '../src/errors.js';
 import { sumsText } from '../tools/release/checksums.js';
 import { controlText, copyrightText, installedSizeKiB, rfc2822 } from '../tools/release/deb-control.js';
-import { manPage } from '../tools/release/man-page.js';
+import { defineCommand } from '../src/cli/command.js';
+import { commandManPage } from '../tools/release/man-page.js';
 import { checkNodeVersion, licenseCandidates } from '../tools/release/node-runtime.js';
 import { debianVersion, releaseNames } from '../tools/release/release-layout.js';
 import { releaseOptionsFromArgs } from '../tools/release/release-options.js';
@@ -207,11 +208,23 @@ t.test('the .deb text files', async (t) => {
   t.equal(rfc2822(new Date(Date.UTC(2026, 10, 27, 23, 57, 5))), 'Fri, 27 Nov 2026 23:57:05 +0000');
 });
 
-t.test('man page: the help text cannot turn into roff requests', async (t) => {
-  const page = manPage({ version: '0.1.0', date: '2026-11-27', help: "usage:\n.SH INJECTED\n'br\nback\\slash --json\n" });
-  t.match(page, /^\.TH AIRLOCK 1 "2026-11-27" "airlock 0\.1\.0"/);
-  t.match(page, /^\\&\.SH INJECTED$/m);
-  t.match(page, /^\\&'br$/m);
-  t.match(page, /^back\\eslash \\-\\-json$/m);
-  t.equal(page.match(/^\.SH /gm)?.length, 5, 'NAME, SYNOPSIS, DESCRIPTION, FILES, SEE ALSO and nothing injected');
+t.test('man page: no text of a command spec can turn into roff requests', async (t) => {
+  const spec = defineCommand({
+    name: 'x',
+    summary: 'summary',
+    description: ['.SH INJECTED at the start of a paragraph', "'br and back\\slash --json … ok"],
+    positionals: [{ name: 'ARG', description: '.TH another title' }],
+    options: [{ flag: '--json', description: `'\\" a comment` }],
+  });
+  const page = commandManPage(spec, { version: '0.1.0', date: '2026-11-27' }).text;
+  t.match(page, /^\.TH AIRLOCK\\-X 1 "2026-11-27" "airlock 0\.1\.0"/);
+  t.match(page, /^\\&\.SH INJECTED at the start of a paragraph$/m);
+  t.match(page, /^\\&'br and back\\eslash \\-\\-json \\\[u2026\] ok$/m);
+  t.match(page, /^\\&\.TH another title$/m);
+  t.match(page, /^\\&'\\e" a comment$/m);
+  t.same(
+    page.match(/^\.S[HS] .*/gm),
+    ['.SH NAME', '.SH SYNOPSIS', '.SH DESCRIPTION', '.SH ARGUMENTS', '.SH OPTIONS', '.SS Options', '.SH EXIT STATUS', '.SH SEE ALSO'],
+    'only its own sections',
+  );
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { modelContainer, replaceModel } from '../src/ops/deploy.js';
 import { defaultDeploySettings } from '../src/runtime/config.js';
 import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
+import { schemaProblems } from '../src/util/schemas.js';
 import { airlock } from './helpers/cli.js';
 import {
   docker,
@@ -93,6 +94,40 @@ if (await requireDocker(t)) {
     t.equal(await fetchContainers(), before, 'the fetch containers were removed');
   });
 
+  t.test('fetch with GPUs on an engine without an NVIDIA runtime says to pass --gpus none', async (t) => {
+    const info = (await docker.info()) as { Runtimes?: Record<string, unknown> };
+    if (info.Runtimes && 'nvidia' in info.Runtimes) {
+      t.pass('this engine has an NVIDIA runtime', { skip: 'the engine has an NVIDIA runtime' });
+      return;
+    }
+    const res = await airlock(['fetch', '--image', image.ref, '--list']);
+    t.equal(res.exitCode, 2);
+    t.equal(res.errorCode, 'GPU_UNAVAILABLE');
+    t.match(res.stderr, /no NVIDIA runtime for --gpus all .*pass --gpus none/);
+  });
+
+  t.test('fetch --json: the report on stdout (its schema), the container output on stderr; --quiet keeps it back', async (t) => {
+    const listed = await airlock(['fetch', '--image', image.ref, '--list', '--gpus', 'none', '--json']);
+    t.equal(listed.exitCode, 0, listed.stderr);
+    const doc = JSON.parse(listed.stdout);
+    t.same(schemaProblems('fetch-report', doc), [], 'schema/fetch-report.schema.json');
+    t.match(doc, { ok: true, mode: 'list', gpus: 'none', steps: [{ exitCode: 0 }] });
+    t.match(doc.listed, [{ id: profile.id, name: profile.name, section: 'Compatible with system and runnable' }], 'the profiles, parsed');
+
+    const cache = t.testdir();
+    const quiet = await airlock(['fetch', '--image', image.ref, '--profile', profile.id, '--cache', cache, '--gpus', 'none', '--quiet'], {
+      env: { NGC_API_KEY: 'nvapi-test-secret' },
+    });
+    t.equal(quiet.exitCode, 0, quiet.stderr);
+    t.equal(quiet.stdout, '', '--quiet: no container output');
+    t.notMatch(quiet.stderr, /airlock: running/, '--quiet: no progress lines');
+    const failing = await airlock(['fetch', '--image', image.ref, '--all', '--cache', cache, '--gpus', 'none', '--quiet'], {
+      env: { NGC_API_KEY: '', HF_TOKEN: '' },
+    });
+    t.equal(failing.errorCode, 'CONTAINER_FAILED');
+    t.match(failing.stderr, 'NGC_API_KEY (or HF_TOKEN) is required', '--quiet: the kept output is shown when the step fails');
+  });
+
   t.test('fetch: a failing download is CONTAINER_FAILED, an absent image IMAGE_MISSING', async (t) => {
     const cache = t.testdir();
     const noKey = await airlock(['fetch', '--image', image.ref, '--all', '--cache', cache, '--gpus', 'none'], {
@@ -118,13 +153,15 @@ if (await requireDocker(t)) {
       bundleId: 'x1',
       manifestDigest: 'a'.repeat(64),
       path: dir,
-      hints: { kind: 'nim-cache', profiles: [{ id: profile.id }] },
+      kind: 'nim-cache',
+      hints: { profiles: [{ id: profile.id }] },
       image,
     });
     t.equal(outcome.status, 'ready');
-    const res = await airlock(['stop', name]);
+    const res = await airlock(['stop', name, '--json']);
     t.equal(res.exitCode, 0, res.stderr);
-    t.equal(res.stdout, `stopped ${name}\n`);
+    t.same(schemaProblems('stop-report', JSON.parse(res.stdout)), [], 'stop --json matches schema/stop-report.schema.json');
+    t.match(JSON.parse(res.stdout), { ok: true, model: name, stopped: true });
     t.equal(await modelContainer(runtime, name), undefined);
     const again = await airlock(['stop', name]);
     t.equal(again.errorCode, 'NOT_FOUND');

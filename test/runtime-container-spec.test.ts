@@ -6,6 +6,7 @@ import { defaultDeploySettings, resolveRuntimeConfig, type DeploySettings } from
 import { deviceRequests, dockerCreateOptions } from '../src/runtime/docker/docker-options.js';
 import { dockerOptionsFromEnv } from '../src/runtime/docker/endpoint.js';
 import { planFetch as neutralPlan } from '../src/runtime/fetch-plan.js';
+import type { DeployableKind } from '../src/format/manifest.js';
 import type { DeploymentTarget, RuntimeHints } from '../src/runtime/runtime.js';
 
 // What the Docker Engine receives: the runtime-neutral spec, mapped by the Docker adapter.
@@ -17,13 +18,15 @@ const PROFILE = '1851d720e164dd4e27016ef71810883bb5b441f4ad6dcd318c1517e4415191a
 const OTHER = '16e9ea9484a2068aa4201d26b2d4bbdb2da9ac73afc2f427bea9871a77699e70';
 const IMAGE_ID = 'sha256:' + 'ab'.repeat(32);
 
-function target(over: Partial<RuntimeHints> = {}): DeploymentTarget {
+function target(over: Partial<RuntimeHints> & { kind?: DeployableKind } = {}): DeploymentTarget {
+  const { kind = 'nim-cache', ...hints } = over;
   return {
     name: 'meta/llama-3.1-8b-instruct',
     bundleId: 'b-20260101-1',
     manifestDigest: 'cd'.repeat(32),
     path: '/var/lib/airlock/store/deployments/abc',
-    hints: { kind: 'nim-cache', profiles: [{ id: PROFILE, name: 'tensorrt_llm-h100-fp8-tp1-pp1-throughput' }], ...over },
+    kind,
+    hints: { profiles: [{ id: PROFILE, name: 'tensorrt_llm-h100-fp8-tp1-pp1-throughput' }], ...hints },
     image: { ref: 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3', id: IMAGE_ID },
   };
 }

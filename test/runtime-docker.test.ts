@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { modelContainer, replaceModel, stopModel, type DeployPhase } from '../src/ops/deploy.js';
 import { defaultDeploySettings, type DeploySettings } from '../src/runtime/config.js';
 import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
-import type { DeploymentTarget, RuntimeHints } from '../src/runtime/runtime.js';
+import type { DeploymentTarget } from '../src/runtime/runtime.js';
 import { PACKAGE_ROOT } from '../src/util/schemas.js';
 import {
   docker,
@@ -72,7 +72,8 @@ if (await requireDocker(t)) {
       bundleId,
       manifestDigest: bundleId.padEnd(64, '0').slice(0, 64),
       path: dir,
-      hints: { kind: 'nim-cache', profiles: [{ id: profile.id, name: profile.name }], servedModelName: `${name}-${bundleId}` } as RuntimeHints,
+      kind: 'nim-cache',
+      hints: { profiles: [{ id: profile.id, name: profile.name }], servedModelName: `${name}-${bundleId}` },
       image: { ref: image.ref, id: image.id },
     };
   };
@@ -194,7 +195,8 @@ if (await requireDocker(t)) {
       bundleId: 's1',
       manifestDigest: 'e'.repeat(64),
       path: dir,
-      hints: { kind: 'model-store', profiles: [] },
+      kind: 'model-store',
+      hints: { profiles: [] },
       image: { ref: image.ref, id: image.id },
     };
     const outcome = await runtime.replace(target);

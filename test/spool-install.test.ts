@@ -9,7 +9,8 @@ import { prestagedFor } from '../src/spool/prestaged.js';
 import { ArrivalStager } from '../src/spool/stager.js';
 import { loadAllowedSigners } from '../src/trust/allowed-signers.js';
 import { observeCandidate } from '../src/watcher/probe.js';
-import { allowedSignersFile, manifestFor, sha256, sshKey, sshSign, writeDirBundle, type SourceFile } from './helpers/bundle-builder.js';
+import { manifestFor, sha256, writeDirBundle, type SourceFile } from './helpers/bundle-builder.js';
+import { makeKey, sshSign, writeAllowedSigners } from './helpers/keys.js';
 
 const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) % 251));
 const FILES: SourceFile[] = [
@@ -21,8 +22,8 @@ const TOTAL = FILES.reduce((n, f) => n + f.data!.length, 0);
 
 async function staged(t: Test) {
   const root = t.testdir();
-  const key = await sshKey(path.join(root, 'keys'), 'release');
-  const trust = await allowedSignersFile(path.join(root, 'allowed_signers'), [{ principal: 'release@test.invalid', key }]);
+  const key = makeKey(path.join(root, 'keys'), 'release');
+  const trust = writeAllowedSigners(path.join(root, 'allowed_signers'), [{ principals: 'release@test.invalid', key }]);
   const drop = path.join(root, 'drop');
   const bundle = path.join(drop, 'b');
   await writeDirBundle(bundle, { files: FILES, signers: [key] });
@@ -85,7 +86,7 @@ t.test('copies verified against another manifest are not used', async (t) => {
   // The same files listed in another signed manifest (another id and sequence): another digest.
   const manifestBytes = Buffer.from(JSON.stringify(manifestFor(FILES, { id: 'test-bundle-2', sequence: 2 }), null, 2) + '\n');
   await fsp.writeFile(path.join(bundle, 'airlock.json'), manifestBytes);
-  await fsp.writeFile(path.join(bundle, 'signatures', 'signer0.sig'), await sshSign(key, manifestBytes));
+  await fsp.writeFile(path.join(bundle, 'signatures', 'signer0.sig'), sshSign(key, manifestBytes));
   const result = await install();
   t.equal(result.status, 'installed');
   t.equal(result.bytesVerified, TOTAL, 'every byte read and verified');

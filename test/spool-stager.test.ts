@@ -8,7 +8,8 @@ import t, { type Test } from 'tap';
 import { ArrivalStager, type StagingSummary } from '../src/spool/stager.js';
 import { Spool, spoolKey } from '../src/spool/spool.js';
 import { observeCandidate } from '../src/watcher/probe.js';
-import { allowedSignersFile, manifestFor, sha256, sshKey, sshSign, type SourceFile, type TestKey } from './helpers/bundle-builder.js';
+import { manifestFor, sha256, type SourceFile } from './helpers/bundle-builder.js';
+import { makeKey, sshSign, writeAllowedSigners, type TestKey } from './helpers/keys.js';
 
 const SETTLE = 100;
 
@@ -24,8 +25,8 @@ interface Setup {
 
 async function setup(t: Test): Promise<Setup> {
   const root = t.testdir();
-  const key = await sshKey(path.join(root, 'keys'), 'release');
-  const trust = await allowedSignersFile(path.join(root, 'allowed_signers'), [{ principal: 'release@test.invalid', key }]);
+  const key = makeKey(path.join(root, 'keys'), 'release');
+  const trust = writeAllowedSigners(path.join(root, 'allowed_signers'), [{ principals: 'release@test.invalid', key }]);
   const drop = path.join(root, 'drop');
   await fsp.mkdir(drop);
   return {
@@ -63,7 +64,7 @@ async function writeHead(dir: string, files: SourceFile[], signers: TestKey[], o
   const manifestBytes = Buffer.from(JSON.stringify(manifestFor(files, overrides), null, 2) + '\n');
   await fsp.mkdir(path.join(dir, 'signatures'), { recursive: true });
   await fsp.writeFile(path.join(dir, 'airlock.json'), manifestBytes);
-  for (const [i, key] of signers.entries()) await fsp.writeFile(path.join(dir, 'signatures', `signer${i}.sig`), await sshSign(key, manifestBytes));
+  for (const [i, key] of signers.entries()) await fsp.writeFile(path.join(dir, 'signatures', `signer${i}.sig`), sshSign(key, manifestBytes));
   return manifestBytes;
 }
 
@@ -95,7 +96,7 @@ const journalLines = async (s: Setup) =>
 
 t.test('nothing of the payload is read, nor a spool made, before trusted signatures over the manifest hold', async (t) => {
   const s = await setup(t);
-  const stranger = await sshKey(path.join(s.root, 'keys'), 'stranger');
+  const stranger = makeKey(path.join(s.root, 'keys'), 'stranger');
   const stager = stagerFor(s);
   t.teardown(() => stager.close());
   await writeHead(s.bundle, FILES, [stranger]);

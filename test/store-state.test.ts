@@ -21,7 +21,7 @@ function record(id: string, sequence: number, d: string, over: Partial<Deploymen
     kind: 'nim-cache',
     dir: deploymentRelDir(name, id),
     installedAt: NOW.toISOString(),
-    profiles: [],
+    hints: { profiles: [] },
     images: [],
     files: 1,
     symlinks: 0,

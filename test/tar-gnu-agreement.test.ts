@@ -7,16 +7,16 @@ import path from 'node:path';
 import t from 'tap';
 import { verifyBundle } from '../src/bundle/verify.js';
 import { loadAllowedSigners } from '../src/trust/allowed-signers.js';
-import { allowedSignersFile, sshKey } from './helpers/bundle-builder.js';
 import { packFixture } from './helpers/fixtures.js';
 import { gnuDisagreements } from './helpers/gnu-tar.js';
+import { makeKey, writeAllowedSigners } from './helpers/keys.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 t.test('tars airlock packs and accepts read the same in GNU tar: names, sizes, bytes', async (t) => {
   const dir = t.testdir();
-  const key = await sshKey(path.join(dir, 'keys'), 'release');
-  const signers = await loadAllowedSigners(await allowedSignersFile(path.join(dir, 'allowed_signers'), [{ principal: 'r@test.invalid', key }]));
+  const key = makeKey(path.join(dir, 'keys'), 'release');
+  const signers = await loadAllowedSigners(writeAllowedSigners(path.join(dir, 'allowed_signers'), [{ principals: 'r@test.invalid', key }]));
   // A source with long paths (pax headers), an empty file and an 8 KiB+ file.
   const src = path.join(dir, 'src');
   const deep = path.join(src, 'a'.repeat(90), 'b'.repeat(90));

@@ -174,22 +174,23 @@ t.test('the CLI prints skipped trust-file lines as warnings on stderr', async (t
 t.test('doctor reports the trust file and the revoked keys', async (t) => {
   const base = { configSource: 'c.json', runtime: resolveRuntimeConfig({ kind: 'none' }), envSecrets: [], models: [] };
   const checks = (trust: Parameters<typeof evaluateDoctor>[0]['trust']) => evaluateDoctor({ ...base, ...(trust ? { trust } : {}) });
-  const ok = checks({ allowedSigners: '/etc/airlock/as', keys: 3, warnings: [], revoked: { path: '/etc/airlock/revoked', keys: 2 } });
+  const ok = checks({ allowedSigners: '/etc/airlock/as', threshold: 1, keys: 3, warnings: [], revoked: { path: '/etc/airlock/revoked', keys: 2 } });
   t.match(
     ok.find((c) => c.name === 'trust'),
-    { status: 'PASS', message: /3 usable key/ },
+    { status: 'PASS', message: /3 key\(s\) in \/etc\/airlock\/as can sign bundles now, threshold 1/ },
   );
   t.match(
     ok.find((c) => c.name === 'revoked-keys'),
     { status: 'PASS', message: /2 revoked key.*\/etc\/airlock\/revoked/ },
   );
-  const none = checks({ allowedSigners: '/etc/airlock/as', keys: 1, warnings: [] });
+  const none = checks({ allowedSigners: '/etc/airlock/as', threshold: 1, keys: 1, warnings: [] });
   t.match(
     none.find((c) => c.name === 'revoked-keys'),
     { status: 'PASS', message: /none configured/ },
   );
   const broken = checks({
     allowedSigners: '/etc/airlock/as',
+    threshold: 1,
     keys: 1,
     warnings: [],
     revoked: { path: '/r', problem: 'KRL_UNSUPPORTED: /r is an OpenSSH KRL' },
@@ -198,7 +199,12 @@ t.test('doctor reports the trust file and the revoked keys', async (t) => {
     broken.find((c) => c.name === 'revoked-keys'),
     { status: 'FAIL', message: /KRL_UNSUPPORTED/ },
   );
-  const badTrust = checks({ allowedSigners: '/etc/airlock/as', warnings: [], problem: 'TRUST_INVALID: /etc/airlock/as:4: unknown option' });
+  const badTrust = checks({
+    allowedSigners: '/etc/airlock/as',
+    threshold: 1,
+    warnings: [],
+    problem: 'TRUST_INVALID: /etc/airlock/as:4: unknown option',
+  });
   t.match(
     badTrust.find((c) => c.name === 'trust'),
     { status: 'FAIL', message: /TRUST_INVALID/ },
@@ -217,7 +223,7 @@ t.test('doctor --config reads the configured files', async (t) => {
   const out = JSON.parse(res.stdout) as { checks: Array<{ status: string; name: string; message: string }> };
   t.match(
     out.checks.find((c) => c.name === 'trust'),
-    { status: 'PASS', message: /1 usable key.*1 line\(s\) skipped/ },
+    { status: 'PASS', message: /1 key\(s\) in .* can sign bundles now, threshold 1.*1 line\(s\) skipped/ },
   );
   t.match(
     out.checks.find((c) => c.name === 'revoked-keys'),

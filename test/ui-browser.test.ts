@@ -1,6 +1,8 @@
 // The status page in a real headless Chromium against the real daemon: bundles arrive, verify and install
-// live; a tampered one shows `rejected` with its code; actions need the token and a confirmation; the
-// page works on a narrow window, keeps its contrast, warns when the daemon goes away, and talks to no one else.
+// live; a tampered one shows `rejected` with its code, first in the summary and above the fold; a tampered copy
+// of an installed one shows `duplicate`, never installed; a bundle its model no longer serves is labelled replaced;
+// actions need the token and a confirmation; the page works on a narrow window (models before the history),
+// dates old times, keeps its contrast, warns when the daemon goes away, and talks to no one else.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -17,9 +19,10 @@ import {
   waitForExpression,
   type BrowserSession,
 } from './helpers/browser.js';
-import { allowedSignersFile, manifestFor, sshKey, writeDirBundle, type SourceFile, type TestKey } from './helpers/bundle-builder.js';
+import { manifestFor, writeDirBundle, type SourceFile } from './helpers/bundle-builder.js';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.js';
 import { scratchDir } from './helpers/scratch.js';
+import { makeKey, writeAllowedSigners, type TestKey } from './helpers/keys.js';
 
 const run = promisify(execFile);
 const PRINCIPAL = 'release@airlock.test';
@@ -89,8 +92,8 @@ async function fingerprintOf(key: TestKey): Promise<string> {
 
 if (requireBrowser(t)) {
   const base = scratchDir(t);
-  const key = await sshKey(path.join(base, 'keys'), 'release');
-  const allowedSigners = await allowedSignersFile(path.join(base, 'allowed_signers'), [{ principal: PRINCIPAL, key }]);
+  const key = makeKey(path.join(base, 'keys'), 'release');
+  const allowedSigners = writeAllowedSigners(path.join(base, 'allowed_signers'), [{ principals: PRINCIPAL, key }]);
   const fingerprint = await fingerprintOf(key);
   const daemonDir = path.join(base, 'daemon');
   const daemonConfig = { trust: { allowedSigners, threshold: 1 }, quietPeriodMs: 500 };
@@ -145,7 +148,9 @@ if (requireBrowser(t)) {
     );
     t.equal(verification.at(-1)?.value, expected, 'verification ends with every byte hashed');
     t.equal(verification.at(-1)?.max, expected);
-    t.comment(`arrival samples ${arrival.length}, verification samples ${verification.length}: ${verification.map((s) => s.value).join(' ')}`);
+    t.comment(
+      `arrival samples ${arrival.length}: ${arrival.map((s) => `${s.value}/${s.max}`).join(' ')}; verification samples ${verification.length}: ${verification.map((s) => s.value).join(' ')}`,
+    );
 
     const c = card(s1);
     t.equal((await c.locator('h3').textContent())?.trim(), MODEL);
@@ -161,6 +166,8 @@ if (requireBrowser(t)) {
     t.match(await page.locator(`#models [data-model="${MODEL}"]`).textContent(), /sequence 1/);
     const top = page.locator('#audit li').first();
     t.equal(await top.getAttribute('data-event'), 'installed', 'newest audit event first');
+    t.match(await c.locator('[data-role="when"]').textContent(), /^installed \d{2}:\d{2}:\d{2}$/, 'today: the time alone');
+    await page.locator('#summary [data-state="installed"]', { hasText: '1 installed' }).waitFor();
   });
 
   const bad = path.join(d.drop, 'tampered');
@@ -197,13 +204,68 @@ if (requireBrowser(t)) {
     t.equal(await page.locator('#audit li').first().getAttribute('data-event'), 'rejected');
     const times = await page.locator('#audit time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime') ?? ''));
     t.same(times, [...times].sort().reverse(), 'audit events newest first');
+    // Trouble first: the summary leads with it, and the rejected bundle is named at the top of the page.
+    await page.locator('#summary [data-state="rejected"]').waitFor();
+    const order = await page.locator('#summary .count').evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
+    t.same(order, ['rejected', 'installed'], 'rejected before installed');
+    const attention = page.locator('#attention');
+    t.ok(await attention.isVisible(), 'a needs-attention box');
+    t.match(await attention.locator('li').first().textContent(), /test\/ui-tampered rejected HASH_MISMATCH/);
+    const box = (await attention.boundingBox())!;
+    t.ok(box.y + box.height <= 800, `above the fold at 1280×800 (bottom at ${Math.round(box.y + box.height)} px)`);
+    await attention.getByRole('link', { name: 'test/ui-tampered' }).click();
+    t.match(page.url(), new RegExp(`#${cardDomId(recordIdFor(bad))}$`), 'its link leads to the card');
+    await page.evaluate('window.scrollTo(0, 0)');
     const shot = await screenshot(page, 'ui-status-1280x800.png');
     t.comment(`screenshot: ${shot}`);
   });
 
+  const copyOfS1 = path.join(d.drop, 'model-s1-tampered-copy');
+  t.test('a tampered copy of the installed bundle shows duplicate: never installed, never verified', async (t) => {
+    const staged = path.join(base, 'staging', 'model-s1-copy');
+    await fsp.cp(path.join(base, 'staging', 'model-s1'), staged, { recursive: true });
+    const weightsFile = path.join(staged, 'payload', 'weights', 'model.safetensors');
+    const fh = await fsp.open(weightsFile, 'r+');
+    await fh.write(Buffer.from('tampered'), 0, 8, 1024);
+    await fh.close();
+    await fsp.cp(staged, copyOfS1, { recursive: true });
+    await page.waitForSelector(cardState(copyOfS1, 'duplicate'), { timeout: 60_000 });
+    const c = card(copyOfS1);
+    const badge = c.locator('[data-role="state"]');
+    t.match(await badge.textContent(), /duplicate/);
+    t.notMatch(await badge.textContent(), /installed/);
+    t.match(await badge.getAttribute('class'), /tone-muted/, 'not the green of an install');
+    const line = (await c.locator('[data-role="duplicate"]').textContent()) ?? '';
+    t.match(line, /Duplicate of ui-model-1, installed before from .*model-s1 at \d{2}:\d{2}:\d{2}/);
+    t.match(line, /payload was not read: it is not verified/);
+    t.match(await c.locator('.meter-text').nth(1).textContent(), /Payload not read/, 'the verification bar does not claim a check');
+    t.notMatch(await c.textContent(), /Not verified|took/, 'no byte count, no duration');
+    await page.locator('#summary [data-state="duplicate"]', { hasText: '1 duplicate' }).waitFor();
+    t.comment(`screenshot: ${await screenshot(page, 'ui-status-duplicate.png')}`);
+  });
+
   t.test('1280×800: no horizontal scrolling, AA contrast in light and dark', async (t) => {
     t.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), 'no horizontal scroll');
-    const text = ['h1', 'h2', 'h3', 'h4', 'p', 'dt', 'dd', 'li', 'summary', 'label', 'button', '.badge', '.meter-text', '.error', 'code', 'time'];
+    const text = [
+      'h1',
+      'h2',
+      'h3',
+      'h4',
+      'p',
+      'dt',
+      'dd',
+      'li',
+      'a',
+      'summary',
+      'label',
+      'button',
+      '.badge',
+      '.count',
+      '.meter-text',
+      '.error',
+      'code',
+      'time',
+    ];
     t.same(await contrastProblems(page, text), [], 'light scheme');
     await page.emulateMedia({ colorScheme: 'dark' });
     t.same(await contrastProblems(page, text), [], 'dark scheme');
@@ -220,6 +282,13 @@ if (requireBrowser(t)) {
     const model = page.locator(`#models [data-model="${MODEL}"]`);
     await model.locator('.kept', { hasText: 'sequence 1' }).waitFor();
     t.match(await model.locator('dd').first().textContent(), /sequence 2/, 'current is sequence 2, sequence 1 kept');
+    await page.waitForSelector(`#${cardDomId(recordIdFor(s1))}[data-replaced="true"]`);
+    t.match(await card(s1).locator('[data-role="state"]').textContent(), /replaced/, 'sequence 1 is labelled replaced');
+    t.match(
+      await card(s1).locator('[data-role="replaced"]').textContent(),
+      /sequence 2 \(ui-model-2\) is current now; this one is kept for rollback/,
+    );
+    t.equal(await card(s2).getAttribute('data-replaced'), 'false', 'the current one is not');
     t.equal(await page.locator('button[data-action]:visible').count(), 0, 'no action buttons without a token');
 
     // A wrong token: the daemon refuses it (401), the page says so and locks again.
@@ -234,6 +303,7 @@ if (requireBrowser(t)) {
     await page.getByLabel('API token').fill(d.token);
     await page.getByRole('button', { name: 'Unlock actions' }).click();
     t.ok(await card(bad).getByRole('button', { name: 'Retry verification' }).isVisible(), 'retry offered on the rejected bundle');
+    t.ok(await card(copyOfS1).getByRole('button', { name: 'Retry verification' }).isVisible(), 'and on the duplicate');
     t.notOk(await card(s1).getByRole('button', { name: 'Retry verification' }).isVisible(), 'not on an installed one');
     const rollbackButton = model.getByRole('button', { name: 'Roll back to sequence 1' });
     t.ok(await rollbackButton.isVisible(), 'rollback offered for the kept version');
@@ -268,16 +338,56 @@ if (requireBrowser(t)) {
     await model.locator('dd', { hasText: 'sequence 1 · channel stable' }).waitFor();
     const models = (await d.api<{ models: Array<{ name: string; current?: { sequence: number } }> }>('/v1/deployments')).body.models;
     t.equal(models.find((m) => m.name === MODEL)?.current?.sequence, 1, 'the daemon rolled back');
+    await page.waitForSelector(`#${cardDomId(recordIdFor(s2))}[data-replaced="true"]`);
+    t.equal(await card(s1).getAttribute('data-replaced'), 'false', 'sequence 1 serves again: no longer replaced');
+    t.match(await card(s1).locator('[data-role="state"]').textContent(), /installed/);
     t.comment(`screenshot: ${await screenshot(page, 'ui-status-unlocked.png')}`);
   });
 
-  t.test('a narrow window (390×844) has no horizontal scrolling', async (t) => {
+  t.test('an older sequence is refused with advice the daemon can follow', async (t) => {
+    const s0 = path.join(d.drop, 'model-s0');
+    await fsp.cp(await modelBundle(path.join(base, 'staging', 'model-s0'), key, 0, [{ path: 'config.json', data: Buffer.from('{"v":0}\n') }]), s0, {
+      recursive: true,
+    });
+    await page.waitForSelector(cardState(s0, 'rejected'), { timeout: 60_000 });
+    const error = (await card(s0).locator('[data-role="error"]').textContent()) ?? '';
+    t.match(error, /Rejected: ROLLBACK/);
+    t.match(error, /the daemon never installs a lower sequence/);
+    t.match(error, /roll back to it \(the status page/, 'points at what the daemon offers');
+    t.notMatch(error, /use --allow-downgrade to install it anyway/, 'no daemon option that does not exist');
+  });
+
+  t.test('a narrow window (390×844): no horizontal scrolling, trouble and models first', async (t) => {
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.waitForTimeout(200);
     const widths = (await page.evaluate('[document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]')) as number[];
     t.ok(widths[0]! <= widths[2]! && widths[1]! <= widths[2]!, `page fits: ${widths.join(' ')}`);
+    const top = async (selector: string) => (await page.locator(selector).boundingBox())!.y;
+    t.ok((await top('#models-heading')) < (await top('#bundles-heading')), 'the models come before the bundle history');
+    const attention = (await page.locator('#attention').boundingBox())!;
+    t.ok(attention.y + attention.height <= 844, `rejected bundles above the fold (bottom at ${Math.round(attention.y + attention.height)} px)`);
+    t.ok((await top('#summary')) < attention.y, 'under the summary line');
     t.comment(`screenshot: ${await screenshot(page, 'ui-status-390x844.png')}`);
     await page.setViewportSize({ width: 1280, height: 800 });
+    const bundlesBox = (await page.locator('#bundles-heading').boundingBox())!;
+    const modelsBox = (await page.locator('#models-heading').boundingBox())!;
+    t.ok(bundlesBox.x < modelsBox.x, 'a wide window keeps bundles on the left, models on the right');
+  });
+
+  t.test('times from before today carry their date', async (t) => {
+    // A second tab whose clock runs two days ahead: everything the daemon reported is from "the day before yesterday".
+    const later = await b.context.newPage();
+    t.teardown(() => later.close());
+    await later.clock.install({ time: new Date(Date.now() + 2 * 86_400_000) });
+    await later.goto(`${d.url}/`);
+    await later.waitForSelector(`#${cardDomId(recordIdFor(s1))}`);
+    const dated = /\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+    t.match(await later.locator(`#${cardDomId(recordIdFor(s1))} [data-role="when"]`).textContent(), dated, 'a card');
+    await later.locator('#audit time').first().waitFor();
+    const times = await later.locator('#audit time').allTextContents();
+    t.ok(times.length > 0 && times.every((x) => dated.test(x)), `audit times: ${times.slice(0, 3).join(', ')}`);
+    t.match(await later.locator(`#models [data-model="${MODEL}"]`).textContent(), /Installed\d{4}-\d{2}-\d{2} /, 'the model');
   });
 
   t.test('the page asked no one but the daemon, and broke no policy', async (t) => {

@@ -32,6 +32,14 @@ interface FormatModule {
   stateLabel(s: string): string;
   stateTone(s: string): string;
   canRetry(s: string): boolean;
+  needsAttention(s: string): boolean;
+  summaryParts(counts: Record<string, number>): Array<{ state: string; count: number; tone: string }>;
+  summaryText(counts: Record<string, number> | undefined): string;
+  replacement(rec: Partial<Rec>, models: Model[]): { bundleId: string; sequence: number; kept: boolean } | undefined;
+  replacementText(r: { bundleId: string; sequence: number; kept: boolean }): string;
+  duplicateText(of: { bundleId: string; location?: string; installedAt?: string } | undefined, now?: Date): string;
+  cardTime(rec: Partial<Rec>, now?: Date): string;
+  formatTime(iso: string, now?: Date): string;
   baseName(location: string): string;
   signerLine(s: { principals: string[]; fingerprint?: string; status: string }): string;
   partsView(p: PartsArrival | undefined):
@@ -44,6 +52,19 @@ interface FormatModule {
       }
     | undefined;
   partsVerificationText(p: PartsArrival, a?: Arrival): string;
+}
+
+interface Rec {
+  state: string;
+  name: string;
+  manifestDigest: string;
+  detectedAt: string;
+  updatedAt: string;
+}
+interface Model {
+  name: string;
+  current?: { bundleId: string; sequence: number; manifestDigest: string };
+  kept: Array<{ manifestDigest: string }>;
 }
 
 const f = (await import(pathToFileURL(path.join(PACKAGE_ROOT, 'ui', 'format.js')).href)) as FormatModule;
@@ -134,6 +155,67 @@ t.test('states: words, tones, which ones can be retried', async (t) => {
   t.ok(f.canRetry('failed'));
   t.notOk(f.canRetry('verifying'));
   t.notOk(f.canRetry('installed'));
+  t.ok(f.canRetry('duplicate'), 'a duplicate may be verified again (it installs if the store lost its twin)');
+  t.equal(f.stateTone('duplicate'), 'muted', 'a duplicate is never the green of a verified install');
+  t.equal(f.stateTone('replaced'), 'muted');
+  t.ok(f.needsAttention('rejected') && f.needsAttention('failed'));
+  t.notOk(f.needsAttention('duplicate') || f.needsAttention('installed'));
+});
+
+t.test("a duplicate's verification line claims no check", async (t) => {
+  const line = f.verificationText({ bytesDone: 0, bytesTotal: 0, durationMs: 12 }, 'duplicate');
+  t.match(line, /^Payload not read/);
+  t.notMatch(line, /took|verified|of 0 B/);
+  const text = f.duplicateText(
+    { bundleId: 'llama-7', location: '/drop/llama', installedAt: new Date(2026, 0, 2, 9, 5, 7).toISOString() },
+    new Date(2026, 0, 2, 18),
+  );
+  t.equal(
+    text,
+    "Duplicate of llama-7, installed before from /drop/llama at 09:05:07. Its signatures were checked, but this copy's payload was not read: it is not verified, and nothing of it is used.",
+  );
+  t.match(f.duplicateText({ bundleId: 'x' }), /^Duplicate of x, installed before\. /);
+});
+
+t.test('the summary puts trouble first and leaves empty states out', async (t) => {
+  const counts = { installed: 4, ready: 1, rejected: 2, verifying: 1, duplicate: 1, failed: 1, queued: 0 };
+  t.same(
+    f.summaryParts(counts).map((p) => p.state),
+    ['failed', 'rejected', 'duplicate', 'verifying', 'installed', 'ready'],
+  );
+  t.same(f.summaryParts({ rejected: 2 }), [{ state: 'rejected', count: 2, tone: 'bad' }]);
+  t.equal(f.summaryText(counts), '1 failed · 2 rejected · 1 duplicate · 1 verifying · 4 installed · 1 ready');
+  t.equal(f.summaryText({}), 'No bundles yet');
+  t.equal(f.summaryText({ someday: 1 }), '1 someday', 'a state this page does not know yet is still counted');
+});
+
+t.test('an installed bundle its model no longer serves is replaced', async (t) => {
+  const models: Model[] = [{ name: 'm', current: { bundleId: 'm-2', sequence: 2, manifestDigest: 'b' }, kept: [{ manifestDigest: 'a' }] }];
+  const rec = { state: 'installed', name: 'm', manifestDigest: 'a' };
+  t.same(f.replacement(rec, models), { bundleId: 'm-2', sequence: 2, kept: true });
+  t.equal(
+    f.replacementText({ bundleId: 'm-2', sequence: 2, kept: true }),
+    'Replaced: sequence 2 (m-2) is current now; this one is kept for rollback.',
+  );
+  t.same(f.replacement({ ...rec, manifestDigest: 'z' }, models), { bundleId: 'm-2', sequence: 2, kept: false }, 'evicted from the store');
+  t.match(f.replacementText({ bundleId: 'm-2', sequence: 2, kept: false }), /no longer in the store/);
+  t.equal(f.replacement({ ...rec, manifestDigest: 'b' }, models), undefined, 'the current one');
+  t.equal(f.replacement({ ...rec, state: 'ready', manifestDigest: 'b' }, models), undefined);
+  t.equal(f.replacement({ ...rec, state: 'duplicate' }, models), undefined, 'only what was installed can be replaced');
+  t.equal(f.replacement(rec, []), undefined, 'no models known: nothing said');
+});
+
+t.test('times: today the time alone, yesterday so named, older ones with a year-month-day date', async (t) => {
+  const now = new Date(2026, 2, 15, 12, 0, 0);
+  t.equal(f.formatTime(new Date(2026, 2, 15, 9, 5, 7).toISOString(), now), '09:05:07');
+  t.equal(f.formatTime(new Date(2026, 2, 14, 23, 59, 1).toISOString(), now), 'yesterday 23:59:01');
+  t.equal(f.formatTime(new Date(2026, 2, 13, 8, 0, 0).toISOString(), now), '2026-03-13 08:00:00');
+  t.equal(f.formatTime(new Date(2025, 11, 31, 8, 0, 0).toISOString(), new Date(2026, 0, 1, 0, 30)), 'yesterday 08:00:00', 'across a year');
+  t.equal(f.formatTime(new Date(2025, 11, 30, 8, 0, 0).toISOString(), new Date(2026, 0, 1, 0, 30)), '2025-12-30 08:00:00');
+  t.equal(f.formatTime('not a time'), 'not a time');
+  const rec = { state: 'rejected', detectedAt: new Date(2026, 2, 10, 7).toISOString(), updatedAt: new Date(2026, 2, 10, 7, 1).toISOString() };
+  t.equal(f.cardTime(rec, now), 'rejected 2026-03-10 07:01:00', 'a finished card: its outcome and when');
+  t.equal(f.cardTime({ ...rec, state: 'verifying' }, now), 'detected 2026-03-10 07:00:00', 'one in progress: when it was seen');
 });
 
 t.test('names and signers', async (t) => {

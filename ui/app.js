@@ -2,8 +2,8 @@
 import { followEvents, getJson } from './api.js';
 import { prependAudit, renderAudit } from './audit-view.js';
 import { BundleCard } from './bundle-card.js';
-import { h } from './dom.js';
-import { formatDuration, stateLabel } from './format.js';
+import { fill, h } from './dom.js';
+import { formatDuration, formatTime, needsAttention, stateLabel, summaryParts, summaryText } from './format.js';
 import { renderModels } from './models-view.js';
 import { createOperator } from './operator.js';
 
@@ -26,18 +26,19 @@ function unlocked() {
 function upsertBundle(rec, announceChange) {
   const card = page.cards.get(rec.id);
   if (!card) {
-    const fresh = new BundleCard(rec, { onRetry: (r) => operator.retry(r), unlocked: unlocked() });
+    const fresh = new BundleCard(rec, { onRetry: (r) => operator.retry(r), unlocked: unlocked(), models: page.models });
     page.cards.set(rec.id, fresh);
     $('bundles').prepend(fresh.element);
     // The event stream replays every known bundle on connect: announce only ones still in progress.
     if (announceChange && fresh.active) announce(`New bundle: ${fresh.title.textContent}, ${stateLabel(rec.state)}.`);
   } else {
     const before = card.record.state;
-    card.update(rec, unlocked());
+    card.update(rec, unlocked(), page.models);
     if (announceChange && before !== rec.state) announce(stateMessage(card.title.textContent, rec));
   }
   $('bundles-empty').hidden = page.cards.size > 0;
   drawQueue();
+  drawAttention();
 }
 
 function stateMessage(name, rec) {
@@ -70,6 +71,7 @@ function removeBundle(recordId) {
   page.cards.delete(recordId);
   $('bundles-empty').hidden = page.cards.size > 0;
   drawQueue();
+  drawAttention();
 }
 
 function drawModels() {
@@ -79,6 +81,49 @@ function drawModels() {
     onRollback: (m, k) => operator.rollback(m, k),
   });
   $('models-empty').hidden = page.models.length > 0;
+  // What serves changed: installed bundles another one replaced say so.
+  for (const card of page.cards.values()) card.update(card.record, unlocked(), page.models);
+}
+
+// The daemon's counts by state (every record it holds, not only the newest page), trouble first.
+function drawSummary() {
+  const counts = page.status?.bundles;
+  if (!counts) return;
+  const parts = summaryParts(counts);
+  const el = $('summary');
+  el.setAttribute('aria-label', `Bundles: ${summaryText(counts)}`);
+  if (parts.length === 0) return fill(el, 'No bundles yet.');
+  fill(
+    el,
+    parts.map((p, i) => [i ? ' ' : '', h('span', { class: `count tone-${p.tone}`, 'data-state': p.state }, `${p.count} ${stateLabel(p.state)}`)]),
+  );
+}
+
+/** Rejected and failed bundles, newest first, at the top of the page: the few an operator must look at. */
+const ATTENTION_SHOWN = 5;
+function drawAttention() {
+  const cards = [...page.cards.values()]
+    .filter((c) => needsAttention(c.record.state))
+    .sort((a, b) => b.record.updatedAt.localeCompare(a.record.updatedAt));
+  const key = cards.map((c) => `${c.id}:${c.record.state}:${c.record.updatedAt}`).join('|');
+  if (page.attentionKey === key) return;
+  page.attentionKey = key;
+  $('attention').hidden = cards.length === 0;
+  const items = cards.slice(0, ATTENTION_SHOWN).map((c) => {
+    const r = c.record;
+    return h(
+      'li',
+      { 'data-bundle-id': r.id },
+      h('a', { href: `#${c.element.id}` }, c.title.textContent),
+      ' ',
+      h('span', { class: `badge tone-bad` }, stateLabel(r.state)),
+      r.error ? [' ', h('code', { class: 'code' }, r.error.code)] : '',
+      ' ',
+      h('time', { datetime: r.updatedAt }, formatTime(r.updatedAt)),
+    );
+  });
+  if (cards.length > ATTENTION_SHOWN) items.push(h('li', { class: 'more-below' }, `and ${cards.length - ATTENTION_SHOWN} more below`));
+  fill($('attention-list'), items);
 }
 
 function drawStatus() {
@@ -96,6 +141,7 @@ function drawStatus() {
   const watched = s.watched.map((w) => `${w.path} (${w.kind}${w.watching ? '' : ', not present'})`);
   $('watched').textContent = `Watched folders: ${watched.length ? watched.join(', ') : 'none'}.`;
   drawQueue();
+  drawSummary();
 }
 
 // From the bundles' own states, which every event keeps current (the status document lags by a request).
@@ -116,7 +162,6 @@ function drawQueue() {
 function drawUnlocked() {
   $('token-form').hidden = unlocked();
   $('token-set').hidden = !unlocked();
-  for (const card of page.cards.values()) card.update(card.record, unlocked());
   drawModels();
 }
 

@@ -5,9 +5,13 @@ import {
   arrivalText,
   baseName,
   canRetry,
+  cardTime,
+  duplicateText,
   formatTime,
   partsVerificationText,
   partsView,
+  replacement,
+  replacementText,
   signerLine,
   stateLabel,
   stateTone,
@@ -20,12 +24,15 @@ const ACTIVE = new Set(['arriving', 'queued', 'verifying', 'deploying']);
 const RATE_WINDOW_MS = 20_000;
 
 export class BundleCard {
-  constructor(rec, { onRetry, unlocked }) {
+  constructor(rec, { onRetry, unlocked, models }) {
     const id = domId('bundle', rec.id);
     this.id = rec.id;
     this.title = h('h3', { id: `${id}-title` });
     this.badge = h('p', { class: 'badge', 'data-role': 'state' });
-    this.meta = h('p', { class: 'meta' });
+    this.meta = h('span', { 'data-role': 'facts' });
+    this.when = h('time', { class: 'when', 'data-role': 'when' });
+    this.replaced = h('p', { class: 'replaced', 'data-role': 'replaced', hidden: true });
+    this.duplicate = h('p', { class: 'duplicate', 'data-role': 'duplicate', hidden: true });
     this.arrival = meter(`${id}-arrival`, 'Arrival');
     this.parts = h('div', { class: 'parts', 'data-role': 'parts', hidden: true });
     this.verification = meter(`${id}-verification`, 'Verification');
@@ -46,7 +53,9 @@ export class BundleCard {
         'article',
         { 'aria-labelledby': `${id}-title` },
         h('div', { class: 'card-head' }, this.title, this.badge),
-        this.meta,
+        h('p', { class: 'meta' }, this.when, ' · ', this.meta),
+        this.replaced,
+        this.duplicate,
         this.arrival.element,
         this.parts,
         this.verification.element,
@@ -60,27 +69,44 @@ export class BundleCard {
     );
     this.keys = {};
     this.arrivalSamples = [];
+    this.models = models ?? [];
     this.update(rec, unlocked);
   }
 
-  /** Apply a newer record; `unlocked` says whether the operator gave a token. */
-  update(rec, unlocked) {
+  /** Apply a newer record; `unlocked` says whether the operator gave a token; `models` (when given) tell what serves now. */
+  update(rec, unlocked, models = this.models) {
     this.record = rec;
+    this.models = models;
     setText(this.title, rec.name ?? baseName(rec.location));
     this.element.dataset.state = rec.state;
-    this.badge.className = `badge tone-${stateTone(rec.state)}`;
-    this.once('badge', rec.state, () => fill(this.badge, h('span', { class: 'visually-hidden' }, 'State: '), stateLabel(rec.state)));
+    // An installed bundle its model no longer serves says so, in the badge as in words.
+    const replaced = replacement(rec, models);
+    this.element.dataset.replaced = replaced ? 'true' : 'false';
+    const shown = replaced ? 'replaced' : rec.state;
+    this.badge.className = `badge tone-${stateTone(shown)}`;
+    this.once('badge', shown, () => fill(this.badge, h('span', { class: 'visually-hidden' }, 'State: '), stateLabel(shown)));
+    setText(this.replaced, replaced ? replacementText(replaced) : '');
+    this.replaced.hidden = !replaced;
+    setText(this.duplicate, rec.state === 'duplicate' ? duplicateText(rec.duplicateOf) : '');
+    this.duplicate.hidden = rec.state !== 'duplicate';
+    this.when.setAttribute(
+      'datetime',
+      rec.state === 'arriving' || rec.state === 'queued' || rec.state === 'verifying' ? rec.detectedAt : rec.updatedAt,
+    );
+    setText(this.when, cardTime(rec));
     setText(this.meta, metaLine(rec));
     this.updateArrival(rec);
     this.once('parts', rec.arrival?.parts, () => renderParts(this.parts, rec.arrival?.parts));
     this.updateVerification(rec);
     this.once('signers', [rec.signers, rec.trust?.trustedKeys, rec.trust?.threshold], () => renderSigners(this.signers, rec));
     this.once('error', rec.error, () => renderError(this.error, rec.error, rec.state));
-    setText(this.note, rec.note ?? '');
-    this.note.hidden = !rec.note;
+    // A duplicate's note is the daemon's wording of the line above.
+    const note = rec.state === 'duplicate' ? '' : (rec.note ?? '');
+    setText(this.note, note);
+    this.note.hidden = !note;
     setText(this.deploy, rec.deployment ? deployLine(rec.deployment) : '');
     this.deploy.hidden = !rec.deployment;
-    this.once('details', [rec.location, rec.bundleId, rec.manifestDigest, rec.install, rec.detectedAt, rec.removed], () =>
+    this.once('details', [rec.location, rec.bundleId, rec.manifestDigest, rec.install, rec.duplicateOf, rec.detectedAt, rec.removed], () =>
       renderDetails(this.details, rec),
     );
     this.retry.hidden = !(unlocked && canRetry(rec.state));
@@ -242,6 +268,10 @@ function renderDetails(el, rec) {
       ['Bundle id', rec.bundleId],
       ['Manifest digest', rec.manifestDigest ? h('code', { class: 'digest' }, rec.manifestDigest) : undefined],
       ['Installed at', rec.install?.path],
+      [
+        'Duplicate of',
+        rec.duplicateOf ? [rec.duplicateOf.bundleId, rec.duplicateOf.path ? ` (in the store at ${rec.duplicateOf.path})` : ''] : undefined,
+      ],
       ['Detected', formatTime(rec.detectedAt)],
       ['Removed from drop', rec.removed ? 'yes' : undefined],
     ]),

@@ -128,6 +128,8 @@ export function verificationText(v, state, now = Date.now(), arrival = undefined
   const done = v?.bytesDone ?? 0;
   const total = v?.bytesTotal ?? 0;
   if (state === 'arriving') return arrivingVerificationText(arrival);
+  // Never a byte count or a duration: a duplicate's payload was not read, so nothing of it was checked.
+  if (state === 'duplicate') return 'Payload not read: same signed manifest as an installed bundle, so nothing of this copy was checked or used';
   if (state === 'queued') return 'Waiting for its turn (one bundle verifies at a time)';
   if (total === 0) return state === 'verifying' ? 'Reading the manifest and signatures' : 'Not verified';
   const parts = [`${formatBytes(done)} of ${formatBytes(total)} (${percent(done, total)}%)`];
@@ -168,22 +170,92 @@ export function stateTone(state) {
     case 'rolled-back':
     case 'retry':
       return 'busy';
+    // Not green: a duplicate was never verified; a replaced bundle no longer serves.
+    case 'duplicate':
+    case 'replaced':
+      return 'muted';
     default:
       return 'info';
   }
 }
 
-/** Finished states: retry is offered only on these. */
+/** Finished states that can be verified again: retry is offered only on these. */
 export function canRetry(state) {
+  return state === 'rejected' || state === 'failed' || state === 'duplicate';
+}
+
+/** Rejected and failed bundles: what an operator must look at first. */
+export function needsAttention(state) {
   return state === 'rejected' || state === 'failed';
 }
 
-/** "2026-01-01T10:00:00Z" -> local "10:00:00" today, or with the date otherwise. */
+// The summary's order: trouble first, then what is not verified, then work in progress, then what serves.
+const SUMMARY_ORDER = ['failed', 'rejected', 'duplicate', 'arriving', 'queued', 'verifying', 'deploying', 'installed', 'ready'];
+
+/** Counts by state ({installed: 3, rejected: 1}) as [{state, count, tone}], trouble first, empty states left out. */
+export function summaryParts(counts) {
+  const known = SUMMARY_ORDER.filter((s) => counts?.[s] > 0);
+  const others = Object.keys(counts ?? {})
+    .filter((s) => !SUMMARY_ORDER.includes(s) && counts[s] > 0)
+    .sort();
+  return [...known, ...others].map((state) => ({ state, count: counts[state], tone: stateTone(state) }));
+}
+
+/** "2 rejected · 3 installed", or what to say when there is nothing. */
+export function summaryText(counts) {
+  const parts = summaryParts(counts);
+  return parts.length ? parts.map((p) => `${p.count} ${stateLabel(p.state)}`).join(' · ') : 'No bundles yet';
+}
+
+/**
+ * An installed (or ready) bundle its model no longer serves: the deployment current now, and whether this one is
+ * still kept for rollback. Undefined when it is current, or when the models do not say.
+ */
+export function replacement(rec, models) {
+  if ((rec.state !== 'installed' && rec.state !== 'ready') || !rec.name || !rec.manifestDigest) return undefined;
+  const model = (models ?? []).find((m) => m.name === rec.name);
+  const current = model?.current;
+  if (!current || current.manifestDigest === rec.manifestDigest) return undefined;
+  const kept = (model.kept ?? []).some((k) => k.manifestDigest === rec.manifestDigest);
+  return { bundleId: current.bundleId, sequence: current.sequence, kept };
+}
+
+/** The replaced label's words: what serves now, and where this one went. */
+export function replacementText(r) {
+  const where = r.kept ? 'this one is kept for rollback' : 'this one is no longer in the store';
+  return `Replaced: sequence ${r.sequence} (${r.bundleId}) is current now; ${where}.`;
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/**
+ * "2026-01-01T10:00:00Z" -> local "10:00:00" when it is today, else with its date: "yesterday 10:00:00", or
+ * "2025-12-30 10:00:00" (year-month-day: no reader mistakes the day for the month).
+ */
 export function formatTime(iso, now = new Date()) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso ?? '');
-  const time = d.toLocaleTimeString(undefined, { hour12: false });
-  return d.toDateString() === now.toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  if (d.toDateString() === now.toDateString()) return time;
+  const yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+  if (d.toDateString() === yesterday.toDateString()) return `yesterday ${time}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
+}
+
+/** A duplicate's line: which installed bundle it repeats, and that this copy itself was not checked. */
+export function duplicateText(of, now = new Date()) {
+  const from = of?.location ? ` from ${of.location}` : '';
+  const when = of?.installedAt ? ` at ${formatTime(of.installedAt, now)}` : '';
+  return (
+    `Duplicate of ${of?.bundleId ?? 'an installed bundle'}, installed before${from}${when}. ` +
+    "Its signatures were checked, but this copy's payload was not read: it is not verified, and nothing of it is used."
+  );
+}
+
+/** When a card's bundle was seen, or reached its finished state. */
+export function cardTime(rec, now = new Date()) {
+  const active = ['arriving', 'queued', 'verifying', 'deploying'].includes(rec.state);
+  return active ? `detected ${formatTime(rec.detectedAt, now)}` : `${stateLabel(rec.state)} ${formatTime(rec.updatedAt, now)}`;
 }
 
 /** Last path component of a drop location, the bundle's name until its manifest is read. */

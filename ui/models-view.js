@@ -59,7 +59,7 @@ function versionLine(d) {
 
 // The served name may come with the deployment or the container state, the port with the container state.
 function servingLine(current, rt) {
-  const name = rt?.servedModelName ?? current?.servedModelName;
+  const name = rt?.servedModelName ?? current?.hints?.servedModelName;
   const port = rt?.port;
   if (!name && !port) return undefined;
   return [name ?? '', port ? ` on port ${port}` : ''].join('').trim();

@@ -16,7 +16,9 @@ const SOCKET_UMASK = 0o177;
 
 export async function listenApi(app: FastifyInstance, api: ApiListen): Promise<string> {
   if (api.socket) return listenOnSocket(app, api.socket);
-  await app.listen({ host: api.host, port: api.port });
+  await app.listen({ host: api.host, port: api.port }).catch((err: unknown) => {
+    throw listenError(err, api);
+  });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : api.port;
   const host = api.host.includes(':') ? `[${api.host}]` : api.host;
@@ -41,4 +43,35 @@ async function listenOnSocket(app: FastifyInstance, socket: string): Promise<str
   if (mode !== SOCKET_MODE)
     throw new AirlockError('INTERNAL', `api.socket ${socket} has mode ${mode.toString(8)} after chmod ${SOCKET_MODE.toString(8)}`, { path: socket });
   return `unix:${socket}`;
+}
+
+/** A taken or privileged port says which one, and where to choose another (the flag and the config key). */
+function listenError(err: unknown, api: ApiListen): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${api.host.includes(':') ? `[${api.host}]` : api.host}:${api.port}`;
+  if (code === 'EADDRINUSE')
+    return new AirlockError(
+      'ADDRESS_IN_USE',
+      `cannot listen on ${where}: port ${api.port} is already in use (another airlock daemon, or another service). Stop that, or choose another port: airlock daemon --port N, or "api": {"port": N} in the config`,
+      { path: 'api/port', cause: err },
+    );
+  if (code === 'EACCES')
+    return new AirlockError(
+      'CONFIG_INVALID',
+      `cannot listen on ${where}: port ${api.port} needs privileges this user lacks; choose --port 1024 or above`,
+      {
+        path: 'api/port',
+        cause: err,
+      },
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new AirlockError(
+      'CONFIG_INVALID',
+      `cannot listen on ${where}: no interface of this host has the address ${api.host}; choose another with --host or api.host`,
+      {
+        path: 'api/host',
+        cause: err,
+      },
+    );
+  return err;
 }

@@ -1,4 +1,6 @@
-// Every kind of bundle source by name: a new source is one opener file plus one line here.
+// Every kind of bundle source by name: a new source is one opener file plus one line here. The daemon opens
+// sources in worker threads (identify, install), which load this module afresh: a kind must be listed here to be
+// opened there.
 import { AirlockError } from '../errors.js';
 import { fileSystemSource } from './fs-source.js';
 import type { BundleSource, SourceRef } from './source.js';
@@ -9,7 +11,7 @@ const OPENERS: Record<string, Opener> = {
   fs: (ref) => fileSystemSource(ref.location, typeof ref.params?.['within'] === 'string' ? { within: ref.params['within'] } : {}),
 };
 
-/** Register another kind (the registry source registers itself here when its module loads). */
+/** Add a kind in this thread only (tests, one-process tools); the daemon's workers see only the kinds listed above. */
 export function registerSourceKind(kind: string, open: Opener): void {
   OPENERS[kind] = open;
 }

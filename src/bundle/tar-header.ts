@@ -1,4 +1,4 @@
-// One reading of a tar header, the strict subset airlock writes (README "Tar form"): POSIX ustar headers,
+// One reading of a tar header, the strict subset airlock writes (docs/format.md, "The tar form"): POSIX ustar headers,
 // pax extended headers with a handful of keys, numbers in octal or base-256, UTF-8 names. Anything a second
 // reader (GNU tar, node-tar) could read differently is refused rather than interpreted: a reviewer who
 // extracts the tar by hand must see exactly the bytes airlock installs (issue 11 §6). Pure.

@@ -1,4 +1,4 @@
-// The order of a bundle's tar, as README states it: airlock.json first and only once, then signatures, then
+// The order of a bundle's tar, as docs/format.md ("The tar form") states it: airlock.json first and only once, then signatures, then
 // images, then payload, regular files only. Pure: fed each entry's header in order, it names what breaks it.
 import type { Failure } from '../errors.js';
 import { IMAGES_DIR, MANIFEST_NAME, PAYLOAD_DIR, SIGNATURES_DIR, SIGNATURE_SUFFIX } from '../format/layout.js';

@@ -19,6 +19,8 @@ export interface VerifyOptions {
   now?: Date;
   limits?: ReadLimits;
   onBytes?: (n: number) => void;
+  /** Once the signatures and the manifest passed, before the first payload byte (a terminal shows the header then). */
+  onPayload?: (bundle: BundleSummary, trust: TrustReport) => void;
 }
 
 /** What a bundle is; the manifest's fields are absent when its signatures did not hold (it was never parsed). */
@@ -126,7 +128,10 @@ export async function verifyBundle(input: string | BundleSource, opts: VerifyOpt
       const expired = expiryFailure(bundle.manifest, now);
       if (expired) failures.push(expired);
     }
-    if (bundle && failures.empty) await walkInto(bundle, failures, report, opts.onBytes);
+    if (bundle && failures.empty) {
+      opts.onPayload?.(report.bundle, trust);
+      await walkInto(bundle, failures, report, opts.onBytes);
+    }
     report.failures = failures.items.sort((a, b) => rank(a) - rank(b));
     report.failureCount = failures.total;
     report.ok = failures.empty;

@@ -1,27 +1,12 @@
 // The one place that turns a command's outcome into output and an exit code.
 import { AirlockError, exitCodeFor, formatErrorLine, toAirlockError } from '../errors.js';
-import type { CliIO, CommandModule } from './command.js';
-
-/** Each command is its own module, loaded on demand so `airlock verify` never loads fastify or dockerode. */
-const COMMANDS: Record<string, () => Promise<CommandModule>> = {
-  pack: () => import('./commands/pack.js'),
-  verify: () => import('./commands/verify.js'),
-  inspect: () => import('./commands/inspect.js'),
-  keygen: () => import('./commands/keygen.js'),
-  sign: () => import('./commands/sign.js'),
-  fetch: () => import('./commands/fetch.js'),
-  stop: () => import('./commands/stop.js'),
-  deploy: () => import('./commands/deploy.js'),
-  doctor: () => import('./commands/doctor.js'),
-  install: () => import('./commands/install.js'),
-  rollback: () => import('./commands/rollback.js'),
-  deployments: () => import('./commands/deployments.js'),
-  gc: () => import('./commands/gc.js'),
-  inventory: () => import('./commands/inventory.js'),
-  unlock: () => import('./commands/unlock.js'),
-  daemon: () => import('./commands/daemon.js'),
-  status: () => import('./commands/status.js'),
-};
+import { jsonWritten, type CliIO, type CommandSpec } from './command.js';
+import { paintFor } from './colour.js';
+import { helpText, overviewText } from './help-text.js';
+import { parseCommandLine } from './parse-args.js';
+import { COMMAND_NAMES, commandListing, findCommand } from './registry.js';
+import { didYouMean } from './suggest.js';
+import { packageVersion } from './version.js';
 
 export interface ProcessLike {
   stdout: CliIO['stdout'];
@@ -34,60 +19,48 @@ export interface ProcessLike {
 export async function main(argv: string[], proc: ProcessLike): Promise<number> {
   const io: CliIO = { stdout: proc.stdout, stderr: proc.stderr, stdin: proc.stdin, env: proc.env, cwd: proc.cwd() };
   const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    return printHelp(io, rest[0]);
+  if (name === undefined || name === '--help' || name === '-h') {
+    io.stdout.write(overviewText(await commandListing()));
+    return 0;
   }
   if (name === '--version' || name === 'version') {
     io.stdout.write(`airlock ${await packageVersion()}\n`);
     return 0;
   }
-  const load = COMMANDS[name];
-  if (!load) {
-    io.stderr.write(formatErrorLine(new AirlockError('USAGE', `unknown command ${JSON.stringify(name)}; see airlock help`)) + '\n');
-    return 2;
+  const entry = findCommand(name);
+  if (!entry) {
+    const what = name.startsWith('-') ? `unknown option ${name} before the command` : `unknown command ${JSON.stringify(name)}`;
+    return fail(io, new AirlockError('USAGE', `${what}${didYouMean(name.replace(/^-+/, ''), COMMAND_NAMES)}`), undefined, false);
   }
-  const command = await load();
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(command.usage + '\n');
+  const command = await entry.load();
+  const spec = command.spec as CommandSpec;
+  const beforeWords = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
+  if (beforeWords.includes('--help') || beforeWords.includes('-h')) {
+    io.stdout.write(helpText(spec));
     return 0;
   }
+  // A usage error with --json on the line is still answered as a document: a script asked for one.
+  let json = beforeWords.includes('--json') && spec.options.some((o) => o.flag === '--json');
   try {
-    return await command.run(rest, io);
+    const args = parseCommandLine(spec, rest);
+    json = (args.values as Record<string, unknown>)['json'] === true;
+    return await command.run(args, io);
   } catch (err) {
-    const e = toAirlockError(err);
-    // Usage errors end with the command's usage text (ours, several lines): it is printed after the error
-    // line, as it is, while the line itself is escaped like any other.
-    const { line, usage } = splitUsage(e, command.usage);
-    io.stderr.write(formatErrorLine(line) + '\n' + (usage ? usage + '\n' : ''));
-    if (e.code === 'INTERNAL' && io.env.AIRLOCK_DEBUG) io.stderr.write(String((err as Error).stack) + '\n');
-    return exitCodeFor(e.code);
+    return fail(io, toAirlockError(err), spec, json, err);
   }
 }
 
-function splitUsage(e: AirlockError, usage: string): { line: AirlockError; usage?: string } {
-  const suffix = `\n${usage}`;
-  if (!e.message.endsWith(suffix)) return { line: e };
-  const message = e.message.slice(0, -suffix.length);
-  return { line: new AirlockError(e.code, message, { ...(e.path === undefined ? {} : { path: e.path }), failures: e.failures }), usage };
-}
-
-async function printHelp(io: CliIO, topic: string | undefined): Promise<number> {
-  if (topic && COMMANDS[topic]) {
-    io.stdout.write((await COMMANDS[topic]!()).usage + '\n');
-    return 0;
-  }
-  const lines = ['airlock: carry NIM model deployments across an air gap', '', 'commands:'];
-  for (const [name, load] of Object.entries(COMMANDS)) {
-    lines.push(`  ${name.padEnd(12)} ${(await load()).summary}`);
-  }
-  lines.push('', 'airlock help COMMAND shows its options. Exit codes: 0 ok, 1 rejected or failed, 2 usage or configuration error.');
-  io.stdout.write(lines.join('\n') + '\n');
-  return 0;
-}
-
-async function packageVersion(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const { PACKAGE_ROOT } = await import('../util/schemas.js');
-  const pkg = JSON.parse(await readFile(`${PACKAGE_ROOT}/package.json`, 'utf8')) as { version: string };
-  return pkg.version;
+/**
+ * One line on stderr, `airlock: CODE: message`; with --json, the same error as a document on stdout unless the
+ * command already printed its report there (verify prints a rejected bundle's report, then fails).
+ */
+function fail(io: CliIO, e: AirlockError, spec: CommandSpec | undefined, json: boolean, thrown?: unknown): number {
+  if (json && !jsonWritten(io)) io.stdout.write(JSON.stringify({ ok: false, error: e.toJSON() }, null, 2) + '\n');
+  const paint = paintFor(io.stderr, io.env);
+  const hint = e.code === 'USAGE' ? (spec ? ` (airlock help ${spec.name} lists the options)` : ' (airlock help lists the commands)') : '';
+  const line = formatErrorLine(e) + hint;
+  const head = `airlock: ${e.code}:`;
+  io.stderr.write((paint.enabled && line.startsWith(head) ? paint.bad(head) + line.slice(head.length) : line) + '\n');
+  if (e.code === 'INTERNAL' && io.env.AIRLOCK_DEBUG) io.stderr.write(String((thrown as Error | undefined)?.stack) + '\n');
+  return exitCodeFor(e.code);
 }

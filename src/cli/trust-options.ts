@@ -1,22 +1,37 @@
 // --trust FILE, --revoked FILE and --threshold K, shared by verify, inspect and install.
 import path from 'node:path';
-import { AirlockError } from '../errors.js';
 import type { AllowedSigner } from '../trust/allowed-signers.js';
 import { loadTrust } from '../trust/load-trust.js';
 import type { RevokedKeys } from '../trust/revoked-keys.js';
 import { loadRevokedKeys } from '../trust/revoked-keys.js';
-import { parseIntegerOption, type CliIO } from './command.js';
+import { parseIntegerOption, type CliIO, type OptionSpec } from './command.js';
 
-export const TRUST_OPTIONS = {
-  trust: { type: 'string' },
-  revoked: { type: 'string' },
-  threshold: { type: 'string' },
-} as const;
+const TRUST_TEXT = 'the OpenSSH allowed_signers file naming the keys whose signatures count (docs/keys.md)';
+const REVOKED = {
+  flag: '--revoked',
+  value: 'FILE',
+  complete: 'file',
+  description: 'public keys (one per line, as ssh-keygen -Y verify -r reads) whose signatures never count',
+  group: 'Trust',
+} as const satisfies OptionSpec;
+
+/** verify and install: the trust file is required, and so many distinct trusted keys must have signed. */
+export const TRUST_OPTIONS = [
+  { flag: '--trust', value: 'ALLOWED_SIGNERS', required: true, complete: 'file', description: TRUST_TEXT, group: 'Trust' },
+  REVOKED,
+  { flag: '--threshold', value: 'K', complete: 'none', description: 'how many distinct trusted keys must have signed (default 1)', group: 'Trust' },
+] as const satisfies readonly OptionSpec[];
+
+/** inspect: looking needs no trust; with it, principals are shown. */
+export const OPTIONAL_TRUST_OPTIONS = [
+  { flag: '--trust', value: 'ALLOWED_SIGNERS', complete: 'file', description: `${TRUST_TEXT}: shows each signature's principals`, group: 'Trust' },
+  REVOKED,
+] as const satisfies readonly OptionSpec[];
 
 export interface TrustValues {
-  trust?: string;
-  revoked?: string;
-  threshold?: string;
+  trust?: string | undefined;
+  revoked?: string | undefined;
+  threshold?: string | undefined;
 }
 
 export interface TrustInput {
@@ -30,9 +45,7 @@ function showWarnings(io: CliIO, warnings: string[]): void {
   for (const w of warnings) io.stderr.write(`airlock: warning: ${w}\n`);
 }
 
-export async function trustFromOptions(values: TrustValues, usage: string, io: CliIO): Promise<TrustInput> {
-  if (values.trust === undefined)
-    throw new AirlockError('USAGE', `missing --trust FILE (an OpenSSH allowed_signers file)\n${usage}`, { path: '--trust' });
+export async function trustFromOptions(values: TrustValues & { trust: string }, io: CliIO): Promise<TrustInput> {
   const set = await loadTrust({
     allowedSigners: path.resolve(io.cwd, values.trust),
     ...(values.revoked === undefined ? {} : { revokedKeys: path.resolve(io.cwd, values.revoked) }),

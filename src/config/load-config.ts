@@ -4,6 +4,7 @@ import path from 'node:path';
 import { AirlockError, type Failure } from '../errors.js';
 import { resolveRuntimeConfig } from '../runtime/config.js';
 import { readSmallRegular } from '../safe-fs/open-regular.js';
+import { trustsDemoKey } from '../trust/load-trust.js';
 import { parseJsonDocument } from '../util/json-document.js';
 import { schemaProblems } from '../util/schemas.js';
 import { DEMO_ALLOWED_SIGNERS, defaultConfig, embeddedConfigDocument, type DaemonConfig } from './defaults.js';
@@ -13,12 +14,22 @@ export interface LoadedConfig {
   config: DaemonConfig;
   /** The file read, or 'embedded' for the built-in quick-start config. */
   source: string;
-  /** True when trust comes from the demo allowed_signers shipped in fixtures/ (never for production). */
+  /** True when the trust files let the published demo key sign (fixtures/keys/demo_ed25519: never for production). */
   demoTrust: boolean;
 }
 
-/** Load FILE, or the embedded quick-start config (paths under `cwd`) when no file is given. */
-export async function loadDaemonConfig(file: string | undefined, cwd: string): Promise<LoadedConfig> {
+/**
+ * Settings given on the command line (`airlock daemon --port N --host H --drop DIR --store DIR`): merged over the
+ * file's, in the same one merge, and validated with them. Paths here are absolute (resolved where they were typed).
+ */
+export interface ConfigOverrides {
+  dropFolders?: string[];
+  store?: string;
+  api?: { host?: string; port?: number };
+}
+
+/** Load FILE, or the embedded quick-start config (paths under `cwd`) when no file is given; `overrides` win. */
+export async function loadDaemonConfig(file: string | undefined, cwd: string, overrides: ConfigOverrides = {}): Promise<LoadedConfig> {
   if (file === undefined) {
     // Release artifacts (tarball, .deb, npm package) leave the demo trust file out: its private key is public.
     if (!existsSync(DEMO_ALLOWED_SIGNERS)) {
@@ -28,28 +39,39 @@ export async function loadDaemonConfig(file: string | undefined, cwd: string): P
         { path: '--config' },
       );
     }
-    const config = configFromDocument(embeddedConfigDocument as unknown as Record<string, unknown>, cwd, 'embedded config');
-    return { config, source: 'embedded', demoTrust: true };
+    const config = configFromDocument(embeddedConfigDocument as unknown as Record<string, unknown>, cwd, 'embedded config', overrides);
+    return { config, source: 'embedded', demoTrust: await trustsDemoKey(config.trust) };
   }
   const abs = path.resolve(cwd, file);
-  let text: Buffer;
-  try {
-    // Never blocks (a FIFO where the config should be) and never reads more than a config can be.
-    text = await readSmallRegular(abs, abs, MAX_CONFIG_BYTES, 'CONFIG_INVALID');
-  } catch (err) {
-    throw new AirlockError('CONFIG_INVALID', `cannot read config ${abs}: ${(err as Error).message}`, { path: abs, cause: err });
-  }
-  // Validated by configFromDocument, every problem at once (a person fixes them all in one go).
-  const doc = parseJsonDocument<unknown>(text, { origin: `config ${abs}`, code: 'CONFIG_INVALID' });
-  const config = configFromDocument(doc, path.dirname(abs), abs);
-  return { config, source: abs, demoTrust: config.trust.allowedSigners === DEMO_ALLOWED_SIGNERS };
+  const doc = await readConfigDocument(abs);
+  const config = configFromDocument(doc, path.dirname(abs), abs, overrides);
+  // Keyed to the demo key's fingerprint, not to the file's path: a copy of the demo file is just as open.
+  return { config, source: abs, demoTrust: await trustsDemoKey(config.trust) };
 }
 
 /** A config is a page of JSON; anything near this is not one. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
+/**
+ * A config file's JSON, not yet validated (configFromDocument does that, every problem at once: a person fixes
+ * them all in one go). Never blocks (a FIFO where the config should be) and never reads more than a config can be.
+ */
+export async function readConfigDocument(abs: string): Promise<unknown> {
+  let text: Buffer;
+  try {
+    text = await readSmallRegular(abs, abs, MAX_CONFIG_BYTES, 'CONFIG_INVALID');
+  } catch (err) {
+    throw new AirlockError('CONFIG_INVALID', `cannot read config ${abs}: ${(err as Error).message}`, { path: abs, cause: err });
+  }
+  return parseJsonDocument<unknown>(text, { origin: `config ${abs}`, code: 'CONFIG_INVALID' });
+}
+
 /** Validate a config document (unknown keys are errors naming the key), merge it over the defaults, resolve paths. */
-export function configFromDocument(doc: unknown, baseDir: string, origin: string): DaemonConfig {
+export function configFromDocument(doc: unknown, baseDir: string, origin: string, overrides: ConfigOverrides = {}): DaemonConfig {
+  if (Object.keys(overrides).length > 0 && typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
+    doc = mergeDocuments(doc as Record<string, unknown>, overrides as Record<string, unknown>);
+    origin = `${origin} with the command line's settings`;
+  }
   const problems = schemaProblems('config', doc);
   if (problems.length > 0) {
     const failures: Failure[] = problems.map((p) => ({ code: 'CONFIG_INVALID', path: p.field, message: `${origin}: ${p.field} ${p.message}` }));

@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs';
 import type { Logger } from 'pino';
 import type { EventHub } from '../pipeline/event-hub.js';
 import type { AuditEvent, AuditInput } from '../pipeline/audit-events.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export type { AuditEvent, AuditInput, AuditKind, AuditSigner } from '../pipeline/audit-events.js';
 
@@ -16,7 +17,7 @@ export interface AuditLogOptions {
   hub: EventHub;
   /** events kept in memory for GET /v1/audit */
   capacity: number;
-  clock?: () => Date;
+  clock?: Clock;
   /** the trail cannot be kept: `maxFailures` appends in a row failed, or one has not completed in `timeoutMs` */
   onFatal?: (err: unknown) => void;
   maxFailures?: number;
@@ -36,14 +37,14 @@ export class AuditLog {
   private readonly logger: Logger;
   private readonly hub: EventHub;
   private readonly capacity: number;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
 
   constructor(private readonly o: AuditLogOptions) {
     this.file = o.file;
     this.logger = o.logger;
     this.hub = o.hub;
     this.capacity = o.capacity;
-    this.clock = o.clock ?? (() => new Date());
+    this.clock = o.clock ?? systemClock;
   }
 
   /** Load the most recent events from the file (newest kept). */
@@ -78,7 +79,7 @@ export class AuditLog {
   record(input: AuditInput): AuditEvent {
     const event: AuditEvent = { at: this.clock().toISOString(), ...input };
     this.push(event);
-    this.logger.info(
+    this.logger[auditLevel(event)](
       { audit: event.event, ...withoutAt(event) },
       `audit: ${event.event}${event.name ? ` ${event.name}` : ''}${event.code ? ` ${event.code}` : ''}`,
     );
@@ -141,6 +142,25 @@ export class AuditLog {
   private push(e: AuditEvent): void {
     this.ring.push(e);
     if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
+  }
+}
+
+/**
+ * The log level of a decision, so journald's priorities (`journalctl -p warning`) and log filters mean something:
+ * a bundle refused is a warning, a bundle or container the host could not bring up is an error, an automatic
+ * fallback to the previous deployment is a warning; everything else (and an operator's own rollback) is routine.
+ */
+export function auditLevel(e: Pick<AuditEvent, 'event' | 'actor'>): 'info' | 'warn' | 'error' {
+  switch (e.event) {
+    case 'rejected':
+      return 'warn';
+    case 'failed':
+    case 'deploy-failed':
+      return 'error';
+    case 'rolled-back':
+      return e.actor === 'api' ? 'info' : 'warn';
+    default:
+      return 'info';
   }
 }
 

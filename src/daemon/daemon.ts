@@ -3,12 +3,14 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { repairStore } from '../store/recover.js';
 import type { FastifyInstance } from 'fastify';
+import type { ArrivalSource } from '../watcher/arrival-tracker.js';
 import type { ApiExtension } from '../api/context.js';
 import { loadOrCreateToken } from '../api/auth.js';
 import { listenApi } from '../api/listen.js';
 import { createApiServer } from '../api/server.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { DEMO_KEY_FINGERPRINT } from '../trust/trust-health.js';
 import type { Deployer, DeploymentStore, Installer } from '../pipeline/ports.js';
 import { ArrivalGate } from '../spool/arrival-gate.js';
 import { spoolRoot, stagedRoot } from '../spool/layout.js';
@@ -24,6 +26,7 @@ import { AuditLog } from './audit.js';
 import { EventHub } from '../pipeline/event-hub.js';
 import type { Loggers } from './logger.js';
 import { Metrics } from './metrics.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { createDaemonView } from './view.js';
 import { resolveWatchRoots, watchNewMediaRoots } from './watch-roots.js';
 
@@ -54,6 +57,13 @@ export interface DaemonDeps {
   spoolIo?: SpoolIo;
   /** lines skipped in the trust file, as the installer reports them */
   onTrustWarnings?: (warnings: string[]) => void;
+  /** the one clock of the daemon: records, audit, deploy states (default: the system's) */
+  clock?: Clock;
+  /**
+   * Places bundles arrive from besides the watched folders (a source kind of bundle/sources.ts that finds its own
+   * bundles): started with the watcher, fed the same pipeline, closed before it.
+   */
+  arrivals?: ArrivalSource[];
 }
 
 export interface RunningDaemon {
@@ -95,10 +105,11 @@ export function stagedDir(store: string): string {
 export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promise<RunningDaemon> {
   const { config } = loaded;
   const { log } = deps.loggers;
+  const clock = deps.clock ?? systemClock;
   if (loaded.demoTrust) {
     log.warn(
-      { allowedSigners: config.trust.allowedSigners },
-      'DEMO TRUST FILE IN USE: anyone with the demo key from the repository can sign bundles this daemon installs. Use --config with your own allowed_signers for anything real.',
+      { allowedSigners: config.trust.allowedSigners, demoKey: DEMO_KEY_FINGERPRINT },
+      `DEMO KEY TRUSTED: ${config.trust.allowedSigners} lets the demo key ${DEMO_KEY_FINGERPRINT} sign, and its private half is published with airlock: anyone can sign bundles this daemon installs. Trust your own keys only (docs/keys.md).`,
     );
   }
   const stateDir = daemonDir(config.store);
@@ -143,12 +154,13 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     ...(deps.onTrustWarnings ? { onTrustWarnings: deps.onTrustWarnings } : {}),
     ...(deps.spoolIo ? { io: deps.spoolIo } : {}),
   });
-  const metrics = new Metrics();
+  const metrics = new Metrics(deps.version);
   const audit = new AuditLog({
     file: path.join(stateDir, 'audit.jsonl'),
     logger: deps.loggers.audit,
     hub,
     capacity: config.retention.auditEvents,
+    clock,
     onFatal: fatalIn('audit trail'),
   });
   await audit.load();
@@ -164,6 +176,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     retention: config.retention.bundles,
     retainRejected: config.retention.rejected,
     stallMs: config.limits.stallSeconds * 1000,
+    clock,
     onFatal: fatalIn('daemon state'),
     hooks: {
       audit: (e) => audit.record(e),
@@ -171,11 +184,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
         hub.publish({ event: 'bundle', data: rec });
         spool.recordChanged(rec);
       },
-      finished: (outcome, info) => {
-        metrics.countOutcome(outcome);
-        if (info.bytesVerified) metrics.addBytesVerified(info.bytesVerified);
-        if (info.seconds !== undefined && outcome !== 'skipped') metrics.observeVerification(info.seconds);
-      },
+      finished: (f) => metrics.observe(f),
     },
   });
   await pipeline.load();
@@ -197,11 +206,14 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     ...(deps.probe ? { probe: deps.probe.probe } : {}),
     onWatchError: (err, root) => log.warn({ err, root: root.path }, 'watcher error'),
   });
-  for (const f of pipeline.finishedFingerprints()) tracker.remember(f.location, f.fingerprint);
+  const arrivals: ArrivalSource[] = [tracker, ...(deps.arrivals ?? [])];
+  for (const f of pipeline.finishedFingerprints()) for (const a of arrivals) a.remember(f.location, f.fingerprint);
 
+  // Aborted first thing in stop(): an API rollback still waiting for a container to become ready ends at once.
+  const shutdown = new AbortController();
   const view = createDaemonView({
     version: deps.version,
-    startedAt: new Date(),
+    startedAt: clock(),
     loaded,
     watched: () => watched,
     pipeline,
@@ -210,6 +222,8 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     audit,
     metrics,
     hub,
+    clock,
+    signal: shutdown.signal,
   });
   const app = await createApiServer(view, {
     token: token.token,
@@ -236,13 +250,14 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const probe = deps.probe;
   try {
     spool.start();
-    await tracker.start((e) => {
-      if (e.type === 'gone') void probe?.forget?.(e.candidate.location).catch(() => undefined);
-      gate.handle(e);
-    });
+    for (const a of arrivals)
+      await a.start((e) => {
+        if (e.type === 'gone') void probe?.forget?.(e.candidate.location).catch(() => undefined);
+        gate.handle(e);
+      });
   } catch (err) {
     // Without its watchers the daemon is useless: release the port and fail the start.
-    await tracker.close().catch(() => undefined);
+    for (const a of arrivals) await a.close().catch(() => undefined);
     await spool.close().catch(() => undefined);
     await app.close();
     throw err;
@@ -265,6 +280,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const stop = () =>
     (stopping ??= (async () => {
       log.info({}, 'stopping');
+      shutdown.abort();
       clearInterval(mediaTimer);
       if (reclaimTimer) clearInterval(reclaimTimer);
       // Every step runs even if an earlier one fails: a half-stopped daemon keeps the process alive.
@@ -277,7 +293,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
         }
       };
       await step(() => mediaCheck);
-      await step(() => tracker.close());
+      for (const a of arrivals) await step(() => a.close());
       await step(() => spool.close());
       await step(() => pipeline.stop());
       await step(() => app.close());

@@ -1,5 +1,6 @@
-// The real dependencies of `airlock daemon`: the worker installer over src/store, the store's deployments,
-// the container runtime when configured, and the status page when the build has one.
+// The real dependencies of `airlock daemon`: the worker installer over the install use case (src/ops/install.ts)
+// and the store's deployments, both behind the one store queue; the container runtime when configured; the
+// status page when the build has one.
 import { realpath } from 'node:fs/promises';
 import type { ApiExtension } from '../api/context.js';
 import type { LoadedConfig } from '../config/load-config.js';
@@ -14,9 +15,10 @@ import { readUnpacked } from '../spool/unpacked.js';
 import { daemonDir, stagedDir, type DaemonDeps } from './daemon.js';
 import type { Loggers } from './logger.js';
 import { opsDeployer } from './ops-deployer.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { StoreQueue } from './store-queue.js';
 
-export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, version: string): Promise<DaemonDeps> {
+export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, version: string, clock: Clock = systemClock): Promise<DaemonDeps> {
   const { config } = loaded;
   const trustFiles: TrustFiles = {
     allowedSigners: config.trust.allowedSigners,
@@ -47,6 +49,7 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
       onTrustWarnings,
       maxManifestBytes: config.limits.manifestBytes,
       // Watched by their real paths (watch-roots.ts): confinement starts at the same folders.
+      clock,
       roots: await Promise.all([...config.dropFolders, ...config.mediaRoots].map((p) => realpath(p).catch(() => p))),
       ...(config.arrival.verifyWhileArriving ? { spoolRoot: stagedDir(config.store) } : {}),
       // A bundle the parts spool unpacked and verified while its parts arrived: its blobs are linked, not read again.
@@ -55,7 +58,7 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
   );
   const deployments: DeploymentStore = storeQueue.deployments({
     list: deploymentLister(config.store),
-    rollback: (name, to) => rollback(config.store, name, to),
+    rollback: (name, to) => rollback(config.store, name, to, clock()),
   });
   const runtime = await createRuntime(config.runtime);
   const extensions = await statusPage(loggers);
@@ -78,10 +81,11 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
         : {}),
     }),
     deployments,
-    ...(runtime && config.runtime.kind !== 'none' ? { deployer: opsDeployer({ runtime, settings: config.runtime, deployments }) } : {}),
+    ...(runtime && config.runtime.kind !== 'none' ? { deployer: opsDeployer({ runtime, settings: config.runtime, deployments }, clock) } : {}),
     loggers,
     version,
     onTrustWarnings,
+    clock,
     ...(extensions.length ? { extensions } : {}),
   };
 }

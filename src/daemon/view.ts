@@ -1,4 +1,5 @@
 // The DaemonView the API reads: assembled from the pipeline, the store's deployments, audit and metrics.
+import { statfs } from 'node:fs/promises';
 import { AirlockError, toAirlockError } from '../errors.js';
 import type { DaemonView, ModelView, WatchedRootView } from '../api/context.js';
 import type { LoadedConfig } from '../config/load-config.js';
@@ -8,7 +9,22 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { DeployState } from '../pipeline/types.js';
 import type { AuditLog } from './audit.js';
 import type { EventHub } from '../pipeline/event-hub.js';
+import type { Clock } from '../util/clock.js';
 import { renderMetrics, type Metrics } from './metrics.js';
+
+/** Per model, when its newest kept deployment was installed (a rollback does not change it), in Unix seconds. */
+export function lastInstalls(models: ModelView[]): Array<{ model: string; seconds: number }> {
+  return models.flatMap((m) => {
+    const times = [m.current, ...m.kept].flatMap((d) => (d ? [Date.parse(d.installedAt)] : [])).filter(Number.isFinite);
+    return times.length ? [{ model: m.name, seconds: Math.floor(Math.max(...times) / 1000) }] : [];
+  });
+}
+
+/** What an unprivileged writer may still use on the store's file system (statfs f_bavail). */
+async function freeBytes(store: string): Promise<number | undefined> {
+  const fs = await statfs(store).catch(() => undefined);
+  return fs ? fs.bavail * fs.bsize : undefined;
+}
 
 export interface ViewParts {
   version: string;
@@ -21,6 +37,9 @@ export interface ViewParts {
   audit: AuditLog;
   metrics: Metrics;
   hub: EventHub;
+  clock: Clock;
+  /** aborted when the daemon stops: a rollback's deploy still waiting for readiness is abandoned */
+  signal?: AbortSignal;
 }
 
 export function createDaemonView(p: ViewParts): DaemonView {
@@ -59,13 +78,21 @@ export function createDaemonView(p: ViewParts): DaemonView {
     models,
     audit: (limit, recordId) => p.audit.recent(limit, recordId),
     metricsText: async () => {
-      const bundlesByState: Record<string, number> = {};
-      for (const b of p.pipeline.records()) bundlesByState[b.state] = (bundlesByState[b.state] ?? 0) + 1;
-      const currentSequence = (await models().catch(() => [])).flatMap((m) =>
-        m.current ? [{ model: m.name, channel: m.current.channel, sequence: m.current.sequence }] : [],
+      const bundleRecords: Record<string, number> = {};
+      for (const b of p.pipeline.records()) bundleRecords[b.state] = (bundleRecords[b.state] ?? 0) + 1;
+      const known = await models().catch(() => []);
+      const currentSequence = known.flatMap((m) => (m.current ? [{ model: m.name, channel: m.current.channel, sequence: m.current.sequence }] : []));
+      const storeFreeBytes = await freeBytes(p.loaded.config.store);
+      return renderMetrics(
+        p.metrics.snapshot({
+          lastInstall: lastInstalls(known),
+          currentSequence,
+          bundleRecords,
+          queueLength: p.pipeline.queued().length,
+          eventClients: p.hub.size,
+          ...(storeFreeBytes === undefined ? {} : { storeFreeBytes }),
+        }),
       );
-      const queueLength = p.pipeline.queued().length;
-      return renderMetrics(p.metrics.snapshot({ currentSequence, bundlesByState, queueLength, eventClients: p.hub.size }));
     },
     retry: (id) => p.pipeline.retry(id),
     rollback: async (name, to) => {
@@ -81,14 +108,16 @@ export function createDaemonView(p: ViewParts): DaemonView {
       p.audit.record({ event: 'rolled-back', actor: 'api', ...identity });
       if (!p.deployer || !isDeployableKind(deployment.kind)) return { deployment };
       // The deploy use case starts what is now current and, should it fail, puts the previous one back in both places.
-      const runtime: DeployState = await p.deployer.deploy(name, { expectDigest: deployment.manifestDigest }).then(
-        (r) => r.state,
-        (err: unknown) => {
-          const e = toAirlockError(err);
-          return { state: 'failed' as const, code: e.code, message: e.message };
-        },
-      );
-      runtime.updatedAt ??= new Date().toISOString();
+      const runtime: DeployState = await p.deployer
+        .deploy(name, { expectDigest: deployment.manifestDigest, ...(p.signal ? { signal: p.signal } : {}) })
+        .then(
+          (r) => r.state,
+          (err: unknown) => {
+            const e = toAirlockError(err);
+            return { state: 'failed' as const, code: e.code, message: e.message };
+          },
+        );
+      runtime.updatedAt ??= p.clock().toISOString();
       runtimeState.set(name, runtime);
       p.hub.publish({ event: 'deployment', data: { name, runtime } });
       p.audit.record({

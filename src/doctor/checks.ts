@@ -1,7 +1,8 @@
 // doctor's decisions: facts gathered by the probes (probes.ts) in, PASS/FAIL lines out. Pure.
 import type { Failure } from '../errors.js';
-import { deploySettingsOf, type DockerRuntimeConfig, type RuntimeConfig } from '../runtime/config.js';
+import { deploySettingsOf, type EngineRuntimeConfig, type RuntimeConfig } from '../runtime/config.js';
 import { isRemoteModelPath, RUNTIME_MANIFEST } from '../runtime/container-spec.js';
+import { DEMO_KEY_FINGERPRINT, type TrustSummary } from '../trust/trust-health.js';
 import { humanBytes } from '../util/human.js';
 
 export interface Check {
@@ -63,14 +64,31 @@ export interface PortFacts {
 
 export interface TrustFacts {
   allowedSigners: string;
-  /** usable keys, when the file loads */
+  /** trust.threshold: distinct keys a bundle needs */
+  threshold: number;
+  /** lines that parsed, when the file loads */
   keys?: number;
+  /** what the keys can vouch for now (revoked and out-of-date keys left out), when the files load */
+  summary?: TrustSummary;
+  /** the embedded quick-start config, whose demo trust is expected (a config file trusting the demo key is not) */
+  quickStart?: boolean;
   /** lines skipped (key types airlock cannot use) */
   warnings: string[];
   /** `CODE: message` when the file cannot be used */
   problem?: string;
   /** absent when trust.revokedKeys is not configured */
   revoked?: { path: string; keys?: number; problem?: string };
+}
+
+/** The API token file (config api.tokenFile): the bearer token that unlocks retry and rollback. */
+export interface TokenFacts {
+  path: string;
+  exists: boolean;
+  regular?: boolean;
+  /** permission bits */
+  mode?: number;
+  /** why it could not be looked at */
+  problem?: string;
 }
 
 export interface DoctorFacts {
@@ -84,12 +102,16 @@ export interface DoctorFacts {
   /** absent when runtime.kind is none */
   docker?: DockerFacts;
   store?: string;
+  /** the store folder does not exist yet: a host before its first install (the daemon creates it on start) */
+  storeMissing?: boolean;
   storeProblems?: Failure[];
   models: ModelFacts[];
   port?: PortFacts;
   disk?: { path: string; freeBytes: number; needBytes: number };
   /** from the config's trust section; absent without a (valid) config file */
   trust?: TrustFacts;
+  /** from the config's api section; absent without a (valid) config file */
+  token?: TokenFacts;
 }
 
 const pass = (name: string, message: string): Check => ({ status: 'PASS', name, message });
@@ -104,6 +126,7 @@ export function evaluateDoctor(f: DoctorFacts): Check[] {
   );
   checks.push(secretsCheck(f));
   if (f.trust) checks.push(...trustChecks(f.trust));
+  if (f.token) checks.push(tokenCheck(f.token));
   if (f.runtime.kind === 'none') {
     checks.push(pass('runtime', 'kind "none": models are installed but no container is started, so Docker is not checked'));
   } else if (f.docker) {
@@ -113,7 +136,9 @@ export function evaluateDoctor(f: DoctorFacts): Check[] {
   for (const m of f.models) checks.push(...modelChecks(m, f));
   if (f.port && f.runtime.kind !== 'none') checks.push(portCheck(f.port));
   if (f.disk) checks.push(diskCheck(f.disk));
-  if (f.store !== undefined && f.storeProblems) checks.push(storeCheck(f.store, f.storeProblems));
+  if (f.store !== undefined && f.storeMissing) {
+    checks.push(pass('store', `${f.store} does not exist yet: the daemon creates it when it starts (or airlock install, with the first bundle)`));
+  } else if (f.store !== undefined && f.storeProblems) checks.push(storeCheck(f.store, f.storeProblems));
   if (f.store === undefined) checks.push(pass('store', 'no store configured (give --config with "store", or --store): model checks skipped'));
   return checks;
 }
@@ -136,17 +161,54 @@ function secretsCheck(f: DoctorFacts): Check {
 }
 
 function trustChecks(tf: TrustFacts): Check[] {
-  const skipped = tf.warnings.length > 0 ? `; ${tf.warnings.length} line(s) skipped, e.g. ${tf.warnings[0]}` : '';
-  const trust = tf.problem
-    ? fail('trust', `${tf.problem}; the daemon refuses to start until the allowed_signers file loads (see docs/keys.md)`)
-    : pass('trust', `${tf.keys ?? 0} usable key(s) in ${tf.allowedSigners}${skipped}`);
   const r = tf.revoked;
-  if (!r)
-    return [trust, pass('revoked-keys', 'none configured (trust.revokedKeys): a lost key is withdrawn only by removing it from allowed_signers')];
-  const revoked = r.problem
-    ? fail('revoked-keys', `${r.problem}; fix the file (one public key per line, no KRL) or the daemon refuses to start`)
-    : pass('revoked-keys', `${r.keys ?? 0} revoked key(s) in ${r.path}: their signatures never count`);
-  return [trust, revoked];
+  const revoked = !r
+    ? pass('revoked-keys', 'none configured (trust.revokedKeys): a lost key is withdrawn only by removing it from allowed_signers')
+    : r.problem
+      ? fail('revoked-keys', `${r.problem}; fix the file (one public key per line, no KRL) or the daemon refuses to start`)
+      : pass('revoked-keys', `${r.keys ?? 0} revoked key(s) in ${r.path}: their signatures never count`);
+  if (tf.problem)
+    return [fail('trust', `${tf.problem}; the daemon refuses to start until the allowed_signers file loads (see docs/keys.md)`), revoked];
+  const checks = [usableKeysCheck(tf), revoked];
+  if (tf.summary?.demoKey) checks.push(demoKeyCheck(tf));
+  return checks;
+}
+
+// The threshold counts distinct keys that can vouch for a signature today: a file of expired or revoked keys
+// loads, but no bundle could ever pass.
+function usableKeysCheck(tf: TrustFacts): Check {
+  const skipped = tf.warnings.length > 0 ? `; ${tf.warnings.length} line(s) skipped, e.g. ${tf.warnings[0]}` : '';
+  const s = tf.summary;
+  const usable = s?.usableKeys ?? tf.keys ?? 0;
+  const left = s
+    ? [
+        s.revokedKeys && `${s.revokedKeys} revoked`,
+        s.expiredKeys && `${s.expiredKeys} expired`,
+        s.notYetValidKeys && `${s.notYetValidKeys} not valid yet`,
+        s.otherNamespaceKeys && `${s.otherNamespaceKeys} limited to other namespaces`,
+      ].filter(Boolean)
+    : [];
+  const excluded = left.length ? ` (left out: ${left.join(', ')})` : '';
+  const text = `${usable} key(s) in ${tf.allowedSigners} can sign bundles now, threshold ${tf.threshold}${excluded}${skipped}`;
+  if (usable >= tf.threshold) return pass('trust', text);
+  return fail('trust', `only ${text}: no bundle can be accepted; add signers' keys (docs/keys.md) or lower trust.threshold`);
+}
+
+function demoKeyCheck(tf: TrustFacts): Check {
+  const what = `${tf.allowedSigners} trusts the demo key ${DEMO_KEY_FINGERPRINT}, whose private half is published with airlock: anyone can sign bundles this host accepts`;
+  if (tf.quickStart) return pass('demo-key', `${what} (expected of the embedded quick-start; never for real bundles)`);
+  return fail('demo-key', `${what}; remove its line and trust your own keys (docs/keys.md)`);
+}
+
+function tokenCheck(tk: TokenFacts): Check {
+  if (tk.problem) return fail('api-token', `${tk.path} cannot be checked (${tk.problem})`);
+  if (!tk.exists) return pass('api-token', `${tk.path} does not exist yet; the daemon creates it, mode 0600, when it first starts`);
+  if (!tk.regular) return fail('api-token', `${tk.path} is not a regular file; remove it and let the daemon create the token`);
+  const mode = (tk.mode ?? 0) & 0o777;
+  const octal = mode.toString(8).padStart(4, '0');
+  if ((mode & 0o077) !== 0)
+    return fail('api-token', `${tk.path} is mode ${octal}: group or others can read the token that unlocks retry and rollback; chmod 600 ${tk.path}`);
+  return pass('api-token', `${tk.path} is mode ${octal}: only its owner reads it`);
 }
 
 function dockerCheck(d: DockerFacts): Check {
@@ -159,7 +221,7 @@ function dockerCheck(d: DockerFacts): Check {
   return pass('docker', `reachable at ${d.endpoint}${d.version ? ` (Docker ${d.version})` : ''}`);
 }
 
-function gpuCheck(d: DockerFacts, rc: DockerRuntimeConfig): Check {
+function gpuCheck(d: DockerFacts, rc: EngineRuntimeConfig): Check {
   if (rc.gpus === 'none') return pass('gpu-runtime', 'GPUs disabled in the config (runtime.gpus "none"): no device requests');
   const found = [
     ...(d.runtimes.includes('nvidia') ? ['the nvidia runtime in docker info'] : []),

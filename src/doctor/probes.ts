@@ -1,14 +1,15 @@
 // doctor's probes: read the config, ask the engine, look at the store, the port and the disk. Facts only;
 // checks.ts decides.
-import { access, readFile, statfs } from 'node:fs/promises';
+import { access, lstat, statfs } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { configFromDocument } from '../config/load-config.js';
 import { toAirlockError } from '../errors.js';
 import { readAllowedSigners } from '../trust/allowed-signers.js';
-import { loadRevokedKeys } from '../trust/revoked-keys.js';
+import { loadRevokedKeys, type RevokedKeys } from '../trust/revoked-keys.js';
+import { summarizeTrust } from '../trust/trust-health.js';
 import { chooseConfig, describeConfig } from '../config/discover.js';
-import { loadDaemonConfig } from '../config/load-config.js';
+import { loadDaemonConfig, readConfigDocument } from '../config/load-config.js';
 import {
   deploySettingsOf,
   findSecret,
@@ -23,7 +24,7 @@ import { createRuntime } from '../runtime/index.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { checkStore } from '../store/check-store.js';
 import { listDeployments, type DeploymentInfo } from '../store/deployments.js';
-import type { DockerFacts, DoctorFacts, ImageFacts, ModelFacts, PortFacts, TrustFacts } from './checks.js';
+import type { DockerFacts, DoctorFacts, ImageFacts, ModelFacts, PortFacts, TokenFacts, TrustFacts } from './checks.js';
 import { parseContainerUser, treeAccess } from './tree-access.js';
 
 export interface DoctorOptions {
@@ -48,7 +49,8 @@ export async function gatherDoctorFacts(opts: DoctorOptions): Promise<DoctorFact
     models: [],
     ...pick(cfg, 'configProblem', 'configSecret'),
   };
-  if (cfg.trust) facts.trust = await trustFacts(cfg.trust);
+  if (cfg.trust) facts.trust = { ...(await trustFacts(cfg.trust)), ...(cfg.quickStart ? { quickStart: true } : {}) };
+  if (cfg.tokenFile !== undefined) facts.token = await tokenFacts(cfg.tokenFile);
   let runtime = await createRuntime(cfg.runtime, opts.env);
   if (runtime) {
     facts.docker = await dockerFacts(runtime, opts.env);
@@ -56,7 +58,15 @@ export async function gatherDoctorFacts(opts: DoctorOptions): Promise<DoctorFact
   }
   if (store !== undefined) {
     facts.store = store;
-    facts.storeProblems = await checkStore(store);
+    // A fresh host has no store until the daemon's first start: nothing to check, and nothing wrong.
+    if (
+      await lstat(store).then(
+        () => false,
+        (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
+      )
+    )
+      facts.storeMissing = true;
+    else facts.storeProblems = await checkStore(store);
     const current = await listDeployments(store).then(
       (ms) => ms.flatMap((m) => (m.current ? [m.current] : [])),
       () => [] as DeploymentInfo[],
@@ -74,7 +84,9 @@ interface ConfigFacts {
   source: string;
   runtime: RuntimeConfig;
   store?: string;
-  trust?: { allowedSigners: string; revokedKeys?: string };
+  trust?: { allowedSigners: string; revokedKeys?: string; threshold: number };
+  tokenFile?: string;
+  quickStart?: boolean;
   configProblem?: string;
   configSecret?: string;
 }
@@ -85,14 +97,16 @@ async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
   const choice = chooseConfig(opts.configFile, opts.env);
   if (choice.file === undefined) return embeddedConfigFacts(opts.cwd);
   const abs = path.resolve(opts.cwd, choice.file);
+  const source = describeConfig({ source: abs, origin: choice.origin });
   let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(await readFile(abs, 'utf8')) as Record<string, unknown>;
+    // The daemon's own reader: a FIFO or a huge file where the config should be is refused, never waited on.
+    doc = (await readConfigDocument(abs)) as Record<string, unknown>;
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not a JSON object');
   } catch (err) {
-    return { source: abs, runtime: resolveRuntimeConfig({ kind: 'docker' }), configProblem: `cannot be read as JSON (${(err as Error).message})` };
+    return { source, runtime: resolveRuntimeConfig({ kind: 'docker' }), configProblem: `cannot be read as JSON (${(err as Error).message})` };
   }
-  const out: ConfigFacts = { source: abs, runtime: resolveRuntimeConfig({ kind: 'none' }) };
+  const out: ConfigFacts = { source, runtime: resolveRuntimeConfig({ kind: 'none' }) };
   if (typeof doc['store'] === 'string') out.store = path.resolve(path.dirname(abs), doc['store']);
   const raw = doc['runtime'];
   const rawRuntime = raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : raw;
@@ -116,6 +130,7 @@ async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
     out.runtime = config.runtime;
     out.store = config.store;
     out.trust = config.trust;
+    out.tokenFile = config.api.tokenFile;
   } catch (err) {
     out.configProblem = toAirlockError(err).message;
     try {
@@ -127,24 +142,44 @@ async function readConfig(opts: DoctorOptions): Promise<ConfigFacts> {
   return out;
 }
 
-/** The trust files as the daemon would read them at start-up: loads, how many keys, what was skipped. */
-async function trustFacts(files: { allowedSigners: string; revokedKeys?: string }): Promise<TrustFacts> {
+/** The trust files as the daemon would read them at start-up: loads, how many keys can sign now, what was skipped. */
+async function trustFacts(files: { allowedSigners: string; revokedKeys?: string; threshold: number }): Promise<TrustFacts> {
   const describe = (err: unknown) => {
     const e = toAirlockError(err);
     return `${e.code}: ${e.message}`;
   };
-  const out: TrustFacts = await readAllowedSigners(files.allowedSigners).then(
-    (f) => ({ allowedSigners: files.allowedSigners, keys: f.signers.length, warnings: f.warnings }),
-    (err: unknown) => ({ allowedSigners: files.allowedSigners, warnings: [], problem: describe(err) }),
+  const base = { allowedSigners: files.allowedSigners, threshold: files.threshold };
+  const parsed = await readAllowedSigners(files.allowedSigners).then(
+    (f) => ({ ok: true as const, f }),
+    (err: unknown) => ({ ok: false as const, problem: describe(err) }),
   );
+  if (!parsed.ok) return { ...base, warnings: [], problem: parsed.problem };
+  const out: TrustFacts = { ...base, keys: parsed.f.signers.length, warnings: parsed.f.warnings };
+  let revoked: RevokedKeys | undefined;
   if (files.revokedKeys !== undefined) {
     const path = files.revokedKeys;
     out.revoked = await loadRevokedKeys(path).then(
-      (r) => ({ path, keys: r.blobs.length }),
+      (r) => {
+        revoked = r;
+        return { path, keys: r.blobs.length };
+      },
       (err: unknown) => ({ path, problem: describe(err) }),
     );
   }
+  out.summary = summarizeTrust(parsed.f.signers, revoked, new Date());
   return out;
+}
+
+/** The token file's kind and mode, never its contents. */
+async function tokenFacts(file: string): Promise<TokenFacts> {
+  try {
+    const st = await lstat(file);
+    return { path: file, exists: true, regular: st.isFile(), mode: st.mode & 0o7777 };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { path: file, exists: false };
+    return { path: file, exists: false, problem: code ?? (err as Error).message };
+  }
 }
 
 async function embeddedConfigFacts(cwd: string): Promise<ConfigFacts> {
@@ -155,7 +190,9 @@ async function embeddedConfigFacts(cwd: string): Promise<ConfigFacts> {
       source: describeConfig({ source: loaded.source, origin: 'embedded' }),
       runtime: c.runtime,
       store: c.store,
-      trust: { allowedSigners: c.trust.allowedSigners },
+      trust: c.trust,
+      tokenFile: c.api.tokenFile,
+      quickStart: true,
     };
   } catch (err) {
     return { source: 'the embedded quick-start config', runtime: { kind: 'none' }, configProblem: toAirlockError(err).message };
@@ -171,7 +208,7 @@ async function dockerFacts(runtime: Runtime, env: NodeJS.ProcessEnv): Promise<Do
 async function modelFacts(d: DeploymentInfo, rc: DeploySettings, runtime: Runtime | undefined): Promise<ModelFacts> {
   const user = parseContainerUser(rc.user);
   const tree = user ? await treeAccess(d.path, user) : { exists: true, unreadable: [], unreadableCount: 0 };
-  const modelPath = rc.modelPath ?? d.modelPath;
+  const modelPath = rc.modelPath ?? d.hints.modelPath;
   const img = d.imageArchives[0];
   let image: ImageFacts | undefined;
   if (img && runtime) {

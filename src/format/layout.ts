@@ -1,4 +1,4 @@
-// Where things live inside a bundle and beside it. README "Bundle format" documents the same names.
+// Where things live inside a bundle and beside it. docs/format.md documents the same names.
 
 export const MANIFEST_NAME = 'airlock.json';
 export const PAYLOAD_DIR = 'payload';

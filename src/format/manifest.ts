@@ -65,6 +65,22 @@ export interface Manifest {
   files: ManifestEntry[];
 }
 
+/**
+ * The manifest fields that tell a runtime how to serve the model. Picked once (runtimeHints) and carried whole
+ * from the manifest to the container: store record → deployment info → runtime target. A new hint is a
+ * manifest field (schema/manifest.schema.json, also under $defs/runtimeHints, and Manifest) plus its name here;
+ * the container spec (runtime/container-spec.ts) reads them.
+ */
+export const RUNTIME_HINT_KEYS = ['profiles', 'servedModelName', 'modelPath'] as const;
+
+export type RuntimeHints = Pick<Manifest, (typeof RUNTIME_HINT_KEYS)[number]>;
+
+export function runtimeHints(m: Manifest): RuntimeHints {
+  const hints: Partial<Record<keyof RuntimeHints, unknown>> = {};
+  for (const key of RUNTIME_HINT_KEYS) if (m[key] !== undefined) hints[key] = m[key];
+  return hints as RuntimeHints;
+}
+
 export function isSymlink(e: ManifestEntry): e is SymlinkEntry {
   return e.type === 'symlink';
 }

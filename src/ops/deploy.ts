@@ -41,6 +41,11 @@ export interface DeployHooks {
   onState?(state: DeployPhase, detail: StateDetail): void;
   /** Every health answer while waiting, for a live status view. */
   onHealth?(answer: HealthAnswer, detail: StateDetail): void;
+  /**
+   * Stop waiting for readiness (the daemon is shutting down): the deploy then ends ABORTED, leaving the container
+   * that was starting as it is (neither removed nor replaced by the previous one), since nothing says it is bad.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a deploy needs: the engine, the settings the container runs with, and the store's deployments. */
@@ -78,12 +83,8 @@ export function targetFor(d: DeploymentInfo): DeploymentTarget {
     bundleId: d.bundleId,
     manifestDigest: d.manifestDigest,
     path: d.path,
-    hints: {
-      kind: d.kind,
-      profiles: d.profiles,
-      ...(d.servedModelName !== undefined ? { servedModelName: d.servedModelName } : {}),
-      ...(d.modelPath !== undefined ? { modelPath: d.modelPath } : {}),
-    },
+    kind: d.kind,
+    hints: d.hints,
     image: { ref: image.ref, id: image.id, archivePath: image.path },
   };
 }
@@ -250,7 +251,15 @@ async function startAndWait(
     intervalMs: settings.pollIntervalMs,
     containerProblem: () => containerProblem(runtime, started),
     onHealth: (answer) => hooks.onHealth?.(answer, detail({ containerId: started })),
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
   });
+  if (result.outcome === 'abandoned') {
+    throw new AirlockError(
+      'ABORTED',
+      `stopped before ${target.name} (bundle ${target.bundleId}) became ready; its container ${started.slice(0, 12)} was left running: see airlock status, or run airlock deploy ${target.name}`,
+      { path: target.name },
+    );
+  }
   const health = result.health ? { health: result.health } : {};
   if (result.outcome === 'ready') {
     hooks.onState?.('ready', detail({ containerId: started, ...health }));

@@ -48,7 +48,11 @@ export interface InstallOptions {
   prestaged?: (manifestDigest: string) => Promise<Prestaged | undefined>;
   /** a split bundle's payload already unpacked and verified in the daemon's parts spool: linked, not read again */
   unpacked?: PrestagedPayload;
+  /** what a ROLLBACK refusal tells its reader to do instead (default: the CLI's --allow-downgrade) */
+  downgradeHint?: string;
 }
+
+export const CLI_DOWNGRADE_HINT = 'use --allow-downgrade to install it anyway';
 
 export interface InstallProgress {
   phase: 'signatures' | 'payload' | 'activating';
@@ -68,6 +72,8 @@ export interface InstallResult {
   path: string;
   trust: TrustReport;
   bytesVerified: number;
+  /** files (image archives included) hashed in this install (0 when already installed) */
+  filesVerified: number;
   durationMs: number;
   deployment: DeploymentInfo;
   /** of bytesVerified, those taken from copies verified while the bundle arrived (only with `prestaged`) */
@@ -94,7 +100,7 @@ export async function installBundle(input: string | BundleSource, opts: InstallO
       now,
       ...(opts.revokedKeys ? { revokedKeys: opts.revokedKeys } : {}),
     });
-    return await installTrusted(passGates(header, trust, now), trust, opts, emit);
+    return await installTrusted(passGates(header, trust, now), trust, { ...opts, now }, emit);
   } finally {
     await header.close();
   }
@@ -103,7 +109,7 @@ export async function installBundle(input: string | BundleSource, opts: InstallO
 async function installTrusted(
   bundle: OpenedBundle,
   trust: TrustReport,
-  opts: InstallOptions,
+  opts: InstallOptions & { now: Date },
   emit: (p: InstallProgress) => void,
 ): Promise<InstallResult> {
   const started = Date.now();
@@ -114,13 +120,14 @@ async function installTrusted(
   await assertStoreShape(store, false);
   const facts = factsOf(bundle);
   const committed = await readState(store);
-  const early = decide(committed, facts, opts.allowDowngrade ?? false);
+  const early = decide(committed, facts, opts);
   const done = (kept: Kept, extra: Partial<InstallResult> = {}): InstallResult => ({
     status: 'already-installed',
     ...facts,
     path: storePath(store, kept.record.dir),
     trust,
     bytesVerified: 0,
+    filesVerified: 0,
     durationMs: Date.now() - started,
     deployment: toDeploymentInfo(store, kept.record, kept.current),
     bytesWritten: 0,
@@ -140,7 +147,7 @@ async function installTrusted(
   try {
     await recoverStore(store);
     const state = await readState(store);
-    const again = decide(state, facts, opts.allowDowngrade ?? false);
+    const again = decide(state, facts, opts);
     if (again) return done(again);
     const prestaged = unpacked ? undefined : await opts.prestaged?.(bundle.digest);
     const out = await activateBundle(
@@ -149,6 +156,7 @@ async function installTrusted(
       bundle,
       {
         retention: opts.retention ?? DEFAULT_RETENTION,
+        now: opts.now,
         ...(opts.signal ? { signal: opts.signal } : {}),
         onActivating: () => emit({ phase: 'activating', bytesDone: totals.carriedBytes, bytesTotal: totals.carriedBytes }),
         ...(prestaged ? { onDisk: (sha: string) => prestaged.holds(sha) } : {}),
@@ -164,6 +172,7 @@ async function installTrusted(
         status: 'installed',
         bytesVerified: out.bytesVerified,
         ...(prestaged ? { bytesPrestaged: out.bytesPrestaged } : {}),
+        filesVerified: out.filesVerified,
         bytesWritten: out.bytesWritten,
         evicted: out.evicted,
         warnings: out.warnings,
@@ -185,9 +194,12 @@ interface Kept {
 }
 
 /** The kept record when the very same bundle is already installed; throws ROLLBACK / SEQUENCE_CONFLICT. */
-function decide(state: StoreState, facts: BundleFacts, allowDowngrade: boolean): Kept | undefined {
-  const d = decideInstall(state, facts, allowDowngrade);
-  if (d.action === 'reject') throw new AirlockError(d.failure.code, d.failure.message, { path: facts.name });
+function decide(state: StoreState, facts: BundleFacts, opts: InstallOptions): Kept | undefined {
+  const d = decideInstall(state, facts, opts.allowDowngrade ?? false);
+  if (d.action === 'reject') {
+    const hint = d.failure.code === 'ROLLBACK' ? `; ${opts.downgradeHint ?? CLI_DOWNGRADE_HINT}` : '';
+    throw new AirlockError(d.failure.code, d.failure.message + hint, { path: facts.name });
+  }
   if (d.action !== 'already-installed') return undefined;
   return { record: d.record, current: findModel(state, facts.name)?.deployments[0] === d.record };
 }

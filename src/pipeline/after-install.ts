@@ -17,6 +17,8 @@ export interface AfterInstallSteps {
   setState(rec: BundleRecord, state: BundleState): void;
   log: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
   now(): string;
+  /** aborted when the daemon stops: a deploy still waiting for readiness is abandoned, not awaited */
+  signal?: AbortSignal;
 }
 
 export async function runAfterInstall(rec: BundleRecord, s: AfterInstallSteps): Promise<void> {
@@ -42,7 +44,11 @@ async function deploy(rec: BundleRecord, deployer: Deployer, s: AfterInstallStep
       rec.deployment = d;
       s.changed(rec);
     };
-    const result = await deployer.deploy(rec.name!, { ...(rec.manifestDigest ? { expectDigest: rec.manifestDigest } : {}), onState });
+    const result = await deployer.deploy(rec.name!, {
+      ...(rec.manifestDigest ? { expectDigest: rec.manifestDigest } : {}),
+      onState,
+      ...(s.signal ? { signal: s.signal } : {}),
+    });
     state = { ...result.state, updatedAt: s.now() };
     // The deploy put the previous deployment back, in the runtime and in the store alike.
     if (result.fellBack) {

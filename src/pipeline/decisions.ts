@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { AuditInput } from './audit-events.js';
 import { capText, MAX_FAILURE_TEXT, MAX_REPORTED_FAILURES, type ErrorCode } from '../errors.js';
 import type { SignerReport, TrustReport } from '../trust/policy.js';
-import { TERMINAL_STATES, type BoundedTrustReport, type BundleRecord, type BundleState, type ProcessedEntry } from './types.js';
+import { TERMINAL_STATES, type BoundedTrustReport, type BundleRecord, type BundleState, type DuplicateOf, type ProcessedEntry } from './types.js';
 
 /** Hex digits of sha256(location) in a record id: 64 bits, so no drop name can be chosen to take another's id. */
 export const RECORD_ID_HEX = 16;
@@ -48,23 +48,46 @@ export function isUnchangedFinished(rec: BundleRecord | undefined, fingerprint: 
   return rec !== undefined && TERMINAL_STATES.has(rec.state) && rec.fingerprint === fingerprint;
 }
 
-export type ProcessingDecision = { kind: 'process' } | { kind: 'skip'; state: BundleState; note: string };
+export type ProcessingDecision =
+  { kind: 'process' } | { kind: 'duplicate'; of: Omit<DuplicateOf, 'bundleId'> } | { kind: 'rejected-before'; code?: ErrorCode; note: string };
 
 /**
- * Idempotence by manifest digest: a digest already installed is not installed again (wherever it was dropped);
- * a digest rejected before is skipped only if it is the same drop, unchanged. A changed drop is processed again,
- * so a corrupted copy replaced by a good one with the same manifest still installs.
+ * Idempotence by manifest digest: a digest already installed is not installed again (wherever it was dropped):
+ * the drop is a duplicate, its payload never read; a digest rejected before is skipped only if it is the same
+ * drop, unchanged. A changed drop is processed again, so a corrupted copy replaced by a good one with the same
+ * manifest still installs.
  */
-export function processingDecision(prior: ProcessedEntry | undefined, recordId: string, location: string, fingerprint: string): ProcessingDecision {
+export function processingDecision(prior: ProcessedEntry | undefined, location: string, fingerprint: string): ProcessingDecision {
   if (!prior) return { kind: 'process' };
-  if (prior.outcome === 'installed') {
-    const where = prior.recordId === recordId ? 'before' : `from ${prior.location}`;
-    return { kind: 'skip', state: 'installed', note: `already installed ${where} (same manifest digest)` };
-  }
+  if (prior.outcome === 'installed') return { kind: 'duplicate', of: { recordId: prior.recordId, location: prior.location, installedAt: prior.at } };
   if (prior.location === location && prior.fingerprint === fingerprint) {
-    return { kind: 'skip', state: 'rejected', note: 'already rejected (same manifest digest, unchanged)' };
+    return { kind: 'rejected-before', ...(prior.code ? { code: prior.code } : {}), note: 'already rejected (same manifest digest, unchanged)' };
   }
   return { kind: 'process' };
+}
+
+/** What a duplicate's card and `airlock status` say: which bundle it repeats, and that its own bytes were not read. */
+export function duplicateNote(of: DuplicateOf, location?: string): string {
+  const from = of.location === undefined ? '' : of.location === location ? ' from this location' : ` from ${of.location}`;
+  const when = of.installedAt === undefined ? '' : ` at ${of.installedAt}`;
+  const where = of.path === undefined ? '' : `; it is in the store at ${of.path}`;
+  return (
+    `duplicate of ${of.bundleId}, installed before${from}${when}${where}. Same signed manifest (signatures checked); ` +
+    "this copy's payload was not read and nothing of it is used"
+  );
+}
+
+/**
+ * Records kept before the `duplicate` state existed called a drop `installed` when the same manifest was already
+ * installed, though its payload was never read: shown as what they are.
+ */
+export function truthfulRecord(r: BundleRecord): BundleRecord {
+  const fromStore = r.state === 'installed' && r.install?.status === 'already-installed';
+  const fromMemory = r.state === 'installed' && r.install === undefined && r.note?.startsWith('already installed') === true;
+  if (!fromStore && !fromMemory) return r;
+  const { install, ...rest } = r;
+  const of: DuplicateOf = { bundleId: r.bundleId ?? 'unknown', ...(install ? { path: install.path } : {}) };
+  return { ...rest, state: 'duplicate', duplicateOf: of, note: duplicateNote(of) };
 }
 
 /** Bytes per second since `startedAt`, or undefined when too early to say. */
@@ -73,11 +96,12 @@ export function rateOf(bytesDone: number, startedAt: number, now: number): numbe
   return seconds >= 0.2 ? Math.round(bytesDone / seconds) : undefined;
 }
 
-const UNSUCCESSFUL: ReadonlySet<BundleState> = new Set(['rejected', 'failed']);
+// Outcomes that installed nothing: capped apart, so a flood of junk (or of copies) cannot push installs out.
+const UNSUCCESSFUL: ReadonlySet<BundleState> = new Set(['rejected', 'failed', 'duplicate']);
 
 /**
  * Keep every unfinished record and the newest `keep` finished ones, of which at most `keepUnsuccessful`
- * rejected or failed: junk drops cannot push out the history of what was installed.
+ * rejected, failed or duplicate: junk drops cannot push out the history of what was installed.
  */
 export function pruneRecords(records: BundleRecord[], keep: number, keepUnsuccessful = keep): BundleRecord[] {
   // Newest first; of two finished in the same millisecond, the one later in `records` (detected later).

@@ -13,6 +13,8 @@ export interface IdentifyRequest {
   trust: TrustFiles;
   threshold: number;
   maxManifestBytes: number;
+  /** the daemon's clock when it asked: expiry and key validity are judged at this time */
+  now: Date;
 }
 
 export async function identifyBundle(req: IdentifyRequest): Promise<BundleIdentity> {
@@ -20,7 +22,7 @@ export async function identifyBundle(req: IdentifyRequest): Promise<BundleIdenti
   try {
     // The trust files are read each time: an operator's edit (a revoked key) applies to the next bundle without a restart.
     const set = await loadTrust(req.trust);
-    const now = new Date();
+    const now = req.now;
     const trust = evaluateTrust(header, {
       allowedSigners: set.signers,
       ...(set.revoked ? { revokedKeys: set.revoked } : {}),

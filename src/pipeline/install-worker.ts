@@ -1,10 +1,11 @@
-// Worker-thread entry: runs the store's installBundle off the daemon's event loop and posts progress back.
+// Worker-thread entry: runs the install use case (src/ops/install.ts) for a bundle that streams (split parts, a
+// source of another kind) off the daemon's event loop, and posts progress back.
 import { parentPort, workerData } from 'node:worker_threads';
 import { toAirlockError } from '../errors.js';
 import { sourceFromRef } from '../bundle/sources.js';
 import { installBundle } from '../ops/install.js';
 import { loadTrust } from '../trust/load-trust.js';
-import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
+import { DAEMON_DOWNGRADE_HINT, type WorkerMessage, type WorkerRequest } from './worker-protocol.js';
 import { throttled } from './throttle-progress.js';
 
 async function run(req: WorkerRequest): Promise<void> {
@@ -24,12 +25,16 @@ async function run(req: WorkerRequest): Promise<void> {
       threshold: req.threshold,
       retention: req.retention,
       limits: { maxManifestBytes: req.maxManifestBytes },
-      now: new Date(),
+      downgradeHint: DAEMON_DOWNGRADE_HINT,
+      now: req.now,
       signal: controller.signal,
       onProgress: report,
     });
-    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } = result;
-    post({ type: 'result', result: { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, durationMs } });
+    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs } = result;
+    post({
+      type: 'result',
+      result: { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs },
+    });
   } catch (err) {
     const e = toAirlockError(err);
     post({

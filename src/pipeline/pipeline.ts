@@ -2,7 +2,7 @@
 // installs at a time (in a worker, through the Installer), then the Deployer starts it. State survives restarts.
 import type { SourceRef } from '../bundle/source.js';
 import { fsRef } from '../bundle/sources.js';
-import { AirlockError, toAirlockError } from '../errors.js';
+import { AirlockError, toAirlockError, type ErrorCode } from '../errors.js';
 import type { AuditInput } from './audit-events.js';
 import type { ArrivalEvent } from '../watcher/arrival-tracker.js';
 import type { Candidate } from '../watcher/candidates.js';
@@ -11,6 +11,7 @@ import {
   auditIdentity,
   boundedSigners,
   boundedTrust,
+  duplicateNote,
   isUnchangedFinished,
   outcomeForError,
   processingDecision,
@@ -18,11 +19,13 @@ import {
   pruneRecords,
   rateOf,
   recordIdFor,
+  truthfulRecord,
 } from './decisions.js';
 import type { Deployer, DeploymentStore, InstallOutcome, Installer } from './ports.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { StallGuard } from './stall-guard.js';
 import { readStateFile, StateWriter, STATE_SCHEMA_VERSION, type DaemonStateDocument } from './state-file.js';
-import { TERMINAL_STATES, type BundleRecord, type BundleState, type ProcessedEntry } from './types.js';
+import { TERMINAL_STATES, type BundleRecord, type BundleState, type DuplicateOf, type ProcessedEntry } from './types.js';
 
 export interface PipelineLogger {
   info(obj: object, msg?: string): void;
@@ -34,8 +37,21 @@ export interface PipelineHooks {
   audit(e: AuditInput): void;
   /** a record changed (state or progress): for SSE */
   changed(rec: BundleRecord): void;
-  /** a verification finished: for metrics */
-  finished?(outcome: 'installed' | 'rejected' | 'failed' | 'skipped', info: { seconds?: number; bytesVerified?: number }): void;
+  /** a bundle reached a finished state: for metrics */
+  finished?(f: FinishedBundle): void;
+}
+
+/** What the metrics learn of each finished bundle. */
+export interface FinishedBundle {
+  outcome: 'installed' | 'rejected' | 'failed' | 'duplicate';
+  /** rejected or failed: the error code */
+  code?: ErrorCode;
+  /** the model (manifest name) once known */
+  name?: string;
+  /** from the start of verification to the outcome; absent when the bundle was not verified again (rejected before) */
+  seconds?: number;
+  bytesVerified?: number;
+  filesVerified?: number;
 }
 
 export interface PipelineOptions {
@@ -57,7 +73,7 @@ export interface PipelineOptions {
   stopGraceMs?: number;
   /** the state file cannot be written (repeatedly, or a write hangs): the daemon must exit */
   onFatal?: (err: unknown) => void;
-  clock?: () => Date;
+  clock?: Clock;
   /** how often verification progress is published, at most */
   progressIntervalMs?: number;
 }
@@ -77,11 +93,13 @@ export class Pipeline {
   private current: { id: string; controller: AbortController; guard: StallGuard; reason?: 'changed' | 'stopping' } | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
+  /** aborted by stop(): what runs after an install (a deploy waiting for readiness) is abandoned, not awaited */
+  private readonly shutdown = new AbortController();
   private readonly writer: StateWriter;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
 
   constructor(private readonly o: PipelineOptions) {
-    this.clock = o.clock ?? (() => new Date());
+    this.clock = o.clock ?? systemClock;
     this.writer = new StateWriter(o.stateFile, () => this.document(), {
       onError: (err) => o.log.error({ err }, 'cannot write the daemon state; trying again'),
       onFatal: o.onFatal ?? ((err) => o.log.error({ err }, 'cannot write the daemon state')),
@@ -98,7 +116,7 @@ export class Pipeline {
       if (!TERMINAL_STATES.has(r.state)) continue;
       const id = this.idFor(r.location);
       if (id !== r.id) renamed.set(r.id, id);
-      this.byId.set(id, { ...r, id });
+      this.byId.set(id, truthfulRecord({ ...r, id }));
     }
     this.processed = Object.fromEntries(
       Object.entries(doc.processed).map(([d, e]) => [d, { ...e, recordId: renamed.get(e.recordId) ?? e.recordId }]),
@@ -180,7 +198,7 @@ export class Pipeline {
       failureCount: err.failureCount,
       ...auditIdentity(rec),
     });
-    this.o.hooks.finished?.('rejected', {});
+    this.o.hooks.finished?.({ outcome: 'rejected', code: err.code as ErrorCode });
     this.update(rec, 'rejected');
   }
 
@@ -188,8 +206,12 @@ export class Pipeline {
   retry(id: string): BundleRecord {
     const rec = this.byId.get(id);
     if (!rec) throw new AirlockError('NOT_FOUND', `no bundle ${id}`, { path: id });
-    if (!TERMINAL_STATES.has(rec.state))
-      throw new AirlockError('CONFLICT', `bundle ${id} is ${rec.state}; only a finished bundle can be retried`, { path: id });
+    if (!RETRYABLE.has(rec.state))
+      throw new AirlockError(
+        'CONFLICT',
+        `bundle ${id} is ${rec.state}; only a rejected, failed or duplicate bundle can be retried${TERMINAL_STATES.has(rec.state) ? ' (this one is installed)' : ''}`,
+        { path: id },
+      );
     this.o.hooks.audit({ event: 'retry', actor: 'api', ...auditIdentity(rec) });
     this.enqueue(rec, true);
     return rec;
@@ -201,6 +223,7 @@ export class Pipeline {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.shutdown.abort();
     if (this.current) {
       this.current.reason = 'stopping';
       this.current.controller.abort();
@@ -224,7 +247,7 @@ export class Pipeline {
     const rec: BundleRecord = {
       id,
       location: c.location,
-      source: fsRef(c.location, c.root),
+      source: c.source ?? fsRef(c.location, c.root),
       form: c.form,
       media: c.media,
       state: 'arriving',
@@ -298,6 +321,7 @@ export class Pipeline {
     delete rec.error;
     delete rec.note;
     delete rec.signerCount;
+    delete rec.duplicateOf;
     rec.verification = { bytesDone: 0, bytesTotal: 0, startedAt: new Date(started).toISOString() };
     this.update(rec, 'verifying');
     try {
@@ -319,12 +343,17 @@ export class Pipeline {
         });
       const decision = force
         ? ({ kind: 'process' } as const)
-        : processingDecision(this.processed[identity.manifestDigest], rec.id, rec.location, rec.fingerprint ?? '');
-      if (decision.kind === 'skip') {
+        : processingDecision(this.processed[identity.manifestDigest], rec.location, rec.fingerprint ?? '');
+      if (decision.kind === 'duplicate') {
+        this.settleDuplicate(rec, { bundleId: identity.bundleId ?? 'unknown', ...decision.of }, started);
+        return;
+      }
+      if (decision.kind === 'rejected-before') {
         rec.note = decision.note;
-        this.o.hooks.audit({ event: 'duplicate', message: decision.note, ...auditIdentity(rec) });
-        this.o.hooks.finished?.('skipped', {});
-        this.update(rec, decision.state);
+        if (decision.code) rec.error = { code: decision.code, message: decision.note, failures: [] };
+        this.o.hooks.audit({ event: 'rejected', message: decision.note, ...(decision.code ? { code: decision.code } : {}), ...auditIdentity(rec) });
+        this.o.hooks.finished?.({ outcome: 'rejected', ...(decision.code ? { code: decision.code } : {}), ...nameOf(rec) });
+        this.update(rec, 'rejected');
         return;
       }
       this.update(rec, 'verifying');
@@ -369,6 +398,8 @@ export class Pipeline {
     delete rec.signerCount;
     rec.signers = rec.trust.signers;
     if (rec.trust.signerCount !== undefined) rec.signerCount = rec.trust.signerCount;
+    // The store already holds this very manifest: nothing was read past the signatures, nothing installed.
+    if (result.status === 'already-installed') return this.settleDuplicate(rec, { bundleId: result.bundleId, path: result.path }, started);
     rec.install = {
       status: result.status,
       path: result.path,
@@ -388,13 +419,29 @@ export class Pipeline {
       .filter((s) => s.status === 'trusted')
       .map((s) => ({ principals: s.principals, status: s.status, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}) }));
     this.o.hooks.audit({ event: 'accepted', signers, ...auditIdentity(rec) });
-    this.o.hooks.audit({
-      event: 'installed',
-      message: result.status === 'already-installed' ? 'already in the store' : `installed at ${result.path}`,
-      ...auditIdentity(rec),
+    this.o.hooks.audit({ event: 'installed', message: `installed at ${result.path}`, ...auditIdentity(rec) });
+    this.o.hooks.finished?.({
+      outcome: 'installed',
+      ...nameOf(rec),
+      seconds: durationMs / 1000,
+      bytesVerified: result.bytesVerified,
+      filesVerified: result.filesVerified,
     });
-    this.o.hooks.finished?.('installed', { seconds: durationMs / 1000, bytesVerified: result.bytesVerified });
     this.update(rec, 'installed');
+  }
+
+  /** The drop repeats an installed bundle: said so, with which one, and never as if it had been verified. */
+  private settleDuplicate(rec: BundleRecord, of: DuplicateOf, started: number): void {
+    delete rec.install;
+    rec.duplicateOf = of;
+    rec.note = duplicateNote(of, rec.location);
+    rec.verification = { ...rec.verification, bytesDone: 0, durationMs: Date.now() - started };
+    const signers = (rec.signers ?? [])
+      .filter((s) => s.status === 'trusted')
+      .map((s) => ({ principals: s.principals, status: s.status, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}) }));
+    this.o.hooks.audit({ event: 'duplicate', message: rec.note, ...(signers.length ? { signers } : {}), ...auditIdentity(rec) });
+    this.o.hooks.finished?.({ outcome: 'duplicate', ...nameOf(rec) });
+    this.update(rec, 'duplicate');
   }
 
   private settleError(rec: BundleRecord, err: unknown, started: number): void {
@@ -417,6 +464,7 @@ export class Pipeline {
     if (outcome === 'rejected' && rec.manifestDigest) {
       this.processed[rec.manifestDigest] = {
         outcome: 'rejected',
+        code: e.code,
         recordId: rec.id,
         location: rec.location,
         fingerprint: rec.fingerprint ?? '',
@@ -432,7 +480,7 @@ export class Pipeline {
       failureCount: e.failureCount,
       ...auditIdentity(rec),
     });
-    this.o.hooks.finished?.(outcome, { seconds: (Date.now() - started) / 1000 });
+    this.o.hooks.finished?.({ outcome, code: e.code, ...nameOf(rec), seconds: (Date.now() - started) / 1000 });
     this.update(rec, outcome);
   }
 
@@ -445,6 +493,7 @@ export class Pipeline {
       setState: (r, state) => this.update(r, state),
       log: this.o.log,
       now: () => this.clock().toISOString(),
+      signal: this.shutdown.signal,
       ...(this.o.deployer ? { deployer: this.o.deployer } : {}),
     };
     await runAfterInstall(rec, steps);
@@ -467,6 +516,13 @@ export class Pipeline {
   private document(): DaemonStateDocument {
     return { schema: STATE_SCHEMA_VERSION, records: this.records(), processed: this.processed };
   }
+}
+
+/** Finished bundles that may be verified again on request: installed ones are refused (nothing to retry). */
+const RETRYABLE: ReadonlySet<BundleState> = new Set(['rejected', 'failed', 'duplicate']);
+
+function nameOf(rec: BundleRecord): { name?: string } {
+  return rec.name === undefined ? {} : { name: rec.name };
 }
 
 /** Where a record's bundle is read from; records from before sources were kept are drops on disk. */

@@ -1,5 +1,5 @@
-// The narrow interfaces the pipeline drives. Production implementations wrap src/store (in a worker thread)
-// and the container runtime; tests pass doubles.
+// The narrow interfaces the pipeline drives. Production implementations wrap the use cases of src/ops/ (install
+// off the event loop, deploy over the container runtime) and the store's deployments; tests pass doubles.
 import type { DeploymentInfo, ModelDeployments } from './deployment-types.js';
 import type { DeployState } from './types.js';
 import type { SourceRef } from '../bundle/source.js';
@@ -35,7 +35,18 @@ export interface InstallCallOptions {
 /** What the worker sends back of the store's InstallResult (the plain-data part). */
 export type InstallOutcome = Pick<
   InstallResult,
-  'status' | 'bundleId' | 'name' | 'channel' | 'sequence' | 'manifestDigest' | 'path' | 'trust' | 'bytesVerified' | 'bytesPrestaged' | 'durationMs'
+  | 'status'
+  | 'bundleId'
+  | 'name'
+  | 'channel'
+  | 'sequence'
+  | 'manifestDigest'
+  | 'path'
+  | 'trust'
+  | 'bytesVerified'
+  | 'bytesPrestaged'
+  | 'filesVerified'
+  | 'durationMs'
 >;
 
 /** Verifies and installs bundles. Throws AirlockError (with failures) when a bundle is rejected. */
@@ -58,7 +69,7 @@ export interface DeployResult {
 /** Starts installed models (src/ops/deploy.ts over the runtime). Absent when config.runtime.kind is 'none'. */
 export interface Deployer {
   /** Start the store's current deployment of `name`; `expectDigest`: it must be that bundle (NO_SUCH_DEPLOYMENT). */
-  deploy(name: string, opts?: { expectDigest?: string; onState?: (s: DeployState) => void }): Promise<DeployResult>;
+  deploy(name: string, opts?: { expectDigest?: string; onState?: (s: DeployState) => void; signal?: AbortSignal }): Promise<DeployResult>;
   close?(): Promise<void>;
 }
 

@@ -6,12 +6,26 @@ import type { ArrivalProgress } from '../watcher/arrival.js';
 import type { BundleForm } from '../watcher/candidates.js';
 
 /**
- * arriving → queued → verifying → installed → deploying → ready, or rejected / failed.
+ * arriving → queued → verifying → installed → deploying → ready, or rejected / failed / duplicate.
  * `queued` is a complete bundle waiting for its turn: one bundle verifies at a time.
+ * `duplicate`: signatures checked, but its manifest is that of a bundle already installed, so its payload was
+ * never read and nothing of it is used. Its bytes may differ from what is installed: it is not "verified".
  */
-export type BundleState = 'arriving' | 'queued' | 'verifying' | 'installed' | 'deploying' | 'ready' | 'rejected' | 'failed';
+export type BundleState = 'arriving' | 'queued' | 'verifying' | 'installed' | 'deploying' | 'ready' | 'rejected' | 'failed' | 'duplicate';
 
-export const TERMINAL_STATES: ReadonlySet<BundleState> = new Set(['installed', 'ready', 'rejected', 'failed']);
+export const TERMINAL_STATES: ReadonlySet<BundleState> = new Set(['installed', 'ready', 'rejected', 'failed', 'duplicate']);
+
+/** The installed bundle a `duplicate` drop repeats (same manifest digest), as far as the daemon knows it. */
+export interface DuplicateOf {
+  bundleId: string;
+  /** the record (and drop) this daemon installed it from, when it remembers one */
+  recordId?: string;
+  location?: string;
+  /** when that install happened */
+  installedAt?: string;
+  /** the deployment directory in the store, when the store was asked */
+  path?: string;
+}
 
 export interface VerificationProgress {
   phase?: 'signatures' | 'payload' | 'activating';
@@ -74,6 +88,8 @@ export interface BundleRecord {
   error?: BundleError;
   install?: { status: 'installed' | 'already-installed'; path: string; bytesVerified: number; bytesPrestaged?: number; durationMs: number };
   deployment?: DeployState;
+  /** state duplicate: the installed bundle with the same manifest digest */
+  duplicateOf?: DuplicateOf;
   /** why nothing was done, e.g. the same manifest digest was installed from elsewhere */
   note?: string;
   /** removed from its drop folder after install (removeAfterInstall) */
@@ -87,6 +103,8 @@ export interface BundleRecord {
 /** Outcome remembered per manifest digest, for idempotence across restarts. */
 export interface ProcessedEntry {
   outcome: 'installed' | 'rejected';
+  /** outcome rejected: the code it was rejected with (absent in entries written before it was kept) */
+  code?: ErrorCode;
   recordId: string;
   location: string;
   fingerprint: string;

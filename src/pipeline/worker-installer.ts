@@ -2,8 +2,8 @@
 // before the signatures are judged is work on untrusted input and never runs on the event loop. `install`
 // hashes a multi-GB bundle without blocking the event loop the API answers on: directory and single-tar
 // bundles are hashed by installBundle's own pool of hash workers, so they install in-process (one set of
-// workers, less memory); split parts are parsed and hashed as one stream, in a worker thread of their own.
-// Every read is confined below the watched root the drop lies in.
+// workers, less memory); split parts, and sources of any kind but fs, are parsed and hashed as one stream, in a
+// worker thread of their own. Every read of a drop is confined below the watched root it lies in.
 import { Worker } from 'node:worker_threads';
 import { isInside, locateBundle } from '../bundle/locate.js';
 import type { PrestagedPayload } from '../bundle/prestaged.js';
@@ -14,11 +14,12 @@ import { prestagedFor } from '../spool/prestaged.js';
 import { removeSpool } from '../spool/spool.js';
 import { AirlockError, ERROR_TABLE, type ErrorCode } from '../errors.js';
 import { loadTrust, type TrustFiles, type TrustSet } from '../trust/load-trust.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { RequestWorker } from '../util/request-worker.js';
 import { identifyBundle, type IdentifyRequest } from './identify.js';
 import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from './ports.js';
 import { throttled } from './throttle-progress.js';
-import type { WorkerMessage, WorkerRequest } from './worker-protocol.js';
+import { DAEMON_DOWNGRADE_HINT, type WorkerMessage, type WorkerRequest } from './worker-protocol.js';
 
 export interface WorkerInstallerOptions {
   store: string;
@@ -37,6 +38,8 @@ export interface WorkerInstallerOptions {
   spoolRoot?: string;
   /** a split bundle's payload the daemon verified already (its parts spool), to link instead of read */
   unpackedFor?: (source: SourceRef) => Promise<PrestagedPayload | undefined>;
+  /** the daemon's clock (default: the system's) */
+  clock?: Clock;
 }
 
 const INSTALL_WORKER_URL = new URL('./install-worker.js', import.meta.url);
@@ -59,7 +62,13 @@ export class WorkerInstaller implements Installer {
   constructor(private readonly o: WorkerInstallerOptions) {}
 
   async identify(source: SourceRef): Promise<BundleIdentity> {
-    const request = { source: this.confined(source), trust: this.o.trust, threshold: this.o.threshold, maxManifestBytes: this.o.maxManifestBytes };
+    const request = {
+      source: this.confined(source),
+      trust: this.o.trust,
+      threshold: this.o.threshold,
+      maxManifestBytes: this.o.maxManifestBytes,
+      now: this.now(),
+    };
     // A bundle the parts spool verified already (its signatures held before its payload was unpacked) is read here.
     const identity = (await this.o.unpackedFor?.(request.source)) ? await identifyBundle(request) : await this.identifier.request(request);
     if (identity.trustWarnings?.length) this.o.onTrustWarnings?.(identity.trustWarnings);
@@ -102,7 +111,8 @@ export class WorkerInstaller implements Installer {
       threshold: this.o.threshold,
       retention: this.o.retention,
       limits: { maxManifestBytes: this.o.maxManifestBytes },
-      now: new Date(),
+      downgradeHint: DAEMON_DOWNGRADE_HINT,
+      now: this.now(),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(onProgress ? { onProgress } : {}),
       ...(spoolRoot ? { prestaged: (digest: string) => prestagedFor(spoolRoot, source.location, digest) } : {}),
@@ -110,7 +120,8 @@ export class WorkerInstaller implements Installer {
     });
     // The copies are store content now (or were not needed): the drop's spool has served.
     if (spoolRoot) await removeSpool(spoolRoot, source.location).catch(() => undefined);
-    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, bytesPrestaged, durationMs } = result;
+    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, bytesPrestaged, durationMs } =
+      result;
     return {
       status,
       bundleId,
@@ -121,6 +132,7 @@ export class WorkerInstaller implements Installer {
       path,
       trust,
       bytesVerified,
+      filesVerified,
       ...(bytesPrestaged === undefined ? {} : { bytesPrestaged }),
       durationMs,
     };
@@ -134,6 +146,7 @@ export class WorkerInstaller implements Installer {
       threshold: this.o.threshold,
       retention: this.o.retention,
       maxManifestBytes: this.o.maxManifestBytes,
+      now: this.now(),
     };
     const worker = new Worker(INSTALL_WORKER_URL, { workerData: request });
     this.workers.add(worker);
@@ -164,6 +177,10 @@ export class WorkerInstaller implements Installer {
         settle(() => reject(new AirlockError('INTERNAL', `install worker exited (${code}) before answering`)));
       });
     });
+  }
+
+  private now(): Date {
+    return (this.o.clock ?? systemClock)();
   }
 
   async close(): Promise<void> {

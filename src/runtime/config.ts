@@ -1,7 +1,9 @@
 // The runtime configuration (the daemon config's `runtime` key): a union by kind, defaults, validation.
-// The container settings are the deploy policy's, the same for every runtime; a new runtime adds its branch.
+// The container settings are the deploy policy's, the same for every engine: an engine kind (engines.ts) takes
+// them all, and `none` takes none.
 import { AirlockError } from '../errors.js';
 import { schemaProblems } from '../util/schemas.js';
+import type { EngineKind } from './engines.js';
 import type { GpuRequest, RestartPolicyName } from './runtime.js';
 
 export type { GpuRequest, RestartPolicyName } from './runtime.js';
@@ -22,8 +24,9 @@ export interface DeploySettings {
   env: Record<string, string>;
 }
 
-export type RuntimeConfig = { kind: 'none' } | DockerRuntimeConfig;
-export type DockerRuntimeConfig = { kind: 'docker' } & DeploySettings;
+export type RuntimeConfig = { kind: 'none' } | EngineRuntimeConfig;
+/** A runtime that starts containers: its engine and the deploy settings. */
+export type EngineRuntimeConfig = { kind: EngineKind } & DeploySettings;
 
 export const defaultDeploySettings: Readonly<DeploySettings> = Object.freeze({
   gpus: 'all',
@@ -40,7 +43,7 @@ export const defaultDeploySettings: Readonly<DeploySettings> = Object.freeze({
   env: {},
 });
 
-export const defaultRuntimeConfig: Readonly<DockerRuntimeConfig> = Object.freeze({ kind: 'docker', ...defaultDeploySettings });
+export const defaultRuntimeConfig: Readonly<EngineRuntimeConfig> = Object.freeze({ kind: 'docker', ...defaultDeploySettings });
 
 /**
  * Credentials NIM reads to download models. The guide: "In the air-gapped phase, do not set NGC_API_KEY or HF_TOKEN".
@@ -102,14 +105,15 @@ export function resolveRuntimeConfig(raw: unknown, origin = 'runtime'): RuntimeC
     );
   }
   if ((raw as { kind?: unknown }).kind === 'none') return { kind: 'none' };
-  const given = raw as Partial<DockerRuntimeConfig>;
+  // The schema admitted the kind: it is an engine's.
+  const given = raw as Partial<EngineRuntimeConfig> & { kind: EngineKind };
   const reserved = Object.keys(given.env ?? {}).find((name) => RESERVED_ENV_NAMES.includes(name));
   if (reserved !== undefined) {
     throw new AirlockError('CONFIG_INVALID', `${origin}/env/${reserved} is set by airlock from the deployment; use the runtime keys instead`, {
       path: `${origin}/env/${reserved}`,
     });
   }
-  return { ...defaultRuntimeConfig, ...given, kind: 'docker', env: { ...(given.env ?? {}) } };
+  return { ...defaultDeploySettings, ...given, env: { ...(given.env ?? {}) } };
 }
 
 /** The container settings a config implies; the defaults for kind none (nothing runs, but doctor still checks trees). */

@@ -83,7 +83,7 @@ export function modelLabels(target: Pick<DeploymentTarget, 'name' | 'bundleId' |
 function modelPlacement(target: DeploymentTarget, config: DeploySettings, inputs: SpecInputs): { mount: MountSpec; env: string[] } {
   const modelPath = config.modelPath ?? target.hints.modelPath;
   const remote = modelPath !== undefined && isRemoteModelPath(modelPath);
-  if (target.hints.kind === 'nim-cache') {
+  if (target.kind === 'nim-cache') {
     // Read-only: the deployment is immutable store content (a writable mount would let NIM change hashed files).
     // NIM serves a pre-populated cache without writing to it (the NIM Operator offers readOnly cache mounts).
     const mount: MountSpec = { source: target.path, target: CACHE_MOUNT, readOnly: true };
@@ -103,7 +103,7 @@ function modelPlacement(target: DeploymentTarget, config: DeploySettings, inputs
   if (remote) {
     throw new AirlockError(
       'REMOTE_MODEL_PATH',
-      `modelPath ${modelPath} is remote, but a ${target.hints.kind} deployment has no NIM cache to hold ${RUNTIME_MANIFEST}; NIM would need the network`,
+      `modelPath ${modelPath} is remote, but a ${target.kind} deployment has no NIM cache to hold ${RUNTIME_MANIFEST}; NIM would need the network`,
       { path: 'modelPath' },
     );
   }

@@ -59,10 +59,12 @@ export interface WaitOptions {
   /** Asked before every poll: a reason when the container has stopped or is restarting (fail fast), else undefined. */
   containerProblem: () => Promise<string | undefined>;
   onHealth?: (answer: HealthAnswer) => void;
+  /** stop waiting (the daemon is shutting down): the outcome is then `abandoned` */
+  signal?: AbortSignal;
 }
 
 export interface WaitResult {
-  outcome: 'ready' | 'timeout' | 'crashed';
+  outcome: 'ready' | 'timeout' | 'crashed' | 'abandoned';
   health?: HealthAnswer;
   message: string;
 }
@@ -74,7 +76,9 @@ export async function waitUntilReady(opts: WaitOptions): Promise<WaitResult> {
   let last: HealthAnswer | undefined;
   let everLive = false;
   let liveFailures = 0;
+  const abandoned = (): WaitResult => ({ outcome: 'abandoned', ...(last ? { health: last } : {}), message: 'stopped waiting for readiness' });
   for (;;) {
+    if (opts.signal?.aborted) return abandoned();
     const problem = await opts.containerProblem();
     if (problem !== undefined) return { outcome: 'crashed', ...(last ? { health: last } : {}), message: problem };
     last = await probe(opts.host, opts.port, READY_PATH, requestTimeout);
@@ -92,7 +96,8 @@ export async function waitUntilReady(opts: WaitOptions): Promise<WaitResult> {
     if (remaining <= 0) {
       return { outcome: 'timeout', health: last, message: `not ready within ${opts.timeoutMs} ms (last: ${describeAnswer(last)})` };
     }
-    await sleep(Math.min(opts.intervalMs, remaining));
+    const slept = await sleep(Math.min(opts.intervalMs, remaining), true, opts.signal ? { signal: opts.signal } : {}).catch(() => false);
+    if (!slept) return abandoned();
   }
 }
 

@@ -3,17 +3,9 @@
 // current pointer goes) lives in src/ops/deploy.ts, written once for every runtime. Docker is one adapter
 // (runtime/docker/); a Podman or Kubernetes adapter implements this interface and nothing else.
 import type { ErrorCode } from '../errors.js';
-import type { DeployableKind, Profile } from '../format/manifest.js';
+import type { DeployableKind, RuntimeHints } from '../format/manifest.js';
 
-/** What a manifest tells the runtime about serving its model, carried as one object from manifest to container. */
-export interface RuntimeHints {
-  kind: DeployableKind;
-  profiles: Profile[];
-  /** default NIM_SERVED_MODEL_NAME */
-  servedModelName?: string;
-  /** a model-free NIM's NIM_MODEL_PATH (a remote URI such as ngc://…) */
-  modelPath?: string;
-}
+export type { RuntimeHints } from '../format/manifest.js';
 
 /** An installed deployment, as the runtime needs it. */
 export interface DeploymentTarget {
@@ -24,6 +16,9 @@ export interface DeploymentTarget {
   manifestDigest: string;
   /** Absolute path of the deployment directory (immutable store content). */
   path: string;
+  /** what the tree is: it decides where the container mounts it */
+  kind: DeployableKind;
+  /** the manifest's hints (profiles, served name, model path), as the store recorded them */
   hints: RuntimeHints;
   image: ImageSpec;
 }

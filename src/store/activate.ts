@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { WalkSink } from '../format/payload.js';
 import { AirlockError, toAirlockError, type FailureList } from '../errors.js';
-import { manifestTotals, type Manifest } from '../format/manifest.js';
+import { manifestTotals, runtimeHints, type Manifest } from '../format/manifest.js';
 import { adoptBlob, blobPath, fsyncBlobDirs } from './content.js';
 import { switchCurrent } from './deployments.js';
 import { fsyncDir, makeDir, pathExists, removeTree } from './durable.js';
@@ -25,6 +25,7 @@ export interface LockedOutcome {
   bytesVerified: number;
   /** of bytesVerified, those the fill took from copies verified earlier */
   bytesPrestaged: number;
+  filesVerified: number;
   bytesWritten: number;
   evicted: string[];
   warnings: string[];
@@ -39,6 +40,8 @@ export interface ActivationInput {
 
 export interface ActivationOptions {
   retention: number;
+  /** the install's time: recorded as installedAt and as the state's update time */
+  now: Date;
   signal?: AbortSignal;
   onActivating?: () => void;
   /** content already copied into the store's file system (verified while arriving): linking it in needs no new blocks */
@@ -50,6 +53,8 @@ export interface FillResult {
   failures: FailureList;
   bytesVerified: number;
   bytesPrestaged?: number;
+  /** files (image archives included) whose bytes were hashed and matched */
+  filesVerified: number;
 }
 
 /**
@@ -123,17 +128,15 @@ export async function activateBundle(
       manifestDigest: bundle.digest,
       kind: m.kind,
       dir: rel,
-      installedAt: new Date().toISOString(),
-      profiles: m.profiles,
+      installedAt: opts.now.toISOString(),
+      hints: runtimeHints(m),
       images: m.images.map((i) => ({ ref: i.ref, id: i.id, sha256: i.sha256, size: i.size })),
-      ...(m.servedModelName !== undefined ? { servedModelName: m.servedModelName } : {}),
-      ...(m.modelPath !== undefined ? { modelPath: m.modelPath } : {}),
       files: tree.files,
       symlinks: tree.symlinks,
       bytes: totals.payloadBytes,
       linkMode: tree.fallbackCopies > 0 ? 'copy' : 'hardlink',
     };
-    const { state: next, evicted } = applyInstall(state, record, opts.retention, new Date());
+    const { state: next, evicted } = applyInstall(state, record, opts.retention, opts.now);
     opts.signal?.throwIfAborted();
     const warnings = await commit(store, next);
     undo.length = 0;
@@ -153,6 +156,7 @@ export async function activateBundle(
       record,
       bytesVerified: walk.bytesVerified,
       bytesPrestaged: walk.bytesPrestaged ?? 0,
+      filesVerified: walk.filesVerified,
       bytesWritten,
       evicted: evicted.map((e) => e.bundleId),
       warnings,

@@ -1,7 +1,7 @@
 // What is installed, per model, and the operator's rollback to a kept version.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { BundleKind, Profile } from '../format/manifest.js';
+import type { BundleKind, RuntimeHints } from '../format/manifest.js';
 import { blobPath } from './content.js';
 import { replaceSymlink } from './durable.js';
 import { currentLinkRelPath, currentLinkTarget, STATE_FILE, storePath } from './layout.js';
@@ -35,9 +35,8 @@ export interface DeploymentInfo {
   installedAt: string;
   imageRefs: string[];
   imageArchives: ImageArchive[];
-  profiles: Profile[];
-  servedModelName?: string;
-  modelPath?: string;
+  /** what the manifest tells the runtime: profiles, served name, model path */
+  hints: RuntimeHints;
   current: boolean;
   files: number;
   symlinks: number;
@@ -65,9 +64,7 @@ export function toDeploymentInfo(store: string, d: DeploymentRecord, current: bo
     installedAt: d.installedAt,
     imageRefs: d.images.map((i) => i.ref),
     imageArchives: d.images.map((i) => ({ ref: i.ref, id: i.id, path: blobPath(store, i.sha256), sha256: i.sha256, size: i.size })),
-    profiles: d.profiles,
-    ...(d.servedModelName !== undefined ? { servedModelName: d.servedModelName } : {}),
-    ...(d.modelPath !== undefined ? { modelPath: d.modelPath } : {}),
+    hints: d.hints,
     current,
     files: d.files,
     symlinks: d.symlinks,
@@ -113,14 +110,14 @@ export function deploymentLister(store: string): () => Promise<ModelDeployments[
 }
 
 /** Make a kept deployment of `name` current again (`to`: bundle id or manifest digest; default: the previous one). */
-export async function rollback(store: string, name: string, to?: string): Promise<DeploymentInfo> {
+export async function rollback(store: string, name: string, to?: string, now: Date = new Date()): Promise<DeploymentInfo> {
   const abs = path.resolve(store);
   await assertStoreShape(abs, true);
   const lock = await acquireStoreLock(abs);
   try {
     await recoverStore(abs);
     const state = await readState(abs);
-    const { state: next, target } = applyRollback(state, name, to, new Date());
+    const { state: next, target } = applyRollback(state, name, to, now);
     if (target !== state.models.find((m) => m.name === name)?.deployments[0]) {
       await writeState(abs, next);
       await switchCurrent(abs, name, target.bundleId);

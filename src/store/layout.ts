@@ -1,5 +1,5 @@
 // Where everything lives inside a store. Pure: names only, no file system access.
-// README "Store layout" documents the same tree.
+// docs/guide-operator.md ("The store") documents the same tree.
 import path from 'node:path';
 
 export const STATE_FILE = 'state.json';
@@ -9,7 +9,9 @@ export const DEPLOYMENTS_DIR = 'deployments';
 export const MODELS_DIR = 'models';
 export const STAGING_DIR = 'staging';
 export const CURRENT_LINK = 'current';
-export const STATE_SCHEMA_VERSION = 'airlock.store-state/v1';
+export const STATE_SCHEMA_VERSION = 'airlock.store-state/v2';
+/** Read and upgraded (store/state.ts upgradeState); never written. */
+export const STATE_SCHEMA_V1 = 'airlock.store-state/v1';
 
 /** Top-level names a store may hold; `daemon` belongs to the daemon, dot-files are airlock's temporaries. */
 export const KNOWN_TOP_LEVEL = new Set([STATE_FILE, LOCK_FILE, CONTENT_DIR, DEPLOYMENTS_DIR, MODELS_DIR, STAGING_DIR, 'daemon', 'lost+found']);

@@ -7,7 +7,7 @@ import { parseJsonDocument } from '../util/json-document.js';
 import { schemaProblems } from '../util/schemas.js';
 import { writeFileAtomic } from './durable.js';
 import { STATE_FILE } from './layout.js';
-import { emptyState, stateProblems, type StoreState } from './state.js';
+import { emptyState, stateProblems, upgradeState, type StoreState } from './state.js';
 
 const MAX_STATE_BYTES = 64 * 1024 * 1024;
 
@@ -25,7 +25,13 @@ export async function readStateBytes(store: string): Promise<Buffer | undefined>
 }
 
 export function parseState(bytes: Buffer, origin: string): StoreState {
-  const doc = parseJsonDocument<StoreState>(bytes, { schema: 'store-state', origin, code: 'STORE_INVALID', maxBytes: MAX_STATE_BYTES });
+  const doc = parseJsonDocument<StoreState>(bytes, {
+    schema: 'store-state',
+    origin,
+    code: 'STORE_INVALID',
+    maxBytes: MAX_STATE_BYTES,
+    upgrade: upgradeState,
+  });
   const problems = stateProblems(doc);
   if (problems.length > 0) throw new AirlockError('STORE_INVALID', `${origin}: ${problems.join('; ')}`, { path: origin });
   return doc;

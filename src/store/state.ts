@@ -1,8 +1,8 @@
 // The store's committed state (state.json) as a typed object, and the pure decisions made on it:
 // rollback protection, activation with retention, and operator rollback.
 import { AirlockError, type Failure } from '../errors.js';
-import type { BundleKind, Profile } from '../format/manifest.js';
-import { STATE_SCHEMA_VERSION } from './layout.js';
+import type { BundleKind, RuntimeHints } from '../format/manifest.js';
+import { STATE_SCHEMA_V1, STATE_SCHEMA_VERSION } from './layout.js';
 
 export interface ImageRecord {
   ref: string;
@@ -24,10 +24,9 @@ export interface DeploymentRecord {
   kind: BundleKind;
   dir: string;
   installedAt: string;
-  profiles: Profile[];
+  /** the manifest's runtime hints (profiles, served name, model path), as one object */
+  hints: RuntimeHints;
   images: ImageRecord[];
-  servedModelName?: string;
-  modelPath?: string;
   files: number;
   symlinks: number;
   /** payload bytes of the tree (every listed file, delta-omitted ones included) */
@@ -64,6 +63,31 @@ export function emptyState(): StoreState {
   return { schema: STATE_SCHEMA_VERSION, generation: 0, updated: new Date(0).toISOString(), sequences: [], models: [] };
 }
 
+/**
+ * A v1 state (a deployment's runtime hints as its own fields: profiles, servedModelName, modelPath) as v2 (one
+ * `hints` object); the next commit writes it as v2. Anything else is returned as it is, for the schema to judge.
+ */
+export function upgradeState(doc: unknown): unknown {
+  if (!isObject(doc) || doc['schema'] !== STATE_SCHEMA_V1 || !Array.isArray(doc['models'])) return doc;
+  const models = doc['models'].map((m: unknown) =>
+    isObject(m) && Array.isArray(m['deployments']) ? { ...m, deployments: m['deployments'].map(upgradeDeploymentV1) } : m,
+  );
+  return { ...doc, schema: STATE_SCHEMA_VERSION, models };
+}
+
+function upgradeDeploymentV1(d: unknown): unknown {
+  if (!isObject(d)) return d;
+  const { profiles, servedModelName, modelPath, ...rest } = d;
+  return {
+    ...rest,
+    hints: { profiles, ...(servedModelName !== undefined ? { servedModelName } : {}), ...(modelPath !== undefined ? { modelPath } : {}) },
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** What identifies a bundle for rollback protection; all of it comes from the signed manifest. */
 export interface BundleFacts {
   bundleId: string;
@@ -90,7 +114,8 @@ export function decideInstall(state: StoreState, b: BundleFacts, allowDowngrade:
   if (highest && b.sequence < highest.sequence && !allowDowngrade) {
     return reject(
       'ROLLBACK',
-      `${b.name} (channel ${b.channel}) sequence ${b.sequence} is lower than the installed ${highest.sequence} (${highest.bundleId}); use --allow-downgrade to install it anyway`,
+      // What to do instead depends on the caller (the CLI has --allow-downgrade, the daemon has not): ops/install.ts adds it.
+      `${b.name} (channel ${b.channel}) sequence ${b.sequence} is lower than the installed ${highest.sequence} (${highest.bundleId})`,
     );
   }
   if (highest && b.sequence === highest.sequence && b.manifestDigest !== highest.manifestDigest) {

@@ -1,7 +1,6 @@
 // Every JSON document airlock reads goes through here: a size cap before parsing, JSON.parse, the document's
 // JSON Schema (schema/NAME.schema.json), and one error code for all three, naming the document and the field.
-import { AirlockError, FailureList, type ErrorCode } from '../errors.js';
-import { clip } from '../format/paths.js';
+import { AirlockError, capText, FailureList, type ErrorCode } from '../errors.js';
 import { firstSchemaProblem, schemaProblems } from './schemas.js';
 
 export interface JsonDocumentOptions {
@@ -20,7 +19,13 @@ export interface JsonDocumentOptions {
    * untrusted documents: collecting every problem of a hostile one once took gigabytes). Default: the first.
    */
   allProblems?: boolean;
+  /** turn an older version of the document into the current one, before the schema checks it */
+  upgrade?: (doc: unknown) => unknown;
 }
+
+/** How much of a parser's message or a field name (both can carry untrusted text) a refusal quotes. */
+const SHOWN = 256;
+const clip = (s: string) => capText(s, SHOWN);
 
 export function parseJsonDocument<T>(input: Buffer | string, o: JsonDocumentOptions): T {
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
@@ -33,6 +38,7 @@ export function parseJsonDocument<T>(input: Buffer | string, o: JsonDocumentOpti
   } catch (err) {
     throw new AirlockError(o.code, `${o.origin} is not JSON: ${clip((err as Error).message)}`, { path: o.origin, cause: err });
   }
+  if (o.upgrade) doc = o.upgrade(doc);
   if (o.schema === undefined) return doc as T;
   if (!o.allProblems) {
     const p = firstSchemaProblem(o.schema, doc);

@@ -87,12 +87,13 @@ function describeAjvErrors(errors: ErrorObject[]): SchemaProblem[] {
   const seen = new Set<string>();
   const out: SchemaProblem[] = [];
   for (const e of errors) {
-    // oneOf produces a cascade of branch errors; the branch errors name the real field already.
-    if (e.keyword === 'oneOf') continue;
+    // oneOf and if/then add an error of their own above the branch's; the branch's errors name the real field already.
+    if (e.keyword === 'oneOf' || e.keyword === 'if') continue;
     let field = e.instancePath.replace(/^\//, '') || '(root)';
     let message = e.message ?? 'is invalid';
-    if (e.keyword === 'additionalProperties') {
-      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+    if (e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties') {
+      const p = e.params as { additionalProperty?: string; unevaluatedProperty?: string };
+      const extra = p.additionalProperty ?? p.unevaluatedProperty ?? '';
       field = field === '(root)' ? extra : `${field}/${extra}`;
       message = 'is not a known field';
     }

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { MANIFEST_NAME, PARTS_INDEX_SUFFIX, TAR_SUFFIX } from '../format/layout.js';
 
-import type { BundleForm } from '../bundle/source.js';
+import type { BundleForm, SourceRef } from '../bundle/source.js';
 
 export type { BundleForm } from '../bundle/source.js';
 
@@ -15,6 +15,11 @@ export interface Candidate {
   root: string;
   /** found under a removable-media root (read-only evidence: never removed) */
   media: boolean;
+  /**
+   * How to open it, when it is not a drop on disk: an arrival source other than the watcher names its bundles
+   * by a SourceRef of its own kind (bundle/sources.ts opens it). Absent: a path on disk, read confined below `root`.
+   */
+  source?: SourceRef;
 }
 
 /**

@@ -1,43 +1,10 @@
 // Build bundles by hand in tests, independent of `airlock pack`: exact manifests, real ssh-keygen
-// signatures, and tar archives assembled header by header so hostile shapes can be made.
-import { execFile } from 'node:child_process';
+// signatures (helpers/keys.ts), and tar archives assembled header by header so hostile shapes can be made.
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Header } from 'tar';
-
-const run = promisify(execFile);
-
-export interface TestKey {
-  privatePath: string;
-  publicLine: string;
-}
-
-/** A throwaway ed25519 key made by the real ssh-keygen. */
-export async function sshKey(dir: string, name: string): Promise<TestKey> {
-  await fsp.mkdir(dir, { recursive: true });
-  const privatePath = path.join(dir, name);
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@test.invalid`, '-f', privatePath]);
-  return { privatePath, publicLine: (await fsp.readFile(`${privatePath}.pub`, 'utf8')).trim() };
-}
-
-export async function allowedSignersFile(file: string, entries: Array<{ principal: string; key: TestKey; options?: string }>): Promise<string> {
-  const lines = entries.map((e) => `${e.principal}${e.options ? ` ${e.options}` : ''} ${e.key.publicLine}`);
-  await fsp.writeFile(file, lines.join('\n') + '\n');
-  return file;
-}
-
-/** `ssh-keygen -Y sign` over `message`, returning the armoured signature. */
-export async function sshSign(key: TestKey, message: Buffer, namespace = 'airlock'): Promise<Buffer> {
-  const dir = await fsp.mkdtemp(path.join(path.dirname(key.privatePath), 'sign-'));
-  const file = path.join(dir, 'msg');
-  await fsp.writeFile(file, message);
-  await run('ssh-keygen', ['-Y', 'sign', '-f', key.privatePath, '-n', namespace, file]);
-  const sig = await fsp.readFile(`${file}.sig`);
-  await fsp.rm(dir, { recursive: true });
-  return sig;
-}
+import { sshSign, type TestKey } from './keys.js';
 
 export interface SourceFile {
   path: string;
@@ -78,7 +45,7 @@ export interface DirBundleSpec {
   manifest?: Record<string, unknown>;
   /** raw manifest bytes, to bypass serialisation (oversized, malformed) */
   manifestBytes?: Buffer;
-  signers?: TestKey[];
+  signers?: Array<Pick<TestKey, 'privatePath'>>;
   namespace?: string;
 }
 
@@ -96,7 +63,7 @@ export async function writeDirBundle(dir: string, spec: DirBundleSpec = {}): Pro
     await fsp.writeFile(dest, f.data);
   }
   for (const [i, key] of (spec.signers ?? []).entries()) {
-    await fsp.writeFile(path.join(dir, 'signatures', `signer${i}.sig`), await sshSign(key, manifestBytes, spec.namespace));
+    await fsp.writeFile(path.join(dir, 'signatures', `signer${i}.sig`), sshSign(key, manifestBytes, spec.namespace));
   }
   return { dir, manifestBytes };
 }

@@ -16,7 +16,9 @@ export interface CliResult {
 /** The environment for child processes: tap's loader hooks (NODE_OPTIONS) must not leak into them. */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   // No test picks up the machine's /etc/airlock/config.json (the .deb test installs one for a while).
-  const env: NodeJS.ProcessEnv = { AIRLOCK_SYSTEM_CONFIG: '/nonexistent/airlock/config.json', ...process.env, ...extra };
+  // Nor the width of the terminal `npm test` runs in (airlock status fits COLUMNS): a test that wants one says so.
+  const { COLUMNS: _columns, ...inherited } = process.env;
+  const env: NodeJS.ProcessEnv = { AIRLOCK_SYSTEM_CONFIG: '/nonexistent/airlock/config.json', ...inherited, ...extra };
   delete env.NODE_OPTIONS;
   for (const k of Object.keys(env)) if (k.startsWith('TAP') || k.startsWith('_TAP')) delete env[k];
   return env;

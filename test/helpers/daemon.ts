@@ -27,6 +27,8 @@ export interface TestDaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** how long to wait for the listening line (default 30 s) */
   startTimeoutMs?: number;
+  /** name the config by $AIRLOCK_CONFIG instead of --config */
+  configFromEnv?: boolean;
 }
 
 export interface LogLine {
@@ -75,8 +77,8 @@ export async function startTestDaemon(t: TapLike, opts: TestDaemonOptions = {}):
   const config = testConfig(dir, opts.config);
   const configFile = path.join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [AIRLOCK_BIN, 'daemon', '--config', configFile], {
-    env: childEnv(opts.env),
+  const child = spawn(process.execPath, [AIRLOCK_BIN, 'daemon', ...(opts.configFromEnv ? [] : ['--config', configFile])], {
+    env: childEnv({ ...opts.env, ...(opts.configFromEnv ? { AIRLOCK_CONFIG: configFile } : {}) }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];
@@ -182,6 +184,8 @@ interface Gate {
 /** Identify = the location's base name as bundle id; install = whatever `outcomeFor` says, optionally held at a gate. */
 export class FakeInstaller implements Installer {
   readonly installs: string[] = [];
+  /** the source of each install, as the pipeline passed it */
+  readonly sources: SourceRef[] = [];
   readonly identified: string[] = [];
   readonly aborted: string[] = [];
   /** when true, each install waits until `release()` */
@@ -218,6 +222,7 @@ export class FakeInstaller implements Installer {
   async install(source: SourceRef | string, opts: InstallCallOptions): Promise<InstallOutcome> {
     const location = typeof source === 'string' ? source : source.location;
     this.installs.push(location);
+    if (typeof source !== 'string') this.sources.push(source);
     opts.onProgress?.({ phase: 'signatures', bytesDone: 0, bytesTotal: 1000 });
     let outcome = this.outcomeFor(location);
     if (this.hold) {
@@ -244,7 +249,8 @@ export class FakeInstaller implements Installer {
       manifestDigest: id.manifestDigest,
       path: `/store/deployments/${id.bundleId}`,
       trust: { threshold: 1, trustedKeys: 1, satisfied: true, signers: id.signers, failures: [] },
-      bytesVerified: 1000,
+      bytesVerified: outcome === 'already-installed' ? 0 : 1000,
+      filesVerified: outcome === 'already-installed' ? 0 : 2,
       durationMs: 5,
     };
   }

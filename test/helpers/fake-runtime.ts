@@ -20,12 +20,15 @@ export class FakeRuntime implements Runtime {
   readonly good = new Set<string>();
   /** bundle ids whose containers exit at once */
   readonly crashing = new Set<string>();
+  /** health requests answered so far */
+  probes = 0;
   private next = 1;
   private server: http.Server | undefined;
   port = 0;
 
   async listen(): Promise<number> {
     this.server = http.createServer((req, res) => {
+      this.probes++;
       const serving = [...this.containers.values()].find((c) => c.state.running);
       const bundle = serving?.state.labels[LABELS.bundleId];
       const ready = bundle !== undefined && this.good.has(bundle);

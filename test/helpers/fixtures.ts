@@ -59,7 +59,7 @@ export interface PackFixtureOptions {
   /** --image-archive values, `FILE` or `FILE=REF`. */
   images?: string[];
   servedModelName?: string;
-  /** Add the fixture's NIM profile (--profile/--profile-tags); default true for the nim-cache fixture. */
+  /** Add the fixture's NIM profile (--profile/--profile-tags); default true for --kind nim-cache. */
   withProfile?: boolean;
   /** Anything else to append to the command line. */
   extraArgs?: string[];
@@ -115,7 +115,8 @@ export function packArgs(options: PackFixtureOptions, out: string): string[] {
   if (options.against) args.push('--against', options.against);
   for (const img of options.images ?? []) args.push('--image-archive', img);
   if (options.servedModelName) args.push('--served-model-name', options.servedModelName);
-  if (options.withProfile ?? (!options.source && fixture === 'nim-cache')) {
+  // A nim-cache without a profile could never deploy (pack refuses it): copies of the fixture carry its profile too.
+  if (options.withProfile ?? kind === 'nim-cache') {
     const { profile } = nimCacheProfile();
     args.push('--profile', `${profile.id}=${profile.name}`);
     args.push(

@@ -4,17 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { ErrorCode } from '../../src/errors.js';
-import {
-  defaultFiles,
-  manifestFor,
-  sshSign,
-  tarBundleEntries,
-  tarBytes,
-  writeDirBundle,
-  type SourceFile,
-  type TarEntrySpec,
-  type TestKey,
-} from './bundle-builder.js';
+import { defaultFiles, manifestFor, tarBundleEntries, tarBytes, writeDirBundle, type SourceFile, type TarEntrySpec } from './bundle-builder.js';
+import { sshSign, type TestKey } from './keys.js';
 
 export interface HostileContext {
   trusted: TestKey;
@@ -55,7 +46,7 @@ async function signedTar(
   files: SourceFile[] = defaultFiles(),
 ): Promise<string> {
   const manifestBytes = Buffer.from(JSON.stringify(manifestFor(files), null, 2) + '\n');
-  const sig = await sshSign(ctx.trusted, manifestBytes);
+  const sig = Buffer.from(sshSign(ctx.trusted, manifestBytes));
   const file = path.join(dir, 'hostile.airlock.tar');
   await fsp.mkdir(dir, { recursive: true });
   await fsp.writeFile(file, tarBytes(arrange(tarBundleEntries(manifestBytes, [sig], files))));
@@ -89,7 +80,7 @@ function replaceEntry(entries: TarEntrySpec[], p: string, replacement: TarEntryS
 async function armouredBlob(ctx: HostileContext, dir: string, edit: (blob: Buffer) => Buffer): Promise<Buffer> {
   const files = defaultFiles();
   const manifestBytes = Buffer.from(JSON.stringify(manifestFor(files), null, 2) + '\n');
-  const sig = (await sshSign(ctx.trusted, manifestBytes)).toString('utf8');
+  const sig = sshSign(ctx.trusted, manifestBytes);
   const b64 = sig
     .split('\n')
     .filter((l) => l && !l.startsWith('-----'))
@@ -505,7 +496,7 @@ export function hostileCases(): HostileCase[] {
       name: 'tar with a signature after the payload',
       code: 'TAR_INVALID',
       build: async (dir, ctx) => {
-        const late = await sshSign(ctx.trusted, Buffer.from('x'));
+        const late = Buffer.from(sshSign(ctx.trusted, Buffer.from('x')));
         return signedTar(dir, ctx, (entries) => [...entries, { path: 'signatures/late.sig', data: late }]);
       },
     },

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ApiExtension } from '../../src/api/context.js';
 import { configFromDocument } from '../../src/config/load-config.js';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import { startDaemon, type DaemonDeps, type RunningDaemon } from '../../src/daemon/daemon.js';
 import { createLoggers } from '../../src/daemon/logger.js';
 import { FakeInstaller, testConfig } from './daemon.js';
 import { scratchDir, type ScratchTest } from './scratch.js';
@@ -26,6 +26,7 @@ export async function startInProcess(
   t: ScratchTest,
   config: Record<string, unknown> = {},
   extensions: ApiExtension[] = [],
+  deps: Partial<DaemonDeps> = {},
 ): Promise<InProcessDaemon> {
   const dir = scratchDir(t);
   const loaded = { config: configFromDocument(testConfig(dir, config), dir, 'test'), source: 'test', demoTrust: false };
@@ -36,6 +37,7 @@ export async function startInProcess(
     version: 't',
     keepAliveMs: 200,
     extensions,
+    ...deps,
   });
   t.teardown(() => daemon.stop());
   const port = daemon.url.startsWith('http:') ? Number(new URL(daemon.url).port) : undefined;

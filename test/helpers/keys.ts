@@ -1,7 +1,7 @@
-// Test helpers for the trust layer: real keys from the real ssh-keygen, allowed_signers files, and
+// The one set of key helpers for every test: real keys from the real ssh-keygen, allowed_signers files, and
 // ssh-keygen -Y sign / verify as the reference implementation.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface TestKey {
@@ -41,8 +41,9 @@ function mustRun(args: string[], input?: Buffer | string): Run {
   return r;
 }
 
-/** `ssh-keygen -t ed25519 -N '' -f DIR/NAME` (or the given type/passphrase). */
+/** `ssh-keygen -t ed25519 -N '' -f DIR/NAME` (or the given type/passphrase); DIR is made when missing. */
 export function makeKey(dir: string, name: string, opts: MakeKeyOptions = {}): TestKey {
+  mkdirSync(dir, { recursive: true });
   const privatePath = path.join(dir, name);
   const type = opts.type ?? 'ed25519';
   const args = ['-q', '-t', type, '-N', opts.passphrase ?? '', '-C', opts.comment ?? `${name}@airlock.test`, '-f', privatePath];
@@ -63,8 +64,8 @@ export interface SignerEntry {
   key: TestKey | string;
 }
 
-/** Write an OpenSSH allowed_signers file: `principals [options] keytype base64`. */
-export function writeAllowedSigners(file: string, entries: SignerEntry[]): void {
+/** Write an OpenSSH allowed_signers file: `principals [options] keytype base64`. Returns `file`. */
+export function writeAllowedSigners(file: string, entries: SignerEntry[]): string {
   const lines = entries.map((e) => {
     const principals = Array.isArray(e.principals) ? e.principals.join(',') : e.principals;
     const line = typeof e.key === 'string' ? e.key : e.key.publicLine;
@@ -72,10 +73,11 @@ export function writeAllowedSigners(file: string, entries: SignerEntry[]): void 
     return [principals, e.options, type, b64].filter((x) => x !== undefined && x !== '').join(' ');
   });
   writeFileSync(file, lines.join('\n') + '\n');
+  return file;
 }
 
 /** Armoured SSHSIG from `ssh-keygen -Y sign` over `message`. */
-export function sshSign(key: TestKey, message: Buffer, namespace = 'airlock', extra: string[] = []): string {
+export function sshSign(key: Pick<TestKey, 'privatePath'>, message: Buffer, namespace = 'airlock', extra: string[] = []): string {
   return mustRun(['-Y', 'sign', '-q', '-n', namespace, '-f', key.privatePath, ...extra], message).stdout;
 }
 

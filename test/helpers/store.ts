@@ -6,7 +6,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { airlock, type CliResult } from './cli.js';
-import { allowedSignersFile, sshKey, type TestKey } from './bundle-builder.js';
+import { makeKey, writeAllowedSigners, type TestKey } from './keys.js';
 
 const run = promisify(execFile);
 
@@ -17,8 +17,8 @@ export interface Signer {
 }
 
 export async function makeSigner(dir: string, name = 'release'): Promise<Signer> {
-  const key = await sshKey(path.join(dir, 'keys'), name);
-  const trust = await allowedSignersFile(path.join(dir, 'keys', `${name}.allowed_signers`), [{ principal: `${name}@airlock.test`, key }]);
+  const key = makeKey(path.join(dir, 'keys'), name);
+  const trust = writeAllowedSigners(path.join(dir, 'keys', `${name}.allowed_signers`), [{ principals: `${name}@airlock.test`, key }]);
   return { key, trust };
 }
 

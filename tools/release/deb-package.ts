@@ -1,14 +1,14 @@
 // The .deb: the release tree as /opt/airlock plus the Debian pieces around it, built by dpkg-deb.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { copyFile, mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { changelogText, controlText, copyrightText, installedSizeKiB } from './deb-control.js';
-import { manPage } from './man-page.js';
 import { normalizeTree, type TreeEntry } from './normalize-tree.js';
 import type { ModuleInfo } from './production-modules.js';
 import { INSTALL_DIR } from './release-layout.js';
 import { runTool } from './run-tool.js';
+import { BASH_COMPLETION, MAN_DIR, ZSH_COMPLETION } from './share-files.js';
 
 export interface DebInput {
   /** The staged release tree; moved (not copied) into the package root. */
@@ -23,8 +23,6 @@ export interface DebInput {
   epoch: number;
   nodeVersion: string;
   modules: ModuleInfo[];
-  /** `airlock help` as the staged tree prints it, for the man page. */
-  help: string;
   compression: DebCompression;
 }
 
@@ -51,9 +49,7 @@ export async function buildDeb(d: DebInput): Promise<void> {
   const doc = await place(pkg, 'usr/share/doc/airlock');
   await writeFile(path.join(doc, 'copyright'), copyrightText({ year: new Date(d.epoch * 1000).getUTCFullYear(), nodeVersion: d.nodeVersion, modules: d.modules }));
   await writeFile(path.join(doc, 'changelog.gz'), gzipSync(changelogText(d.debVersion, d.maintainer, new Date(d.epoch * 1000)), { level: 9 }));
-  const man = await place(pkg, 'usr/share/man/man1');
-  const date = new Date(d.epoch * 1000).toISOString().slice(0, 10);
-  await writeFile(path.join(man, 'airlock.1.gz'), gzipSync(manPage({ version: d.debVersion, date, help: d.help }), { level: 9 }));
+  await moveShareFiles(opt, pkg);
   const overrides = await place(pkg, 'usr/share/lintian/overrides');
   await copyFile(path.join(templates, 'lintian-overrides'), path.join(overrides, 'airlock'));
 
@@ -69,6 +65,22 @@ export async function buildDeb(d: DebInput): Promise<void> {
   await normalizeTree(control, d.epoch, false);
   // --root-owner-group: every file root:root whoever builds; SOURCE_DATE_EPOCH: the ar members' times.
   await runTool('dpkg-deb', ['--build', '--root-owner-group', `-Z${d.compression}`, pkg, d.outFile], { env: { ...process.env, SOURCE_DATE_EPOCH: String(d.epoch) }, providedBy: 'dpkg' });
+}
+
+/**
+ * The tree's share/ (share-files.ts) where Debian looks for it: man pages gzipped into /usr/share/man/man1, the
+ * completion scripts into /usr/share/bash-completion and /usr/share/zsh/vendor-completions.
+ */
+async function moveShareFiles(opt: string, pkg: string): Promise<void> {
+  const man = await place(pkg, `usr/${MAN_DIR}`);
+  for (const page of await readdir(path.join(opt, MAN_DIR))) {
+    await writeFile(path.join(man, `${page}.gz`), gzipSync(await readFile(path.join(opt, MAN_DIR, page)), { level: 9 }));
+  }
+  for (const rel of [BASH_COMPLETION, ZSH_COMPLETION]) {
+    await place(pkg, `usr/${path.dirname(rel)}`);
+    await rename(path.join(opt, rel), path.join(pkg, 'usr', rel));
+  }
+  await rm(path.join(opt, 'share'), { recursive: true });
 }
 
 async function place(pkg: string, rel: string): Promise<string> {

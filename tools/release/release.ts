@@ -15,6 +15,7 @@ import { normalizeTree } from './normalize-tree.js';
 import { releaseNames, SIG_FILE, SUMS_FILE } from './release-layout.js';
 import type { ReleaseOptions } from './release-options.js';
 import { runTool } from './run-tool.js';
+import { writeShareFiles } from './share-files.js';
 import { stageTree } from './stage-tree.js';
 import { writeTarball } from './tarball.js';
 
@@ -61,9 +62,10 @@ export async function buildRelease(opts: ReleaseOptions, root: string, io: Relea
   try {
     const tree = path.join(work, names.topDir);
     const { modules } = await stageTree(root, tree, node);
+    const shared = await writeShareFiles(tree, { version: names.version, date: new Date(epoch * 1000).toISOString().slice(0, 10) });
     const entries = await normalizeTree(tree, epoch);
-    step(`staged ${entries.length} files and folders`);
-    const help = await smokeTest(tree, names.version);
+    step(`staged ${entries.length} files and folders (${shared.length} man pages and completion scripts among them)`);
+    await smokeTest(tree, names.version);
     step('the staged tree runs on its own Node.js');
 
     await mkdir(opts.out, { recursive: true });
@@ -73,7 +75,7 @@ export async function buildRelease(opts: ReleaseOptions, root: string, io: Relea
     step(`wrote ${names.tarball}`);
     const deb = path.join(opts.out, names.deb);
     written.push(deb);
-    await buildDeb({ tree, work: path.join(work, 'deb'), root, outFile: deb, debVersion: names.debVersion, maintainer: opts.maintainer, epoch, nodeVersion: node.version, modules, help, compression: opts.debCompression });
+    await buildDeb({ tree, work: path.join(work, 'deb'), root, outFile: deb, debVersion: names.debVersion, maintainer: opts.maintainer, epoch, nodeVersion: node.version, modules, compression: opts.debCompression });
     step(`wrote ${names.deb}`);
 
     const artifacts = [await artifact(tarball), await artifact(deb)];
@@ -156,13 +158,13 @@ async function sourceDateEpoch(root: string, io: ReleaseIO): Promise<number> {
 const run = promisify(execFile);
 
 /** The staged tree must start on its own runtime: `--version` says the right version, `help` loads every command. */
-async function smokeTest(tree: string, version: string): Promise<string> {
+async function smokeTest(tree: string, version: string): Promise<void> {
   const launcher = path.join(tree, 'bin', 'airlock');
   const env = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' };
   try {
     const v = await run(launcher, ['--version'], { env });
     if (v.stdout.trim() !== `airlock ${version}`) throw new Error(`--version printed ${JSON.stringify(v.stdout.trim())}`);
-    return (await run(launcher, ['help'], { env, maxBuffer: 1024 * 1024 })).stdout;
+    await run(launcher, ['help'], { env, maxBuffer: 1024 * 1024 });
   } catch (err) {
     throw new AirlockError('RELEASE_INVALID', `the staged release does not run: ${(err as Error).message}`, { cause: err });
   }

@@ -6,22 +6,33 @@ import { deployCurrent, type DeployOutcome, type ModelDeployResult } from '../..
 import { createRuntime, type DeploySettings } from '../../runtime/index.js';
 import { describeAnswer } from '../../runtime/health.js';
 import { listDeployments, rollback } from '../../store/deployments.js';
-import { onePositional, parseCommandArgs, writeJson, writeLines, type CliIO } from '../command.js';
+import { defineCommand, writeJson, writeLines, type CliIO, type ParsedArgs } from '../command.js';
+import { CONFIG_OPTION, DOCKER_ENVIRONMENT, JSON_OPTION, QUIET_OPTION } from '../common-options.js';
+import { sayFor } from '../terminal.js';
 
-export const summary = "start a model's current deployment in its NIM container";
-export const usage = `usage: airlock deploy NAME [--config FILE] [--store DIR] [--json]
-  Starts the container for the current deployment of model NAME in the store (loading its image from
-  the store's copy of the bundle's archive when the engine lacks it), replacing the model's container,
-  and waits for /v1/health/ready. When it does not become ready, the previous kept deployment is started
-  again, made current in the store, and the command fails with ROLLED_BACK.
-  --config  the daemon config (default: $AIRLOCK_CONFIG, else /etc/airlock/config.json, else the embedded
-            quick-start config): its "runtime" section (kind docker) and its store.
-  --store   use this store instead of the config's.
-  The engine is the one DOCKER_HOST names.`;
+export const spec = defineCommand({
+  name: 'deploy',
+  summary: "start a model's current deployment in its NIM container",
+  description: [
+    "Starts the container for the current deployment of model NAME in the store (loading its image from the store's copy of the bundle's archive when the engine lacks it), replacing the model's container, and waits for /v1/health/ready.",
+    'When it does not become ready, the previous kept deployment is started again, made current in the store, and the command fails with ROLLED_BACK.',
+    'The config\'s "runtime" section (kind docker) says how the container runs; its store is where the deployment is, unless --store says otherwise. Each state is shown on stderr as it is reached (not with --quiet or --json).',
+  ],
+  positionals: [{ name: 'NAME', complete: 'none', description: 'the model name, e.g. meta/llama-3.1-8b-instruct' }],
+  options: [
+    CONFIG_OPTION,
+    { flag: '--store', value: 'DIR', complete: 'dir', description: "use this store instead of the config's", group: 'Store' },
+    JSON_OPTION,
+    QUIET_OPTION,
+  ],
+  jsonSchema: 'deploy-report',
+  environment: DOCKER_ENVIRONMENT,
+  exitStatus: '0 when the model is ready, 1 when it is not (ROLLED_BACK when the previous deployment was started again).',
+  seeAlso: ['stop', 'rollback', 'doctor'],
+});
 
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { store: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } }, usage);
-  const name = onePositional(positionals, 'NAME', usage);
+export async function run({ values, positionals }: ParsedArgs<typeof spec>, io: CliIO): Promise<number> {
+  const name = positionals.NAME;
   const loaded = await discoverConfig(values.config, io.env, io.cwd);
   const runtimeConfig = loaded.config.runtime;
   if (runtimeConfig.kind === 'none') {
@@ -33,7 +44,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const store = values.store !== undefined ? path.resolve(io.cwd, values.store) : loaded.config.store;
   const runtime = (await createRuntime(runtimeConfig, io.env))!;
-  const say = (line: string) => (values.json ? undefined : writeLines(io, [line], 'stderr'));
+  const say = sayFor(io, values.quiet || values.json);
   say(`config      ${describeConfig(loaded)}`);
   const result = await deployCurrent(
     { runtime, settings: runtimeConfig, deployments: { list: () => listDeployments(store), rollback: (n, to) => rollback(store, n, to) } },

@@ -1,17 +1,23 @@
+// airlock deployments: the models in a store with their current and kept deployments.
 import path from 'node:path';
-import { AirlockError } from '../../errors.js';
 import { listDeployments, type DeploymentInfo } from '../../store/deployments.js';
 import { assertStoreShape } from '../../store/store-dir.js';
 import { humanBytes } from '../../util/human.js';
-import { parseCommandArgs, requireOption, writeJson, writeLines, type CliIO } from '../command.js';
+import { defineCommand, writeJson, writeLines, type CliIO, type ParsedArgs } from '../command.js';
+import { JSON_OPTION, STORE_OPTION } from '../common-options.js';
 
-export const summary = 'list the models in a store with their current and kept deployments';
-export const usage = `usage: airlock deployments --store DIR [--json]`;
+export const spec = defineCommand({
+  name: 'deployments',
+  summary: 'list the models in a store with their current and kept deployments',
+  description: ['One line per deployment: * marks the current one; the others are kept for rollback (airlock rollback).'],
+  positionals: [],
+  options: [STORE_OPTION, JSON_OPTION],
+  jsonSchema: 'deployments-report',
+  seeAlso: ['rollback', 'install'],
+});
 
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { store: { type: 'string' }, json: { type: 'boolean' } }, usage);
-  if (positionals.length > 0) throw new AirlockError('USAGE', `unexpected ${positionals[0]}\n${usage}`);
-  const store = path.resolve(io.cwd, requireOption(values.store, '--store', usage));
+export async function run({ values }: ParsedArgs<typeof spec>, io: CliIO): Promise<number> {
+  const store = path.resolve(io.cwd, values.store);
   await assertStoreShape(store, true);
   const models = await listDeployments(store);
   if (values.json) {

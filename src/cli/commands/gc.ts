@@ -1,20 +1,26 @@
+// airlock gc: remove content no kept deployment references.
 import path from 'node:path';
-import { AirlockError } from '../../errors.js';
 import { gcStore } from '../../store/gc.js';
 import { humanBytes } from '../../util/human.js';
-import { parseCommandArgs, requireOption, writeJson, writeLines, type CliIO } from '../command.js';
+import { defineCommand, writeJson, writeLines, type CliIO, type ParsedArgs } from '../command.js';
+import { JSON_OPTION, STORE_OPTION } from '../common-options.js';
+import { writableStore } from '../store-access.js';
 
-export const summary = 'remove content no kept deployment references';
-export const usage = `usage: airlock gc --store DIR [--json]
-  Removes content blobs no kept deployment (current or kept for rollback) references, and leftovers
-  of interrupted installs. Deployments dropped by retention lose their trees at install time; their
-  content stays (usable by delta bundles) until gc.`;
+export const spec = defineCommand({
+  name: 'gc',
+  summary: 'remove content no kept deployment references',
+  description: [
+    'Removes content blobs no kept deployment (current or kept for rollback) references, and leftovers of interrupted installs. Deployments dropped by retention lose their trees at install time; their content stays (usable by delta bundles) until gc.',
+  ],
+  positionals: [],
+  options: [STORE_OPTION, JSON_OPTION],
+  jsonSchema: 'gc-report',
+  seeAlso: ['deployments', 'inventory'],
+});
 
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { store: { type: 'string' }, json: { type: 'boolean' } }, usage);
-  if (positionals.length > 0) throw new AirlockError('USAGE', `unexpected ${positionals[0]}\n${usage}`);
-  const store = path.resolve(io.cwd, requireOption(values.store, '--store', usage));
-  const r = await gcStore(store);
+export async function run({ values }: ParsedArgs<typeof spec>, io: CliIO): Promise<number> {
+  const store = path.resolve(io.cwd, values.store);
+  const r = await writableStore(store, () => gcStore(store));
   if (values.json) writeJson(io, { store, ...r });
   else {
     writeLines(io, [

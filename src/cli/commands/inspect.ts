@@ -1,36 +1,45 @@
-import { openBundle, type OpenedBundle } from '../../bundle/open-bundle.js';
+// airlock inspect: what a bundle claims, from its manifest and signatures alone (no payload byte is read).
+import type { OpenedBundle } from '../../bundle/open-bundle.js';
 import { summarize } from '../../bundle/verify.js';
 import { PARTS_NAMESPACE } from '../../format/layout.js';
 import { describeSignatures, evaluateSignatures, type SignatureInput } from '../../trust/policy.js';
-import { onePositional, parseCommandArgs, writeJson, writeLines, type CliIO } from '../command.js';
-import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
+import { BUNDLE_ARGUMENT, bundleSource } from '../bundle-arg.js';
+import { defineCommand, writeJson, writeLines, type CliIO, type ParsedArgs } from '../command.js';
+import { JSON_OPTION } from '../common-options.js';
+import { LIMIT_OPTIONS, limitsFromOptions } from '../limit-options.js';
 import { signerLines, summaryLines } from '../report-lines.js';
-import { optionalTrust } from '../trust-options.js';
+import { OPTIONAL_TRUST_OPTIONS, optionalTrust } from '../trust-options.js';
 
-export const summary = 'show what a bundle claims (no payload read): profiles, images, totals, signers';
-export const usage = `usage: airlock inspect BUNDLE [--trust ALLOWED_SIGNERS] [--revoked FILE] [--max-manifest-size SIZE] [--json]
-  Reads only the manifest and signatures. Each signature is shown with its key fingerprint as
-  ssh-keygen -l prints it and, with --trust, the principals it maps to; with --revoked, signatures
-  by the listed keys are shown as revoked. The manifest is shown whoever signed it: inspect is for
-  looking, verify and install are for trusting. A split bundle's parts index signatures (namespace
-  airlock-parts) are shown the same way.
-${LIMIT_USAGE}`;
+export const spec = defineCommand({
+  name: 'inspect',
+  summary: 'show what a bundle claims (no payload read): profiles, images, totals, signers',
+  description: [
+    'Reads only the manifest and signatures. Each signature is shown with its key fingerprint as ssh-keygen -l prints it and, with --trust, the principals it maps to; with --revoked, signatures by the listed keys are shown as revoked.',
+    "The manifest is shown whoever signed it: inspect is for looking, verify and install are for trusting. A split bundle's parts index signatures (namespace airlock-parts) are shown the same way.",
+    'With BUNDLE -, only the head of the tar on standard input is read (the manifest and the signatures right after it); inspect then stops reading, so the sender sees a closed pipe.',
+  ],
+  positionals: [BUNDLE_ARGUMENT],
+  options: [...OPTIONAL_TRUST_OPTIONS, ...LIMIT_OPTIONS, JSON_OPTION],
+  jsonSchema: 'inspect-report',
+  seeAlso: ['verify'],
+});
 
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    argv,
-    { trust: { type: 'string' }, revoked: { type: 'string' }, json: { type: 'boolean' }, ...LIMIT_OPTIONS },
-    usage,
-  );
-  const bundle = await openBundle(onePositional(positionals, 'BUNDLE', usage), { limits: limitsFromOptions(values['max-manifest-size']) });
+export async function run({ values, positionals }: ParsedArgs<typeof spec>, io: CliIO): Promise<number> {
+  const source = bundleSource(positionals.BUNDLE, io, 'inspect', false);
+  const header = await source.open(limitsFromOptions(values['max-manifest-size']));
   try {
-    return await show(bundle, values, io);
+    // Parsed without judging the signatures: a person asked to look at it.
+    return await show(header.parse(), values, io);
   } finally {
-    await bundle.close();
+    await header.close();
   }
 }
 
-async function show(bundle: OpenedBundle, values: { trust?: string; revoked?: string; json?: boolean }, io: CliIO): Promise<number> {
+async function show(
+  bundle: OpenedBundle,
+  values: { trust?: string | undefined; revoked?: string | undefined; json: boolean },
+  io: CliIO,
+): Promise<number> {
   const m = bundle.manifest;
   const trust = await optionalTrust(values, io);
   const revoked = trust.revokedKeys ? { revoked: trust.revokedKeys } : {};
@@ -44,6 +53,7 @@ async function show(bundle: OpenedBundle, values: { trust?: string; revoked?: st
         }).signers
       : describeSignatures(bytes, signatures, trust.revokedKeys, namespace);
   const signers = judge(bundle.manifestBytes, bundle.signatures);
+  // A split bundle's parts index carries signatures of its own (namespace airlock-parts).
   const p = bundle.partsIndex;
   const partsSigners = p ? judge(p.bytes, p.signatures, PARTS_NAMESPACE) : undefined;
   const info = {

@@ -1,66 +1,66 @@
+// airlock install: verify a bundle while writing it into the store, then make it current.
 import path from 'node:path';
-import { toAirlockError } from '../../errors.js';
 import { installBundle, DEFAULT_RETENTION, type InstallProgress } from '../../ops/install.js';
 import { humanBytes, humanDuration } from '../../util/human.js';
-import { createProgress, type Progress } from '../../util/progress.js';
-import { onePositional, parseCommandArgs, parseIntegerOption, requireOption, writeJson, writeLines, type CliIO } from '../command.js';
+import type { Progress } from '../../util/progress.js';
+import { BUNDLE_ARGUMENT } from '../bundle-arg.js';
+import { paintFor } from '../colour.js';
+import { defineCommand, parseIntegerOption, writeJson, writeLines, type CliIO, type ParsedArgs } from '../command.js';
+import { JSON_OPTION, QUIET_OPTION, STORE_OPTION } from '../common-options.js';
+import { LIMIT_OPTIONS, limitsFromOptions } from '../limit-options.js';
+import { PARTS_FROM_OPTION, sourceWithParts } from '../parts-options.js';
 import { partsIndexLines, signerLines } from '../report-lines.js';
-import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFromOptions } from '../limit-options.js';
-import { PARTS_OPTIONS, PARTS_USAGE, sourceWithParts } from '../parts-options.js';
+import { writableStore } from '../store-access.js';
+import { progressFor } from '../terminal.js';
 import { TRUST_OPTIONS, trustFromOptions } from '../trust-options.js';
 
-export const summary = 'verify a bundle while writing it into the store, then make it current';
-export const usage = `usage: airlock install BUNDLE --store DIR --trust ALLOWED_SIGNERS [--revoked FILE] [--threshold K]
-         [--parts-from DIR]... [--allow-downgrade] [--retention N] [--max-manifest-size SIZE] [--json]
-  BUNDLE is a bundle directory, a *.airlock.tar, a *.airlock.parts.json index or its first part;
-  it is only read, never written (a read-only mount is fine).
-  Signatures (and a split bundle's signed parts index), expiry and rollback protection are checked
-  from the manifest before any payload byte is read; then each byte is read once, hashed and written
-  into the store's private staging.
-  Only when every file matches is the new deployment committed and made current.
-  --revoked FILE     public keys (one per line, as ssh-keygen -Y verify -r reads) whose signatures never count
-  --allow-downgrade  install a lower sequence than the highest installed for its name and channel
-  --retention N      earlier deployments kept per model besides the current one (default ${DEFAULT_RETENTION})
-  --json             print a report, including the deployment's absolute path
-${PARTS_USAGE}
-${LIMIT_USAGE}
-  The very same bundle again is a no-op (exit 0, "already installed").`;
-
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    argv,
+export const spec = defineCommand({
+  name: 'install',
+  summary: 'verify a bundle while writing it into the store, then make it current',
+  description: [
+    "The bundle is only read, never written (a read-only mount is fine). Signatures (and a split bundle's signed parts index), expiry and rollback protection are checked from the manifest before any payload byte is read; then each byte is read once, hashed and written into the store's private staging. Only when every file matches is the new deployment committed and made current.",
+    'The very same bundle again is a no-op (exit 0, "already installed").',
+    'With BUNDLE -, the tar is read from standard input as it arrives (nothing is buffered: bytes go straight into staging), so a bundle can be installed from another machine without a copy: ssh host cat x.airlock.tar | airlock install - --store DIR --trust FILE.',
+  ],
+  positionals: [BUNDLE_ARGUMENT],
+  options: [
+    STORE_OPTION,
+    ...TRUST_OPTIONS,
+    PARTS_FROM_OPTION,
+    { flag: '--allow-downgrade', description: 'install a lower sequence than the highest installed for its name and channel', group: 'Store' },
     {
-      store: { type: 'string' },
-      ...TRUST_OPTIONS,
-      'allow-downgrade': { type: 'boolean' },
-      retention: { type: 'string' },
-      json: { type: 'boolean' },
-      ...PARTS_OPTIONS,
-      ...LIMIT_OPTIONS,
+      flag: '--retention',
+      value: 'N',
+      complete: 'none',
+      description: `earlier deployments kept per model besides the current one (default ${DEFAULT_RETENTION})`,
+      group: 'Store',
     },
-    usage,
-  );
-  const location = path.resolve(io.cwd, onePositional(positionals, 'BUNDLE', usage));
-  const store = path.resolve(io.cwd, requireOption(values.store, '--store', usage));
-  const trust = await trustFromOptions(values, usage, io);
+    ...LIMIT_OPTIONS,
+    JSON_OPTION,
+    QUIET_OPTION,
+  ],
+  jsonSchema: 'install-report',
+  exitStatus:
+    '0 when installed or already installed, 1 when the bundle is rejected or the install failed (the store is then unchanged), 2 for a usage error.',
+  seeAlso: ['verify', 'deployments', 'rollback', 'deploy'],
+});
+
+export async function run({ values, positionals }: ParsedArgs<typeof spec>, io: CliIO): Promise<number> {
+  const source = sourceWithParts(positionals.BUNDLE, values['parts-from'], io, 'install');
+  const store = path.resolve(io.cwd, values.store);
+  const trust = await trustFromOptions(values, io);
   const retention = parseIntegerOption(values.retention, '--retention', 0);
-  const progress = createProgress(io.stderr);
-  let result;
-  try {
-    result = await installBundle(sourceWithParts(location, values['parts-from'], io.cwd), {
+  const progress = progressFor(io, values.quiet);
+  const result = await writableStore(store, () =>
+    installBundle(source, {
       store,
       ...trust,
-      allowDowngrade: values['allow-downgrade'] ?? false,
+      allowDowngrade: values['allow-downgrade'],
       limits: limitsFromOptions(values['max-manifest-size']),
       ...(retention !== undefined ? { retention } : {}),
       onProgress: progressBar(progress),
-    });
-  } catch (err) {
-    progress.done();
-    if (values.json) writeJson(io, { ok: false, error: toAirlockError(err).toJSON() });
-    throw err;
-  }
-  progress.done();
+    }),
+  ).finally(() => progress.done());
   if (values.json) {
     writeJson(io, { ok: true, store, ...result });
     return 0;
@@ -84,7 +84,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     ...partsIndexLines(result.trust),
   );
   for (const w of result.warnings) lines.push(`warning: ${w}`);
-  writeLines(io, lines);
+  const paint = paintFor(io.stdout, io.env);
+  writeLines(io, lines, 'stdout', (l) => (l.startsWith('installed ') ? paint.good('installed') + l.slice('installed'.length) : l));
   return 0;
 }
 
