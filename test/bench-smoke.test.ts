@@ -63,7 +63,8 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
   t.equal(doc.options.size, 8 * 1024 * 1024);
   t.equal(doc.data.payloadBytes, 8 * 1024 * 1024, 'the synthetic tree has exactly the asked size');
   t.ok(doc.data.files > 300, 'a few hundred small files beside the shards');
-  t.equal(doc.cache.state, 'warm');
+  // Measured, not assumed: on a busy machine some input may have left the page cache between runs.
+  t.match(doc.cache.state, /^(warm|partly warm)$/, `page cache: ${doc.cache.note}`);
 
   t.same(
     doc.rows.map((r) => r.id),
@@ -133,7 +134,7 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
   t.type(doc.sticks?.daemonPeakRssMB, 'number');
   t.match(stdout, /split parts on two sticks/);
   for (const x of doc.targets) t.match(x.verdict, /^(PASS|MISS|N\/A)$/);
-  t.match(stdout, /page cache: warm/);
+  t.match(stdout, /page cache: (warm|partly warm)/);
   t.match(stdout, /^targets:$/m);
   t.match(stdout, /sha256sum -c/);
 

@@ -130,7 +130,7 @@ t.test('daemon end to end', async (t) => {
   await t.test('airlock status shows the daemon as a table and as JSON', async (t) => {
     const table = await airlock(['status', '--url', d.url]);
     t.equal(table.exitCode, 0, table.stderr);
-    t.match(table.stdout, /demo trust file is in use/);
+    t.match(table.stdout, /WARNING: the demo key is trusted/);
     t.match(table.stdout, /test\/rsync\s+\S+\s+\d+\s+installed/);
     t.match(table.stdout, /test\/tampered .*rejected .*HASH_MISMATCH/);
     t.match(table.stdout, /MODEL\s+CURRENT/);

@@ -56,7 +56,7 @@ t.test('a FIFO named signatures/x.sig cannot wedge the queue, survive a restart,
   const goodDrop = path.join(first.drop, 'good');
   await run('rsync', ['-a', `${good.location}/`, `${goodDrop}/`]);
   const installed = await first.waitFor(finishedAt(goodDrop), { what: 'the bundle after the FIFO', timeoutMs: 90000 });
-  t.equal(installed.state, 'installed', 'the queue moved on past the FIFO bundle');
+  t.equal(installed.state, 'installed', `the queue moved on past the FIFO bundle ${JSON.stringify(installed.error ?? null)}`);
   const stuck = await first.waitFor(finishedAt(fifoDrop), { what: 'the FIFO bundle finished' });
   // Failed STALLED while the bundle readers can block on a FIFO; rejected with a code once they refuse it.
   t.ok(stuck.state === 'failed' ? stuck.error?.code === 'STALLED' : stuck.state === 'rejected', `${stuck.state} ${stuck.error?.code}`);

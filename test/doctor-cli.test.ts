@@ -3,23 +3,23 @@
 import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DEMO_ALLOWED_SIGNERS } from '../src/config/defaults.js';
 import { airlock } from './helpers/cli.js';
 import { docker, freePort, requireDocker } from './helpers/docker.js';
+import { makeKey, writeAllowedSigners } from './helpers/keys.js';
 import { packNimBundle } from './helpers/nim-bundles.js';
 
 if (await requireDocker(t)) {
   const dir = t.testdir();
   const store = path.join(dir, 'store');
-  const b = await packNimBundle(t, { name: `doctor/model-${process.pid}`, sequence: 1, servedModelName: 'doctor' });
-  t.equal((await airlock(['install', b.location, '--store', store, '--trust', DEMO_ALLOWED_SIGNERS])).exitCode, 0);
+  // A key of the host's own: doctor fails a host that trusts the demo key, whose private half is published.
+  const key = makeKey(path.join(dir, 'keys'), 'release');
+  const allowedSigners = writeAllowedSigners(path.join(dir, 'allowed_signers'), [{ principals: 'release@airlock.test', key }]);
+  const b = await packNimBundle(t, { name: `doctor/model-${process.pid}`, sequence: 1, servedModelName: 'doctor', signKeys: [key.privatePath] });
+  t.equal((await airlock(['install', b.location, '--store', store, '--trust', allowedSigners])).exitCode, 0);
   const port = await freePort();
   const configFor = async (gpus: string) => {
     const file = path.join(dir, `config-${gpus}.json`);
-    await writeFile(
-      file,
-      JSON.stringify({ store: 'store', trust: { allowedSigners: DEMO_ALLOWED_SIGNERS }, runtime: { kind: 'docker', gpus, publishPort: port } }),
-    );
+    await writeFile(file, JSON.stringify({ store: 'store', trust: { allowedSigners }, runtime: { kind: 'docker', gpus, publishPort: port } }));
     return file;
   };
   const clean = { NGC_API_KEY: '', HF_TOKEN: '', HUGGING_FACE_HUB_TOKEN: '', NGC_CLI_API_KEY: '' };

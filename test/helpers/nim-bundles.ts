@@ -24,6 +24,8 @@ export interface NimBundleOptions {
   notReady?: boolean;
   /** the archive from `imageArchive` (default: the image is saved through `pack --image`) */
   archive?: string;
+  /** private keys to sign with (default: the demo key) */
+  signKeys?: string[];
 }
 
 /** The fake NIM image's `docker save` archive in `dir`. */
@@ -48,7 +50,7 @@ export async function packNimBundle(t: TestdirHost, o: NimBundleOptions): Promis
     name: o.name,
     sequence: o.sequence,
     servedModelName: o.servedModelName,
-    signKeys: [DEMO_KEY],
+    signKeys: o.signKeys ?? [DEMO_KEY],
     ...(o.archive ? { images: [`${o.archive}=${image.ref}`] } : { extraArgs: ['--image', image.ref] }),
   });
 }
