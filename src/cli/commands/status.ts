@@ -125,7 +125,8 @@ export function formatStatus(
       `airlock ${s.version} at ${url}, up ${uptime(s.uptimeSeconds)}; config ${s.config.source}; store ${s.config.store}; runtime ${s.config.runtime}`,
     ),
   );
-  if (s.config.demoTrust) out.push(layout.paint.warn(fit('WARNING: the demo key is trusted (its private half is published); do not use this daemon for real bundles')));
+  if (s.config.demoTrust)
+    out.push(layout.paint.warn(fit('WARNING: the demo key is trusted (its private half is published); do not use this daemon for real bundles')));
   out.push(fit(`watching: ${s.watched.map((w) => `${w.path} (${w.kind}${w.watching ? '' : ', absent'})`).join(', ') || 'nothing'}`));
   out.push(
     fit(
