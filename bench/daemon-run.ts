@@ -27,7 +27,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startDaemon(dir: string, allowedSigners: string): Promise<RunningDaemon> {
+/** `settings`: config keys over the benchmark's (quietPeriodMs 500 unless given; every other key its default). */
+export async function startDaemon(dir: string, allowedSigners: string, settings: Record<string, unknown> = {}): Promise<RunningDaemon> {
   await fsp.mkdir(dir, { recursive: true });
   const port = await freePort();
   const drop = path.join(dir, 'drop');
@@ -41,6 +42,7 @@ export async function startDaemon(dir: string, allowedSigners: string): Promise<
     api: { host: '127.0.0.1', port, tokenFile: path.join(dir, 'api-token') },
     runtime: { kind: 'none' },
     log: { level: 'warn' },
+    ...settings,
   };
   const configFile = path.join(dir, 'config.json');
   await fsp.writeFile(configFile, JSON.stringify(config, null, 2));

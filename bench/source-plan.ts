@@ -44,3 +44,11 @@ export function planSource(total: number): PlannedFile[] {
   }
   return files;
 }
+
+/** `count` files of `size` bytes, a thousand to a folder: a tree of many small files (the scale rows). */
+export function planSmallFiles(count: number, size = 4096): PlannedFile[] {
+  return Array.from({ length: count }, (_, i) => ({
+    path: `d${String(Math.floor(i / 1000)).padStart(3, '0')}/f${String(i).padStart(6, '0')}.bin`,
+    size,
+  }));
+}

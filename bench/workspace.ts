@@ -36,9 +36,24 @@ export interface Workspace {
   scratch: string;
 }
 
-export async function createWorkspace(parent: string | undefined, size: number, log: (m: string) => void): Promise<Workspace> {
+export interface WorkspaceOptions {
+  /** the files to write (default: the synthetic model tree of the given size) */
+  plan?: PlannedFile[];
+  /** which reference bundles to pack (default all three) */
+  forms?: Array<'dir' | 'tar' | 'split'>;
+  /** remove the source once packed (it is not read again): a large tree then needs half the disk */
+  dropSource?: boolean;
+}
+
+export async function createWorkspace(
+  parent: string | undefined,
+  size: number,
+  log: (m: string) => void,
+  o: WorkspaceOptions = {},
+): Promise<Workspace> {
   const root = await fsp.mkdtemp(path.join(parent ?? os.tmpdir(), 'airlock-bench-'));
-  const plan = planSource(size);
+  const plan = o.plan ?? planSource(size);
+  const forms = new Set(o.forms ?? ['dir', 'tar', 'split']);
   const ws: Workspace = {
     root,
     source: path.join(root, 'source'),
@@ -58,20 +73,26 @@ export async function createWorkspace(parent: string | undefined, size: number, 
   await fsp.mkdir(ws.scratch);
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', PRINCIPAL, '-f', ws.key]);
   const pub = (await fsp.readFile(`${ws.key}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
-  await fsp.writeFile(ws.allowedSigners, `${PRINCIPAL} namespaces="airlock" ${pub}\n`);
+  await fsp.writeFile(ws.allowedSigners, `${PRINCIPAL} namespaces="airlock,airlock-parts" ${pub}\n`);
 
   log(`writing ${plan.length} files (${(ws.payloadBytes / 1024 ** 3).toFixed(2)} GiB) to ${ws.source}`);
   await writeSource(ws.source, plan);
-  log('packing the reference bundles (dir, tar, split); not timed');
+  log(`packing the reference bundles (${[...forms].join(', ')}); not timed`);
+  // The folder bundle is always packed: the checksum file comes from its manifest.
   await packReference(ws, ['--out', ws.dirBundle]);
-  const tarDir = path.join(root, 'ref', 'tar');
-  await packReference(ws, ['--format', 'tar', '--out', tarDir]);
-  ws.tarBundle = await findOne(tarDir, '.airlock.tar');
-  const splitDir = path.join(root, 'ref', 'split');
-  await packReference(ws, ['--split-size', String(ws.splitSize), '--out', splitDir]);
-  ws.partsIndex = await findOne(splitDir, '.airlock.parts.json');
-  ws.partFiles = (await fsp.readdir(splitDir)).filter((n) => /\.airlock\.tar\.\d+$/.test(n)).map((n) => path.join(splitDir, n));
+  if (forms.has('tar')) {
+    const tarDir = path.join(root, 'ref', 'tar');
+    await packReference(ws, ['--format', 'tar', '--out', tarDir]);
+    ws.tarBundle = await findOne(tarDir, '.airlock.tar');
+  }
+  if (forms.has('split')) {
+    const splitDir = path.join(root, 'ref', 'split');
+    await packReference(ws, ['--split-size', String(ws.splitSize), '--out', splitDir]);
+    ws.partsIndex = await findOne(splitDir, '.airlock.parts.json');
+    ws.partFiles = (await fsp.readdir(splitDir)).filter((n) => /\.airlock\.tar\.\d+$/.test(n)).map((n) => path.join(splitDir, n));
+  }
   await writeSums(ws);
+  if (o.dropSource) await fsp.rm(ws.source, { recursive: true, force: true });
   return ws;
 }
 

@@ -36,16 +36,30 @@ interface Doc {
   comparisons: Array<{ subject: string; baseline: string; timeRatio?: number }>;
   api?: { phases: Array<{ label: string; errors: number; latencyMs: { count: number; p50: number; p99: number } }>; daemonPeakRssMB?: number };
   targets: Array<{ id: string; verdict: string; measured: string }>;
+  arrival?: Array<{
+    size: number;
+    early: { seconds?: { median: number }; allPrestaged: boolean };
+    after: { seconds?: { median: number } };
+    serial: { seconds?: { median: number } };
+    api: { count: number };
+  }>;
+  scale?: { rows: Row[] };
+  sticks?: { state: string; lastStickToInstalledSeconds?: number; daemonPeakRssMB?: number };
 }
 
 t.test('npm run bench -- --size 8M --runs 1 measures every command and writes the table as JSON', async (t) => {
   const dir = t.testdir();
   const json = path.join(dir, 'bench.json');
-  const { stdout } = await run(process.execPath, [BENCH, '--size', '8M', '--runs', '1', '--json', json, '--work-dir', dir, '--api-requests', '100'], {
-    cwd: PACKAGE_ROOT,
-    env: childEnv(),
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const small = ['--arrival-sizes', '8M', '--arrival-runs', '1', '--arrival-rate', '20M', '--scale-files', '500', '--stick-gap', '1'];
+  const { stdout } = await run(
+    process.execPath,
+    [BENCH, '--size', '8M', '--runs', '1', '--json', json, '--work-dir', dir, '--api-requests', '100', ...small],
+    {
+      cwd: PACKAGE_ROOT,
+      env: childEnv(),
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   const doc = JSON.parse(await fsp.readFile(json, 'utf8')) as Doc;
   t.equal(doc.schema, 'airlock.bench/v1');
   t.equal(doc.options.size, 8 * 1024 * 1024);
@@ -96,10 +110,37 @@ t.test('npm run bench -- --size 8M --runs 1 measures every command and writes th
       'publish-vs-skopeo',
       'pull-vs-curl',
       'republish-uploads-nothing',
+      'last-byte-2G',
+      'last-byte-8G',
+      'arrival-daemon-rss',
+      'arrival-api-p99',
+      'scale-verify',
+      'scale-install',
+      'sticks-last-part',
+      'sticks-daemon-rss',
+      'sticks-api-p99',
     ],
   );
   if (registry)
     t.equal(doc.targets.find((x) => x.id === 'republish-uploads-nothing')?.verdict, 'PASS', 'an unchanged bundle published again uploads nothing');
+  const [arrival] = doc.arrival ?? [];
+  t.equal(arrival?.size, 8 * 1024 * 1024, 'the 8M bundle arrived');
+  t.type(arrival?.early.seconds?.median, 'number', 'last byte → installed measured');
+  t.equal(arrival?.early.allPrestaged, true, 'every byte verified while it arrived');
+  t.type(arrival?.serial.seconds?.median, 'number', 'beside copy, then airlock install');
+  t.type(arrival?.after.seconds?.median, 'number', 'and the daemon verifying after arrival');
+  t.ok((arrival?.api.count ?? 0) > 0, 'the status API was asked throughout');
+  t.same(
+    doc.scale?.rows.map((r) => [r.id, r.ok]),
+    ['verify-dir', 'sha256sum', 'install-tar', 'install-dir', 'tar-x', 'tar-x-sync'].map((id) => [`scale-${id}`, true]),
+    'the scale rows ran',
+  );
+  t.match(stdout, /last byte → installed/);
+  t.match(stdout, /^scale: 500 files of 4 KiB/m);
+  t.match(doc.sticks, { state: 'installed', stickA: { parts: Number }, stickB: { parts: Number } }, 'the split bundle installed from two sticks');
+  t.type(doc.sticks?.lastStickToInstalledSeconds, 'number');
+  t.type(doc.sticks?.daemonPeakRssMB, 'number');
+  t.match(stdout, /split parts on two sticks/);
   for (const x of doc.targets) t.match(x.verdict, /^(PASS|MISS|N\/A)$/);
   t.match(stdout, /page cache: (warm|partly warm)/);
   t.match(stdout, /^targets:$/m);

@@ -197,7 +197,13 @@ for (const fixture of FIXTURES) {
     t.equal(index.tar, `${packed.id}.airlock.tar`);
     t.ok(index.parts.length > 1, 'more than one part at 8K');
     const onDisk = (await fsp.readdir(packed.out)).sort();
-    t.same(onDisk, [path.basename(packed.location), ...index.parts.map((p) => p.name)].sort(), 'index and parts, nothing else (no full tar)');
+    const signatures = path.basename(packed.location).replace(/\.parts\.json$/, '.parts.signatures');
+    t.same(
+      onDisk,
+      [path.basename(packed.location), signatures, ...index.parts.map((p) => p.name)].sort(),
+      'index, its signatures and parts, nothing else (no full tar)',
+    );
+    t.same(await fsp.readdir(path.join(packed.out, signatures)), ['alice-test.invalid.sig'], 'the index signed by the same key');
     const sums = await sha256sums(
       packed.out,
       index.parts.map((p) => p.name),

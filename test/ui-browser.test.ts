@@ -149,6 +149,10 @@ if (requireBrowser(t)) {
     );
     t.same(arrival.at(-1), { id: `${id}-arrival`, value: expected, max: expected }, 'arrival ends full');
     t.ok(new Set(verification.map((s) => s.value)).size >= 2, 'the verification bar moved');
+    t.ok(
+      verification.some((s) => s.value !== null && s.value > 0 && s.value < expected && s.max === expected),
+      'while the weights still arrived, the verification bar showed the bytes verified so far, apart from the arrival bar',
+    );
     t.equal(verification.at(-1)?.value, expected, 'verification ends with every byte hashed');
     t.equal(verification.at(-1)?.max, expected);
     t.comment(

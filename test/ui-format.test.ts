@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { PACKAGE_ROOT } from '../src/util/schemas.js';
+import type { PartsArrival } from '../src/watcher/parts-arrival.js';
 
 interface Progress {
   bytesDone: number;
@@ -12,15 +13,22 @@ interface Progress {
   durationMs?: number;
   phase?: string;
 }
+interface Arrival {
+  bytesPresent: number;
+  bytesExpected?: number;
+  bytesVerified?: number;
+  staging?: string;
+}
 interface FormatModule {
   formatBytes(n: number): string;
   formatDuration(s: number): string;
   percent(done: number, total: number): number;
   secondsLeft(done: number, total: number, rate?: number): number | undefined;
   rateSince(done: number, startedAt: string | undefined, now?: number): number | undefined;
-  arrivalText(a: { bytesPresent: number; bytesExpected?: number }, rate?: number): string;
+  arrivalText(a: Arrival, rate?: number): string;
   windowRate(samples: Array<{ at: number; bytes: number }>): number | undefined;
-  verificationText(v: Progress, state: string, now?: number): string;
+  verificationText(v: Progress, state: string, now?: number, arrival?: Arrival): string;
+  arrivingVerificationText(a: Arrival): string;
   stateLabel(s: string): string;
   stateTone(s: string): string;
   canRetry(s: string): boolean;
@@ -34,6 +42,16 @@ interface FormatModule {
   formatTime(iso: string, now?: Date): string;
   baseName(location: string): string;
   signerLine(s: { principals: string[]; fingerprint?: string; status: string }): string;
+  partsView(p: PartsArrival | undefined):
+    | {
+        message: string;
+        sticks: Array<{ text: string; removable: boolean }>;
+        rejected: Array<{ code: string; text: string }>;
+        reading?: string;
+        duplicates?: string;
+      }
+    | undefined;
+  partsVerificationText(p: PartsArrival, a?: Arrival): string;
 }
 
 interface Rec {
@@ -208,4 +226,71 @@ t.test('names and signers', async (t) => {
     'alice@example.org — SHA256:abc (trusted)',
   );
   t.equal(f.signerLine({ principals: [], status: 'untrusted' }), 'unknown key — no fingerprint (untrusted)');
+});
+
+t.test('while a folder bundle arrives, verified bytes are shown apart from arrived ones', async (t) => {
+  const arriving = { bytesDone: 0, bytesTotal: 0 };
+  t.equal(f.verificationText(arriving, 'arriving'), 'Starts once the bundle has fully arrived', 'a tar: nothing before it has arrived');
+  t.equal(
+    f.verificationText(arriving, 'arriving', 0, { bytesPresent: 1024, bytesExpected: 4096, bytesVerified: 0, staging: 'waiting' }),
+    'Waiting for trusted signatures: no file is read before they hold',
+  );
+  t.equal(
+    f.verificationText(arriving, 'arriving', 0, { bytesPresent: 3072, bytesExpected: 4096, bytesVerified: 2048, staging: 'staging' }),
+    '2.00 KiB of 4.00 KiB verified as it arrives (50%)',
+  );
+  t.equal(
+    f.arrivingVerificationText({ bytesPresent: 4096, bytesExpected: 4096, bytesVerified: 1024, staging: 'off' }),
+    '1.00 KiB verified; the rest once the bundle has fully arrived',
+  );
+  t.match(
+    f.arrivalText({ bytesPresent: 3072, bytesExpected: 4096, bytesVerified: 2048 }),
+    /^3\.00 KiB of 4\.00 KiB/,
+    'arrival still counts bytes on disk',
+  );
+});
+
+t.test('parts on several sticks: the sentence first, then each stick and each refused copy', async (t) => {
+  t.equal(f.partsView(undefined), undefined);
+  const parts: PartsArrival = {
+    received: 4,
+    total: 9,
+    bytesReceived: 4096,
+    bytesTotal: 9216,
+    unpackedParts: 3,
+    sticks: [
+      { label: 'STICK-A', path: '/media/u/STICK-A', media: true, present: true, partsReceived: 4, removable: true },
+      { label: 'STICK-B', path: '/media/u/STICK-B', media: true, present: true, partsReceived: 0, removable: false },
+      { label: 'in', path: '/srv/drop/in', media: false, present: false, partsReceived: 1, removable: true },
+    ],
+    rejected: [
+      {
+        part: 'x.003',
+        stick: 'stick STICK-A',
+        path: '/media/u/STICK-A/x.003',
+        code: 'PART_CORRUPT',
+        message: 'part x.003 on stick STICK-A does not match',
+        at: '2026-01-01T00:00:00Z',
+      },
+    ],
+    duplicates: 2,
+    reading: { part: 'x.005', stick: 'stick STICK-B', bytesDone: 512, bytes: 1024 },
+    message: 'parts 4 of 9 received; reading x.005 from stick STICK-B',
+  };
+  const v = f.partsView(parts)!;
+  t.equal(v.message, 'parts 4 of 9 received; reading x.005 from stick STICK-B');
+  t.same(v.sticks, [
+    { text: 'stick STICK-A: 4 parts received · may be removed', removable: true },
+    { text: 'stick STICK-B: 0 parts received · still needed', removable: false },
+    { text: 'folder /srv/drop/in: 1 part received · removed', removable: false },
+  ]);
+  t.same(v.rejected, [{ code: 'PART_CORRUPT', text: 'part x.003 on stick STICK-A does not match' }]);
+  t.equal(v.reading, 'Reading x.005 from stick STICK-B: 512 B of 1.00 KiB');
+  t.equal(v.duplicates, '2 second copies of spooled parts matched and ignored');
+  t.equal(f.partsVerificationText(parts), '3 of 9 parts unpacked and verified as they arrived');
+  t.equal(
+    f.partsVerificationText(parts, { bytesPresent: 4608, bytesExpected: 9216, bytesVerified: 4096, staging: 'staging' }),
+    '4.00 KiB of 9.00 KiB verified against the signed index · 3 of 9 parts unpacked and verified as they arrived',
+    'the same arrived/verified model as a folder bundle',
+  );
 });

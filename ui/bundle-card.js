@@ -8,6 +8,8 @@ import {
   cardTime,
   duplicateText,
   formatTime,
+  partsVerificationText,
+  partsView,
   replacement,
   replacementText,
   signerLine,
@@ -32,6 +34,7 @@ export class BundleCard {
     this.replaced = h('p', { class: 'replaced', 'data-role': 'replaced', hidden: true });
     this.duplicate = h('p', { class: 'duplicate', 'data-role': 'duplicate', hidden: true });
     this.arrival = meter(`${id}-arrival`, 'Arrival');
+    this.parts = h('div', { class: 'parts', 'data-role': 'parts', hidden: true });
     this.verification = meter(`${id}-verification`, 'Verification');
     this.signers = h('div', { class: 'signers', 'data-role': 'signers' });
     this.error = h('div', { class: 'error', 'data-role': 'error' });
@@ -54,6 +57,7 @@ export class BundleCard {
         this.replaced,
         this.duplicate,
         this.arrival.element,
+        this.parts,
         this.verification.element,
         this.signers,
         this.error,
@@ -92,6 +96,7 @@ export class BundleCard {
     setText(this.when, cardTime(rec));
     setText(this.meta, metaLine(rec));
     this.updateArrival(rec);
+    this.once('parts', rec.arrival?.parts, () => renderParts(this.parts, rec.arrival?.parts));
     this.updateVerification(rec);
     this.once('signers', [rec.signers, rec.trust?.trustedKeys, rec.trust?.threshold], () => renderSigners(this.signers, rec));
     this.once('error', rec.error, () => renderError(this.error, rec.error, rec.state));
@@ -118,7 +123,8 @@ export class BundleCard {
       bar.max = max;
       bar.value = Math.min(present, max);
     }
-    setText(text, arrivalText(rec.arrival, this.arrivalRate(rec.state, present)));
+    // Parts on sticks arrive when a stick is plugged in: a speed and a time left would only mislead.
+    setText(text, arrivalText(rec.arrival, rec.arrival?.parts ? undefined : this.arrivalRate(rec.state, present)));
   }
 
   arrivalRate(state, bytes) {
@@ -136,9 +142,16 @@ export class BundleCard {
   updateVerification(rec) {
     const { bar, text } = this.verification;
     const v = rec.verification ?? { bytesDone: 0, bytesTotal: 0 };
-    bar.max = Math.max(v.bytesTotal, 1);
-    bar.value = Math.min(v.bytesDone, bar.max);
-    setText(text, verificationText(v, rec.state));
+    // While a bundle arrives, the bar shows what is verified already (a folder's files copied, or a split bundle's
+    // parts spooled), beside the arrival bar's bytes on disk.
+    const early = rec.state === 'arriving' && rec.arrival?.bytesVerified !== undefined;
+    bar.max = Math.max(early ? (rec.arrival.bytesExpected ?? 0) : v.bytesTotal, 1);
+    bar.value = Math.min(early ? rec.arrival.bytesVerified : v.bytesDone, bar.max);
+    const parts = rec.arrival?.parts;
+    setText(
+      text,
+      parts && rec.state === 'arriving' ? partsVerificationText(parts, rec.arrival) : verificationText(v, rec.state, Date.now(), rec.arrival),
+    );
   }
 
   get active() {
@@ -214,6 +227,36 @@ function renderError(el, error, state) {
           { class: 'failures' },
           failures.map((f) => h('li', {}, line(f))),
         ),
+  );
+}
+
+// Parts of a split bundle on several sticks: what to do now (which stick may be removed), then the details.
+function renderParts(el, parts) {
+  const view = partsView(parts);
+  el.hidden = !view;
+  if (!view) return fill(el);
+  return fill(
+    el,
+    h('p', { class: 'parts-message', 'data-role': 'parts-message' }, view.message),
+    view.reading ? h('p', { class: 'parts-reading' }, view.reading) : '',
+    h(
+      'ul',
+      { class: 'sticks', 'aria-label': 'Sticks' },
+      view.sticks.map((s) => h('li', { class: s.removable ? 'stick stick-removable' : 'stick' }, s.text)),
+    ),
+    view.duplicates ? h('p', { class: 'note' }, view.duplicates) : '',
+    view.rejected.length
+      ? h(
+          'div',
+          { class: 'error', 'data-role': 'parts-rejected' },
+          h('h4', {}, 'Refused copies (the parts already received are kept)'),
+          h(
+            'ul',
+            { class: 'failures' },
+            view.rejected.map((r) => h('li', {}, h('code', { class: 'code' }, r.code), ' ', r.text)),
+          ),
+        )
+      : '',
   );
 }
 

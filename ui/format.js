@@ -66,6 +66,36 @@ export function arrivalText(arrival, rate) {
   return parts.join(' · ');
 }
 
+/**
+ * A split bundle spooled from several sticks (arrival.parts): the daemon's sentence ("parts 4 of 9 received; stick
+ * STICK-A may be removed …"), one line per stick, one per refused copy.
+ */
+export function partsView(parts) {
+  if (!parts) return undefined;
+  const sticks = (parts.sticks ?? []).map((s) => {
+    const where = s.media ? `stick ${s.label}` : `folder ${s.path}`;
+    const got = `${s.partsReceived} part${s.partsReceived === 1 ? '' : 's'} received`;
+    const now = !s.present ? 'removed' : s.removable ? 'may be removed' : 'still needed';
+    return { text: `${where}: ${got} · ${now}`, removable: s.present && s.removable };
+  });
+  const rejected = (parts.rejected ?? []).map((r) => ({ code: r.code, text: r.message }));
+  const reading = parts.reading
+    ? `Reading ${parts.reading.part} from ${parts.reading.stick}: ${formatBytes(parts.reading.bytesDone)} of ${formatBytes(parts.reading.bytes)}`
+    : undefined;
+  const duplicates = parts.duplicates
+    ? `${parts.duplicates} second cop${parts.duplicates === 1 ? 'y' : 'ies'} of spooled parts matched and ignored`
+    : undefined;
+  return { message: parts.message, sticks, rejected, reading, duplicates };
+}
+
+/** The verification line while parts still arrive: their entries are verified as soon as the parts before them are in. */
+export function partsVerificationText(parts, arrival = undefined) {
+  const unpacked = `${parts.unpackedParts} of ${parts.total} parts unpacked and verified as they arrived`;
+  if (arrival?.bytesVerified === undefined) return unpacked;
+  const verified = `${formatBytes(arrival.bytesVerified)} of ${formatBytes(parts.bytesTotal)} verified against the signed index`;
+  return `${verified} · ${unpacked}`;
+}
+
 /** Bytes/s over recent samples [{ at: ms, bytes }], oldest first; undefined until a second has passed. */
 export function windowRate(samples) {
   const first = samples[0];
@@ -74,11 +104,30 @@ export function windowRate(samples) {
   return ((last.bytes - first.bytes) * 1000) / (last.at - first.at);
 }
 
-/** The line under the verification bar: amount, rate, time left or time taken. */
-export function verificationText(v, state, now = Date.now()) {
+/** A folder bundle verified while it arrives: what the verification bar says before the install starts. */
+export function arrivingVerificationText(arrival) {
+  const verified = arrival?.bytesVerified ?? 0;
+  const expected = arrival?.bytesExpected;
+  switch (arrival?.staging) {
+    case 'waiting':
+      return 'Waiting for trusted signatures: no file is read before they hold';
+    case 'staging':
+    case 'staged':
+      return `${formatBytes(verified)} of ${formatBytes(expected ?? 0)} verified as it arrives (${percent(verified, expected)}%)`;
+    case 'off':
+      return verified > 0
+        ? `${formatBytes(verified)} verified; the rest once the bundle has fully arrived`
+        : 'Starts once the bundle has fully arrived';
+    default:
+      return 'Starts once the bundle has fully arrived';
+  }
+}
+
+/** The line under the verification bar: amount, rate, time left or time taken. `arrival` (optional): the record's. */
+export function verificationText(v, state, now = Date.now(), arrival = undefined) {
   const done = v?.bytesDone ?? 0;
   const total = v?.bytesTotal ?? 0;
-  if (state === 'arriving') return 'Starts once the bundle has fully arrived';
+  if (state === 'arriving') return arrivingVerificationText(arrival);
   // Never a byte count or a duration: a duplicate's payload was not read, so nothing of it was checked.
   if (state === 'duplicate') return 'Payload not read: same signed manifest as an installed bundle, so nothing of this copy was checked or used';
   if (state === 'queued') return 'Waiting for its turn (one bundle verifies at a time)';

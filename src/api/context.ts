@@ -40,7 +40,19 @@ export interface ModelView {
 export interface DaemonView {
   version: string;
   startedAt: Date;
-  config: { source: string; demoTrust: boolean; store: string; runtime: string; quietPeriodMs: number };
+  config: {
+    source: string;
+    demoTrust: boolean;
+    store: string;
+    runtime: string;
+    quietPeriodMs: number;
+    arrival?: {
+      verifyWhileArriving: boolean;
+      settleMs: number;
+      keepStagedSeconds: number;
+      parts: { abandonAfterHours: number; maxBundles: number };
+    };
+  };
   watched(): WatchedRootView[];
   /** the registry subscriptions: what each last found, and why its last look failed */
   registries?(): RegistryView[];

@@ -5,6 +5,7 @@ import type { Stats } from 'node:fs';
 import { AirlockError } from '../errors.js';
 import { IMAGES_DIR, MANIFEST_NAME, PAYLOAD_DIR, SIGNATURES_DIR } from '../format/layout.js';
 import { MAX_PATH_SEGMENTS } from '../format/paths.js';
+import { stampOf } from '../format/payload.js';
 import type { DirHandle } from '../safe-fs/dir-handle.js';
 import type { EntryKind } from './entry-checker.js';
 import type { BundleEntry, EntryData } from './source.js';
@@ -25,7 +26,9 @@ async function* walk(parent: DirHandle, name: string, rel: string, depth: number
   if (!st) return; // gone since the listing: reported as missing if it was listed
   const kind = kindOf(st);
   if (kind !== 'directory') {
-    yield kind === 'file' ? { path: rel, kind, size: st.size, open: () => openEntry(parent, name, rel, st) } : { path: rel, kind, size: st.size };
+    yield kind === 'file'
+      ? { path: rel, kind, size: st.size, stamp: stampOf(st), open: () => openEntry(parent, name, rel, st) }
+      : { path: rel, kind, size: st.size };
     return;
   }
   yield { path: rel, kind, size: 0 };

@@ -2,7 +2,7 @@
 import type { Failure } from '../errors.js';
 import { IMAGES_DIR, MANIFEST_NAME, PAYLOAD_DIR, SIGNATURES_DIR } from '../format/layout.js';
 import { isSymlink, type Manifest } from '../format/manifest.js';
-import type { Expected } from '../format/payload.js';
+import { expectedEntries, type Expected } from '../format/payload.js';
 import { PathTree } from '../format/path-tree.js';
 
 export type { Expected } from '../format/payload.js';
@@ -35,13 +35,9 @@ export class EntryChecker {
       const bundlePath = `${PAYLOAD_DIR}/${e.path}`;
       this.tree.insert(bundlePath, true);
       if (isSymlink(e)) this.symlinkPaths.add(bundlePath);
-      else if (!e.omitted) this.expected.set(bundlePath, { path: bundlePath, size: e.size, sha256: e.sha256, role: 'payload', manifestPath: e.path });
     }
-    for (const img of manifest.images) {
-      if (pulled.has(img.archive)) continue;
-      this.tree.insert(img.archive, true);
-      this.expected.set(img.archive, { path: img.archive, size: img.size, sha256: img.sha256, role: 'image', manifestPath: img.archive });
-    }
+    for (const img of manifest.images) if (!pulled.has(img.archive)) this.tree.insert(img.archive, true);
+    for (const exp of expectedEntries(manifest)) if (!(exp.role === 'image' && pulled.has(exp.path))) this.expected.set(exp.path, exp);
   }
 
   private isAllowedDir(p: string): boolean {
@@ -51,6 +47,11 @@ export class EntryChecker {
   /** An entry the reader already found fault with: it counts as seen, so it is not also reported missing. */
   markSeen(p: string): void {
     this.seen.add(p);
+  }
+
+  /** Every entry the manifest lists with bytes in the bundle (payload files carried, image archives), in manifest order. */
+  listed(): Expected[] {
+    return [...this.expected.values()];
   }
 
   /** Total bytes the walk should hash. */

@@ -3,22 +3,26 @@
 // folder) no level between the drop folder and the bundle is followed either.
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
-import { MANIFEST_NAME, SIGNATURES_DIR } from '../format/layout.js';
+import { MANIFEST_NAME, partsSignaturesName, SIGNATURES_DIR } from '../format/layout.js';
 import { manifestDigest, parseManifest } from '../format/manifest.js';
 import { DirHandle } from '../safe-fs/dir-handle.js';
+import { openBelow } from '../safe-fs/open-below.js';
 import { readSmallRegular } from '../safe-fs/open-regular.js';
 import type { SignatureInput } from '../trust/policy.js';
 import { walkDirBundle } from './dir-walk.js';
 import { locateBundle, type BundleLocation } from './locate.js';
-import { concatenatedParts, partsPresenceFailures, readPartsIndex } from './parts-reader.js';
+import { concatenatedParts, corruptPartBetween, placeParts, readPartsIndexFile } from './parts-reader.js';
 import { readSignatureDir } from './signature-files.js';
 import { DEFAULT_READ_LIMITS, type BundleEntry, type BundleHeader, type BundleSource, type OpenedBundle, type ReadLimits } from './source.js';
 import { indexedReader, readTarHead, streamedReader, tarBodyEntries } from './tar-entries.js';
+import { BLOCK as TAR_BLOCK } from './tar-header.js';
 import { StreamCursor } from './tar-reader.js';
 
 export interface FsSourceOptions {
   /** a trusted folder the bundle lies in (a drop folder or media root): every level below it is opened without following links */
   within?: string;
+  /** split bundles: further folders holding parts (parts carried on several sticks); the index's own folder is looked in first */
+  partsFrom?: string[];
 }
 
 export function fileSystemSource(location: string, opts: FsSourceOptions = {}): BundleSource {
@@ -35,7 +39,7 @@ async function openOnDisk(location: string, opts: FsSourceOptions, limits: ReadL
   try {
     if (where.form === 'dir') return await openDir(location, folder, limits);
     if (where.form === 'tar') return await openTar(location, where, folder, limits);
-    return await openSplit(location, where, folder, limits);
+    return await openSplit(location, where, folder, limits, opts.partsFrom ?? []);
   } catch (err) {
     await folder.close();
     throw err;
@@ -45,14 +49,7 @@ async function openOnDisk(location: string, opts: FsSourceOptions, limits: ReadL
 /** The folder, confined below `within` when given (each level opened without following a link). */
 async function openFolder(dir: string, within: string | undefined, location: string): Promise<DirHandle> {
   if (within === undefined) return DirHandle.open(dir, { shownAs: '' });
-  const rel = path.relative(path.resolve(within), path.resolve(dir));
-  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new AirlockError('NOT_A_BUNDLE', `${location} is not inside ${within}`, { path: location });
-  const root = await DirHandle.open(within);
-  try {
-    return await root.openPath(rel, '');
-  } finally {
-    await root.close();
-  }
+  return openBelow(within, dir, '', location);
 }
 
 interface Parts {
@@ -61,6 +58,7 @@ interface Parts {
   signatures: SignatureInput[];
   signatureDir: string;
   parts?: BundleHeader['parts'];
+  partsIndex?: BundleHeader['partsIndex'];
   entries(manifestBytes: Buffer): AsyncGenerator<BundleEntry>;
   close(): Promise<void>;
 }
@@ -74,6 +72,7 @@ function header(location: string, limits: ReadLimits, p: Parts): BundleHeader {
     signatures: p.signatures,
     signatureDir: p.signatureDir,
     ...(p.parts ? { parts: p.parts } : {}),
+    ...(p.partsIndex ? { partsIndex: p.partsIndex } : {}),
     close: p.close,
   };
   return {
@@ -137,31 +136,68 @@ async function openSplit(
   where: Extract<BundleLocation, { form: 'split' }>,
   folder: DirHandle,
   limits: ReadLimits,
+  partsFrom: string[],
 ): Promise<BundleHeader> {
-  const index = await readPartsIndex(folder, path.basename(where.indexFile));
-  const missing = await partsPresenceFailures(folder, index);
-  if (!missing.empty) throw missing.toError();
-  const stream = () => new StreamCursor(concatenatedParts(folder, index)[Symbol.asyncIterator]());
-  const first = stream();
-  let head;
+  const indexName = path.basename(where.indexFile);
+  const { index, bytes } = await readPartsIndexFile(folder, indexName);
+  const sigName = partsSignaturesName(indexName);
+  const partsSignatures = await readSignatureDir(folder, sigName, sigName);
+  // Further folders are the user's word, like the bundle's own location: opened as given.
+  const others: DirHandle[] = [];
   try {
-    head = await readTarHead(streamedReader(first, location), location, limits.maxManifestBytes);
-  } finally {
-    await first.close();
+    for (const dir of partsFrom) others.push(await DirHandle.open(dir, { shownAs: dir }));
+    const placed = await placeParts([folder, ...others], index);
+    if (!placed.failures.empty) throw placed.failures.toError();
+    const stream = () => new StreamCursor(concatenatedParts(placed.dirs, index)[Symbol.asyncIterator]());
+    // A tar that breaks inside a part is first put down to the part, if it differs from the index.
+    const blamePart = async (err: unknown, cursor: StreamCursor): Promise<never> => {
+      if (err instanceof AirlockError && !err.code.startsWith('PART_')) {
+        const corrupt = await corruptPartBetween(placed.dirs, index, Math.max(0, cursor.position - TAR_BLOCK), cursor.position);
+        if (corrupt) throw corrupt;
+      }
+      throw err;
+    };
+    const first = stream();
+    let head;
+    try {
+      head = await readTarHead(streamedReader(first, location), location, limits.maxManifestBytes).catch((err: unknown) => blamePart(err, first));
+    } finally {
+      await first.close();
+    }
+    const sidecar = await readSignatureDir(folder, path.basename(where.sidecarDir), path.basename(where.sidecarDir));
+    return header(location, limits, {
+      form: 'split',
+      manifestBytes: head.manifestBytes,
+      signatures: [...head.signatures, ...sidecar],
+      signatureDir: where.sidecarDir,
+      parts: index,
+      partsIndex: { name: indexName, bytes, signatures: partsSignatures, signatureDir: path.join(path.dirname(where.indexFile), sigName) },
+      entries: (manifestBytes) => partsBlamed(stream(), location, manifestBytes, blamePart),
+      close: async () => {
+        for (const d of others) await d.close();
+        await folder.close();
+      },
+    });
+  } catch (err) {
+    for (const d of others) await d.close();
+    throw err;
   }
-  const sidecar = await readSignatureDir(folder, path.basename(where.sidecarDir), path.basename(where.sidecarDir));
-  return header(location, limits, {
-    form: 'split',
-    manifestBytes: head.manifestBytes,
-    signatures: [...head.signatures, ...sidecar],
-    signatureDir: where.sidecarDir,
-    parts: index,
-    entries: (bytes) => streamedEntries(stream(), location, bytes),
-    close: () => folder.close(),
-  });
 }
 
-/** Every entry after the head of a tar read as one stream (split parts, standard input). */
+async function* partsBlamed(
+  cursor: StreamCursor,
+  origin: string,
+  manifestBytes: Buffer,
+  blame: (err: unknown, cursor: StreamCursor) => Promise<never>,
+): AsyncGenerator<BundleEntry> {
+  try {
+    yield* streamedEntries(cursor, origin, manifestBytes);
+  } catch (err) {
+    await blame(err, cursor);
+  }
+}
+
+/** The entries after the head of a tar read as one stream (split parts), each body read from the stream in turn. */
 export async function* streamedEntries(cursor: StreamCursor, origin: string, manifestBytes: Buffer): AsyncGenerator<BundleEntry> {
   try {
     yield* tarBodyEntries(streamedReader(cursor, origin), origin, manifestBytes, (e) => ({ body: cursor.data(e.size, origin) }));

@@ -1,7 +1,8 @@
 // Signing at pack time: find every --sign key and --sign-agent key before any heavy work, then sign the
-// manifest bytes with each in turn (a token's touch is asked for one key at a time).
+// manifest bytes with each in turn (a token's touch is asked for one key at a time), and a split bundle's
+// parts index too, under its own namespace (docs/parts.md).
 import { AirlockError } from '../errors.js';
-import { SIGNATURE_NAMESPACE } from '../format/layout.js';
+import { PARTS_NAMESPACE, SIGNATURE_NAMESPACE } from '../format/layout.js';
 import { agentSigner } from '../trust/agent-signer.js';
 import { signerForKeyFile } from '../trust/key-file-signer.js';
 import { sameKey } from '../trust/public-key.js';
@@ -12,6 +13,8 @@ export interface ManifestSigner {
   /** File name stem: signatures/<label>.sig */
   label: string;
   sign(manifestBytes: Buffer): Promise<string>;
+  /** The same key over a parts index's exact bytes, namespace `airlock-parts`. */
+  signPartsIndex(indexBytes: Buffer): Promise<string>;
 }
 
 export interface LoadSignersOptions {
@@ -43,7 +46,11 @@ export async function loadSigners(sources: SignerSources, opts: LoadSignersOptio
   for (const selector of sources.agentKeys ?? []) add(`--sign-agent ${selector}`, await agentSigner(selector, opts));
   // Same labels as `airlock sign` gives, so a key's signature has one name however it was made.
   const labels = uniqueLabels(signers.map((s) => defaultLabel(s.signer.public)));
-  return signers.map(({ signer }, i) => ({ label: labels[i] ?? `key${i + 1}`, sign: (bytes) => signer.sign(bytes, SIGNATURE_NAMESPACE) }));
+  return signers.map(({ signer }, i) => ({
+    label: labels[i] ?? `key${i + 1}`,
+    sign: (bytes) => signer.sign(bytes, SIGNATURE_NAMESPACE),
+    signPartsIndex: (bytes) => signer.sign(bytes, PARTS_NAMESPACE),
+  }));
 }
 
 /** Two keys with the same comment get `-2`, `-3` … so neither signature file overwrites the other. Pure. */

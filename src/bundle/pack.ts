@@ -1,12 +1,13 @@
 // `airlock pack`: turn a model tree (+ image archives) into a signed bundle in dir, tar or split form.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, open } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, open } from 'node:fs/promises';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
 import {
   MANIFEST_NAME,
   MANIFEST_SCHEMA_VERSION,
   PARTS_INDEX_SUFFIX,
+  partsSignaturesName,
   SIGNATURES_DIR,
   SIGNATURE_SUFFIX,
   TAR_SUFFIX,
@@ -41,7 +42,7 @@ export interface PackResult {
   form: PackForm;
   /** The bundle directory, the `.airlock.tar`, or the `.airlock.parts.json` index. */
   location: string;
-  /** Every path written: the location first, then the parts of a split bundle. */
+  /** Every path written: the location first, then the parts of a split bundle, then its index signatures folder. */
   outputs: string[];
   totals: ManifestTotals & { signatures: number };
 }
@@ -152,6 +153,13 @@ async function packTar(opts: PackOptions, input: PackInput): Promise<PackResult>
   const root = path.join(work, 'bundle');
   await mkdir(root, { recursive: true });
   let sink: TarSink | undefined;
+  // What was moved into DEST so far: removed again on failure (and nothing else there, however it is named).
+  const moved: string[] = [];
+  const move = async (name: string) => {
+    const target = await moveOut(work, opts.out, name);
+    moved.push(target);
+    return target;
+  };
   try {
     const staged = await stage(root, opts, input);
     const tarName = `${opts.id}${TAR_SUFFIX}`;
@@ -166,13 +174,17 @@ async function packTar(opts: PackOptions, input: PackInput): Promise<PackResult>
     sink = undefined;
     const outputs: string[] = [];
     if (opts.form === 'split') {
-      for (const part of written.parts) outputs.push(await moveOut(work, opts.out, part.name));
+      for (const part of written.parts) outputs.push(await move(part.name));
       const indexName = `${opts.id}${PARTS_INDEX_SUFFIX}`;
-      await writeDurably(path.join(work, indexName), serializePartsIndex(buildPartsIndex(tarName, written, written.parts)));
-      // The index goes last: a watcher that sees it can count on every part being complete.
-      outputs.unshift(await moveOut(work, opts.out, indexName));
+      const indexBytes = serializePartsIndex(buildPartsIndex(tarName, written, written.parts));
+      await writeDurably(path.join(work, indexName), indexBytes);
+      // Its signatures before the index itself, which goes last: a watcher that sees the index can count on
+      // every part being complete and on its signatures being there to judge it by.
+      const signed = await writePartsSignatures(work, partsSignaturesName(indexName), indexBytes, input.signers);
+      if (signed) outputs.push(await move(signed));
+      outputs.unshift(await move(indexName));
     } else {
-      outputs.push(await moveOut(work, opts.out, tarName));
+      outputs.push(await move(tarName));
     }
     await syncDir(opts.out);
     progress.done();
@@ -181,11 +193,23 @@ async function packTar(opts: PackOptions, input: PackInput): Promise<PackResult>
     progress.done();
     await sink?.abort();
     // Parts already moved out are removed too: a half bundle must not look like a bundle in transit.
-    await removeMovedParts(opts);
+    await Promise.all(moved.map((p) => rm(p, { force: true, recursive: true })));
     throw err;
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** `<base>.airlock.parts.signatures/<label>.sig`: every signer of the bundle over the index's exact bytes. */
+async function writePartsSignatures(work: string, dirName: string, indexBytes: Buffer, signers: ManifestSigner[]): Promise<string | undefined> {
+  if (signers.length === 0) return undefined;
+  await mkdir(path.join(work, dirName));
+  for (const s of signers) {
+    const text = await s.signPartsIndex(indexBytes); // one touch at a time
+    await writeDurably(path.join(work, dirName, `${s.label}${SIGNATURE_SUFFIX}`), Buffer.from(text, 'utf8'));
+  }
+  await syncDir(path.join(work, dirName));
+  return dirName;
 }
 
 /** Entry order fixed by the format: airlock.json, signatures/*.sig, images/*, payload/* (carried files only). */
@@ -217,13 +241,6 @@ async function moveOut(work: string, out: string, name: string): Promise<string>
     throw new AirlockError('USAGE', `${target} already exists`, { path: target });
   await rename(path.join(work, name), target);
   return target;
-}
-
-async function removeMovedParts(opts: PackOptions): Promise<void> {
-  if (opts.form !== 'split') return;
-  const prefix = `${opts.id}${TAR_SUFFIX}.`;
-  const names = await readdir(opts.out).catch(() => [] as string[]);
-  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(path.join(opts.out, n), { force: true })));
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { AirlockError, FailureList, type Failure } from '../errors.js';
 import { tallyBody } from '../hash/digest.js';
 import type { HashPool } from '../hash/hash-pool.js';
-import type { Expected, WalkSink } from '../format/payload.js';
+import type { Expected, Prestaged, WalkSink } from '../format/payload.js';
 import { EntryChecker } from './entry-checker.js';
 
 export type { WalkSink } from '../format/payload.js';
@@ -17,6 +17,8 @@ export interface WalkOptions {
   failFast?: boolean;
   onBytes?: (n: number) => void;
   signal?: AbortSignal;
+  /** copies verified while the bundle arrived: an entry still the very file one was made from is not read again */
+  prestaged?: Prestaged;
 }
 
 export interface WalkResult {
@@ -25,6 +27,8 @@ export interface WalkResult {
   bytesVerified: number;
   filesVerified: number;
   bytesExpected: number;
+  /** of bytesVerified, those verified before the walk (taken from `prestaged`) */
+  bytesPrestaged: number;
 }
 
 class StopWalk extends Error {}
@@ -35,7 +39,7 @@ const MAX_FINISHING = 8;
 export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}): Promise<WalkResult> {
   const checker = new EntryChecker(bundle.manifest, new Set(Object.keys(bundle.imagePulls ?? {})));
   const failures = new FailureList();
-  const result: WalkResult = { failures, bytesVerified: 0, filesVerified: 0, bytesExpected: checker.bytesExpected };
+  const result: WalkResult = { failures, bytesVerified: 0, filesVerified: 0, bytesExpected: checker.bytesExpected, bytesPrestaged: 0 };
   const inFlight = new Set<Promise<void>>();
   const maxInFlight = (opts.pool?.size ?? 1) * 2;
 
@@ -81,6 +85,13 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
         if (holds?.(exp.sha256) !== true)
           fail({ code: 'INTERNAL', path: exp.path, message: `${exp.path} was skipped as held, but the store lacks it` });
         else opts.onBytes?.(exp.size);
+        continue;
+      }
+      if (await adoptPrestaged(exp, entry, opts)) {
+        result.bytesVerified += exp.size;
+        result.bytesPrestaged += exp.size;
+        result.filesVerified++;
+        opts.onBytes?.(exp.size);
         continue;
       }
       // Opened now, while the walk still holds the entry's folder: a swapped file fails here, by itself.
@@ -130,6 +141,13 @@ export async function walkPayload(bundle: OpenedBundle, opts: WalkOptions = {}):
   }
   if (!(opts.failFast && !failures.empty)) failures.pushAll(checker.missing());
   return result;
+}
+
+/** Hand the sink the copy verified earlier when the entry is still the file it was made from (same stamp). */
+async function adoptPrestaged(exp: Expected, entry: BundleEntry, opts: WalkOptions): Promise<boolean> {
+  if (!opts.prestaged || !entry.stamp || !opts.sink?.adopt) return false;
+  const file = opts.prestaged.lookup(exp, entry.stamp);
+  return file !== undefined && (await opts.sink.adopt(exp, file));
 }
 
 async function openData(entry: BundleEntry): Promise<EntryData | AirlockError | undefined> {

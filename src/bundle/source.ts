@@ -4,6 +4,7 @@
 // one source; a registry is another.
 import type { Failure } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
+import type { SourceStamp } from '../format/payload.js';
 import { DEFAULT_MAX_MANIFEST_BYTES } from '../format/layout.js';
 import type { SignatureInput } from '../trust/policy.js';
 import type { EntryKind } from './entry-checker.js';
@@ -43,6 +44,8 @@ export interface BundleEntry {
   size: number;
   /** open the entry's bytes for reading by descriptor (files only; may fail with WRONG_TYPE when swapped) */
   open?(): Promise<EntryData>;
+  /** the file as the walk saw it (files on disk): lets a copy verified earlier stand in for reading it (Prestaged) */
+  stamp?: SourceStamp;
   /** or the entry's bytes as a stream (split parts, a registry); read it fully or not at all */
   body?: AsyncIterable<Buffer>;
   /**
@@ -52,6 +55,18 @@ export interface BundleEntry {
   held?: boolean;
   /** what is wrong with the entry where it stands, found by the reader (a misplaced or non-regular tar entry) */
   failure?: Failure;
+}
+
+/** The parts index of a split bundle as it lies on disk: what its signatures (namespace airlock-parts) sign. */
+export interface SignedPartsIndex {
+  /** the index's file name, for messages */
+  name: string;
+  /** its exact bytes */
+  bytes: Buffer;
+  /** from `<base>.airlock.parts.signatures/`; none for an index packed before indexes were signed */
+  signatures: SignatureInput[];
+  /** where countersignatures of the index go (`airlock sign`) */
+  signatureDir: string;
 }
 
 /** What a source yields before anything is parsed or trusted. */
@@ -64,6 +79,8 @@ export interface BundleHeader {
   digest: string;
   signatures: SignatureInput[];
   parts?: PartsIndex;
+  /** a split bundle's index as signed: its exact bytes and the signatures beside it (docs/parts.md) */
+  partsIndex?: SignedPartsIndex;
   /** where countersignatures go (`airlock sign`), when the source has such a place */
   signatureDir?: string;
   /** Parse the manifest (call once its signatures have been judged) and offer the walk over the rest. */

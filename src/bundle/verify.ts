@@ -7,6 +7,7 @@ import type { AllowedSigner } from '../trust/allowed-signers.js';
 import { evaluateSignatures, type TrustReport } from '../trust/policy.js';
 import type { RevokedKeys } from '../trust/revoked-keys.js';
 import { fileSystemSource } from './fs-source.js';
+import { evaluatePartsIndex, withPartsIndex } from './parts-trust.js';
 import { walkPayload } from './payload-walk.js';
 import { hashesInPool, type BundleHeader, type BundleSource, type OpenedBundle, type ReadLimits } from './source.js';
 
@@ -72,13 +73,21 @@ export function summarize(bundle: OpenedBundle): BundleSummary {
   };
 }
 
-/** The signature threshold over the exact manifest bytes: the first gate, before anything is parsed. */
+/**
+ * The signature threshold over the exact manifest bytes (and over a split bundle's signed parts index): the
+ * first gate, before anything is parsed.
+ */
 export function evaluateTrust(
-  header: Pick<BundleHeader, 'manifestBytes' | 'signatures'>,
+  header: Pick<BundleHeader, 'manifestBytes' | 'signatures' | 'partsIndex'>,
   opts: { allowedSigners: AllowedSigner[]; revokedKeys?: RevokedKeys; threshold: number; now: Date },
 ): TrustReport {
   const revoked = opts.revokedKeys ? { revoked: opts.revokedKeys } : {};
-  return evaluateSignatures(header.manifestBytes, header.signatures, opts.allowedSigners, { threshold: opts.threshold, now: opts.now, ...revoked });
+  const manifest = evaluateSignatures(header.manifestBytes, header.signatures, opts.allowedSigners, {
+    threshold: opts.threshold,
+    now: opts.now,
+    ...revoked,
+  });
+  return header.partsIndex ? withPartsIndex(manifest, evaluatePartsIndex(header.partsIndex, opts)) : manifest;
 }
 
 /**

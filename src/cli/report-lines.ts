@@ -1,7 +1,7 @@
 // Human-readable lines for bundle summaries, signer reports and failures, shared by verify, inspect and install.
 // They quote untrusted names verbatim: print them with writeLines (command.ts), which escapes each line.
 import type { Failure } from '../errors.js';
-import type { SignerReport } from '../trust/policy.js';
+import type { SignerReport, TrustReport } from '../trust/policy.js';
 import type { BundleSummary } from '../bundle/verify.js';
 import { humanBytes } from '../util/human.js';
 
@@ -35,4 +35,15 @@ export function signerLines(signers: SignerReport[]): string[] {
 
 export function failureLines(failures: Failure[]): string[] {
   return failures.map((f) => `  ${f.code}: ${f.message}`);
+}
+
+/** A split bundle's parts index: its own signatures (namespace airlock-parts), or that it is unsigned. */
+export function partsIndexLines(trust: TrustReport): string[] {
+  const p = trust.partsIndex;
+  if (!p) return [];
+  if (!p.signed) return [`parts index ${p.index}: unsigned (parts checked for integrity only; the manifest's signatures vouch for the payload)`];
+  return [
+    `parts index ${p.index} signatures (namespace airlock-parts, threshold ${trust.threshold}, ${p.trustedKeys} trusted):`,
+    ...signerLines(p.signers),
+  ];
 }

@@ -16,8 +16,10 @@ export interface DaemonConfig {
   store: string;
   /** revokedKeys: public keys (one per line, as `ssh-keygen -Y verify -r` reads) whose signatures never count. */
   trust: { allowedSigners: string; revokedKeys?: string; threshold: number };
-  /** A complete bundle must stay unchanged this long before it is verified. */
+  /** A complete bundle must stay unchanged this long before it is verified (tars, split parts, folder bundles not verified while arriving). */
   quietPeriodMs: number;
+  /** Verifying bundles while they arrive: folder bundles file by file (docs/arrival.md), split parts from several sticks (docs/parts.md). */
+  arrival: ArrivalConfig;
   api: { host: string; port: number; socket?: string; tokenFile: string };
   /** Delete a bundle from its drop folder after it installed (never on media). */
   removeAfterInstall: boolean;
@@ -50,6 +52,17 @@ export interface RegistrySubscription {
 
 export const DEFAULT_POLL_SECONDS = 30;
 
+export interface ArrivalConfig {
+  /** copy and hash each listed file of a folder bundle as soon as it settled, once the signatures hold */
+  verifyWhileArriving: boolean;
+  /** a listed file (or a copy of a part) must keep its size, times and inode this long before it is copied */
+  settleMs: number;
+  /** the copies of a drop that stopped arriving are kept this long (then removed); a restart resumes from them */
+  keepStagedSeconds: number;
+  /** split bundles spooled part by part from several sticks */
+  parts: PartsSpoolConfig;
+}
+
 export interface DaemonLimits {
   /** a manifest (airlock.json) larger than this is refused before it is read (MANIFEST_TOO_LARGE) */
   manifestBytes: number;
@@ -61,6 +74,13 @@ export interface DaemonLimits {
   stallSeconds: number;
 }
 
+export interface PartsSpoolConfig {
+  /** a spool nothing was added to for this long is removed with its record */
+  abandonAfterHours: number;
+  /** split bundles spooled at once */
+  maxBundles: number;
+}
+
 /** Defaults for every key a config file may leave out. Relative paths resolve against the config file's folder. */
 export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust' | 'runtime'> & { trust: { threshold: number }; runtime: { kind: 'none' } } = {
   dropFolders: [],
@@ -68,6 +88,7 @@ export const defaultConfig: Omit<DaemonConfig, 'store' | 'trust' | 'runtime'> & 
   mediaRoots: ['/media', '/run/media', '/mnt'],
   mediaDepth: 3,
   quietPeriodMs: 3000,
+  arrival: { verifyWhileArriving: true, settleMs: 250, keepStagedSeconds: 86400, parts: { abandonAfterHours: 168, maxBundles: 16 } },
   api: { host: '127.0.0.1', port: 7480, tokenFile: 'api-token' },
   removeAfterInstall: false,
   retention: { bundles: 500, rejected: 100, deployments: 2, auditEvents: 1000 },

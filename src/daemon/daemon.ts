@@ -12,8 +12,13 @@ import type { LoadedConfig } from '../config/load-config.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { DEMO_KEY_FINGERPRINT } from '../trust/trust-health.js';
 import type { Deployer, DeploymentStore, Installer } from '../pipeline/ports.js';
+import { ArrivalGate } from '../spool/arrival-gate.js';
+import { spoolRoot, stagedRoot } from '../spool/layout.js';
+import { PartsSpool } from '../spool/parts-spool.js';
+import type { SpoolIo } from '../spool/spool-client.js';
 import { ArrivalTracker } from '../watcher/arrival-tracker.js';
 import { createChokidarSource } from '../watcher/chokidar-source.js';
+import { teeEvents } from '../watcher/fs-tee.js';
 import type { Candidate } from '../watcher/candidates.js';
 import type { FsEventSource } from '../watcher/fs-events.js';
 import type { Probe } from '../watcher/probe.js';
@@ -33,12 +38,26 @@ export interface DaemonDeps {
   loggers: Loggers;
   version: string;
   fsSource?: FsEventSource;
-  /** probes arriving drops off the event loop (production: a worker thread); in-process when absent */
-  probe?: { probe(c: Candidate): Promise<Probe>; close(): Promise<void> };
+  /**
+   * probes arriving drops off the event loop (production: a worker thread, which also verifies folder bundles while
+   * they arrive); in-process when absent
+   */
+  probe?: {
+    probe(c: Candidate, handedOff?: string): Promise<Probe>;
+    /** a drop is gone: forget what was verified of it while it arrived (its copies stay until reclaimed) */
+    forget?(location: string): Promise<void>;
+    /** remove the copies of drops that stopped arriving more than arrival.keepStagedSeconds ago */
+    reclaim?(): Promise<string[]>;
+    close(): Promise<void>;
+  };
   extensions?: ApiExtension[];
   keepAliveMs?: number;
   /** how often missing media roots are looked for again (ms) */
   mediaRecheckMs?: number;
+  /** the parts spool's reads (production: its worker thread) */
+  spoolIo?: SpoolIo;
+  /** lines skipped in the trust file, as the installer reports them */
+  onTrustWarnings?: (warnings: string[]) => void;
   /** the one clock of the daemon: records, audit, deploy states (default: the system's) */
   clock?: Clock;
   /**
@@ -79,6 +98,11 @@ export function daemonDir(store: string): string {
   return path.join(store, 'daemon');
 }
 
+/** Where folder bundles are verified while they arrive (src/spool/stager.ts): in the store's file system, private to the daemon. */
+export function stagedDir(store: string): string {
+  return stagedRoot(daemonDir(store));
+}
+
 export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promise<RunningDaemon> {
   const { config } = loaded;
   const { log } = deps.loggers;
@@ -93,6 +117,8 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   // The store root must stay traversable (0755) for the container user; only the daemon's own folder is private.
   await fsp.mkdir(config.store, { recursive: true, mode: 0o755 });
   await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  // Copies kept from when folder bundles were verified while arriving serve no one once that is turned off.
+  if (!config.arrival.verifyWhileArriving) await fsp.rm(stagedDir(config.store), { recursive: true, force: true });
   await repairAtStart(config.store, log);
   const { roots, watched, dropFolders } = await resolveWatchRoots(config, log);
 
@@ -108,6 +134,27 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   };
 
   const hub = new EventHub();
+  // The parts spool feeds the pipeline, which is made next; the pipeline's record changes reach it from the start.
+  const spool = new PartsSpool({
+    root: spoolRoot(stateDir),
+    trust: { allowedSigners: config.trust.allowedSigners, ...(config.trust.revokedKeys ? { revokedKeys: config.trust.revokedKeys } : {}) },
+    threshold: config.trust.threshold,
+    quietPeriodMs: config.quietPeriodMs,
+    settleMs: config.arrival.settleMs,
+    abandonAfterMs: config.arrival.parts.abandonAfterHours * 3_600_000,
+    maxBundles: config.arrival.parts.maxBundles,
+    stallMs: config.limits.stallSeconds * 1000,
+    maxManifestBytes: config.limits.manifestBytes,
+    dropFolders,
+    removeAfterInstall: config.removeAfterInstall,
+    arrivals: (e) => pipeline.handle(e),
+    refuse: (c, err, fingerprint) => pipeline.refuse(c, err, fingerprint),
+    recordAt: (location) => pipeline.records().find((r) => r.location === location),
+    audit: (e) => audit.record(e),
+    log: log.child({ component: 'spool' }),
+    ...(deps.onTrustWarnings ? { onTrustWarnings: deps.onTrustWarnings } : {}),
+    ...(deps.spoolIo ? { io: deps.spoolIo } : {}),
+  });
   const metrics = new Metrics(deps.version);
   const audit = new AuditLog({
     file: path.join(stateDir, 'audit.jsonl'),
@@ -134,17 +181,29 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     onFatal: fatalIn('daemon state'),
     hooks: {
       audit: (e) => audit.record(e),
-      changed: (rec) => hub.publish({ event: 'bundle', data: rec }),
+      changed: (rec) => {
+        hub.publish({ event: 'bundle', data: rec });
+        spool.recordChanged(rec);
+      },
       finished: (f) => metrics.observe(f),
     },
   });
   await pipeline.load();
 
+  await spool.load();
+  // Split bundles are the spool's to decide: an unsigned index goes the whole-folder way, as it always did.
+  const gate = new ArrivalGate(
+    (e) => pipeline.handle(e),
+    (location) => spool.claimOf(location),
+  );
+  spool.onDecision((location, claim) => gate.decided(location, claim));
+
   for (const w of watched) if (!w.watching) log.info({ path: w.path }, 'media root does not exist yet; watched once it appears');
   const tracker = new ArrivalTracker({
     roots,
     quietPeriodMs: config.quietPeriodMs,
-    source: deps.fsSource ?? createChokidarSource(),
+    ...(config.arrival.verifyWhileArriving ? { settleMs: config.arrival.settleMs } : {}),
+    source: teeEvents(deps.fsSource ?? createChokidarSource(), (e) => spool.onFsEvent(e)),
     ...(deps.probe ? { probe: deps.probe.probe } : {}),
     onWatchError: (err, root) => log.warn({ err, root: root.path }, 'watcher error'),
   });
@@ -192,11 +251,18 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     `airlock daemon listening on ${url}`,
   );
 
+  const probe = deps.probe;
   try {
-    for (const a of arrivals) await a.start((e) => pipeline.handle(e));
+    spool.start();
+    for (const a of arrivals)
+      await a.start((e) => {
+        if (e.type === 'gone') void probe?.forget?.(e.candidate.location).catch(() => undefined);
+        gate.handle(e);
+      });
   } catch (err) {
     // Without its watchers the daemon is useless: release the port and fail the start.
     for (const a of arrivals) await a.close().catch(() => undefined);
+    await spool.close().catch(() => undefined);
     await app.close();
     throw err;
   }
@@ -208,6 +274,12 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
   const mediaTimer = setInterval(() => {
     mediaCheck ??= watchNewMediaRoots(tracker, watched, config.mediaDepth, log).finally(() => (mediaCheck = undefined));
   }, deps.mediaRecheckMs ?? 5000);
+  // Copies of drops that stopped arriving are removed after arrival.keepStagedSeconds, checked a few times as often.
+  const reclaimTimer = probe?.reclaim
+    ? setInterval(() => void reclaimSpools(probe, log), reclaimEveryMs(config.arrival.keepStagedSeconds))
+    : undefined;
+  reclaimTimer?.unref();
+  if (probe?.reclaim) void reclaimSpools(probe, log);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -215,6 +287,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
       log.info({}, 'stopping');
       shutdown.abort();
       clearInterval(mediaTimer);
+      if (reclaimTimer) clearInterval(reclaimTimer);
       // Every step runs even if an earlier one fails: a half-stopped daemon keeps the process alive.
       const failures: unknown[] = [];
       const step = async (fn: () => Promise<unknown> | undefined) => {
@@ -227,6 +300,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
       await step(() => mediaCheck);
       for (const a of arrivals) await step(() => a.close());
       await step(() => feed.stop());
+      await step(() => spool.close());
       await step(() => pipeline.stop());
       await step(() => app.close());
       await step(() => audit.flush());
@@ -241,4 +315,17 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
       log.info({}, 'stopped');
     })());
   return { url, app, pipeline, hub, fatal, stop };
+}
+
+function reclaimEveryMs(keepSeconds: number): number {
+  return Math.min(60_000, Math.max(500, (keepSeconds * 1000) / 4));
+}
+
+async function reclaimSpools(probe: NonNullable<DaemonDeps['probe']>, log: DaemonDeps['loggers']['log']): Promise<void> {
+  try {
+    const removed = (await probe.reclaim?.()) ?? [];
+    if (removed.length > 0) log.info({ spools: removed }, 'removed the verified copies of drops that stopped arriving');
+  } catch (err) {
+    log.warn({ err }, 'could not reclaim the copies of drops that stopped arriving');
+  }
 }

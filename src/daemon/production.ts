@@ -11,7 +11,9 @@ import { createRuntime } from '../runtime/index.js';
 import { registryAuthLookup } from '../registry/pull-auth.js';
 import { deploymentLister, rollback } from '../store/deployments.js';
 import { loadTrust, type TrustFiles } from '../trust/load-trust.js';
-import type { DaemonDeps } from './daemon.js';
+import { spoolRoot } from '../spool/layout.js';
+import { readUnpacked } from '../spool/unpacked.js';
+import { daemonDir, stagedDir, type DaemonDeps } from './daemon.js';
 import type { Loggers } from './logger.js';
 import { opsDeployer } from './ops-deployer.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -50,6 +52,9 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
       // Watched by their real paths (watch-roots.ts): confinement starts at the same folders.
       clock,
       roots: await Promise.all([...config.dropFolders, ...config.mediaRoots].map((p) => realpath(p).catch(() => p))),
+      ...(config.arrival.verifyWhileArriving ? { spoolRoot: stagedDir(config.store) } : {}),
+      // A bundle the parts spool unpacked and verified while its parts arrived: its blobs are linked, not read again.
+      unpackedFor: (ref) => (ref.kind === 'fs' ? readUnpacked(spoolRoot(daemonDir(config.store)), ref.location) : Promise.resolve(undefined)),
     }),
   );
   const deployments: DeploymentStore = storeQueue.deployments({
@@ -60,11 +65,27 @@ export async function productionDeps(loaded: LoadedConfig, loggers: Loggers, ver
   const extensions = await statusPage(loggers);
   return {
     installer,
-    probe: new ProbeWorker({ maxManifestBytes: config.limits.manifestBytes }),
+    probe: new ProbeWorker({
+      maxManifestBytes: config.limits.manifestBytes,
+      ...(config.arrival.verifyWhileArriving
+        ? {
+            staging: {
+              root: stagedDir(config.store),
+              store: config.store,
+              trust: trustFiles,
+              threshold: config.trust.threshold,
+              maxManifestBytes: config.limits.manifestBytes,
+              settleMs: config.arrival.settleMs,
+              keepMs: config.arrival.keepStagedSeconds * 1000,
+            },
+          }
+        : {}),
+    }),
     deployments,
     ...(runtime && config.runtime.kind !== 'none' ? { deployer: opsDeployer({ runtime, settings: config.runtime, deployments }, clock) } : {}),
     loggers,
     version,
+    onTrustWarnings,
     clock,
     ...(extensions.length ? { extensions } : {}),
   };

@@ -67,6 +67,7 @@ export function createDaemonView(p: ViewParts): DaemonView {
       store: p.loaded.config.store,
       runtime: p.loaded.config.runtime.kind,
       quietPeriodMs: p.loaded.config.quietPeriodMs,
+      arrival: p.loaded.config.arrival,
     },
     watched: p.watched,
     registries: p.registries ?? (() => []),

@@ -24,9 +24,21 @@ export const TAR_SUFFIX = '.airlock.tar';
 export const PARTS_INDEX_SUFFIX = '.airlock.parts.json';
 /** Countersignatures beside a tar or split bundle: `<base>.airlock.signatures/<label>.sig`. */
 export const SIDECAR_SIGNATURES_SUFFIX = '.airlock.signatures';
+/** Signatures over a split bundle's parts index (docs/parts.md): `<base>.airlock.parts.signatures/<label>.sig`. */
+export const PARTS_SIGNATURES_SUFFIX = '.airlock.parts.signatures';
+/**
+ * SSHSIG namespace of a parts index signature: a signature over a manifest can never count as one over an
+ * index, nor the reverse (PROTOCOL.sshsig binds the namespace into the signed data).
+ */
+export const PARTS_NAMESPACE = 'airlock-parts';
 
 export function partName(tarName: string, index: number): string {
   return `${tarName}.${String(index).padStart(3, '0')}`;
+}
+
+/** `<base>.airlock.parts.json` → `<base>.airlock.parts.signatures`. */
+export function partsSignaturesName(indexName: string): string {
+  return indexName.slice(0, indexName.length - PARTS_INDEX_SUFFIX.length) + PARTS_SIGNATURES_SUFFIX;
 }
 
 /** `foo.airlock.tar` or `foo.airlock.parts.json` or `foo.airlock.tar.000` → `foo`. */

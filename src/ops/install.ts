@@ -6,10 +6,12 @@
 import path from 'node:path';
 import { fileSystemSource } from '../bundle/fs-source.js';
 import { walkPayload, type WalkSink } from '../bundle/payload-walk.js';
+import { fillFromPrestaged, prestagedComplete, type PrestagedPayload } from '../bundle/prestaged.js';
 import { hashesInPool, type BundleSource, type OpenedBundle, type ReadLimits } from '../bundle/source.js';
 import { evaluateTrust, passGates } from '../bundle/verify.js';
 import { AirlockError } from '../errors.js';
 import { manifestTotals } from '../format/manifest.js';
+import type { Prestaged } from '../format/payload.js';
 import { HashPool } from '../hash/hash-pool.js';
 import { activateBundle } from '../store/activate.js';
 import { toDeploymentInfo, type DeploymentInfo } from '../store/deployments.js';
@@ -39,6 +41,13 @@ export interface InstallOptions {
   /** earlier deployments kept per model besides the current one (default DEFAULT_RETENTION) */
   retention?: number;
   limits?: ReadLimits;
+  /**
+   * Copies verified while a folder bundle arrived (the daemon's staged spool), for the manifest with this digest:
+   * each entry still the very file a copy was made from is taken from there instead of being read again.
+   */
+  prestaged?: (manifestDigest: string) => Promise<Prestaged | undefined>;
+  /** a split bundle's payload already unpacked and verified in the daemon's parts spool: linked, not read again */
+  unpacked?: PrestagedPayload;
   /** what a ROLLBACK refusal tells its reader to do instead (default: the CLI's --allow-downgrade) */
   downgradeHint?: string;
 }
@@ -67,6 +76,8 @@ export interface InstallResult {
   filesVerified: number;
   durationMs: number;
   deployment: DeploymentInfo;
+  /** of bytesVerified, those taken from copies verified while the bundle arrived (only with `prestaged`) */
+  bytesPrestaged?: number;
   /** bytes of content the store did not hold before (0 when already installed) */
   bytesWritten: number;
   /** bundle ids of earlier deployments dropped by retention */
@@ -129,6 +140,10 @@ async function installTrusted(
   // A no-op writes nothing, unless a crash left something for recovery to finish (a stale pointer, say).
   if (early && !(await needsRecovery(store, committed))) return done(early);
 
+  // Blobs verified against this very manifest while its parts arrived are taken as they are; otherwise one pass reads them.
+  const unpacked =
+    opts.unpacked?.manifestDigest === bundle.digest && (await prestagedComplete(bundle.manifest, opts.unpacked)) ? opts.unpacked : undefined;
+  const onPayloadBytes = (bytesDone: number) => emit({ phase: 'payload', bytesDone, bytesTotal: totals.carriedBytes });
   await prepareStore(store);
   const lock = await acquireStoreLock(store);
   try {
@@ -136,6 +151,7 @@ async function installTrusted(
     const state = await readState(store);
     const again = decide(state, facts, opts);
     if (again) return done(again);
+    const prestaged = unpacked ? undefined : await opts.prestaged?.(bundle.digest);
     const out = await activateBundle(
       store,
       state,
@@ -145,14 +161,19 @@ async function installTrusted(
         now: opts.now,
         ...(opts.signal ? { signal: opts.signal } : {}),
         onActivating: () => emit({ phase: 'activating', bytesDone: totals.carriedBytes, bytesTotal: totals.carriedBytes }),
+        ...(prestaged ? { onDisk: (sha: string) => prestaged.holds(sha) } : {}),
       },
-      (sink) => fillStaging(bundle, sink, opts.signal, (bytesDone) => emit({ phase: 'payload', bytesDone, bytesTotal: totals.carriedBytes })),
+      (sink) =>
+        unpacked
+          ? fillFromPrestaged(bundle.manifest, unpacked, sink, onPayloadBytes, opts.signal)
+          : fillStaging(bundle, sink, opts.signal, prestaged, onPayloadBytes),
     );
     return done(
       { record: out.record, current: true },
       {
         status: 'installed',
         bytesVerified: out.bytesVerified,
+        ...(prestaged ? { bytesPrestaged: out.bytesPrestaged } : {}),
         filesVerified: out.filesVerified,
         bytesWritten: out.bytesWritten,
         evicted: out.evicted,
@@ -186,7 +207,13 @@ function decide(state: StoreState, facts: BundleFacts, opts: InstallOptions): Ke
 }
 
 /** The one pass: every payload byte read once, hashed (on worker threads unless the bundle streams) and staged. */
-async function fillStaging(bundle: OpenedBundle, sink: WalkSink, signal: AbortSignal | undefined, onPayloadBytes: (done: number) => void) {
+async function fillStaging(
+  bundle: OpenedBundle,
+  sink: WalkSink,
+  signal: AbortSignal | undefined,
+  prestaged: Prestaged | undefined,
+  onPayloadBytes: (done: number) => void,
+) {
   const pool = hashesInPool(bundle.form) ? new HashPool() : undefined;
   // An abort stops the workers mid-file, so a multi-GB shard does not hold up a daemon's shutdown.
   const stopPool = () => void pool?.close();
@@ -199,6 +226,7 @@ async function fillStaging(bundle: OpenedBundle, sink: WalkSink, signal: AbortSi
       failFast: true,
       onBytes: (n) => onPayloadBytes((done += n)),
       ...(signal ? { signal } : {}),
+      ...(prestaged ? { prestaged } : {}),
     });
   } finally {
     signal?.removeEventListener('abort', stopPool);

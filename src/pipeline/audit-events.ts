@@ -14,7 +14,10 @@ export type AuditKind =
   | 'rolled-back'
   | 'removed'
   | 'retry'
-  | 'gone';
+  | 'gone'
+  // a part of a split bundle verified against its signed index and kept in the spool, or a copy of one refused (src/spool/)
+  | 'part-spooled'
+  | 'part-rejected';
 
 export interface AuditSigner {
   principals: string[];

@@ -201,6 +201,7 @@ export function boundedTrust(t: TrustReport): BoundedTrustReport {
   return {
     ...t,
     signers: signers.signers,
+    ...(t.partsIndex ? { partsIndex: { ...t.partsIndex, signers: boundedSigners(t.partsIndex.signers).signers } } : {}),
     failures,
     ...(signers.signerCount === undefined ? {} : { signerCount: signers.signerCount }),
     ...(t.failures.length > MAX_REPORTED_FAILURES ? { failureCount: t.failures.length } : {}),

@@ -194,6 +194,37 @@ export class Pipeline {
     return id;
   }
 
+  /**
+   * A drop refused before it could be read as a bundle (a parts index whose signatures do not hold: src/spool/):
+   * recorded rejected with its failures, once per content (`fingerprint`).
+   */
+  refuse(c: Candidate, err: AirlockError, fingerprint: string): void {
+    if (this.stopping) return;
+    const id = this.idFor(c.location);
+    const prior = this.byId.get(id);
+    if (isUnchangedFinished(prior, fingerprint) || prior?.state === 'deploying' || this.current?.id === id) return;
+    const rec = prior && !TERMINAL_STATES.has(prior.state) ? prior : this.fresh(id, c, prior);
+    this.leaveQueue(rec);
+    rec.fingerprint = fingerprint;
+    rec.error = {
+      code: err.code,
+      message: err.message,
+      failures: err.failures,
+      failureCount: err.failureCount,
+      ...(err.path ? { path: err.path } : {}),
+    };
+    this.o.hooks.audit({
+      event: 'rejected',
+      code: err.code,
+      message: err.message,
+      failures: err.failures,
+      failureCount: err.failureCount,
+      ...auditIdentity(rec),
+    });
+    this.o.hooks.finished?.({ outcome: 'rejected', code: err.code as ErrorCode });
+    this.update(rec, 'rejected');
+  }
+
   /** POST /v1/bundles/:id/retry (actor api), or a registry subscription retrying a failure (actor registry). */
   retry(id: string, actor: 'api' | 'registry' = 'api'): BundleRecord {
     const rec = this.byId.get(id);
@@ -396,7 +427,13 @@ export class Pipeline {
     if (rec.trust.signerCount !== undefined) rec.signerCount = rec.trust.signerCount;
     // The store already holds this very manifest: nothing was read past the signatures, nothing installed.
     if (result.status === 'already-installed') return this.settleDuplicate(rec, { bundleId: result.bundleId, path: result.path }, started);
-    rec.install = { status: result.status, path: result.path, bytesVerified: result.bytesVerified, durationMs: result.durationMs };
+    rec.install = {
+      status: result.status,
+      path: result.path,
+      bytesVerified: result.bytesVerified,
+      ...(result.bytesPrestaged === undefined ? {} : { bytesPrestaged: result.bytesPrestaged }),
+      durationMs: result.durationMs,
+    };
     rec.verification = { ...rec.verification, bytesDone: rec.verification.bytesTotal || result.bytesVerified, durationMs };
     this.processed[result.manifestDigest] = {
       outcome: 'installed',

@@ -35,7 +35,18 @@ export interface InstallCallOptions {
 /** What the worker sends back of the store's InstallResult (the plain-data part). */
 export type InstallOutcome = Pick<
   InstallResult,
-  'status' | 'bundleId' | 'name' | 'channel' | 'sequence' | 'manifestDigest' | 'path' | 'trust' | 'bytesVerified' | 'filesVerified' | 'durationMs'
+  | 'status'
+  | 'bundleId'
+  | 'name'
+  | 'channel'
+  | 'sequence'
+  | 'manifestDigest'
+  | 'path'
+  | 'trust'
+  | 'bytesVerified'
+  | 'bytesPrestaged'
+  | 'filesVerified'
+  | 'durationMs'
 >;
 
 /** Verifies and installs bundles. Throws AirlockError (with failures) when a bundle is rejected. */

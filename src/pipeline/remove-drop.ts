@@ -3,7 +3,7 @@
 // a folder swapped for a symlink to the store mid-removal is unlinked as a link (issue 11: an `rm -rf` through
 // such a swap once took the store and its audit trail with it).
 import path from 'node:path';
-import { PARTS_INDEX_SUFFIX, SIDECAR_SIGNATURES_SUFFIX, TAR_SUFFIX } from '../format/layout.js';
+import { PARTS_INDEX_SUFFIX, PARTS_SIGNATURES_SUFFIX, SIDECAR_SIGNATURES_SUFFIX, TAR_SUFFIX } from '../format/layout.js';
 import { DirHandle } from '../safe-fs/dir-handle.js';
 import { removeConfined } from '../safe-fs/remove-tree.js';
 import { isWithin, type Candidate } from '../watcher/candidates.js';
@@ -21,6 +21,7 @@ export function bundleNames(c: Pick<Candidate, 'form' | 'location'>, siblings: s
   const base = name.slice(0, name.length - suffix.length);
   const out = [name, base + SIDECAR_SIGNATURES_SUFFIX];
   if (c.form === 'split') {
+    out.push(base + PARTS_SIGNATURES_SUFFIX);
     const partName = new RegExp(`^${escapeRegExp(base)}\\.airlock\\.tar\\.\\d{3,}$`);
     out.push(...siblings.filter((n) => partName.test(n)).sort());
   }

@@ -87,7 +87,7 @@ export interface BundleRecord {
   signerCount?: number;
   trust?: BoundedTrustReport;
   error?: BundleError;
-  install?: { status: 'installed' | 'already-installed'; path: string; bytesVerified: number; durationMs: number };
+  install?: { status: 'installed' | 'already-installed'; path: string; bytesVerified: number; bytesPrestaged?: number; durationMs: number };
   deployment?: DeployState;
   /** state duplicate: the installed bundle with the same manifest digest */
   duplicateOf?: DuplicateOf;

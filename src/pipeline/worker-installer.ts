@@ -6,14 +6,17 @@
 // worker thread of their own. Every read of a drop is confined below the watched root it lies in.
 import { Worker } from 'node:worker_threads';
 import { isInside, locateBundle } from '../bundle/locate.js';
+import type { PrestagedPayload } from '../bundle/prestaged.js';
 import type { SourceRef } from '../bundle/source.js';
 import { fsRef, sourceFromRef } from '../bundle/sources.js';
 import { installBundle } from '../ops/install.js';
+import { prestagedFor } from '../spool/prestaged.js';
+import { removeSpool } from '../spool/spool.js';
 import { AirlockError, ERROR_TABLE, type ErrorCode } from '../errors.js';
 import { loadTrust, type TrustFiles, type TrustSet } from '../trust/load-trust.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { RequestWorker } from '../util/request-worker.js';
-import type { IdentifyRequest } from './identify.js';
+import { identifyBundle, type IdentifyRequest } from './identify.js';
 import type { BundleIdentity, InstallCallOptions, InstallOutcome, Installer } from './ports.js';
 import { throttled } from './throttle-progress.js';
 import { DAEMON_DOWNGRADE_HINT, type WorkerMessage, type WorkerRequest } from './worker-protocol.js';
@@ -31,6 +34,10 @@ export interface WorkerInstallerOptions {
   roots: string[];
   /** how long an aborted install may take to wind down before its worker is terminated */
   abortGraceMs?: number;
+  /** where the copies verified while folder drops arrived are (src/spool/stager.ts): an install takes them instead of reading again */
+  spoolRoot?: string;
+  /** a split bundle's payload the daemon verified already (its parts spool), to link instead of read */
+  unpackedFor?: (source: SourceRef) => Promise<PrestagedPayload | undefined>;
   /** the daemon's clock (default: the system's) */
   clock?: Clock;
 }
@@ -55,13 +62,15 @@ export class WorkerInstaller implements Installer {
   constructor(private readonly o: WorkerInstallerOptions) {}
 
   async identify(source: SourceRef): Promise<BundleIdentity> {
-    const identity = await this.identifier.request({
+    const request = {
       source: this.confined(source),
       trust: this.o.trust,
       threshold: this.o.threshold,
       maxManifestBytes: this.o.maxManifestBytes,
       now: this.now(),
-    });
+    };
+    // A bundle the parts spool verified already (its signatures held before its payload was unpacked) is read here.
+    const identity = (await this.o.unpackedFor?.(request.source)) ? await identifyBundle(request) : await this.identifier.request(request);
     if (identity.trustWarnings?.length) this.o.onTrustWarnings?.(identity.trustWarnings);
     return identity;
   }
@@ -77,6 +86,9 @@ export class WorkerInstaller implements Installer {
     const ref = this.confined(source);
     // Streams (split parts, any source that is not a folder or a single tar on disk) are parsed and hashed on
     // one thread: that thread is a worker of its own. Folders and tars use the hash pool from here.
+    // A payload the parts spool verified already is linked, not read: no hashing, so no thread of its own either.
+    const unpacked = await this.o.unpackedFor?.(ref);
+    if (unpacked) return this.installHere(ref, opts, unpacked);
     const streamed = ref.kind !== 'fs' || (await locateBundle(ref.location, withinOf(ref))).form === 'split';
     return streamed ? this.installInWorker(ref, opts) : this.installHere(ref, opts);
   }
@@ -88,9 +100,10 @@ export class WorkerInstaller implements Installer {
     return fsRef(source.location, root);
   }
 
-  private async installHere(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {
+  private async installHere(source: SourceRef, opts: InstallCallOptions, unpacked?: PrestagedPayload): Promise<InstallOutcome> {
     const onProgress = opts.onProgress ? throttled(opts.onProgress) : undefined;
     const set = await this.trustNow();
+    const spoolRoot = source.kind === 'fs' ? this.o.spoolRoot : undefined;
     const result = await installBundle(sourceFromRef(source), {
       store: this.o.store,
       allowedSigners: set.signers,
@@ -102,9 +115,27 @@ export class WorkerInstaller implements Installer {
       now: this.now(),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(onProgress ? { onProgress } : {}),
+      ...(spoolRoot ? { prestaged: (digest: string) => prestagedFor(spoolRoot, source.location, digest) } : {}),
+      ...(unpacked ? { unpacked } : {}),
     });
-    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs } = result;
-    return { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, durationMs };
+    // The copies are store content now (or were not needed): the drop's spool has served.
+    if (spoolRoot) await removeSpool(spoolRoot, source.location).catch(() => undefined);
+    const { status, bundleId, name, channel, sequence, manifestDigest, path, trust, bytesVerified, filesVerified, bytesPrestaged, durationMs } =
+      result;
+    return {
+      status,
+      bundleId,
+      name,
+      channel,
+      sequence,
+      manifestDigest,
+      path,
+      trust,
+      bytesVerified,
+      filesVerified,
+      ...(bytesPrestaged === undefined ? {} : { bytesPrestaged }),
+      durationMs,
+    };
   }
 
   private installInWorker(source: SourceRef, opts: InstallCallOptions): Promise<InstallOutcome> {

@@ -17,10 +17,15 @@ import { Staging } from './staging.js';
 import { readStateBytes, writeState } from './state-file.js';
 import { applyInstall, type DeploymentRecord, type StoreState } from './state.js';
 import { buildTree } from './tree-builder.js';
+import { mapLimited } from '../util/map-limited.js';
+
+const ADOPT_LANES = 16;
 
 export interface LockedOutcome {
   record: DeploymentRecord;
   bytesVerified: number;
+  /** of bytesVerified, those the fill took from copies verified earlier */
+  bytesPrestaged: number;
   filesVerified: number;
   bytesWritten: number;
   evicted: string[];
@@ -44,12 +49,15 @@ export interface ActivationOptions {
   now: Date;
   signal?: AbortSignal;
   onActivating?: () => void;
+  /** content already copied into the store's file system (verified while arriving): linking it in needs no new blocks */
+  onDisk?: (sha256: string) => boolean;
 }
 
 /** What filling staging gave: failures (the first ends the install) and the bytes verified. */
 export interface FillResult {
   failures: FailureList;
   bytesVerified: number;
+  bytesPrestaged?: number;
   /** files (image archives included) whose bytes were hashed and matched */
   filesVerified: number;
 }
@@ -79,9 +87,11 @@ export async function activateBundle(
         .map((f) => f.path)
         .join(', ')}`,
     );
+  const onDisk = opts.onDisk;
+  const needed = onDisk ? new Map([...presence].map(([sha, present]) => [sha, present || onDisk(sha)])) : presence;
   const plan = spacePlanFor(
     m,
-    presence,
+    needed,
     (await readStateBytes(store))?.length ?? 0,
     { digest: bundle.digest, size: bundle.manifestBytes.length },
     pulled,
@@ -104,13 +114,14 @@ export async function activateBundle(
     opts.signal?.throwIfAborted();
 
     let bytesWritten = 0;
-    for (const [sha, blob] of staging.staged) {
+    // Renames into content, several at once (each waits on the file system; a bundle can hold thousands).
+    await mapLimited([...staging.staged], ADOPT_LANES, async ([sha, blob]) => {
       const u = await adoptBlob(store, blob.file, sha, blob.size);
       if (u) {
         undo.push(u);
         bytesWritten += blob.size;
       }
-    }
+    });
     await fsyncBlobDirs(store, staging.staged.keys());
 
     const rel = deploymentRelDir(m.name, m.id);
@@ -163,6 +174,7 @@ export async function activateBundle(
     return {
       record,
       bytesVerified: walk.bytesVerified,
+      bytesPrestaged: walk.bytesPrestaged ?? 0,
       filesVerified: walk.filesVerified,
       bytesWritten,
       evicted: evicted.map((e) => e.bundleId),

@@ -2,6 +2,7 @@
 // Blobs arrive only by rename from staging after their bytes were verified, so none is ever partial.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { mapLimited } from '../util/map-limited.js';
 import { fsyncDir, makeDir } from './durable.js';
 import { blobRelPath, CONTENT_DIR, SHA256_HEX, storePath } from './layout.js';
 
@@ -40,7 +41,8 @@ export async function adoptBlob(store: string, staged: string, sha256: string, s
 export async function fsyncBlobDirs(store: string, hashes: Iterable<string>): Promise<void> {
   const dirs = new Set<string>();
   for (const h of hashes) dirs.add(path.dirname(blobPath(store, h)));
-  for (const d of dirs) await fsyncDir(d);
+  // Several at once: the file system commits them together; one at a time waits out a journal commit each.
+  await mapLimited([...dirs], 8, fsyncDir);
   if (dirs.size > 0) await fsyncDir(storePath(store, `${CONTENT_DIR}/sha256`));
 }
 

@@ -84,6 +84,7 @@ export class Staging {
       },
       verified: (exp) => this.verified(exp),
       discarded: (exp) => this.discarded(exp),
+      adopt: (exp, file) => this.adopt(exp, file),
     };
   }
 
@@ -140,6 +141,39 @@ export class Staging {
       this.unsynced.push(file);
     }
     if (file !== undefined) this.staged.set(exp.sha256, { file, size: exp.size });
+  }
+
+  // A verified copy made while the bundle arrived (already fsynced, mode BLOB_MODE): linked in, so the copy it came
+  // from stays whole if this install fails. A file system without hard links gets a copy.
+  private async adopt(exp: Expected, file: string): Promise<boolean> {
+    if (!this.claim(exp)) return true;
+    const dest = this.blobFile(exp.sha256);
+    try {
+      await fsp.link(file, dest);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EPERM' && code !== 'EXDEV' && code !== 'EMLINK' && code !== 'ENOTSUP') {
+        this.claimed.delete(exp.sha256);
+        return false;
+      }
+      try {
+        await fsp.copyFile(file, dest, constants.COPYFILE_EXCL);
+        await fsp.chmod(dest, BLOB_MODE);
+        this.unsynced.push(dest);
+      } catch {
+        await fsp.rm(dest, { force: true });
+        this.claimed.delete(exp.sha256);
+        return false;
+      }
+    }
+    const st = await fsp.lstat(dest).catch(() => undefined);
+    if (!st?.isFile() || st.size !== exp.size) {
+      await fsp.rm(dest, { force: true });
+      this.claimed.delete(exp.sha256);
+      return false;
+    }
+    this.staged.set(exp.sha256, { file: dest, size: exp.size });
+    return true;
   }
 
   private async discarded(exp: Expected): Promise<void> {

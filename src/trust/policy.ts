@@ -31,6 +31,18 @@ export interface TrustReport {
   satisfied: boolean;
   signers: SignerReport[];
   failures: Failure[];
+  /** a split bundle's parts index, judged by the same trust file and threshold (bundle/parts-trust.ts) */
+  partsIndex?: PartsIndexTrust;
+}
+
+/** The signatures over a parts index (namespace airlock-parts); an index without any is read for integrity only. */
+export interface PartsIndexTrust {
+  /** the index's file name */
+  index: string;
+  signed: boolean;
+  trustedKeys: number;
+  satisfied: boolean;
+  signers: SignerReport[];
 }
 
 export interface EvaluateOptions {
@@ -123,10 +135,15 @@ function judge(report: SignerReport, sig: ParsedSshsig, signers: AllowedSigner[]
 }
 
 /** One report per signature, without a trust file: who signed (fingerprint), whether it verifies, whether revoked. */
-export function describeSignatures(manifestBytes: Buffer, signatures: SignatureInput[], revoked?: RevokedKeys): SignerReport[] {
+export function describeSignatures(
+  manifestBytes: Buffer,
+  signatures: SignatureInput[],
+  revoked?: RevokedKeys,
+  namespace: string = SIGNATURE_NAMESPACE,
+): SignerReport[] {
   const seen = new Set<string>();
   return signatures.map((input) => {
-    const { report, sig } = checkSignature(manifestBytes, input, SIGNATURE_NAMESPACE, revoked);
+    const { report, sig } = checkSignature(manifestBytes, input, namespace, revoked);
     if (!sig) return report;
     if (seen.has(report.fingerprint!)) return { ...report, status: 'duplicate' };
     seen.add(report.fingerprint!);

@@ -2,7 +2,7 @@
 // complete and quiet, and reports progress. The pipeline only ever sees ArrivalEvents.
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { MANIFEST_NAME } from '../format/layout.js';
+import { MANIFEST_NAME, partsSignaturesName } from '../format/layout.js';
 import { decideArrival, type ArrivalProgress, type ArrivalState } from './arrival.js';
 import { candidateForFile, indexForPart, isWithin, type Candidate } from './candidates.js';
 import type { FsEvent, FsEventSource, WatchRoot } from './fs-events.js';
@@ -24,9 +24,12 @@ export interface ArrivalSource {
 export interface ArrivalTrackerOptions {
   roots: WatchRoot[];
   quietPeriodMs: number;
+  /** a folder bundle verified while it arrives judges each file after this settle time: probe often enough for it */
+  settleMs?: number;
   source: FsEventSource;
   onWatchError?: (err: Error, root: WatchRoot) => void;
-  probe?: (c: Candidate) => Promise<Probe>;
+  /** `handedOff`: the fingerprint of content already handed on, which needs no work while it stays the same */
+  probe?: (c: Candidate, handedOff?: string) => Promise<Probe>;
   now?: () => number;
 }
 
@@ -47,13 +50,14 @@ export class ArrivalTracker implements ArrivalSource {
   private closed = false;
   private readonly tickMs: number;
   private readonly now: () => number;
-  private readonly probe: (c: Candidate) => Promise<Probe>;
+  private readonly probe: (c: Candidate, handedOff?: string) => Promise<Probe>;
 
   constructor(private readonly opts: ArrivalTrackerOptions) {
-    // Probe a few times per quiet period, but not more than 10 times a second.
-    this.tickMs = Math.min(1000, Math.max(100, Math.floor(opts.quietPeriodMs / 4)));
+    // Probe a few times per quiet period (and twice per settle time), but not more than 20 times a second.
+    const wait = Math.min(opts.quietPeriodMs / 4, opts.settleMs === undefined ? Infinity : opts.settleMs / 2);
+    this.tickMs = Math.min(1000, Math.max(50, Math.floor(wait)));
     this.now = opts.now ?? Date.now;
-    this.probe = opts.probe ?? probeCandidate;
+    this.probe = opts.probe ?? ((c) => probeCandidate(c));
   }
 
   async start(listener: (e: ArrivalEvent) => void): Promise<void> {
@@ -120,7 +124,15 @@ export class ArrivalTracker implements ArrivalSource {
     const index = indexForPart(p);
     for (const t of this.tracked.values()) {
       const loc = t.candidate.location;
-      if (isWithin(loc, p) || isWithin(p, loc) || index === loc || isWithin(sidecarOf(t.candidate), p)) t.dueAt = this.now();
+      const partsSignatures = partsSignaturesOf(t.candidate);
+      if (
+        isWithin(loc, p) ||
+        isWithin(p, loc) ||
+        index === loc ||
+        isWithin(sidecarOf(t.candidate), p) ||
+        (partsSignatures !== undefined && isWithin(partsSignatures, p))
+      )
+        t.dueAt = this.now();
     }
   }
 
@@ -140,11 +152,12 @@ export class ArrivalTracker implements ArrivalSource {
 
   private async probeOne(t: Tracked): Promise<void> {
     const started = this.now();
-    const probe = await this.probe(t.candidate);
+    const probe = await this.probe(t.candidate, t.state?.handedOff);
     const now = this.now();
     const d = decideArrival(t.state, probe, now, this.opts.quietPeriodMs);
-    // A slow probe (a huge folder bundle) is spaced out so probing never dominates.
-    const next = now + Math.max(this.tickMs, 2 * (now - started));
+    // A slow probe (a huge folder bundle) is spaced out so probing never dominates; judging its signatures once
+    // or starting copies (work done with the look, not the look itself) does not count.
+    const next = now + Math.max(this.tickMs, 2 * (probe.costMs ?? now - started));
     if (this.tracked.get(t.candidate.location) !== t) return;
     switch (d.kind) {
       case 'gone':
@@ -178,6 +191,11 @@ export class ArrivalTracker implements ArrivalSource {
 function sidecarOf(c: Candidate): string {
   const m = /^(.+)\.airlock\.(?:tar|parts\.json)$/.exec(c.location);
   return m ? `${m[1]}.airlock.signatures` : `${c.location}/signatures`;
+}
+
+/** A split bundle's parts index signatures folder: a signature added there changes the bundle. */
+function partsSignaturesOf(c: Candidate): string | undefined {
+  return c.form === 'split' ? path.join(path.dirname(c.location), partsSignaturesName(path.basename(c.location))) : undefined;
 }
 
 async function exists(p: string): Promise<boolean> {

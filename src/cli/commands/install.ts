@@ -9,12 +9,13 @@ import { clientFor, REGISTRY_OPTIONS, registryAccess, type RegistryValues } from
 import { installBundle, DEFAULT_RETENTION, type InstallProgress } from '../../ops/install.js';
 import { humanBytes, humanDuration } from '../../util/human.js';
 import type { Progress } from '../../util/progress.js';
-import { BUNDLE_ARGUMENT, bundleSource } from '../bundle-arg.js';
+import { BUNDLE_ARGUMENT } from '../bundle-arg.js';
 import { paintFor } from '../colour.js';
 import { defineCommand, parseIntegerOption, writeJson, writeLines, type CliIO, type ParsedArgs } from '../command.js';
 import { JSON_OPTION, QUIET_OPTION, STORE_OPTION } from '../common-options.js';
 import { LIMIT_OPTIONS, limitsFromOptions } from '../limit-options.js';
-import { signerLines } from '../report-lines.js';
+import { PARTS_FROM_OPTION, sourceWithParts } from '../parts-options.js';
+import { partsIndexLines, signerLines } from '../report-lines.js';
 import { writableStore } from '../store-access.js';
 import { progressFor } from '../terminal.js';
 import { TRUST_OPTIONS, trustFromOptions } from '../trust-options.js';
@@ -23,7 +24,7 @@ export const spec = defineCommand({
   name: 'install',
   summary: 'verify a bundle while writing it into the store, then make it current',
   description: [
-    "The bundle is only read, never written (a read-only mount is fine). Signatures, expiry and rollback protection are checked from the manifest before any payload byte is read; then each byte is read once, hashed and written into the store's private staging. Only when every file matches is the new deployment committed and made current.",
+    "The bundle is only read, never written (a read-only mount is fine). Signatures (and a split bundle's signed parts index), expiry and rollback protection are checked from the manifest before any payload byte is read; then each byte is read once, hashed and written into the store's private staging. Only when every file matches is the new deployment committed and made current.",
     'The very same bundle again is a no-op (exit 0, "already installed").',
     "With --registry instead of BUNDLE, the bundle airlock publish pushed to an OCI registry is installed: the tag is resolved to a digest once, the artifact's airlock.json and signatures are fetched and judged first, then only the payload blobs the store lacks (docs/registry.md). Its images stay in the registry; deploy pulls them by digest.",
     'With BUNDLE -, the tar is read from standard input as it arrives (nothing is buffered: bytes go straight into staging), so a bundle can be installed from another machine without a copy: ssh host cat x.airlock.tar | airlock install - --store DIR --trust FILE.',
@@ -44,6 +45,7 @@ export const spec = defineCommand({
     },
     ...REGISTRY_OPTIONS,
     ...TRUST_OPTIONS,
+    PARTS_FROM_OPTION,
     { flag: '--allow-downgrade', description: 'install a lower sequence than the highest installed for its name and channel', group: 'Store' },
     {
       flag: '--retention',
@@ -95,7 +97,11 @@ export async function run({ values, positionals }: ParsedArgs<typeof spec>, io: 
           `verified  ${humanBytes(result.bytesVerified)} in ${humanDuration(result.durationMs)}; ${humanBytes(result.bytesWritten)} new content`,
           ...(result.evicted.length ? [`evicted   ${result.evicted.join(', ')} (retention)`] : []),
         ];
-  lines.push(`signatures (threshold ${result.trust.threshold}, ${result.trust.trustedKeys} trusted):`, ...signerLines(result.trust.signers));
+  lines.push(
+    `signatures (threshold ${result.trust.threshold}, ${result.trust.trustedKeys} trusted):`,
+    ...signerLines(result.trust.signers),
+    ...partsIndexLines(result.trust),
+  );
   for (const w of result.warnings) lines.push(`warning: ${w}`);
   const paint = paintFor(io.stdout, io.env);
   writeLines(io, lines, 'stdout', (l) => (l.startsWith('installed ') ? paint.good('installed') + l.slice('installed'.length) : l));
@@ -103,12 +109,18 @@ export async function run({ values, positionals }: ParsedArgs<typeof spec>, io: 
 }
 
 /** BUNDLE, or --registry: the tag resolved to its digest once (the digest is what is installed), as a registry source. */
-async function sourceOf(bundle: string | undefined, values: RegistryValues & { registry?: string | undefined }, io: CliIO): Promise<BundleSource> {
+async function sourceOf(
+  bundle: string | undefined,
+  values: RegistryValues & { registry?: string | undefined; 'parts-from'?: string[] | undefined },
+  io: CliIO,
+): Promise<BundleSource> {
   if (values.registry === undefined) {
     if (bundle === undefined) throw new AirlockError('USAGE', 'expected BUNDLE (or --registry REFERENCE)');
-    return bundleSource(bundle, io, 'install');
+    return sourceWithParts(bundle, values['parts-from'], io, 'install');
   }
   if (bundle !== undefined) throw new AirlockError('USAGE', 'give BUNDLE or --registry, not both', { path: '--registry' });
+  if (values['parts-from']?.length)
+    throw new AirlockError('USAGE', '--parts-from is for a split bundle on disk, not --registry', { path: '--parts-from' });
   const target = parseRepositoryTarget(values.registry, '--registry');
   const access = registryAccess(values, io);
   let digest = target.digest;

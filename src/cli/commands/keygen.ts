@@ -34,7 +34,7 @@ export async function run({ values, positionals }: ParsedArgs<typeof spec>, io: 
   const file = path.resolve(io.cwd, positionals.PATH);
   const key = await writableOutput(file, () => generateKeyPair(file, values.comment ?? defaultComment()));
   const keyPart = formatPublicKeyLine({ ...key, comment: undefined });
-  const allowedSigners = `you@example.org namespaces="airlock" ${keyPart}`;
+  const allowedSigners = `you@example.org namespaces="airlock,airlock-parts" ${keyPart}`;
   if (values.json) {
     writeJson(io, {
       ok: true,

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { openBundle, type OpenedBundle } from '../../bundle/open-bundle.js';
 import { AirlockError } from '../../errors.js';
-import { SIGNATURE_NAMESPACE } from '../../format/layout.js';
+import { PARTS_NAMESPACE, SIGNATURE_NAMESPACE } from '../../format/layout.js';
 import { agentSigner } from '../../trust/agent-signer.js';
 import { lacksUserPresence } from '../../trust/key-signature.js';
 import { signerForKeyFile } from '../../trust/key-file-signer.js';
@@ -11,6 +11,7 @@ import { fingerprint, sameKey, type PublicKey } from '../../trust/public-key.js'
 import { checkLabel, defaultLabel, writeSignatureFile } from '../../trust/signature-file.js';
 import type { SshsigSigner } from '../../trust/signer.js';
 import { parseSshsig, verifySshsig } from '../../trust/sshsig.js';
+import type { SignatureInput } from '../../trust/policy.js';
 import { defineCommand, writeJson, writeLines, type CliIO, type ParsedArgs } from '../command.js';
 import { JSON_OPTION } from '../common-options.js';
 import { LIMIT_OPTIONS, limitsFromOptions } from '../limit-options.js';
@@ -22,6 +23,7 @@ export const spec = defineCommand({
   synopsis: ['BUNDLE (--key KEY | --agent FINGERPRINT|PUBKEY) [--label LABEL] [--passphrase-file FILE] [options]'],
   description: [
     'Signs the exact bytes of airlock.json as `ssh-keygen -Y sign -n airlock` would (SSHSIG, sha512). A directory bundle gets signatures/LABEL.sig; a *.airlock.tar, a *.airlock.parts.json or its first part gets <base>.airlock.signatures/LABEL.sig beside it (the tar is never rewritten).',
+    "A split bundle's parts index is countersigned too, under its own namespace (as ssh-keygen -Y sign -n airlock-parts would): <base>.airlock.parts.signatures/LABEL.sig.",
     "LABEL ([A-Za-z0-9][A-Za-z0-9._-]{0,63}) defaults to the key's comment made filename-safe. A passphrase-protected key asks on the terminal, or reads the passphrase from --passphrase-file. A key that already signed these bytes writes nothing (exit 0).",
   ],
   positionals: [
@@ -76,13 +78,12 @@ function signatureDir(bundle: OpenedBundle): string {
 }
 
 /** An existing signature by the same key over these bytes: a second one would not count (threshold counts keys). */
-function existingSignatureBy(bundle: OpenedBundle, key: PublicKey): string | undefined {
-  for (const s of bundle.signatures) {
+function existingSignatureBy(signatures: SignatureInput[], message: Buffer, namespace: string, key: PublicKey): string | undefined {
+  for (const s of signatures) {
     try {
       const sig = parseSshsig(s.bytes, s.name);
       // An untouched security-key signature never counts, so it does not stand in the way of a touched one.
-      if (sameKey(sig.publicKey, key) && !verifySshsig(bundle.manifestBytes, sig, SIGNATURE_NAMESPACE) && !lacksUserPresence(sig.signature))
-        return s.name;
+      if (sameKey(sig.publicKey, key) && !verifySshsig(message, sig, namespace) && !lacksUserPresence(sig.signature)) return s.name;
     } catch {
       // someone else's malformed signature is verify's business, not ours
     }
@@ -125,23 +126,35 @@ async function signOpened(bundle: OpenedBundle, values: ParsedArgs<typeof spec>[
   const key = signer.public;
   const keyInfo = { fingerprint: fingerprint(key), type: key.type, comment: key.comment ?? '', via: signer.via };
   const bundleInfo = { id: bundle.manifest.id, manifestDigest: bundle.digest, location: bundle.location };
-  const already = existingSignatureBy(bundle, key);
-  if (already) {
-    if (values.json) writeJson(io, { ok: true, outcome: 'already-signed', bundle: bundleInfo, key: keyInfo, signature: already });
-    else writeLines(io, [`already signed by ${fingerprint(key)} in ${already}; nothing written`]);
-    return 0;
-  }
-  const text = await signer.sign(bundle.manifestBytes, SIGNATURE_NAMESPACE); // checked to verify before it is written
-  const dir = signatureDir(bundle);
-  const { file, outcome } = await writableOutput(dir, () => writeSignatureFile(dir, label ?? defaultLabel(key), text));
+  // The manifest, and a split bundle's parts index under its own namespace (docs/parts.md).
+  const signOne = async (message: Buffer, namespace: string, signatures: SignatureInput[], dir: string) => {
+    const already = existingSignatureBy(signatures, message, namespace, key);
+    if (already) return { outcome: 'already-signed' as const, signature: already };
+    const text = await signer.sign(message, namespace); // checked to verify before it is written
+    const { file, outcome } = await writableOutput(dir, () => writeSignatureFile(dir, label ?? defaultLabel(key), text));
+    return { outcome, signature: file };
+  };
+  const manifest = await signOne(bundle.manifestBytes, SIGNATURE_NAMESPACE, bundle.signatures, signatureDir(bundle));
+  const p = bundle.partsIndex;
+  const parts = p ? await signOne(p.bytes, PARTS_NAMESPACE, p.signatures, p.signatureDir) : undefined;
   if (values.json) {
-    writeJson(io, { ok: true, outcome, bundle: bundleInfo, key: keyInfo, signature: file });
+    writeJson(io, { ok: true, ...manifest, bundle: bundleInfo, key: keyInfo, ...(parts ? { partsIndex: parts } : {}) });
     return 0;
   }
+  const line = (r: { outcome: string; signature: string }) =>
+    r.outcome === 'already-signed'
+      ? `already signed by ${fingerprint(key)} in ${r.signature}; nothing written`
+      : `${(r.outcome === 'written' ? 'wrote' : 'unchanged').padEnd(13)}${r.signature}`;
+  const fresh = [manifest, ...(parts ? [parts] : [])].some((r) => r.outcome !== 'already-signed');
   writeLines(io, [
-    `bundle       ${bundle.manifest.id} (manifest sha256 ${bundle.digest})`,
-    `key          ${fingerprint(key)} ${key.type}${key.comment ? ` ${key.comment}` : ''} (via ${signer.via})`,
-    `${(outcome === 'written' ? 'wrote' : 'unchanged').padEnd(13)}${file}`,
+    ...(fresh
+      ? [
+          `bundle       ${bundle.manifest.id} (manifest sha256 ${bundle.digest})`,
+          `key          ${fingerprint(key)} ${key.type}${key.comment ? ` ${key.comment}` : ''} (via ${signer.via})`,
+        ]
+      : []),
+    line(manifest),
+    ...(parts ? [line(parts)] : []),
   ]);
   return 0;
 }

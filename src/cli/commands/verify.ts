@@ -3,12 +3,13 @@ import { AirlockError } from '../../errors.js';
 import { verifyBundle, type BundleSummary, type VerifyReport } from '../../bundle/verify.js';
 import type { TrustReport } from '../../trust/policy.js';
 import { humanBytes, humanDuration } from '../../util/human.js';
-import { BUNDLE_ARGUMENT, bundleSource } from '../bundle-arg.js';
+import { BUNDLE_ARGUMENT } from '../bundle-arg.js';
 import { paintFor } from '../colour.js';
 import { defineCommand, writeJson, writeLines, type CliIO, type ParsedArgs } from '../command.js';
 import { JSON_OPTION, QUIET_OPTION } from '../common-options.js';
 import { LIMIT_OPTIONS, limitsFromOptions } from '../limit-options.js';
-import { failureLines, signerLines, summaryLines } from '../report-lines.js';
+import { PARTS_FROM_OPTION, sourceWithParts } from '../parts-options.js';
+import { failureLines, partsIndexLines, signerLines, summaryLines } from '../report-lines.js';
 import { progressFor } from '../terminal.js';
 import { TRUST_OPTIONS, trustFromOptions } from '../trust-options.js';
 
@@ -16,12 +17,12 @@ export const spec = defineCommand({
   name: 'verify',
   summary: 'check a bundle: signatures first, then every payload byte',
   description: [
-    'The signatures over the exact bytes of airlock.json are checked before it is even parsed; then the manifest and its expiry; then every byte is hashed and every mismatch, missing, unlisted or wrongly typed entry is reported.',
+    "The signatures over the exact bytes of airlock.json (and over a split bundle's signed parts index, namespace airlock-parts) are checked before it is even parsed; then the manifest and its expiry; then every byte is hashed and every mismatch, missing, unlisted or wrongly typed entry is reported.",
     'On a terminal the bundle and its signatures are shown first, then a progress line while the payload is hashed (none with --quiet or when stderr is not a terminal).',
     'With BUNDLE -, the tar is read from standard input as it arrives, once, and never held in memory or on disk: ssh host cat x.airlock.tar | airlock verify - --trust FILE. Signatures beside the tar (x.airlock.signatures/) are not seen that way.',
   ],
   positionals: [BUNDLE_ARGUMENT],
-  options: [...TRUST_OPTIONS, ...LIMIT_OPTIONS, JSON_OPTION, QUIET_OPTION],
+  options: [...TRUST_OPTIONS, PARTS_FROM_OPTION, ...LIMIT_OPTIONS, JSON_OPTION, QUIET_OPTION],
   jsonSchema: 'verify-report',
   exitStatus: '0 when the bundle is valid, 1 when it is rejected (the report lists every problem), 2 for a usage or trust-file error.',
   examples: [
@@ -35,7 +36,7 @@ export const spec = defineCommand({
 });
 
 export async function run({ values, positionals }: ParsedArgs<typeof spec>, io: CliIO): Promise<number> {
-  const source = bundleSource(positionals.BUNDLE, io, 'verify', false);
+  const source = sourceWithParts(positionals.BUNDLE, values['parts-from'], io, 'verify', false);
   const trust = await trustFromOptions(values, io);
   const progress = progressFor(io, values.quiet);
   let headerShown = false;
@@ -63,7 +64,12 @@ export async function run({ values, positionals }: ParsedArgs<typeof spec>, io: 
 }
 
 function headerLines(bundle: BundleSummary, trust: TrustReport): string[] {
-  return [...summaryLines(bundle), `signatures (threshold ${trust.threshold}, ${trust.trustedKeys} trusted):`, ...signerLines(trust.signers)];
+  return [
+    ...summaryLines(bundle),
+    `signatures (threshold ${trust.threshold}, ${trust.trustedKeys} trusted):`,
+    ...signerLines(trust.signers),
+    ...partsIndexLines(trust),
+  ];
 }
 
 function resultLines(report: VerifyReport): string[] {
