@@ -5,11 +5,14 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { airlock } from './helpers/cli.js';
-import { fixturePath } from './helpers/fixtures.js';
+import { makeKey, writeAllowedSigners } from './helpers/keys.js';
 
+/** A host's own key: doctor fails a host that trusts the demo key, whose private half is published. */
 function config(dir: string, store: string): string {
   const file = path.join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify({ store, trust: { allowedSigners: fixturePath('keys/allowed_signers.demo') }, runtime: { kind: 'none' } }));
+  const key = makeKey(path.join(dir, 'keys'), 'release');
+  const allowedSigners = writeAllowedSigners(path.join(dir, 'allowed_signers'), [{ principals: 'release@airlock.test', key }]);
+  writeFileSync(file, JSON.stringify({ store, trust: { allowedSigners }, runtime: { kind: 'none' } }));
   return file;
 }
 

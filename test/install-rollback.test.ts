@@ -129,6 +129,7 @@ t.test('retention keeps N earlier deployments; gc removes content only they do n
       await fsp.readFile(path.join(store, 'content', 'sha256', d.manifestDigest.slice(0, 2), d.manifestDigest), 'utf8'),
     ) as Manifest;
     for (const f of m.files) if (f.type !== 'symlink') wanted.add(f.sha256);
+    for (const sig of d.signatures ?? []) wanted.add(sig.sha256); // kept for airlock publish --deployment
   }
   const after = await blobs(store);
   t.same(after, [...wanted].sort(), 'content now holds exactly what the kept deployments reference');
