@@ -148,7 +148,7 @@ export async function startDaemon(loaded: LoadedConfig, deps: DaemonDeps): Promi
     dropFolders,
     removeAfterInstall: config.removeAfterInstall,
     arrivals: (e) => pipeline.handle(e),
-    refuse: (c, err, fingerprint) => pipeline.refuse(c, err, fingerprint),
+    refuse: (c, err, fingerprint, signers) => pipeline.refuse(c, err, fingerprint, signers),
     recordAt: (location) => pipeline.records().find((r) => r.location === location),
     audit: (e) => audit.record(e),
     log: log.child({ component: 'spool' }),

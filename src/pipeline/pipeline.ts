@@ -26,6 +26,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { StallGuard } from './stall-guard.js';
 import { readStateFile, StateWriter, STATE_SCHEMA_VERSION, type DaemonStateDocument } from './state-file.js';
 import { TERMINAL_STATES, type BundleRecord, type BundleState, type DuplicateOf, type ProcessedEntry } from './types.js';
+import type { SignerReport } from '../trust/policy.js';
 
 export interface PipelineLogger {
   info(obj: object, msg?: string): void;
@@ -196,9 +197,9 @@ export class Pipeline {
 
   /**
    * A drop refused before it could be read as a bundle (a parts index whose signatures do not hold: src/spool/):
-   * recorded rejected with its failures, once per content (`fingerprint`).
+   * recorded rejected with its failures and the index's signers, once per content (`fingerprint`).
    */
-  refuse(c: Candidate, err: AirlockError, fingerprint: string): void {
+  refuse(c: Candidate, err: AirlockError, fingerprint: string, signers?: readonly SignerReport[]): void {
     if (this.stopping) return;
     const id = this.idFor(c.location);
     const prior = this.byId.get(id);
@@ -206,6 +207,7 @@ export class Pipeline {
     const rec = prior && !TERMINAL_STATES.has(prior.state) ? prior : this.fresh(id, c, prior);
     this.leaveQueue(rec);
     rec.fingerprint = fingerprint;
+    if (signers) Object.assign(rec, boundedSigners(signers));
     rec.error = {
       code: err.code,
       message: err.message,

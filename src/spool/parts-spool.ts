@@ -16,6 +16,7 @@ import { removeDrop } from '../pipeline/remove-drop.js';
 import { TERMINAL_STATES, type BundleRecord } from '../pipeline/types.js';
 import { describeType } from '../safe-fs/open-regular.js';
 import type { TrustFiles } from '../trust/load-trust.js';
+import type { SignerReport } from '../trust/policy.js';
 import type { ArrivalProgress } from '../watcher/arrival.js';
 import type { ArrivalEvent } from '../watcher/arrival-tracker.js';
 import { candidateForFile, isIgnoredPath, isWithin, type Candidate } from '../watcher/candidates.js';
@@ -82,7 +83,7 @@ export interface PartsSpoolOptions {
   /** arrivals of spooled bundles, to the pipeline */
   arrivals(e: ArrivalEvent): void;
   /** a parts index whose signatures do not hold: recorded rejected */
-  refuse(c: Candidate, err: AirlockError, fingerprint: string): void;
+  refuse(c: Candidate, err: AirlockError, fingerprint: string, signers?: SignerReport[]): void;
   /** the daemon's record at a location, if any */
   recordAt(location: string): BundleRecord | undefined;
   audit(e: AuditInput): void;
@@ -368,7 +369,7 @@ export class PartsSpool {
     if (r.verdict === 'refused') {
       const err = AirlockError.fromFailures(r.failures, `${loc.path}: ${r.failures[0]?.message ?? 'the parts index signatures do not hold'}`);
       this.decide(loc, 'spool');
-      this.o.refuse({ form: 'split', location: loc.path, root: loc.root.path, media: loc.root.media }, err, r.fingerprint);
+      this.o.refuse({ form: 'split', location: loc.path, root: loc.root.path, media: loc.root.media }, err, r.fingerprint, r.trust?.signers);
       return;
     }
     this.decide(loc, 'legacy');
