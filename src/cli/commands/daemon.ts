@@ -8,6 +8,7 @@ import { createLoggers } from '../../daemon/logger.js';
 import { productionDeps } from '../../daemon/production.js';
 import { armShutdownDeadline, EXIT_FATAL, raise } from '../../daemon/shutdown.js';
 import { defineCommand, parseIntegerOption, type CliIO, type ParsedArgs } from '../command.js';
+import { CONFIG_OPTION } from '../common-options.js';
 import { writableOutput, writableStore } from '../store-access.js';
 import { packageVersion } from '../version.js';
 
@@ -21,13 +22,7 @@ export const spec = defineCommand({
   ],
   positionals: [],
   options: [
-    {
-      flag: '--config',
-      value: 'FILE',
-      complete: 'file',
-      description:
-        'the daemon config (schema/config.schema.json); default $AIRLOCK_CONFIG, else /etc/airlock/config.json when it exists, else the embedded quick-start config',
-    },
+    CONFIG_OPTION,
     { flag: '--port', value: 'N', complete: 'none', description: 'listen on this TCP port instead of api.port (0: any free port)', group: 'Daemon' },
     {
       flag: '--host',
